@@ -1,0 +1,82 @@
+"""The policy protocol every agent speaks: heuristics, the exact optimum, trained RL
+models and exported (ONNX) policies are all evaluated by the same code through it.
+
+It is SB3's ``predict`` signature::
+
+    action, state = policy.predict(observation, state=None, episode_start=None,
+                                   deterministic=True)
+
+``observation`` is one observation (shape ``obs_shape``) or a batch
+(``(n, *obs_shape)``); the action comes back with the matching leading axis, in the
+env's action space.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from envs.replenishment.config import LostSalesConfig
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Anything with SB3's ``predict``; ``name`` labels it in result tables."""
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]: ...
+
+
+class OrderPolicy:
+    """Base class for replenishment policies that compute an order quantity.
+
+    Subclasses implement :meth:`orders` on a batch of observations ``(n, max(L, 1))``
+    (on-hand, then the pipeline oldest first) and return integer orders ``(n,)``.
+    Parameters may be scalars or arrays of shape ``(n,)`` (one per batch row), which
+    is how tuning evaluates many candidates in one batched simulation.
+    :meth:`predict` clips orders to ``[0, q_max]`` and converts them to env actions.
+    """
+
+    name = "policy"
+
+    def __init__(self, config: LostSalesConfig):
+        self.config = config
+
+    def orders(self, obs: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        """Tuned parameters, for result tables and logs."""
+        return {}
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        obs = np.asarray(observation, dtype=np.float64)
+        single = obs.ndim == 1
+        batch = obs.reshape(-1, self.config.obs_dim)
+        q = np.clip(np.rint(self.orders(batch)), 0, self.config.q_max).astype(np.int64)
+        q = np.broadcast_to(q, (batch.shape[0],))
+        action = orders_to_actions(q, self.config)
+        return (action[0] if single else action), None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def orders_to_actions(q: np.ndarray, config: LostSalesConfig) -> np.ndarray:
+    """Inverse of ``envs.replenishment.dynamics.order_from_action`` (exact after rounding)."""
+    if config.action_type == "discrete":
+        return np.asarray(q, dtype=np.int64)
+    a = 2.0 * np.asarray(q, dtype=np.float64) / config.q_max - 1.0
+    return a.astype(np.float32)[:, None]
+
+
+def inventory_position(obs: np.ndarray) -> np.ndarray:
+    """On-hand plus pipeline, from a batch of observations."""
+    return obs.sum(axis=1)

@@ -1,0 +1,86 @@
+"""Validation helpers for the frozen config dataclasses.
+
+Every environment and policy config is a frozen dataclass validated in
+``__post_init__``. A bad value raises :class:`ConfigError` whose message is one
+line naming the field and the accepted values, e.g.::
+
+    env.lead_time: expected an integer >= 0, got -1
+
+Entry points catch :class:`ConfigError`, print the message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid. The message is a single line."""
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_int(field: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an int, or raise :class:`ConfigError` if it is not an integer in range."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok and isinstance(value, float) and value.is_integer():
+        ok, value = True, int(value)
+    if ok and (low is None or value >= low) and (high is None or value <= high):
+        return int(value)
+    raise ConfigError(f"{field}: expected an integer{_range(low, high)}, got {_describe(value)}")
+
+
+def check_float(
+    field: str, value: Any, low: float | None = None, high: float | None = None, *, strict_low: bool = False
+) -> float:
+    """Return ``value`` as a finite float, or raise :class:`ConfigError`."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        value = float(value)
+        if low is not None and (value < low or (strict_low and value == low)):
+            ok = False
+        if high is not None and value > high:
+            ok = False
+    if ok:
+        return value
+    bound = f" > {low}" if strict_low and low is not None else _range(low, high)
+    raise ConfigError(f"{field}: expected a finite number{bound}, got {_describe(value)}")
+
+
+def check_bool(field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(f"{field}: expected true or false, got {_describe(value)}")
+
+
+def check_choice(field: str, value: Any, choices: Iterable[str]) -> str:
+    choices = tuple(choices)
+    if isinstance(value, str) and value in choices:
+        return value
+    raise ConfigError(f"{field}: expected one of {', '.join(choices)}, got {_describe(value)}")
+
+
+def check_keys(section: str, given: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Reject unknown keys, naming the first one and the accepted keys."""
+    allowed = tuple(allowed)
+    for key in given:
+        if key not in allowed:
+            raise ConfigError(
+                f"{section}.{key}: unknown option; accepted options are {', '.join(sorted(allowed))}"
+            )
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f" in [{low}, {high}]"
+    if low is not None:
+        return f" >= {low}"
+    if high is not None:
+        return f" <= {high}"
+    return ""

@@ -1,0 +1,103 @@
+"""Typed configuration of the single-SKU replenishment environment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from envs.common.config import (
+    ConfigError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_keys,
+)
+from envs.replenishment.demand import DemandConfig
+
+ACTION_TYPES = ("discrete", "continuous")
+INITIAL_STATES = ("mean", "zero", "random")
+
+
+@dataclass(frozen=True)
+class LostSalesConfig:
+    """Parameters of ``fulfillgym/LostSales-v0`` (the names are its keyword arguments)."""
+
+    lead_time: int = 2
+    """L >= 0: an order placed at the start of period t first serves demand in period t+L."""
+    holding_cost: float = 1.0
+    """h >= 0, per unit of on-hand stock left after demand, per period."""
+    penalty: float = 9.0
+    """p >= 0, per unit of unmet demand (lost sales) or per backordered unit per period."""
+    backorders: bool = False
+    """False: unmet demand is lost. True: it is backordered and filled when stock arrives."""
+    fixed_order_cost: float = 0.0
+    """K >= 0, charged once in every period with a positive order."""
+    unit_cost: float = 0.0
+    """c >= 0, per unit ordered, charged when the order is placed."""
+    demand: DemandConfig = field(default_factory=DemandConfig)
+    """One period's demand distribution (see ``envs.replenishment.demand``)."""
+    q_max: int | None = None
+    """Largest order. Default: the largest order an optimal policy can need (see ``order_cap``)."""
+    action_type: str = "discrete"
+    """``discrete``: Discrete(q_max + 1), the action is the order. ``continuous``: Box(-1, 1)."""
+    initial_state: str = "mean"
+    """``mean``: on-hand and every pipeline slot start at round(mean demand); ``zero``;
+    ``random``: each uniform on 0..q_max (for exploration during training)."""
+
+    def __post_init__(self) -> None:
+        e = "env"
+        object.__setattr__(self, "lead_time", check_int(f"{e}.lead_time", self.lead_time, 0, 52))
+        for name in ("holding_cost", "penalty", "fixed_order_cost", "unit_cost"):
+            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0))
+        object.__setattr__(self, "backorders", check_bool(f"{e}.backorders", self.backorders))
+        if not isinstance(self.demand, DemandConfig):
+            object.__setattr__(self, "demand", DemandConfig.from_value(self.demand))
+        check_choice(f"{e}.action_type", self.action_type, ACTION_TYPES)
+        check_choice(f"{e}.initial_state", self.initial_state, INITIAL_STATES)
+        if self.q_max is None:
+            object.__setattr__(self, "q_max", self.order_cap())
+        else:
+            object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, 100_000))
+        if self.holding_cost == 0 and self.penalty == 0:
+            raise ConfigError(f"{e}.penalty: holding_cost and penalty cannot both be 0 (every policy would cost nothing)")
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> LostSalesConfig:
+        """Build from keyword arguments (``gymnasium.make`` kwargs or Hydra's ``env``)."""
+        names = [f.name for f in fields(cls)]
+        check_keys("env", kwargs, names)
+        return cls(**dict(kwargs))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["demand"] = {k: v for k, v in asdict(self.demand).items() if v is not None}
+        return out
+
+    # -- derived quantities ------------------------------------------------------------
+    @property
+    def critical_ratio(self) -> float:
+        """p' / (p' + h) with p' = p + c for lost sales (a lost unit is never bought)."""
+        p = self.penalty + (0.0 if self.backorders else self.unit_cost)
+        return p / (p + self.holding_cost) if p + self.holding_cost > 0 else 0.0
+
+    def newsvendor_level(self) -> int:
+        """(L+1)-period newsvendor quantile: the optimal base-stock level with backorders and
+        K = 0, and Morton's (1971) upper bound on the optimal inventory position after
+        ordering with lost sales and K = 0."""
+        return self.demand.sum_quantile(self.lead_time + 1, self.critical_ratio)
+
+    def order_cap(self) -> int:
+        """Default q_max: never binding for an optimal policy when K = 0 (it orders at most
+        Morton's bound) and, with K > 0, room for an EOQ-sized batch on top."""
+        cap = max(self.newsvendor_level(), self.demand.sum_quantile(1, 0.999), 1)
+        if self.fixed_order_cost > 0 and self.holding_cost > 0:
+            cap += math.ceil(math.sqrt(2 * self.fixed_order_cost * self.demand.mean / self.holding_cost))
+        return int(cap)
+
+    @property
+    def obs_dim(self) -> int:
+        """On-hand plus the L-1 orders still in the pipeline (1 when L <= 1)."""
+        return max(self.lead_time, 1)
