@@ -75,11 +75,13 @@ class SB3Policy:
         level_max: the largest order-up-to level (``order_up_to`` only).
         obs_rms: VecNormalize observation statistics (``RunningMeanStd``) or None.
         clip_obs, epsilon: VecNormalize's clipping and epsilon.
+        masked: the model is a MaskablePPO trained with ``OrderMask`` (masks are recomputed).
     """
 
     def __init__(self, model, config: LostSalesConfig, parameterisation: str = "order", level_max: int = 0,
-                 obs_rms=None, clip_obs: float = 10.0, epsilon: float = 1e-8, name: str = "rl"):
-        self.model, self.config, self.name = model, config, name
+                 obs_rms=None, clip_obs: float = 10.0, epsilon: float = 1e-8, name: str = "rl",
+                 masked: bool = False):
+        self.model, self.config, self.name, self.masked = model, config, name, masked
         self.parameterisation, self.level_max = parameterisation, level_max
         self.obs_rms, self.clip_obs, self.epsilon = obs_rms, clip_obs, epsilon
 
@@ -91,8 +93,14 @@ class SB3Policy:
 
     def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic=True):
         """The model's own action (in the training env's action space) for raw obs (batch)."""
+        extra = {"action_masks": self.action_masks(obs)} if self.masked else {}
         return self.model.predict(self.normalize(obs), state=state, episode_start=episode_start,
-                                  deterministic=deterministic)
+                                  deterministic=deterministic, **extra)
+
+    def action_masks(self, obs: np.ndarray) -> np.ndarray:
+        """The masks of ``envs.replenishment.wrappers.OrderMask`` for a batch of raw obs."""
+        room = self.level_max - np.rint(obs.sum(axis=1)).astype(np.int64)
+        return np.arange(self.config.q_max + 1)[None, :] <= np.maximum(room, 0)[:, None]
 
     def orders(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
         """Order quantities implied by model actions for a batch of raw observations."""

@@ -1,0 +1,150 @@
+"""SB3 callbacks of a training run: KPIs, periodic evaluation, checkpoints, signals."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import time
+from pathlib import Path
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agents import checkpoints
+from agents.evaluation import KPI_KEYS, Scenario, ci95, rollout
+
+
+class TrainingKPIs(BaseCallback):
+    """Cost and fill rate of the training episodes, logged as ``train/...`` each rollout."""
+
+    def __init__(self):
+        super().__init__()
+        self._reset()
+
+    def _reset(self):
+        self.sums = {"cost": 0.0, "demand": 0.0, "sales": 0.0, "steps": 0}
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            if "cost" in info:
+                self.sums["cost"] += info["cost"]
+                self.sums["demand"] += info["demand"]
+                self.sums["sales"] += info["sales"]
+                self.sums["steps"] += 1
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.sums["steps"]:
+            self.logger.record("train/cost_per_period", self.sums["cost"] / self.sums["steps"])
+            if self.sums["demand"]:
+                self.logger.record("train/fill_rate", self.sums["sales"] / self.sums["demand"])
+        self._reset()
+
+
+class PeriodicEvaluation(BaseCallback):
+    """Evaluate the current policy on validation seeds every ``freq`` timesteps.
+
+    Logs ``eval/mean_cost``, ``eval/ci95``, ``eval/fill_rate``, the cost components and
+    ``eval/gap_to_optimal_pct`` (when the optimum is known); appends to ``eval.csv``;
+    keeps the best model so far in ``best/``.
+    """
+
+    def __init__(self, make_policy, config, scenario: Scenario, warmup: int, freq: int, out: Path,
+                 optimal_cost: float | None, meta: dict):
+        super().__init__()
+        self.make_policy, self.config, self.scenario = make_policy, config, scenario
+        self.warmup, self.freq, self.out = warmup, freq, Path(out)
+        self.optimal_cost, self.meta = optimal_cost, meta
+        self.best = float("inf")
+        self.history_file = self.out / "eval.csv"
+        self._next = None
+        if self.history_file.exists():
+            with self.history_file.open() as fh:
+                costs = [float(r["mean_cost"]) for r in csv.DictReader(fh)]
+            self.best = min(costs, default=self.best)
+
+    def _on_training_start(self) -> None:
+        self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps >= self._next:
+            self._next += self.freq
+            self.evaluate()
+        return True
+
+    def evaluate(self) -> float:
+        policy = self.make_policy(self.model, self.training_env)
+        result = rollout(self.config, policy, self.scenario, self.warmup)
+        cost = result.mean_cost
+        row = {"timesteps": self.model.num_timesteps, "mean_cost": float(cost.mean()), "ci95": ci95(cost),
+               "fill_rate": float(result.filled.sum() / max(result.demand.sum(), 1))}
+        for key in KPI_KEYS:
+            row[key] = float(result.components[key].sum() / (result.periods * len(cost)))
+        row["lost_per_period"] = float(result.short.sum() / (result.periods * len(cost)))
+        if self.optimal_cost:
+            row["gap_to_optimal_pct"] = 100 * (row["mean_cost"] / self.optimal_cost - 1)
+        for key, value in row.items():
+            if key != "timesteps":
+                self.logger.record(f"eval/{key}", value)
+        self.logger.dump(self.model.num_timesteps)
+        new = not self.history_file.exists()
+        with self.history_file.open("a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        if row["mean_cost"] < self.best:
+            self.best = row["mean_cost"]
+            checkpoints.save(self.model, self.training_env, self.out / "best",
+                             {**self.meta, "eval_mean_cost": row["mean_cost"]})
+        return row["mean_cost"]
+
+
+class PeriodicCheckpoint(BaseCallback):
+    """Atomic checkpoint every ``freq`` timesteps (and one at the end of training)."""
+
+    def __init__(self, out: Path, freq: int, keep: int, meta: dict):
+        super().__init__()
+        self.out, self.freq, self.keep, self.meta = Path(out), freq, keep, meta
+        self.started = time.perf_counter()
+        self._next = None
+
+    def _on_training_start(self) -> None:
+        self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps >= self._next:
+            self._next += self.freq
+            self.save()
+        return True
+
+    def save(self) -> Path:
+        meta = {**self.meta, "wall_seconds": time.perf_counter() - self.started}
+        return checkpoints.save_step(self.model, self.training_env, self.out, meta, self.keep)
+
+
+class GracefulStop(BaseCallback):
+    """On SIGINT/SIGTERM: finish the current step, save a checkpoint, stop training."""
+
+    def __init__(self, checkpointer: PeriodicCheckpoint):
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.signal: int | None = None
+        self._previous = {}
+
+    def _handler(self, signum, frame):
+        self.signal = signum
+
+    def _on_training_start(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handler)
+
+    def _on_step(self) -> bool:
+        if self.signal is None:
+            return True
+        self.checkpointer.save()
+        return False
+
+    def _on_training_end(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+

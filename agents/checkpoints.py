@@ -1,0 +1,139 @@
+"""Atomic checkpoints of a training run.
+
+A checkpoint is a directory ``checkpoints/step_<timesteps>/`` holding ``model.zip``,
+``vecnormalize.pkl`` (when observations or rewards are normalised), ``replay_buffer.pkl``
+(off-policy algorithms) and ``meta.json`` (timesteps, wall-clock seconds, algorithm).
+It is written into a hidden temporary directory and renamed into place, so a crash
+mid-write leaves every earlier checkpoint intact and never a half-written one under a
+``step_*`` name. The best model on the validation seeds is kept the same way in ``best/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from envs.common.config import ConfigError
+
+META = "meta.json"
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    timesteps: int
+    meta: dict
+
+    @property
+    def model(self) -> Path:
+        return self.path / "model.zip"
+
+    @property
+    def vecnormalize(self) -> Path | None:
+        p = self.path / "vecnormalize.pkl"
+        return p if p.exists() else None
+
+    @property
+    def replay_buffer(self) -> Path | None:
+        p = self.path / "replay_buffer.pkl"
+        return p if p.exists() else None
+
+
+def save(model, vec_env, target: Path, meta: dict) -> Path:
+    """Write a checkpoint atomically to ``target`` (replacing an older one of that name)."""
+    target = Path(target)
+    tmp = target.parent / f".tmp-{target.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    if vec_env is not None and hasattr(vec_env, "obs_rms"):
+        vec_env.save(str(tmp / "vecnormalize.pkl"))
+    if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
+        model.save_replay_buffer(tmp / "replay_buffer.pkl")
+    full_meta = {"timesteps": int(model.num_timesteps), "saved_at": time.time(), **meta}
+    (tmp / META).write_text(json.dumps(full_meta, indent=2))
+    _fsync_dir(tmp)
+    old = None
+    if target.exists():
+        old = target.parent / f".old-{target.name}-{os.getpid()}"
+        target.rename(old)
+    tmp.rename(target)
+    _fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def save_step(model, vec_env, run_dir: Path, meta: dict, keep: int) -> Path:
+    """Save ``checkpoints/step_<timesteps>`` and prune all but the newest ``keep``."""
+    folder = Path(run_dir) / "checkpoints"
+    path = save(model, vec_env, folder / f"step_{int(model.num_timesteps):012d}", meta)
+    for old in list_checkpoints(run_dir)[:-keep]:
+        shutil.rmtree(old.path, ignore_errors=True)
+    return path
+
+
+def list_checkpoints(run_dir: Path) -> list[Checkpoint]:
+    """Complete checkpoints (``meta.json`` present), oldest first."""
+    folder = Path(run_dir) / "checkpoints"
+    out = []
+    for path in sorted(folder.glob("step_*")) if folder.exists() else []:
+        meta_file = path / META
+        if meta_file.exists():
+            try:
+                meta = json.loads(meta_file.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                meta = {"corrupt": True, "timesteps": -1}
+            out.append(Checkpoint(path, int(meta.get("timesteps", -1)), meta))
+    return out
+
+
+def latest(run_dir: Path) -> Checkpoint:
+    """The newest checkpoint of ``run_dir``, or a ConfigError saying why there is none."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"resume: run directory {run_dir} does not exist")
+    found = list_checkpoints(run_dir)
+    if not found:
+        raise ConfigError(f"resume: no checkpoint in {run_dir / 'checkpoints'} (nothing to resume)")
+    return found[-1]
+
+
+def load_model(algo_cls, checkpoint: Checkpoint, **kwargs):
+    """Load a checkpoint's model, turning any corruption into a one-line ConfigError."""
+    if checkpoint.meta.get("corrupt"):
+        raise ConfigError(f"checkpoint {checkpoint.path}: meta.json is corrupt; delete this checkpoint to use the previous one")
+    try:
+        return algo_cls.load(checkpoint.model, **kwargs)
+    except Exception as err:  # zipfile, pickle, torch and KeyError failures all mean corrupt
+        raise ConfigError(
+            f"checkpoint {checkpoint.model}: cannot be loaded ({type(err).__name__}: {str(err)[:80]});"
+            " delete this checkpoint directory to resume from the previous one"
+        ) from err
+
+
+def load_vecnormalize(checkpoint: Checkpoint, venv):
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    try:
+        return VecNormalize.load(str(checkpoint.vecnormalize), venv)
+    except Exception as err:
+        raise ConfigError(
+            f"checkpoint {checkpoint.vecnormalize}: cannot be loaded ({type(err).__name__}); delete this checkpoint"
+            " directory to resume from the previous one"
+        ) from err
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,95 @@
+"""Tracking dashboards for training runs: CSV, TensorBoard and Weights & Biases.
+
+All three receive the same scalars through SB3's logger (``train/...``, ``eval/...``,
+``rollout/...``). The CSV log appends on resume instead of truncating; wandb runs
+offline unless the user asks otherwise, and never needs an account or a network.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
+
+
+class AppendingCSV(KVWriter):
+    """CSV log that continues an existing file (resumed runs append to the same log)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.keys: list[str] = []
+        self.rows: list[dict] = []
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with self.path.open(newline="") as fh:
+                reader = csv.DictReader(fh)
+                self.keys = list(reader.fieldnames or [])
+                self.rows = list(reader)
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict, step: int = 0) -> None:
+        row = {k: _scalar(v) for k, v in key_values.items() if _scalar(v) is not None}
+        new = [k for k in row if k not in self.keys]
+        self.rows.append(row)
+        if new:  # header changed: rewrite the whole file (rare: only when a key first appears)
+            self.keys.extend(new)
+            with self.path.open("w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=self.keys)
+                writer.writeheader()
+                writer.writerows(self.rows)
+        else:
+            with self.path.open("a", newline="") as fh:
+                csv.DictWriter(fh, fieldnames=self.keys).writerow(row)
+
+    def close(self) -> None:
+        pass
+
+
+class WandbWriter(KVWriter):
+    """Forward SB3 scalars to an active wandb run."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict, step: int = 0) -> None:
+        data = {k: v for k, v in ((k, _scalar(v)) for k, v in key_values.items()) if v is not None}
+        if data:
+            self.run.log(data, step=int(step))
+
+    def close(self) -> None:
+        pass
+
+
+def _scalar(v):
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return float(v)
+    return None
+
+
+def start_wandb(wandb_cfg: dict, out: Path, config: dict, name: str):
+    """Start (or, on resume, continue) a wandb run; offline unless configured otherwise."""
+    import wandb
+
+    mode = os.environ.get("WANDB_MODE") or wandb_cfg.get("mode") or "offline"
+    id_file = out / "wandb_run_id.txt"
+    run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+    id_file.write_text(run_id)
+    return wandb.init(
+        project=wandb_cfg.get("project") or "fulfillgym", entity=wandb_cfg.get("entity"),
+        group=wandb_cfg.get("group"), tags=list(wandb_cfg.get("tags") or []), mode=mode,
+        dir=str(out), config=config, name=name, id=run_id, resume="allow",
+        settings=wandb.Settings(silent=True, console="off"),
+    )
+
+
+def make_logger(out: Path, logger_cfg: dict, wandb_run=None) -> Logger:
+    formats: list[KVWriter] = []
+    if logger_cfg.get("csv", True):
+        formats.append(AppendingCSV(out / "progress.csv"))
+    if logger_cfg.get("tensorboard", True):
+        formats.append(TensorBoardOutputFormat(str(out / "tensorboard")))
+    if wandb_run is not None:
+        formats.append(WandbWriter(wandb_run))
+    return Logger(folder=str(out), output_formats=formats)
