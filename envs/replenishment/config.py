@@ -19,6 +19,7 @@ from envs.replenishment.demand import DemandConfig
 
 ACTION_TYPES = ("discrete", "continuous")
 INITIAL_STATES = ("mean", "zero", "random")
+Q_MAX_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,15 @@ class LostSalesConfig:
         check_choice(f"{e}.action_type", self.action_type, ACTION_TYPES)
         check_choice(f"{e}.initial_state", self.initial_state, INITIAL_STATES)
         if self.q_max is None:
-            object.__setattr__(self, "q_max", self.order_cap())
+            cap = self.order_cap()
+            if cap > Q_MAX_LIMIT:
+                raise ConfigError(
+                    f"{e}.q_max: the default for this config exceeds {Q_MAX_LIMIT} (tiny holding_cost "
+                    f"or huge demand); set q_max to an integer in [1, {Q_MAX_LIMIT}]"
+                )
+            object.__setattr__(self, "q_max", cap)
         else:
-            object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, 100_000))
+            object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, Q_MAX_LIMIT))
         if self.holding_cost == 0 and self.penalty == 0:
             raise ConfigError(f"{e}.penalty: holding_cost and penalty cannot both be 0 (every policy would cost nothing)")
 
@@ -94,7 +101,8 @@ class LostSalesConfig:
         Morton's bound) and, with K > 0, room for an EOQ-sized batch on top."""
         cap = max(self.newsvendor_level(), self.demand.sum_quantile(1, 0.999), 1)
         if self.fixed_order_cost > 0 and self.holding_cost > 0:
-            cap += math.ceil(math.sqrt(2 * self.fixed_order_cost * self.demand.mean / self.holding_cost))
+            eoq = math.sqrt(2 * self.fixed_order_cost * self.demand.mean / self.holding_cost)
+            cap += math.ceil(min(eoq, Q_MAX_LIMIT + 1))  # bounded: eoq can be inf for tiny h
         return int(cap)
 
     @property

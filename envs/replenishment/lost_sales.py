@@ -57,7 +57,7 @@ class LostSalesEnv(gym.Env):
     | index | meaning                                                  | min          | max  |
     |-------|----------------------------------------------------------|--------------|------|
     | 0     | on-hand stock (net inventory, < 0 = backlog, if backorders) | 0 (-1e9)  | 1e9  |
-    | 1..L-1| orders in the pipeline, oldest (arrives next) first     | 0            | q_max|
+    | 1..L-1| orders in the pipeline, oldest (arrives next) first     | 0 | max(q_max, round(mean))|
 
     The inventory position is the sum of the observation.
 
@@ -108,7 +108,9 @@ class LostSalesEnv(gym.Env):
         self.render_mode = render_mode
         low = np.zeros(cfg.obs_dim, dtype=np.float32)
         high = np.full(cfg.obs_dim, OBS_BOUND, dtype=np.float32)
-        high[1:] = cfg.q_max
+        # Pipeline slots hold orders (<= q_max) and, at reset, the initial level
+        # round(mean demand), which a user-set q_max may be below.
+        high[1:] = max(cfg.q_max, int(round(cfg.demand.mean)))
         if cfg.backorders:
             low[0] = -OBS_BOUND
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
