@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.evaluation import evaluate_policies
+from agents.exported import onnx_agents
 from agents.factory import make_agent, optimal_unavailable
 from envs.replenishment.config import LostSalesConfig
 from experiments.common import clean_errors, lost_sales_config, run_dir, save_resolved_config
@@ -84,6 +85,7 @@ def run_single(cfg: DictConfig, out: Path, console: Console) -> float:
     console.print(f"[bold]{title}[/bold]")
     with progress_bar(console) as progress:
         agents = build_agents(list(cfg.agents), config, console, progress)
+        agents.update(onnx_agents(cfg.get("onnx") or [], config))
         frame = benchmark(config, agents, cfg.eval, progress)
     print_table(frame, title, console)
     write_results(frame, out, title, command_line())
