@@ -170,6 +170,17 @@ def test_myopic_caches_per_state():
     first = policy.orders(obs)
     assert len(policy._cache) == len(OBS)
     assert np.array_equal(policy.orders(obs), first)
+    assert first.tolist()[:4] == [policy.order_for_state(tuple(map(int, r))) for r in OBS]
+
+
+def test_myopic_cache_is_safe_under_hash_collisions():
+    policy = Myopic(CFG)
+    policy._mult[:] = 1  # the row hash becomes the inventory position: many collisions
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        obs = rng.integers(0, 15, (300, 2))
+        expected = [policy.order_for_state(tuple(r)) for r in obs.tolist()]
+        assert policy.orders(obs).tolist() == expected
 
 
 # -- properties -----------------------------------------------------------------------------

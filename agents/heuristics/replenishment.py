@@ -233,19 +233,54 @@ class Myopic(OrderPolicy):
         self._cache: dict[tuple[int, ...], int] = {}
         self._demand = config.demand.pmf_array()
         self._ratio = config.critical_ratio
+        dim = config.obs_dim
+        self._mult = np.random.default_rng(0).integers(1, 2**63, dim, dtype=np.uint64) | 1
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._rows = np.empty((0, dim), dtype=np.int64)
+        self._values = np.empty(0, dtype=np.int64)
 
     def orders(self, obs: np.ndarray) -> np.ndarray:
         states = np.rint(np.asarray(obs, dtype=np.float64)).astype(np.int64)
-        states = states.reshape(len(states), -1).tolist()
-        cache = self._cache
+        states = states.reshape(len(states), -1)
+        # Vectorised cache lookup: a hash of each row, searched in a sorted table; a hit
+        # is only accepted if the stored state equals the row (so collisions are safe).
+        keys = (states.astype(np.uint64) * self._mult[: states.shape[1]]).sum(axis=1)
         out = np.empty(len(states), dtype=np.int64)
-        for i, row in enumerate(states):
-            key = tuple(row)
-            q = cache.get(key)
-            if q is None:
-                q = cache[key] = self.order_for_state(key)
-            out[i] = q
+        hit = np.zeros(len(states), dtype=bool)
+        if len(self._keys):
+            pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+            hit = (self._keys[pos] == keys) & (self._rows[pos] == states).all(axis=1)
+            out[hit] = self._values[pos[hit]]
+        if not hit.all():
+            miss = np.flatnonzero(~hit)
+            rows, first, inverse = np.unique(
+                states[miss], axis=0, return_index=True, return_inverse=True
+            )
+            values = np.array([self._order_cached(tuple(r)) for r in rows.tolist()], dtype=np.int64)
+            out[miss] = values[inverse.reshape(-1)]
+            self._remember(keys[miss[first]], rows, values)
         return out
+
+    def _order_cached(self, state: tuple[int, ...]) -> int:
+        q = self._cache.get(state)
+        if q is None:
+            q = self._cache[state] = self.order_for_state(state)
+        return q
+
+    def _remember(self, keys: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        # Misses are new keys unless a hash collides; a colliding key keeps its first state
+        # (the other states sharing it are then answered from the dict cache).
+        _, first = np.unique(keys, return_index=True)
+        new = np.zeros(len(keys), dtype=bool)
+        new[first] = True
+        if len(self._keys):
+            pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+            new &= self._keys[pos] != keys
+        keys = np.concatenate([self._keys, keys[new]])
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        self._rows = np.concatenate([self._rows, rows[new]])[order]
+        self._values = np.concatenate([self._values, values[new]])[order]
 
     def stock_distribution(self, state: Iterable[int]) -> tuple[int, np.ndarray]:
         """Distribution of Y, the stock at the start of period t+L before the new order.
