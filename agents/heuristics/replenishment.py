@@ -12,19 +12,25 @@ candidate ``i`` on replication ``r`` (:meth:`agents.evaluation.Scenario.tile`), 
 candidate sees the same demand and the comparison between candidates is paired. The
 search is a successive-halving race over a grid derived from the config:
 
-1. *screen*: the whole grid (coarsened when very large) on a few replications;
+1. *screen*: the whole grid (coarsened if it has more than 700 points) on a few
+   replications, as many as a fixed simulation budget allows (at least 8);
 2. *refine*: if the grid was coarsened, the unit-step neighbourhood of the best points;
-3. *race*: the best candidates on ``n_reps / 4`` replications, then the few survivors on
-   ``n_reps`` replications; the lowest mean cost wins.
+3. *race*: the 16 best candidates on ``n_reps / 4`` replications, then the 6 best of
+   those on ``n_reps`` replications; the lowest mean cost wins.
 
-Between stages a candidate is only dropped if it is among the worse ones *and* its
-paired cost difference to the current leader is significant (> 4 standard errors), so a
-candidate that noise made look bad in a short screen survives. If the winner lies on an
-edge of the grid that is not a natural limit, the grid is extended and the search
-repeated. Tuning uses the seeds ``seed_base + r`` (``TUNE_SEED_BASE``), disjoint from
-the evaluation seeds (``EVAL_SEED_BASE``). The tuned policy records its mean tuning cost
-per period in ``tuning_cost`` (slightly optimistic: the winner of a noisy race), its 95%
-half-width in ``tuning_ci95`` and search statistics in ``tuning``.
+Between stages the best candidates by mean are kept, and so is any other candidate
+whose paired cost difference to the leader is not significant (within 4 standard
+errors), up to twice as many, so that a candidate that noise made look bad in a short
+screen survives. If the winner lies on an edge of the grid that is not a natural
+limit, the grid is extended and the search repeated (at most 3 rounds).
+
+Tuning uses the seeds ``seed_base + r`` (``TUNE_SEED_BASE``), disjoint from the
+evaluation seeds (``EVAL_SEED_BASE``). The tuned policy records its mean tuning cost per
+period in ``tuning_cost`` (slightly optimistic: the winner of a noisy race), its 95%
+half-width in ``tuning_ci95`` and search statistics (stages, simulated row-periods,
+seconds) in ``tuning``. With the defaults, the tuned base-stock level equals the exact
+best level on all 16 classic instances (Poisson(5), h = 1, p in {4, 9, 19, 39},
+L in {1..4}), checked against exact Markov-chain costs.
 """
 
 from __future__ import annotations
