@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,10 @@ class TorchScriptPolicy(_ExportedPolicy):
         self.path = Path(path)
         extra = {METADATA_KEY: ""}
         if self.path.is_file():
-            self.module = torch.jit.load(str(self.path), map_location="cpu", _extra_files=extra)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # jit.load: still supported
+                self.module = torch.jit.load(str(self.path), map_location="cpu",
+                                             _extra_files=extra)
             self.module.eval()
         self._extra = extra[METADATA_KEY]
         super().__init__(path, card, name, verify)

@@ -114,7 +114,7 @@ class Run:
 
 def validate(cfg: DictConfig) -> None:
     check_choice("format", cfg.format, FORMATS)
-    check_int("opset", cfg.opset, 17, 23)
+    check_int("opset", cfg.opset, 17, 20)  # 20: the TorchScript-based exporter's newest
     check_int("parity.reps", cfg.parity.reps, 1)
     check_int("parity.periods", cfg.parity.periods, 1)
     if cfg.parity.reps * cfg.parity.periods < MIN_PARITY_OBS:
@@ -156,7 +156,6 @@ def load_run(cfg: DictConfig) -> Run:
     from agents import checkpoints
     from agents.rl import ALGORITHMS, algorithm
     from experiments.common import lost_sales_config
-    from experiments.train import build_vec_env, policy_factory
 
     path = Path(str(cfg.run_dir))
     expected = "expected a run directory of experiments.train"
@@ -177,6 +176,8 @@ def load_run(cfg: DictConfig) -> Run:
         raise ConfigError(f"checkpoint: {checkpoint.path} has no vecnormalize.pkl, but the run "
                           "normalises observations (normalize.obs=true); it cannot be exported "
                           "faithfully")
+    from experiments.train import build_vec_env, policy_factory  # torch and SB3 from here on
+
     model = checkpoints.load_model(algo.load_class(), checkpoint, device="cpu")
     train_cfg.n_envs = 1  # the venv only carries the saved statistics
     venv = build_vec_env(train_cfg, config, checkpoint)

@@ -1,0 +1,271 @@
+"""Tests of ``python -m experiments.export`` and the exported-policy agents.
+
+Two tiny training runs (discrete PPO, continuous SAC) are made once per module by real
+``python -m experiments.train`` subprocesses, side by side; the discrete one is exported
+once through the command line. Further exports run in-process through
+``experiments.export.export`` (the function the command line calls) to save start-up time.
+Subprocesses get ``OMP_NUM_THREADS=1`` and a scratch working directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from agents.evaluation import EVAL_SEED_BASE, Scenario, rollout
+from agents.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 240
+TINY = ["n_envs=1", "progress_bar=false", "logger=csv", "eval.reps=2", "eval.periods=60",
+        "eval.warmup=10", "benchmark.agents=[]", "benchmark.reps=2", "benchmark.max_reps=2",
+        "benchmark.periods=50", "benchmark.warmup=10"]
+RUNS = {
+    "ppo": ["agent=ppo", "total_timesteps=128", "agent.kwargs.n_steps=64",
+            "agent.kwargs.batch_size=64", "agent.kwargs.n_epochs=1", "eval.freq=64",
+            "checkpoint.freq=64"],
+    "sac": ["agent=sac", "env.action_type=continuous", "total_timesteps=150",
+            "agent.kwargs.learning_starts=50", "agent.kwargs.batch_size=32",
+            "agent.kwargs.buffer_size=1000", "eval.freq=150", "checkpoint.freq=150"],
+}
+CARD_KEYS = {"agent", "env_id", "env", "env_config", "observation_space", "action_space",
+             "model_action_space", "parameterisation", "level_max", "training", "kpis",
+             "input_names", "output_names", "opset", "sha256", "parity", "exported_at",
+             "how_to_act", "format", "file"}
+
+
+def python(module: str, *args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=TIMEOUT)
+    return proc.returncode, out, err
+
+
+def run_ok(module: str, *args: str, cwd: Path) -> str:
+    code, out, err = finish(python(module, *args, cwd=cwd))
+    assert code == 0, f"{module} {' '.join(args)} failed ({code}):\n{out[-2000:]}\n{err[-3000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """The tiny training runs (trained side by side), plus an ONNX export of the PPO run
+    through the command line."""
+    base = tmp_path_factory.mktemp("export_runs")
+    dirs = {name: base / name for name in RUNS}
+    procs = {name: python("experiments.train", *args, *TINY, f"hydra.run.dir={dirs[name]}",
+                          cwd=base) for name, args in RUNS.items()}
+    exporting = None
+    for name, proc in procs.items():
+        code, out, err = finish(proc)
+        assert code == 0, f"training {name} failed ({code}):\n{out[-2000:]}\n{err[-3000:]}"
+        if name == "ppo":  # export while SAC still trains
+            exporting = python("experiments.export", f"run_dir={dirs['ppo']}", cwd=base)
+    code, out, err = finish(exporting)
+    assert code == 0, f"export failed ({code}):\n{out[-2000:]}\n{err[-3000:]}"
+    dirs["scratch"] = base
+    return dirs
+
+
+def export_in_process(run_dir: Path, **overrides):
+    from experiments.export import export
+
+    cfg = OmegaConf.load(ROOT / "configs" / "export.yaml")
+    del cfg["defaults"], cfg["hydra"]
+    cfg.run_dir = str(run_dir)
+    for key, value in overrides.items():
+        OmegaConf.update(cfg, key, value)
+    return export(cfg)
+
+
+def sb3_policy(run_dir: Path, checkpoint=None):
+    from experiments.export import load_run
+
+    return load_run(OmegaConf.create({"run_dir": str(run_dir), "checkpoint": checkpoint}))
+
+
+def grid(q_max: int) -> np.ndarray:
+    """Every (on-hand, pipeline) pair in 0..q_max: states beyond the rollouts' reach."""
+    a, b = np.meshgrid(np.arange(q_max + 1), np.arange(q_max + 1), indexing="ij")
+    return np.stack([a.ravel(), b.ravel()], axis=1).astype(np.float32)
+
+
+# -- export and parity ----------------------------------------------------------------------
+def test_onnx_export_of_discrete_ppo_matches_sb3(runs):
+    path = runs["ppo"] / "export" / "policy.onnx"
+    card = json.loads(card_path(path).read_text())
+    parity = card["parity"]
+    assert parity["observations"] >= 1000
+    assert parity["action_mismatches"] == 0 and parity["order_mismatches"] == 0
+    assert parity["max_abs_action_diff"] == 0 and parity["per_rep_costs_identical"]
+    # Independently of the tool's own check: every state of a grid, batch and single obs.
+    run = sb3_policy(runs["ppo"])
+    obs = grid(run.config.q_max)
+    action, _ = run.policy.model_action(obs.astype(np.float64))
+    want = run.policy.orders(obs.astype(np.float64), action)
+    policy = OnnxPolicy(path)
+    got_action, got_order = policy.run(obs)
+    np.testing.assert_array_equal(got_action, action)
+    np.testing.assert_array_equal(got_order, want)
+    assert got_order.dtype == np.int64
+    np.testing.assert_array_equal(policy.predict(obs)[0], run.policy.predict(obs)[0])
+    assert policy.predict(obs[7])[0] == run.policy.predict(obs[7])[0]
+
+
+def test_onnx_export_of_continuous_sac_matches_sb3(runs, tmp_path):
+    path, card = export_in_process(runs["sac"], output=str(tmp_path / "sac.onnx"))
+    parity = card["parity"]
+    assert parity["observations"] >= 1000
+    assert parity["max_abs_action_diff"] <= 1e-5 and parity["action_mismatches"] == 0
+    assert parity["order_mismatches_outside_boundary"] == 0
+    assert card["env_config"]["action_type"] == "continuous"
+    run = sb3_policy(runs["sac"])
+    obs = grid(run.config.q_max)
+    action, _ = run.policy.model_action(obs.astype(np.float64))
+    got_action, got_order = OnnxPolicy(path).run(obs)
+    assert got_action.dtype == np.float32 and got_action.shape == (len(obs), 1)
+    np.testing.assert_allclose(got_action, action, atol=1e-5, rtol=0)
+    want = run.policy.orders(obs.astype(np.float64), action)
+    scale = run.policy.level_max
+    pre = (np.clip(action[:, 0].astype(np.float64), -1, 1) + 1) * 0.5 * scale
+    boundary = np.abs(pre - np.floor(pre) - 0.5) < 1e-4
+    assert np.array_equal(got_order[~boundary], want[~boundary])
+    # the env action maps back to exactly the order
+    env_action, _ = OnnxPolicy(path).predict(obs)
+    assert env_action.dtype == np.float32 and env_action.shape == (len(obs), 1)
+    back = np.rint((env_action[:, 0].astype(np.float64) + 1) * 0.5 * run.config.q_max)
+    np.testing.assert_array_equal(back, got_order)
+
+
+def test_torchscript_export_works(runs, tmp_path):
+    path, card = export_in_process(runs["ppo"], format="torchscript",
+                                   output=str(tmp_path / "policy.pt"), checkpoint="best")
+    assert path.suffix == ".pt" and card["format"] == "torchscript" and card["opset"] is None
+    assert card["training"]["checkpoint"].endswith("best")
+    assert card["parity"]["order_mismatches"] == 0 and card["parity"]["action_mismatches"] == 0
+    assert sha256(path) == card["sha256"]
+    run = sb3_policy(runs["ppo"], checkpoint="best")
+    obs = grid(run.config.q_max)
+    np.testing.assert_array_equal(TorchScriptPolicy(path).predict(obs)[0],
+                                  run.policy.predict(obs)[0])
+
+
+def test_parity_failure_writes_nothing(runs, tmp_path, monkeypatch):
+    import torch
+
+    from experiments import export as module
+
+    real = module.build_graph
+
+    def broken(run):
+        graph = copy.deepcopy(real(run))  # the graph shares its layers with the SB3 model
+        with torch.no_grad():  # favour one order-up-to level: a wrong policy
+            graph.head.action_net.bias[3] += 50.0
+        return graph
+
+    monkeypatch.setattr(module, "build_graph", broken)
+    out = tmp_path / "broken.onnx"
+    with pytest.raises(module.ParityError, match=r"differs from SB3 on \d+ of 1024 observations"):
+        export_in_process(runs["ppo"], output=str(out))
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the card --------------------------------------------------------------------------------
+def test_card_has_required_fields_and_matching_sha256(runs):
+    import onnx
+
+    path = runs["ppo"] / "export" / "policy.onnx"
+    card = json.loads(card_path(path).read_text())
+    assert CARD_KEYS <= card.keys()
+    assert card["sha256"] == sha256(path)
+    assert card["agent"] == "ppo" and card["env_id"] == "fulfillgym/LostSales-v0"
+    assert card["parameterisation"] == "order_up_to" and card["level_max"] >= 1
+    assert card["input_names"] == ["obs"] and card["output_names"] == ["action", "order"]
+    assert card["opset"] >= 17
+    obs_space = card["observation_space"]
+    assert obs_space["shape"] == [2] and obs_space["dtype"] == "float32"
+    assert len(obs_space["meaning"]) == 2 and obs_space["meaning"][0].startswith("on-hand")
+    assert card["action_space"] == {"type": "Discrete", "n": card["env_config"]["q_max"] + 1,
+                                    "start": 0, "dtype": "int64"}
+    newest = sorted((runs["ppo"] / "checkpoints").glob("step_*"))[-1]
+    meta = json.loads((newest / "meta.json").read_text())
+    assert card["training"]["timesteps"] == meta["timesteps"]
+    with (runs["ppo"] / "eval.csv").open() as fh:
+        last_eval = list(csv.DictReader(fh))[-1]
+    assert card["kpis"]["last_eval_csv"]["timesteps"] == int(last_eval["timesteps"])
+    assert card["kpis"]["results_csv"]["agent"] == "ppo"
+    model = onnx.load(str(path))
+    assert model.opset_import[0].version == card["opset"]
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert [o.name for o in model.graph.output] == ["action", "order"]
+
+
+# -- the policy protocol and the benchmark ------------------------------------------------
+@pytest.mark.parametrize("name", ["ppo", "sac"])
+def test_onnx_policy_rollout_cost_equals_sb3(runs, tmp_path, name):
+    path = runs[name] / "export" / "policy.onnx"
+    if not path.exists():
+        path, _ = export_in_process(runs[name], output=str(tmp_path / "policy.onnx"))
+    run = sb3_policy(runs[name])
+    scenario = Scenario.from_seeds(run.config, EVAL_SEED_BASE + 500 + np.arange(4), 220)
+    sb3 = rollout(run.config, run.policy, scenario, 20)
+    onnx_run = rollout(run.config, OnnxPolicy(path), scenario, 20)
+    np.testing.assert_array_equal(onnx_run.cost, sb3.cost)
+    np.testing.assert_array_equal(onnx_run.short, sb3.short)
+
+
+def test_onnx_policy_needs_neither_torch_nor_sb3(runs):
+    path = runs["ppo"] / "export" / "policy.onnx"
+    code = ("import sys, numpy as np\n"
+            "from agents.exported import OnnxPolicy\n"
+            f"p = OnnxPolicy({str(path)!r})\n"
+            "a, _ = p.predict(np.array([[5, 5], [0, 3]], np.float32))\n"
+            "assert a.shape == (2,) and a.dtype == np.int64, a\n"
+            "bad = [m for m in ('torch', 'stable_baselines3', 'sb3_contrib') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_benchmark_evaluates_onnx_agents(runs):
+    path = runs["ppo"] / "export" / "policy.onnx"
+    out = runs["scratch"] / "bench"
+    run_ok("experiments.benchmark", f"onnx=[{path}]", "agents=[base_stock]", "eval.reps=8",
+           "eval.max_reps=8", f"hydra.run.dir={out}", cwd=runs["scratch"])
+    with (out / "results.csv").open() as fh:
+        rows = {row["agent"]: row for row in csv.DictReader(fh)}
+    assert set(rows) == {"base_stock", "ppo_onnx"}
+    assert rows["ppo_onnx"]["reps"] == "8" and float(rows["ppo_onnx"]["mean_cost"]) > 0
+
+
+# -- errors ---------------------------------------------------------------------------------
+def test_export_errors_exit_2_with_one_line(runs):
+    empty = runs["scratch"] / "empty_run"
+    empty.mkdir(exist_ok=True)
+    (empty / "config.yaml").write_text((runs["ppo"] / "config.yaml").read_text())
+    cases = {
+        "run_dir: no checkpoint": [f"run_dir={empty}"],
+        "format: expected one of onnx, torchscript": [f"run_dir={runs['ppo']}", "format=tflite"],
+    }
+    procs = {want: python("experiments.export", *args, cwd=runs["scratch"])
+             for want, args in cases.items()}
+    for want, proc in procs.items():
+        code, out, err = finish(proc)
+        assert code == 2, (want, out, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {want}"), err
+    assert not (empty / "export").exists()
