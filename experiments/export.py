@@ -49,18 +49,24 @@ row), input / output names, opset, SHA-256 of the file, parity statistics, expor
 and how to act with it. The essentials of the card are also embedded in the file
 (ONNX ``metadata_props`` / TorchScript extra file ``fulfillgym``).
 
-Acting with the file alone (NumPy + onnxruntime; no torch, no stable-baselines3)::
+Acting with the file alone (NumPy + onnxruntime + the env; no torch, no stable-baselines3)::
 
+    import json
     import gymnasium as gym, numpy as np, onnxruntime as ort
-    import envs  # registers fulfillgym/LostSales-v0
-    session = ort.InferenceSession("policy.onnx", providers=["CPUExecutionProvider"])
-    env = gym.make("fulfillgym/LostSales-v0")        # the card's "env" kwargs
+    import envs  # noqa: F401  (registers fulfillgym/LostSales-v0; no torch, no SB3)
+
+    path = "outputs/train/<run>/export/policy.onnx"
+    card = json.load(open(path + ".json"))  # the policy card written beside the file
+    cfg = card["env_config"]  # the env the policy was trained on
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    env = gym.make(card["env_id"], **cfg)
     obs, _ = env.reset(seed=0)
     for _ in range(100):
-        action, order = session.run(None, {"obs": obs[None, :].astype(np.float32)})
-        obs, reward, terminated, truncated, info = env.step(int(order[0]))
+        _, order = session.run(None, {"obs": obs[None, :].astype(np.float32)})  # raw obs in
+        q = int(order[0])  # the order quantity; a continuous env takes 2 * q / q_max - 1
+        action = q if cfg["action_type"] == "discrete" else np.float32([2 * q / cfg["q_max"] - 1])
+        obs, reward, terminated, truncated, info = env.step(action)
 
-(for ``action_type=continuous`` step with ``np.array([2 * q / q_max - 1], np.float32)``).
 Within the project, ``agents.exported.OnnxPolicy(path)`` speaks the policy protocol and
 ``python -m experiments.benchmark onnx=[path/policy.onnx]`` benchmarks the file.
 """
