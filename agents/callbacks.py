@@ -129,6 +129,7 @@ class GracefulStop(BaseCallback):
         super().__init__()
         self.checkpointer = checkpointer
         self.signal: int | None = None
+        self.saved_at: int | None = None  # timesteps of the checkpoint taken on the signal
         self._previous = {}
 
     def _handler(self, signum, frame):
@@ -142,9 +143,15 @@ class GracefulStop(BaseCallback):
         if self.signal is None:
             return True
         self.checkpointer.save()
+        self.saved_at = self.model.num_timesteps
         return False
 
     def _on_training_end(self) -> None:
+        # a signal after the last step (e.g. during the final gradient update) still
+        # gets its checkpoint: the run is reported as interrupted either way
+        if self.signal is not None and self.saved_at != self.model.num_timesteps:
+            self.checkpointer.save()
+            self.saved_at = self.model.num_timesteps
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 

@@ -49,14 +49,20 @@ def save(model, vec_env, target: Path, meta: dict) -> Path:
     tmp = target.parent / f".tmp-{target.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save(tmp / "model.zip")
-    if vec_env is not None and hasattr(vec_env, "obs_rms"):
-        vec_env.save(str(tmp / "vecnormalize.pkl"))
-    if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
-        model.save_replay_buffer(tmp / "replay_buffer.pkl")
-    full_meta = {"timesteps": int(model.num_timesteps), "saved_at": time.time(), **meta}
-    (tmp / META).write_text(json.dumps(full_meta, indent=2))
-    _fsync_dir(tmp)
+    try:
+        model.save(tmp / "model.zip")
+        if vec_env is not None and hasattr(vec_env, "obs_rms"):
+            vec_env.save(str(tmp / "vecnormalize.pkl"))
+        if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
+            model.save_replay_buffer(tmp / "replay_buffer.pkl")
+        full_meta = {"timesteps": int(model.num_timesteps), "saved_at": time.time(), **meta}
+        (tmp / META).write_text(json.dumps(full_meta, indent=2))
+        for path in tmp.iterdir():  # file contents reach the disk before the rename does
+            _fsync_dir(path)
+        _fsync_dir(tmp)
+    except BaseException:  # a failed write leaves no debris; earlier checkpoints are untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     old = None
     if target.exists():
         old = target.parent / f".old-{target.name}-{os.getpid()}"
@@ -129,6 +135,7 @@ def load_vecnormalize(checkpoint: Checkpoint, venv):
 
 
 def _fsync_dir(path: Path) -> None:
+    """fsync a directory (or a file), ignoring platforms that cannot."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def start_wandb(wandb_cfg: dict, out: Path, config: dict, name: str):
 
     mode = os.environ.get("WANDB_MODE") or wandb_cfg.get("mode") or "offline"
     id_file = out / "wandb_run_id.txt"
-    run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+    run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:8]
     id_file.write_text(run_id)
     return wandb.init(
         project=wandb_cfg.get("project") or "fulfillgym", entity=wandb_cfg.get("entity"),

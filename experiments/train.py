@@ -57,6 +57,16 @@ def validate(cfg: DictConfig, config: LostSalesConfig) -> None:
     check_int("eval.freq", cfg.eval.freq, 1)
     check_int("checkpoint.freq", cfg.checkpoint.freq, 1)
     check_int("checkpoint.keep", cfg.checkpoint.keep, 1)
+    # evaluation and benchmark settings are only used after training: check them now
+    for section in ("eval", "benchmark"):
+        check_int(f"{section}.reps", cfg[section].reps, 1)
+        check_int(f"{section}.periods", cfg[section].periods, 1)
+        check_int(f"{section}.warmup", cfg[section].warmup, 0)
+    check_int("benchmark.max_reps", cfg.benchmark.max_reps, 1)
+    from agents.factory import agent_names
+
+    for name in cfg.benchmark.agents:
+        check_choice("benchmark.agents", name, agent_names())
     check_compatible(cfg.agent.name, config.action_type)
     if algorithm(cfg.agent.name).maskable and cfg.parameterisation != "order":
         raise ConfigError("agent=maskable_ppo masks raw orders: set parameterisation=order")
