@@ -37,6 +37,7 @@ from agents.rl import algorithm
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 300  # seconds for any one subprocess
+STARTED: list[subprocess.Popen] = []  # killed at teardown if still running (failed tests)
 
 # Small evaluation and benchmark; no heuristic tuning unless a test asks for it.
 FAST = [
@@ -123,9 +124,11 @@ def start(args: list[str], base: Path, log: Path, cwd: Path | None = None) -> su
     cwd.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{log}.out", "w") as out, open(f"{log}.err", "w") as err:
-        return subprocess.Popen([sys.executable, "-m", "experiments.train", *args], cwd=cwd,
+        proc = subprocess.Popen([sys.executable, "-m", "experiments.train", *args], cwd=cwd,
                                 env=subprocess_env(base), stdout=out, stderr=err,
                                 start_new_session=True)
+    STARTED.append(proc)
+    return proc
 
 
 def finish(proc: subprocess.Popen, args: list[str], log: Path, out: Path | None = None,
@@ -271,7 +274,11 @@ def pipeline(request, tmp_path_factory):
         wanted += [key.format(**params) for key in keys]
     pipe = Pipeline(tmp_path_factory.mktemp("train"), [k for k in wanted if k in JOBS])
     yield pipe
-    pipe.pool.shutdown(wait=True, cancel_futures=True)
+    pipe.pool.shutdown(wait=False, cancel_futures=True)
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.kill()
+    pipe.pool.shutdown(wait=True)
 
 
 # -- helpers --------------------------------------------------------------------------------
