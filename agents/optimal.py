@@ -77,6 +77,8 @@ CACHE_ENV = "FULFILLGYM_CACHE"
 DEFAULT_CACHE = Path("~/.cache/fulfillgym/optimal")
 # K > 0, lost sales: how many times the bound may grow before we give up and report it binding.
 MAX_BOUND_ROUNDS = 5
+# Largest state key for which index lookups use a dense inverse table (int32 entries).
+DENSE_LOOKUP_LIMIT = 50_000_000
 # exact_average_cost: largest reachable state set it will explore.
 MAX_EVAL_STATES = 3_000_000
 
@@ -236,16 +238,19 @@ def _successors(step: _Step, pmf: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     ``(indptr, next_on_hand, prob)``; the rest of the next state is ``step.tail[row]``.
     """
     dmax = len(pmf) - 1
-    tail_prob = np.concatenate([np.cumsum(pmf[::-1])[::-1], [0.0]])  # P(D >= k)
     counts = np.minimum(step.stock, dmax) + 1
-    row = np.repeat(np.arange(len(counts)), counts)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
     d = _ranges(counts)
-    stock = step.stock[row]
-    prob = np.where(d < stock, pmf[np.minimum(d, dmax)], tail_prob[np.minimum(stock, dmax + 1)])
+    prob = pmf[d]
+    lumped = step.stock <= dmax  # the last outcome of these rows is "everything sold"
+    tail_prob = np.cumsum(pmf[::-1])[::-1]  # P(D >= k)
+    prob[indptr[1:][lumped] - 1] = tail_prob[step.stock[lumped]]
+    on_hand = np.repeat(step.stock + step.arrival, counts) - d
     keep = prob > 0
-    row, d, stock, prob = row[keep], d[keep], stock[keep], prob[keep]
-    indptr = np.searchsorted(row, np.arange(len(counts) + 1))
-    return indptr, stock - d + step.arrival[row], prob
+    if not keep.all():
+        kept = np.concatenate([[0], np.cumsum(keep)])
+        indptr, on_hand, prob = kept[indptr], on_hand[keep], prob[keep]
+    return indptr, on_hand, prob
 
 
 def _next_states(step: _Step, on_hand: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -260,11 +265,22 @@ def _transition_matrix(
     indptr, on_hand, prob = _successors(step, pmf)
     width = step.tail.shape[1]
     keys = on_hand * base**width + np.repeat(_encode(step.tail, base), np.diff(indptr))
-    cols = np.minimum(np.searchsorted(table, keys), len(table) - 1)
-    if np.any(table[cols] != keys):
+    cols = _lookup(table, keys)
+    if cols.min(initial=0) < 0:
         raise RuntimeError("a transition left the state space (solver bug)")
     shape = (len(step.stock), len(table))
     return sparse.csr_matrix((prob, cols.astype(np.int32), indptr), shape=shape)
+
+
+def _lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each key in the sorted ``table`` (-1 if absent): a dense inverse table
+    when the key range is small (much faster than a binary search), else searchsorted."""
+    if len(table) and table[-1] < DENSE_LOOKUP_LIMIT and keys.min(initial=0) >= 0:
+        inverse = np.full(int(max(table[-1], keys.max(initial=0))) + 1, -1, dtype=np.int32)
+        inverse[table] = np.arange(len(table), dtype=np.int32)
+        return inverse[keys]
+    pos = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+    return np.where(table[pos] == keys, pos, -1).astype(np.int32)
 
 
 # -- relative value iteration ---------------------------------------------------------------
@@ -393,7 +409,9 @@ def _eoq(config: LostSalesConfig) -> int:
     """EOQ-sized margin sqrt(2 K mean / h) (or a few periods of demand when h = 0)."""
     mean = config.demand.mean
     if config.holding_cost > 0:
-        return max(1, math.ceil(math.sqrt(2 * config.fixed_order_cost * mean / config.holding_cost)))
+        return max(
+            1, math.ceil(math.sqrt(2 * config.fixed_order_cost * mean / config.holding_cost))
+        )
     return max(1, math.ceil(4 * mean))
 
 
@@ -601,7 +619,9 @@ class PolicyEvaluation:
     """Largest inventory position after ordering over the reachable states."""
 
 
-def exact_average_cost(config: LostSalesConfig, order_fn: OrderFn, bound: int | None = None) -> float:
+def exact_average_cost(
+    config: LostSalesConfig, order_fn: OrderFn, bound: int | None = None
+) -> float:
     """Exact long-run average cost of the stationary policy ``order_fn`` (obs batch -> orders).
 
     See :func:`evaluate_policy`.
@@ -773,7 +793,13 @@ class OptimalPolicy(OrderPolicy):
 
     name = "optimal"
 
-    def __init__(self, config: LostSalesConfig, *, solution: OptimalSolution | None = None, **solve_kwargs: Any):
+    def __init__(
+        self,
+        config: LostSalesConfig,
+        *,
+        solution: OptimalSolution | None = None,
+        **solve_kwargs: Any,
+    ):
         super().__init__(config)
         self.solution = solution if solution is not None else solve(config, **solve_kwargs)
 
