@@ -15,8 +15,10 @@ Lost sales (:func:`solve`)
     Relative value iteration on the exact state space: integer vectors with inventory
     position ``x + sum(p) <= B``. With ``K = 0``, ``B = config.newsvendor_level()`` is
     Morton's (1971) bound on the optimal inventory position after ordering, so the
-    truncation is exact (the config folds ``c`` into the critical ratio as ``p + c``, which
-    only widens the bound). Orders obey ``ip + q <= B`` and ``q <= q_max``. The Bellman
+    truncation is exact. (With ``c > 0`` every unit bought is eventually sold, so ``c``
+    acts like a shortage cost of ``p - c``; the config's critical ratio uses ``p + c``,
+    a higher quantile, so ``B`` is looser than needed but still a valid bound.) Orders
+    obey ``ip + q <= B`` and ``q <= q_max``. The Bellman
     operator works on *post-decision* pairs ``(state, q)`` sorted by (state, q): one sparse
     matrix-vector product gives the expected next value of every pair and
     ``np.minimum.reduceat`` minimises over ``q``. Demand enters only through
@@ -37,8 +39,14 @@ Backorders (:func:`solve`)
     show an optimal ``(s, S)`` has ``G(S) <= g*`` and ``G(s + 1) <= g*``, and
     ``g* <= G(S0) + K``, so ``S <= y_hi`` and ``s >= y_lo``; every ``y <= s`` orders up to
     ``S`` at the same cost, so lumping ``y < y_lo`` into ``y_lo`` is exact. The DP is the
-    uncapacitated problem: ``q_max`` is ignored (the env clips orders above ``q_max``;
-    with the default ``q_max`` that happens in well under 1% of periods).
+    classic uncapacitated problem: ``q_max`` is ignored, so ``average_cost`` is a lower
+    bound on the env's optimum. The env clips orders above ``q_max``; with the default
+    ``q_max`` (at least the 99.9% demand quantile, plus an EOQ margin when ``K > 0``) that
+    needs demand far in its tail and moves the cost by far less than simulation noise.
+
+Exact policy evaluation (:func:`exact_average_cost`, :func:`evaluate_policy`)
+    The long-run average cost of any stationary lost-sales policy, from the Markov chain
+    it induces on the states reachable from the env's initial state.
 
 Demand
     The DP uses ``config.demand.pmf_array()`` (tail below 1e-12 dropped). A ``series``
