@@ -52,6 +52,7 @@ def validate(cfg: DictConfig, config: LostSalesConfig) -> None:
     check_int("total_timesteps", cfg.total_timesteps, 1)
     check_int("n_envs", cfg.n_envs, 1, 256)
     check_int("seed", cfg.seed, 0)
+    check_int("torch_threads", cfg.torch_threads, 1, 256)
     check_choice("parameterisation", cfg.parameterisation, PARAMETERISATIONS)
     check_choice("benchmark.model", cfg.benchmark.model, ("best", "last"))
     check_int("eval.freq", cfg.eval.freq, 1)
@@ -167,6 +168,9 @@ def train(cfg: DictConfig, config: LostSalesConfig, out: Path):
     from experiments.tracking import make_logger, start_wandb
 
     checkpoint = checkpoints.latest(out) if cfg.resume else None
+    import torch
+
+    torch.set_num_threads(int(cfg.torch_threads))
     set_random_seed(cfg.seed)
     venv = build_vec_env(cfg, config, checkpoint)
     model = build_model(cfg, venv, out, checkpoint)
