@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from envs.common.config import (
@@ -79,8 +79,13 @@ class LostSalesConfig:
         return cls(**dict(kwargs))
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["demand"] = {k: v for k, v in asdict(self.demand).items() if v is not None}
+        """Plain values only (no derived caches): the key of cached solutions and policy cards."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "demand"}
+        out["demand"] = {
+            f.name: getattr(self.demand, f.name)
+            for f in fields(self.demand)
+            if f.init and getattr(self.demand, f.name) is not None
+        }
         return out
 
     # -- derived quantities ------------------------------------------------------------
