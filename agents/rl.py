@@ -72,7 +72,7 @@ class SB3Policy:
         model: the SB3 model.
         config: the base env's config.
         parameterisation: ``order`` or ``order_up_to`` (see ``envs.replenishment.wrappers``).
-        level_max: the largest order-up-to level (``order_up_to`` only).
+        level_max, level_min: the range of order-up-to levels (``order_up_to`` only).
         obs_rms: VecNormalize observation statistics (``RunningMeanStd``) or None.
         clip_obs, epsilon: VecNormalize's clipping and epsilon.
         masked: the model is a MaskablePPO trained with ``OrderMask`` (masks are recomputed).
@@ -80,9 +80,9 @@ class SB3Policy:
 
     def __init__(self, model, config: LostSalesConfig, parameterisation: str = "order", level_max: int = 0,
                  obs_rms=None, clip_obs: float = 10.0, epsilon: float = 1e-8, name: str = "rl",
-                 masked: bool = False):
+                 masked: bool = False, level_min: int = 0):
         self.model, self.config, self.name, self.masked = model, config, name, masked
-        self.parameterisation, self.level_max = parameterisation, level_max
+        self.parameterisation, self.level_max, self.level_min = parameterisation, level_max, level_min
         self.obs_rms, self.clip_obs, self.epsilon = obs_rms, clip_obs, epsilon
 
     def normalize(self, obs: np.ndarray) -> np.ndarray:
@@ -107,7 +107,8 @@ class SB3Policy:
         continuous = self.config.action_type == "continuous"
         flat = np.asarray(action).reshape(len(obs), -1)[:, 0]
         if self.parameterisation == "order_up_to":
-            return order_up_to(levels_from_action(flat, self.level_max, continuous), obs, self.config.q_max)
+            levels = levels_from_action(flat, self.level_max, continuous, self.level_min)
+            return order_up_to(levels, obs, self.config.q_max)
         return order_from_action(flat, self.config)
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):
@@ -121,4 +122,7 @@ class SB3Policy:
         return (out[0] if single else out), state
 
     def params(self) -> dict[str, Any]:
-        return {"parameterisation": self.parameterisation}
+        out = {"parameterisation": self.parameterisation}
+        if self.parameterisation == "order_up_to":
+            out["levels"] = f"{self.level_min}..{self.level_max}"
+        return out

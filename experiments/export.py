@@ -275,6 +275,7 @@ def build_graph(run: Run):
             self.register_buffer("orders_range", quantities)
             self.up_to = sb3.parameterisation == "order_up_to"
             self.level_max, self.q_max = float(sb3.level_max), float(config.q_max)
+            self.level_min = float(sb3.level_min)
             self.continuous_env = config.action_type == "continuous"
 
         def forward(self, obs):
@@ -301,10 +302,11 @@ def build_graph(run: Run):
                 else:  # np.clip(actions, low, high)
                     action = torch.minimum(torch.maximum(out, self.low), self.high)
                 value = torch.clamp(action[:, 0].to(torch.float64), -1.0, 1.0)
-            scale = self.level_max if self.up_to else self.q_max
+            scale = self.level_max - self.level_min if self.up_to else self.q_max
             if self.continuous_env:  # levels_from_action / order_from_action
                 value = torch.round((value + 1.0) * 0.5 * scale)
-            if self.up_to:  # order_up_to
+            if self.up_to:  # levels_from_action adds level_min; then order_up_to
+                value = value + self.level_min
                 order = torch.clamp(value - position, 0.0, self.q_max)
             else:
                 order = value
@@ -375,7 +377,7 @@ def parity(run: Run, exported, pcfg) -> dict:
     near = np.zeros(len(obs), dtype=bool)
     if continuous:
         up_to = run.policy.parameterisation == "order_up_to"
-        scale = run.policy.level_max if up_to else config.q_max
+        scale = run.policy.level_max - run.policy.level_min if up_to else config.q_max
         for a in (ref_action, action):
             flat = np.clip(a.reshape(len(obs), -1)[:, 0].astype(np.float64), -1.0, 1.0)
             pre = (flat + 1.0) * 0.5 * scale  # the value rounded by levels/order_from_action
@@ -456,6 +458,7 @@ def essentials(run: Run) -> dict:
     """What an exported policy needs to act: also embedded in the file itself."""
     return {"agent": run.agent, "env_id": str(run.cfg.env.id), "env_config": env_config(run.config),
             "parameterisation": run.policy.parameterisation, "level_max": int(run.policy.level_max),
+            "level_min": int(run.policy.level_min),
             "input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES}
 
 

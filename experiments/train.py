@@ -77,6 +77,28 @@ def level_max(cfg: DictConfig, config: LostSalesConfig) -> int:
     return int(cfg.level_max) if cfg.level_max else level_max_default(config)
 
 
+def level_min(cfg: DictConfig) -> int:
+    return int(cfg.level_min or 0)
+
+
+def resolve_levels(cfg: DictConfig, config: LostSalesConfig) -> None:
+    """Fix the order-up-to level range in ``cfg`` before it is saved, so the run directory
+    records the concrete levels (``levels_around_base_stock=w`` means the tuned
+    base-stock level S* +- w, tuned by simulation on the tuning seeds)."""
+    width = cfg.levels_around_base_stock
+    if cfg.parameterisation != "order_up_to" or width is None:
+        return
+    from agents.heuristics import tune
+
+    check_int("levels_around_base_stock", width, 1, 1000)
+    level = int(tune("base_stock", config).params()["level"])
+    top = level + width
+    if config.fixed_order_cost == 0:  # Morton: an optimal policy never orders above it
+        top = min(top, max(level_max_default(config), level + 1))
+    cfg.level_min, cfg.level_max = max(level - width, 0), top
+    log.info("order-up-to levels %d..%d around the tuned base-stock level %d", cfg.level_min, cfg.level_max, level)
+
+
 def make_env_fn(cfg: DictConfig, config: LostSalesConfig):
     """A factory of training envs: train_env overrides, action parameterisation, Monitor."""
     from stable_baselines3.common.monitor import Monitor
@@ -87,7 +109,7 @@ def make_env_fn(cfg: DictConfig, config: LostSalesConfig):
     def make():
         env = gym.make(cfg.env.id, max_episode_steps=cfg.train_env.max_episode_steps, **kwargs)
         if cfg.parameterisation == "order_up_to":
-            env = OrderUpTo(env, levels)
+            env = OrderUpTo(env, levels, level_min(cfg))
         elif algorithm(cfg.agent.name).maskable:
             env = OrderMask(env, levels)
         return Monitor(env)
@@ -117,7 +139,7 @@ def policy_factory(cfg: DictConfig, config: LostSalesConfig, name: str):
         rms = getattr(venv, "obs_rms", None) if cfg.normalize.obs else None
         clip = getattr(venv, "clip_obs", 10.0)
         return SB3Policy(model, config, cfg.parameterisation, levels, copy.deepcopy(rms), clip, name=name,
-                         masked=algorithm(cfg.agent.name).maskable)
+                         masked=algorithm(cfg.agent.name).maskable, level_min=level_min(cfg))
 
     return make
 
@@ -253,6 +275,8 @@ def main(cfg: DictConfig) -> float:
         cfg = resumed_config(cfg)
     config = lost_sales_config(cfg.env)
     validate(cfg, config)
+    if not cfg.resume:
+        resolve_levels(cfg, config)
     out = run_dir()
     save_resolved_config(cfg, out)
     console = Console()

@@ -8,9 +8,13 @@ level; the order is ``clip(level - inventory_position, 0, q_max)``. A constant a
 then exactly a base-stock policy, and the agent learns state-dependent deviations from
 it (the optimal lost-sales policy is such a state-dependent order-up-to rule).
 
-Levels run from 0 to ``level_max``, by default Morton's bound (the (L+1)-period
-newsvendor quantile): an optimal lost-sales policy with K = 0 never raises the
-inventory position above it, so the range excludes no optimal action.
+Levels run from ``level_min`` (default 0) to ``level_max``, by default Morton's bound
+(the (L+1)-period newsvendor quantile): an optimal lost-sales policy with K = 0 never
+raises the inventory position above it, so the default range excludes no optimal
+action. A narrower range around the tuned base-stock level (``level_min = S* - w``,
+``level_max = S* + w``; ``levels_around_base_stock=w`` in the training config) makes the
+agent learn a *residual* on base-stock: a uniform initial policy is already a noisy
+base-stock policy, and learning only has to find the state-dependent corrections.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ def level_max_default(config: LostSalesConfig) -> int:
     return max(config.newsvendor_level(), 1)
 
 
-def levels_from_action(action: np.ndarray, level_max: int, continuous: bool) -> np.ndarray:
-    """Target levels from (batched) actions: Discrete index, or Box(-1, 1) rescaled."""
+def levels_from_action(action: np.ndarray, level_max: int, continuous: bool, level_min: int = 0) -> np.ndarray:
+    """Target levels from (batched) actions: ``level_min`` + Discrete index, or Box(-1, 1)
+    rescaled to ``[level_min, level_max]``."""
     a = np.asarray(action, dtype=np.float64)
     if continuous:
-        a = np.rint((np.clip(a, -1.0, 1.0) + 1.0) * 0.5 * level_max)
-    return a.astype(np.int64)
+        a = np.rint((np.clip(a, -1.0, 1.0) + 1.0) * 0.5 * (level_max - level_min))
+    return (level_min + a).astype(np.int64)
 
 
 def order_up_to(levels: np.ndarray, obs: np.ndarray, q_max: int) -> np.ndarray:
@@ -45,20 +50,24 @@ def order_up_to(levels: np.ndarray, obs: np.ndarray, q_max: int) -> np.ndarray:
 class OrderUpTo(gym.Wrapper):
     """The agent picks the order-up-to level instead of the order quantity.
 
-    Action space: ``Discrete(level_max + 1)`` if the wrapped env is discrete, else
-    ``Box(-1, 1, (1,))`` mapped to ``round((a + 1) / 2 * level_max)``. Observations,
-    rewards and ``info`` pass through unchanged.
+    Action space: ``Discrete(level_max - level_min + 1)`` (level = ``level_min`` + action)
+    if the wrapped env is discrete, else ``Box(-1, 1, (1,))`` mapped to
+    ``level_min + round((a + 1) / 2 * (level_max - level_min))``. Observations, rewards and
+    ``info`` pass through unchanged.
     """
 
-    def __init__(self, env: gym.Env, level_max: int | None = None):
+    def __init__(self, env: gym.Env, level_max: int | None = None, level_min: int = 0):
         super().__init__(env)
         self.config: LostSalesConfig = env.unwrapped.config
         self.level_max = int(level_max) if level_max else level_max_default(self.config)
+        self.level_min = int(level_min)
+        if not 0 <= self.level_min < self.level_max:
+            raise ValueError(f"level_min: expected 0 <= level_min < level_max ({self.level_max}), got {level_min}")
         self.continuous = self.config.action_type == "continuous"
         if self.continuous:
             self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         else:
-            self.action_space = spaces.Discrete(self.level_max + 1)
+            self.action_space = spaces.Discrete(self.level_max - self.level_min + 1)
         self._obs = None
 
     def reset(self, **kwargs):
@@ -73,7 +82,7 @@ class OrderUpTo(gym.Wrapper):
         return self._obs, reward, terminated, truncated, info
 
     def order(self, action, obs) -> int:
-        levels = levels_from_action(np.reshape(action, (1,)), self.level_max, self.continuous)
+        levels = levels_from_action(np.reshape(action, (1,)), self.level_max, self.continuous, self.level_min)
         return int(order_up_to(levels, obs, self.config.q_max)[0])
 
     def _base_action(self, q: int):
@@ -83,7 +92,7 @@ class OrderUpTo(gym.Wrapper):
 
     def action_masks(self) -> np.ndarray:
         """All levels are allowed (every level maps to a feasible order)."""
-        return np.ones(self.level_max + 1, dtype=bool)
+        return np.ones(self.action_space.n, dtype=bool)
 
 
 class OrderMask(gym.Wrapper):
