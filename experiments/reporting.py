@@ -86,12 +86,22 @@ def plot_costs(frame: pd.DataFrame, path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(frame) + 1.5), dpi=110)
     y = np.arange(len(frame))
-    left = np.zeros(len(frame))
-    for key, color in [("holding_cost", "tab:blue"), ("shortage_cost", "tab:red"), ("ordering_cost", "tab:green")]:
-        if key in frame and frame[key].abs().sum() > 0:
-            ax.barh(y, frame[key], left=left, color=color, alpha=0.75, label=key.replace("_", " "))
-            left += frame[key].to_numpy()
-    ax.errorbar(frame["mean_cost"], y, xerr=frame["ci95"], fmt="none", ecolor="black", capsize=3)
+    costs = frame["mean_cost"].to_numpy()
+    # One very poor agent (e.g. random) would flatten every other bar: use a log axis then.
+    log_scale = costs.min() > 0 and costs.max() / costs.min() > 20
+    if log_scale:
+        ax.barh(y, costs, color="tab:gray", alpha=0.75, label="total cost (log scale)")
+        ax.set_xscale("log")
+    else:
+        left = np.zeros(len(frame))
+        for key, color in [("holding_cost", "tab:blue"), ("shortage_cost", "tab:red"),
+                           ("ordering_cost", "tab:green")]:
+            if key in frame and frame[key].abs().sum() > 0:
+                ax.barh(y, frame[key], left=left, color=color, alpha=0.75, label=key.replace("_", " "))
+                left += frame[key].to_numpy()
+    ax.errorbar(costs, y, xerr=frame["ci95"], fmt="none", ecolor="black", capsize=3)
+    for yi, cost in zip(y, costs, strict=True):
+        ax.annotate(f"{cost:.3f}", (cost, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(y, frame["agent"])
     ax.invert_yaxis()
     ax.set_xlabel("mean cost per period (95% CI)")
