@@ -12,6 +12,12 @@ from omegaconf import DictConfig, OmegaConf
 from envs.common.config import ConfigError
 from envs.replenishment.config import LostSalesConfig
 
+# ``hydra.run.dir: ${fg.resume_or:${resume},outputs/train/...}``: a resumed run writes into
+# its own directory, a new run into a fresh timestamped one. (``oc.select`` cannot do this:
+# it falls back to its default only when the key is missing, not when it is null.)
+if not OmegaConf.has_resolver("fg.resume_or"):
+    OmegaConf.register_new_resolver("fg.resume_or", lambda resume, default: resume or default)
+
 # Keys of the env config group that belong to Gymnasium registration, not to the env.
 MAKE_KEYS = ("id", "max_episode_steps")
 

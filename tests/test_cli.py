@@ -1,0 +1,47 @@
+"""The entry points as a user runs them: default run directories and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("module", "override", "field"),
+    [
+        ("experiments.train", "env.lead_time=abc", "env.lead_time"),
+        ("experiments.train", "agent=dqn", "env.action_type"),
+        ("experiments.benchmark", "env.demand.distribution=gamma", "env.demand.distribution"),
+        ("experiments.benchmark", "env.penalty=-1", "env.penalty"),
+    ],
+)
+def test_bad_value_without_run_dir_is_one_line_and_exit_2(tmp_path, module, override, field):
+    if override == "agent=dqn":
+        override_args = ("agent=dqn", "env.action_type=continuous")
+    else:
+        override_args = (override,)
+    result = run_module(module, *override_args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_new_training_run_gets_a_timestamped_run_dir(tmp_path):
+    # No hydra.run.dir: the default ${fg.resume_or:${resume},outputs/train/<time>} must resolve.
+    result = run_module("experiments.train", "total_timesteps=0", cwd=tmp_path)
+    assert result.returncode == 2  # total_timesteps must be >= 1; validation runs in the run dir
+    runs = list((tmp_path / "outputs" / "train").iterdir())
+    assert len(runs) == 1 and runs[0].is_dir()
