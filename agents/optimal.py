@@ -89,6 +89,10 @@ MAX_BOUND_ROUNDS = 5
 DENSE_LOOKUP_LIMIT = 50_000_000
 # exact_average_cost: largest reachable state set it will explore.
 MAX_EVAL_STATES = 3_000_000
+# exact_average_cost: largest long-run probability of on-hand stock at its clamp.
+TRUNCATION_TOL = 1e-10
+# ... and the probability above which the policy is declared unstable (ValueError).
+UNSTABLE_MASS = 1e-6
 
 OrderFn = Callable[[np.ndarray], np.ndarray]
 
@@ -237,13 +241,16 @@ def _step(states: np.ndarray, q: np.ndarray, lead_time: int) -> _Step:
     return _Step(x, states[:, 1], np.column_stack([states[:, 2:], q]))
 
 
-def _successors(step: _Step, pmf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _successors(
+    step: _Step, pmf: np.ndarray, stock_cap: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Next on-hand stock of each row and its probability, grouped by row (CSR layout).
 
     Row i has the outcomes ``d = 0, 1, ..., min(stock_i, d_max)`` of ``min(D, stock)``:
     probability ``P(D = d)`` for ``d < stock`` and the lumped tail ``P(D >= stock)`` for
     ``d = stock`` (everything is sold). Zero-probability outcomes are dropped. Returns
     ``(indptr, next_on_hand, prob)``; the rest of the next state is ``step.tail[row]``.
+    ``stock_cap`` (policy evaluation only) clamps the next on-hand stock.
     """
     dmax = len(pmf) - 1
     counts = np.minimum(step.stock, dmax) + 1
@@ -254,6 +261,8 @@ def _successors(step: _Step, pmf: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     tail_prob = np.cumsum(pmf[::-1])[::-1]  # P(D >= k)
     prob[indptr[1:][lumped] - 1] = tail_prob[step.stock[lumped]]
     on_hand = np.repeat(step.stock + step.arrival, counts) - d
+    if stock_cap is not None:
+        on_hand = np.minimum(on_hand, stock_cap)
     keep = prob > 0
     if not keep.all():
         kept = np.concatenate([[0], np.cumsum(keep)])
@@ -267,10 +276,10 @@ def _next_states(step: _Step, on_hand: np.ndarray, indptr: np.ndarray) -> np.nda
 
 
 def _transition_matrix(
-    step: _Step, pmf: np.ndarray, table: np.ndarray, base: int
+    step: _Step, pmf: np.ndarray, table: np.ndarray, base: int, stock_cap: int | None = None
 ) -> sparse.csr_matrix:
     """Sparse (rows x states) transition matrix; ``table`` holds the sorted state keys."""
-    indptr, on_hand, prob = _successors(step, pmf)
+    indptr, on_hand, prob = _successors(step, pmf, stock_cap)
     width = step.tail.shape[1]
     keys = on_hand * base**width + np.repeat(_encode(step.tail, base), np.diff(indptr))
     cols = _lookup(table, keys)
@@ -625,6 +634,10 @@ class PolicyEvaluation:
     """Long-run fraction of periods spent in each state (0 on transient states)."""
     bound: int
     """Largest inventory position after ordering over the reachable states."""
+    stock_cap: int
+    """On-hand stock was clamped to this level (see :func:`evaluate_policy`)."""
+    truncated_mass: float
+    """Long-run probability of on-hand stock at ``stock_cap`` (0 unless the cap matters)."""
 
 
 def exact_average_cost(
@@ -644,6 +657,7 @@ def evaluate_policy(
     *,
     start: np.ndarray | None = None,
     max_states: int = MAX_EVAL_STATES,
+    stock_cap: int | None = None,
 ) -> PolicyEvaluation:
     """Exact long-run averages of a policy on the lost-sales chain it induces.
 
@@ -655,8 +669,15 @@ def evaluate_policy(
     ``OrderPolicy.predict`` does. The long-run distribution is computed by power
     iteration to ~1e-11 in L1 (see :func:`_limit_distribution`); if several closed classes
     are reachable they are weighted by their absorption probabilities from ``start``.
-    ``bound`` optionally caps the inventory position (ValueError beyond it); otherwise
-    only ``max_states`` limits the search (ValueError for unstable policies).
+    ``bound`` optionally caps the inventory position (ValueError beyond it).
+
+    Policies that do not order up to a level (e.g. constant orders) can reach any on-hand
+    stock, with geometrically vanishing probability. On-hand stock is therefore clamped at
+    ``stock_cap`` (default ``4 (B + d_max)``, doubled up to three times until the long-run
+    probability of sitting at the cap is below 1e-10, else a RuntimeWarning); the clamp
+    never binds for policies that order up to a level below it. A policy still at the
+    largest cap with probability above 1e-6 is unstable (ValueError), as is one reaching
+    more than ``max_states`` states.
     """
     if config.backorders:
         raise NotImplementedError(
@@ -666,8 +687,32 @@ def evaluate_policy(
     if start is None:
         start = _start_state(config)
     start = np.asarray(start, dtype=np.int64).reshape(config.obs_dim)
-    states, orders = _explore(config, order_fn, start, bound, max_states)
-    return _long_run(config, states, orders, start)
+    caps = (
+        [stock_cap]
+        if stock_cap is not None
+        else [_default_cap(config, start) * 2**k for k in range(4)]
+    )
+    for cap in caps:
+        states, orders = _explore(config, order_fn, start, bound, max_states, cap)
+        evaluation = _long_run(config, states, orders, start, cap)
+        if evaluation.truncated_mass < TRUNCATION_TOL:
+            return evaluation
+    message = (
+        f"on-hand stock reaches the cap {cap} with long-run probability "
+        f"{evaluation.truncated_mass:.2g}"
+    )
+    if evaluation.truncated_mass > UNSTABLE_MASS:
+        raise ValueError(
+            f"{message}: the policy is unstable (its on-hand stock grows without bound; "
+            "does it order at least the mean demand every period?)"
+        )
+    warnings.warn(f"{message}; the evaluated cost is approximate", RuntimeWarning, stacklevel=2)
+    return evaluation
+
+
+def _default_cap(config: LostSalesConfig, start: np.ndarray) -> int:
+    """Initial on-hand clamp for policy evaluation: far above any sensible stock level."""
+    return 4 * (max(config.newsvendor_level(), int(start.sum())) + len(_demand_pmf(config)))
 
 
 def _start_state(config: LostSalesConfig) -> np.ndarray:
@@ -691,6 +736,7 @@ def _explore(
     start: np.ndarray,
     bound: int | None,
     max_states: int,
+    stock_cap: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Breadth-first search of the states reachable from ``start``, sorted by key, and the
     policy's (clipped) order in each."""
@@ -707,7 +753,7 @@ def _explore(
         if bound is not None and top > bound:
             raise ValueError(f"the policy orders up to inventory position {top} > bound {bound}")
         step = _step(frontier, q, config.lead_time)
-        indptr, on_hand, _ = _successors(step, pmf)
+        indptr, on_hand, _ = _successors(step, pmf, stock_cap)
         nxt = _next_states(step, on_hand, indptr)
         if nxt.size and nxt.max() >= base:
             raise ValueError(f"the policy's chain reaches stock levels >= {base}; is it stable?")
@@ -731,14 +777,18 @@ def _search_base(dim: int) -> int:
 
 
 def _long_run(
-    config: LostSalesConfig, states: np.ndarray, orders: np.ndarray, start: np.ndarray
+    config: LostSalesConfig,
+    states: np.ndarray,
+    orders: np.ndarray,
+    start: np.ndarray,
+    stock_cap: int,
 ) -> PolicyEvaluation:
     """Long-run averages of the chain on the explored ``states`` under ``orders``."""
     pmf = _demand_pmf(config)
     base = _search_base(config.obs_dim)
     table = _encode(states, base)
     step = _step(states, orders, config.lead_time)
-    matrix = _transition_matrix(step, pmf, table, base)
+    matrix = _transition_matrix(step, pmf, table, base, stock_cap)
     start_index = int(np.searchsorted(table, _encode(start[None, :], base))[0])
     distribution = _limit_distribution(matrix, start_index)
     mean = float(np.dot(np.arange(len(pmf)), pmf))
@@ -758,6 +808,8 @@ def _long_run(
         states=states,
         orders=orders,
         distribution=distribution,
+        stock_cap=stock_cap,
+        truncated_mass=float(distribution[states[:, 0] >= stock_cap].sum()),
         bound=int((states.sum(axis=1) + orders).max()),
     )
 

@@ -54,6 +54,10 @@ def base_stock(level: int):
     return lambda obs: np.maximum(level - obs.sum(axis=1), 0)
 
 
+def constant(quantity: int):
+    return lambda obs: np.full(len(obs), quantity)
+
+
 # -- literature --------------------------------------------------------------------------
 @pytest.mark.parametrize("lead", [1, 2, 3])
 @pytest.mark.parametrize("penalty", [4, 9, 19, 39])
@@ -151,10 +155,24 @@ def test_exact_evaluation_matches_simulation_of_a_heuristic():
     assert abs(out.mean_cost.mean() - exact) <= ci95(out.mean_cost)
 
 
+def test_exact_evaluation_of_constant_orders():
+    """Constant orders can reach any stock level; the on-hand clamp must not matter."""
+    cfg = config(lead_time=2, penalty=9)
+    evaluation = evaluate_policy(cfg, constant(4))
+    assert evaluation.truncated_mass < 1e-10
+    wider = evaluate_policy(cfg, constant(4), stock_cap=2 * evaluation.stock_cap)
+    assert wider.average_cost == pytest.approx(evaluation.average_cost, abs=1e-9)
+    seeds = [EVAL_SEED_BASE + r for r in range(100)]
+    out = rollout(cfg, None, Scenario.from_seeds(cfg, seeds, 2100), 100, order_fn=constant(4))
+    assert abs(out.mean_cost.mean() - evaluation.average_cost) <= ci95(out.mean_cost)
+
+
 def test_exact_evaluation_rejects_unstable_and_backorder_policies():
     cfg = config(lead_time=2, penalty=9)
+    with pytest.raises(ValueError, match="unstable"):
+        evaluate_policy(cfg, constant(8))
     with pytest.raises(ValueError, match="states reachable"):
-        evaluate_policy(cfg, lambda obs: np.full(len(obs), 8), max_states=5_000)
+        evaluate_policy(cfg, constant(8), max_states=100)
     with pytest.raises(ValueError, match="bound"):
         exact_average_cost(cfg, base_stock(30), bound=25)
     with pytest.raises(NotImplementedError, match="lost sales only"):
