@@ -15,9 +15,10 @@ Lost sales (:func:`solve`)
     Relative value iteration on the exact state space: integer vectors with inventory
     position ``x + sum(p) <= B``. With ``K = 0``, ``B = config.newsvendor_level()`` is
     Morton's (1971) bound on the optimal inventory position after ordering, so the
-    truncation is exact. (With ``c > 0`` every unit bought is eventually sold, so ``c``
-    acts like a shortage cost of ``p - c``; the config's critical ratio uses ``p + c``,
-    a higher quantile, so ``B`` is looser than needed but still a valid bound.) Orders
+    truncation is exact. (With ``c > 0`` every unit bought is eventually sold, so a lost
+    sale also saves ``c``: the problem is the one with shortage cost ``p - c`` and no unit
+    cost, plus the constant ``c * E[D]``; the config's critical ratio uses ``p - c``, so
+    ``B`` is Morton's bound of that equivalent problem.) Orders
     obey ``ip + q <= B`` and ``q <= q_max``. The Bellman
     operator works on *post-decision* pairs ``(state, q)`` sorted by (state, q): one sparse
     matrix-vector product gives the expected next value of every pair and

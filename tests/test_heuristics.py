@@ -106,8 +106,10 @@ def test_myopic_hand_computed():
     base = {"lead_time": 1, "demand": demand, "q_max": 5}
     assert Myopic(LostSalesConfig(penalty=4, **base)).order_for_state((1,)) == 2  # ratio .8
     assert Myopic(LostSalesConfig(penalty=3, **base)).order_for_state((1,)) == 1  # ratio .75
-    # A lost unit is never bought: with c = 1 the lost-sales ratio is (3 + 1) / 5 = .8.
-    assert Myopic(LostSalesConfig(penalty=3, unit_cost=1, **base)).order_for_state((1,)) == 2
+    # A lost sale also saves the unit cost: with c = 1 the ratio is (5 - 1) / (5 - 1 + 1) = .8
+    # (and with p = 4, c = 1 it is .75).
+    assert Myopic(LostSalesConfig(penalty=5, unit_cost=1, **base)).order_for_state((1,)) == 2
+    assert Myopic(LostSalesConfig(penalty=4, unit_cost=1, **base)).order_for_state((1,)) == 1
     # Backorders, ratio .75: Y = 1 - D is 1/0/-1 w.p. .2/.5/.3; P(W <= 1) = .61, P(W <= 2) = .91.
     cfg = LostSalesConfig(penalty=3, unit_cost=1, backorders=True, **base)
     assert Myopic(cfg).order_for_state((1,)) == 2
@@ -120,7 +122,7 @@ def _brute_force_myopic(cfg: LostSalesConfig, state: tuple[int, ...]) -> int:
     pmf = pmf[: np.searchsorted(np.cumsum(pmf), 1 - 1e-9) + 1]  # trim for speed
     pmf = pmf / pmf.sum()
     lead = cfg.lead_time
-    p_eff = cfg.penalty + (0 if cfg.backorders else cfg.unit_cost)
+    p_eff = cfg.penalty - (0 if cfg.backorders else cfg.unit_cost)  # a lost sale saves c
     q = np.arange(cfg.q_max + 1)
     cost = np.zeros(len(q))
     for path in itertools.product(range(len(pmf)), repeat=lead + 1):

@@ -290,3 +290,11 @@ def test_predict_through_policy_protocol(action_type):
     np.testing.assert_array_equal(orders, policy.solution.order(obs))
     single, _ = policy.predict(obs[0])
     assert np.array_equal(order_from_action(np.asarray(single).reshape(-1)[0], cfg), orders[0])
+
+
+def test_unit_cost_is_a_shortage_cost_of_p_minus_c_plus_a_constant(tmp_path, monkeypatch):
+    # Lost sales: every unit bought is eventually sold, so c * ordered = c * (E[D] - lost).
+    monkeypatch.setenv("FULFILLGYM_CACHE", str(tmp_path))
+    with_c = solve(LostSalesConfig(lead_time=2, penalty=9.0, unit_cost=3.0), cache=False)
+    without = solve(LostSalesConfig(lead_time=2, penalty=6.0), cache=False)
+    assert with_c.average_cost == pytest.approx(without.average_cost + 3.0 * 5.0, abs=1e-5)

@@ -224,7 +224,7 @@ class Myopic(OrderPolicy):
     sense, as in the critical ratio: every unit bought is eventually sold (lost sales)
     or fills demand (backorders), so the purchase cost c q equals, on average,
     ``c * (demand - lost units)``: with lost sales a lost unit saves c, hence
-    ``p' = p + c``; with backorders ``p' = p`` and c does not matter. The fixed cost K
+    ``p' = p - c``; with backorders ``p' = p`` and c does not matter. The fixed cost K
     is ignored. With backorders the myopic policy is the base-stock policy at
     ``newsvendor_level()`` (optimal for K = 0); with lost sales it is Zipkin's (2008)
     "myopic" policy (Morton 1971), which performs well for moderate lead times.

@@ -91,8 +91,13 @@ class LostSalesConfig:
     # -- derived quantities ------------------------------------------------------------
     @property
     def critical_ratio(self) -> float:
-        """p' / (p' + h) with p' = p + c for lost sales (a lost unit is never bought)."""
-        p = self.penalty + (0.0 if self.backorders else self.unit_cost)
+        """p' / (p' + h), the newsvendor ratio of the long-run problem.
+
+        With lost sales every unit bought is eventually sold, so in the long run the
+        purchase cost c * (units ordered) equals c * (demand - lost units): a lost sale
+        also saves c, and the effective shortage cost is p' = max(p - c, 0). With
+        backorders every demand is eventually bought for, c is a constant and p' = p."""
+        p = self.penalty if self.backorders else max(self.penalty - self.unit_cost, 0.0)
         return p / (p + self.holding_cost) if p + self.holding_cost > 0 else 0.0
 
     def newsvendor_level(self) -> int:
