@@ -278,6 +278,9 @@ def main(cfg: DictConfig) -> float:
     if not cfg.resume:
         resolve_levels(cfg, config)
     out = run_dir()
+    if not cfg.resume and checkpoints.list_checkpoints(out):
+        raise ConfigError(f"hydra.run.dir: {out} already holds a training run; continue it with "
+                          f"resume={out} or choose a new directory")
     save_resolved_config(cfg, out)
     console = Console()
     console.print(f"[bold]training {cfg.agent.name}[/bold] for {cfg.total_timesteps:,} timesteps; run dir {out}")

@@ -45,3 +45,13 @@ def test_new_training_run_gets_a_timestamped_run_dir(tmp_path):
     assert result.returncode == 2  # total_timesteps must be >= 1; validation runs in the run dir
     runs = list((tmp_path / "outputs" / "train").iterdir())
     assert len(runs) == 1 and runs[0].is_dir()
+
+
+def test_new_run_refuses_a_directory_that_holds_a_run(tmp_path):
+    step = tmp_path / "run" / "checkpoints" / "step_000000000512"
+    step.mkdir(parents=True)
+    (step / "meta.json").write_text('{"timesteps": 512}')
+    result = run_module("experiments.train", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "resume=" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "config.yaml").exists()
