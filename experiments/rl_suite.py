@@ -70,7 +70,9 @@ def write(rows: list[dict], docs: Path, command: str) -> None:
     ahead = int((frame["cost"] < frame["best_heuristic_cost"]).sum())
     text = [
         "# PPO on the 16 classic lost-sales instances", "",
-        f"Command: `{command}`", "",
+        "Command: `python -m experiments.rl_suite --jobs 2` (all 16; `--only L:p ...` reruns some",
+        f"and `--collect-only` rebuilds this table from the run directories). This table: `{command}`.",
+        "",
         "Each row is one training run (seed 0) of `configs/experiment/lost_sales_ppo_L<L>_p<p>.yaml`;",
         "`cost` is the trained (best-on-validation) policy's mean cost per period on the benchmark's",
         "test seeds, with its 95% CI; `optimal_cost` is the exact DP optimum evaluated by simulation",
