@@ -27,7 +27,7 @@ from agents.exported import onnx_agents
 from agents.factory import make_agent, optimal_unavailable
 from envs.replenishment.config import LostSalesConfig
 from experiments.common import clean_errors, lost_sales_config, run_dir, save_resolved_config
-from experiments.reporting import print_table, results_frame, write_results
+from experiments.reporting import make_console, print_table, results_frame, write_results
 
 log = logging.getLogger(__name__)
 SUITE_LEAD_TIMES = (1, 2, 3, 4)
@@ -182,7 +182,7 @@ def command_line() -> str:
 def main(cfg: DictConfig) -> float:
     out = run_dir()
     save_resolved_config(cfg, out)
-    console = Console()
+    console = make_console()
     if cfg.suite:
         return run_suite(cfg, out, console)
     return run_single(cfg, out, console)

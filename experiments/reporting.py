@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,14 @@ def _fmt(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def make_console() -> Console:
+    """A console for result tables: piped output (CI logs, ``| tee``) would otherwise get 80
+    columns, too narrow for the tables, so it gets 120."""
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
 def print_table(frame: pd.DataFrame, title: str, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     table = Table(title=title, title_justify="left")
     for col, justify in [("agent", "left"), ("mean cost / period", "right"), ("95% CI", "right"),
                          ("gap %", "right"), ("fill rate", "right"), ("parameters", "left")]:

@@ -282,7 +282,9 @@ def main(cfg: DictConfig) -> float:
         raise ConfigError(f"hydra.run.dir: {out} already holds a training run; continue it with "
                           f"resume={out} or choose a new directory")
     save_resolved_config(cfg, out)
-    console = Console()
+    from experiments.reporting import make_console
+
+    console = make_console()
     console.print(f"[bold]training {cfg.agent.name}[/bold] for {cfg.total_timesteps:,} timesteps; run dir {out}")
     start = time.perf_counter()
     model, venv, evaluator, wandb_run, interrupted = train(cfg, config, out)
