@@ -55,6 +55,7 @@ class PeriodicEvaluation(BaseCallback):
         self.warmup, self.freq, self.out = warmup, freq, Path(out)
         self.optimal_cost, self.meta = optimal_cost, meta
         self.best = float("inf")
+        self.last_timesteps = -1  # timesteps of the latest evaluation
         self.history_file = self.out / "eval.csv"
         self._next = None
         if self.history_file.exists():
@@ -75,6 +76,7 @@ class PeriodicEvaluation(BaseCallback):
         policy = self.make_policy(self.model, self.training_env)
         result = rollout(self.config, policy, self.scenario, self.warmup)
         cost = result.mean_cost
+        self.last_timesteps = self.model.num_timesteps
         row = {"timesteps": self.model.num_timesteps, "mean_cost": float(cost.mean()), "ci95": ci95(cost),
                "fill_rate": float(result.filled.sum() / max(result.demand.sum(), 1))}
         for key in KPI_KEYS:

@@ -217,7 +217,8 @@ def train(cfg: DictConfig, config: LostSalesConfig, out: Path):
         model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=checkpoint is None)
     interrupted = stopper.signal is not None
     if not interrupted and remaining > 0:
-        evaluator.evaluate()  # the final policy is always evaluated and eligible as best
+        if evaluator.last_timesteps != model.num_timesteps:  # the final policy is always
+            evaluator.evaluate()  # evaluated (once) and eligible as best
         checkpointer.save()
     return model, venv, evaluator, wandb_run, interrupted
 

@@ -325,6 +325,8 @@ def test_agent_trains_and_writes_outputs(pipeline, name):
     evals = read_csv(out / "eval.csv")
     assert evals and int(evals[-1]["timesteps"]) >= total
     assert all(math.isfinite(float(r["mean_cost"])) for r in evals)
+    steps = [int(r["timesteps"]) for r in evals]
+    assert steps == sorted(set(steps)), "one evaluation per timestep (the final one only once)"
     assert (out / "progress.csv").stat().st_size > 0
 
 
