@@ -40,7 +40,29 @@ class TrainingKPIs(BaseCallback):
         self._reset()
 
 
-class PeriodicEvaluation(BaseCallback):
+class EveryTimesteps(BaseCallback):
+    """Calls :meth:`fire` whenever ``num_timesteps`` crosses a multiple of ``freq`` (counted
+    from zero, so a resumed run keeps the same schedule)."""
+
+    def __init__(self, freq: int):
+        super().__init__()
+        self.freq = freq
+        self._next = None
+
+    def _on_training_start(self) -> None:
+        self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps >= self._next:
+            self._next += self.freq
+            self.fire()
+        return True
+
+    def fire(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class PeriodicEvaluation(EveryTimesteps):
     """Evaluate the current policy on validation seeds every ``freq`` timesteps.
 
     Logs ``eval/mean_cost``, ``eval/ci95``, ``eval/fill_rate``, the cost components and
@@ -50,27 +72,20 @@ class PeriodicEvaluation(BaseCallback):
 
     def __init__(self, make_policy, config, scenario: Scenario, warmup: int, freq: int, out: Path,
                  optimal_cost: float | None, meta: dict):
-        super().__init__()
+        super().__init__(freq)
         self.make_policy, self.config, self.scenario = make_policy, config, scenario
-        self.warmup, self.freq, self.out = warmup, freq, Path(out)
+        self.warmup, self.out = warmup, Path(out)
         self.optimal_cost, self.meta = optimal_cost, meta
         self.best = float("inf")
         self.last_timesteps = -1  # timesteps of the latest evaluation
         self.history_file = self.out / "eval.csv"
-        self._next = None
         if self.history_file.exists():
             with self.history_file.open() as fh:
                 costs = [float(r["mean_cost"]) for r in csv.DictReader(fh)]
             self.best = min(costs, default=self.best)
 
-    def _on_training_start(self) -> None:
-        self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
-
-    def _on_step(self) -> bool:
-        if self.model.num_timesteps >= self._next:
-            self._next += self.freq
-            self.evaluate()
-        return True
+    def fire(self) -> None:
+        self.evaluate()
 
     def evaluate(self) -> float:
         policy = self.make_policy(self.model, self.training_env)
@@ -101,23 +116,16 @@ class PeriodicEvaluation(BaseCallback):
         return row["mean_cost"]
 
 
-class PeriodicCheckpoint(BaseCallback):
+class PeriodicCheckpoint(EveryTimesteps):
     """Atomic checkpoint every ``freq`` timesteps (and one at the end of training)."""
 
     def __init__(self, out: Path, freq: int, keep: int, meta: dict):
-        super().__init__()
-        self.out, self.freq, self.keep, self.meta = Path(out), freq, keep, meta
+        super().__init__(freq)
+        self.out, self.keep, self.meta = Path(out), keep, meta
         self.started = time.perf_counter()
-        self._next = None
 
-    def _on_training_start(self) -> None:
-        self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
-
-    def _on_step(self) -> bool:
-        if self.model.num_timesteps >= self._next:
-            self._next += self.freq
-            self.save()
-        return True
+    def fire(self) -> None:
+        self.save()
 
     def save(self) -> Path:
         meta = {**self.meta, "wall_seconds": time.perf_counter() - self.started}
