@@ -75,8 +75,3 @@ def orders_to_actions(q: np.ndarray, config: LostSalesConfig) -> np.ndarray:
         return np.asarray(q, dtype=np.int64)
     a = 2.0 * np.asarray(q, dtype=np.float64) / config.q_max - 1.0
     return a.astype(np.float32)[:, None]
-
-
-def inventory_position(obs: np.ndarray) -> np.ndarray:
-    """On-hand plus pipeline, from a batch of observations."""
-    return obs.sum(axis=1)

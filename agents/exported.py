@@ -45,9 +45,9 @@ def sha256(path: str | Path) -> str:
 
 
 def plain(value):
-    """JSON-ready copy of a config dict: private (``_``) keys dropped, NumPy values as Python."""
+    """JSON-ready copy of a config dict: tuples as lists, NumPy values as Python."""
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if not str(k).startswith("_")}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [plain(v) for v in value]
     return value.item() if isinstance(value, np.generic) else value
