@@ -62,20 +62,37 @@ class EveryTimesteps(BaseCallback):
         raise NotImplementedError
 
 
+def lost_sales_score(config, scenario: Scenario, warmup: int, optimal_cost: float | None):
+    """A scoring function for :class:`PeriodicEvaluation` on ``LostSales-v0``: rollout on
+    the validation scenario; mean cost, CI, fill rate, cost components, gap to optimal."""
+
+    def score(policy) -> dict:
+        result = rollout(config, policy, scenario, warmup)
+        cost = result.mean_cost
+        row = {"mean_cost": float(cost.mean()), "ci95": ci95(cost),
+               "fill_rate": float(result.filled.sum() / max(result.demand.sum(), 1))}
+        for key in KPI_KEYS:
+            row[key] = float(result.components[key].sum() / (result.periods * len(cost)))
+        row["lost_per_period"] = float(result.short.sum() / (result.periods * len(cost)))
+        if optimal_cost:
+            row["gap_to_optimal_pct"] = 100 * (row["mean_cost"] / optimal_cost - 1)
+        return row
+
+    return score
+
+
 class PeriodicEvaluation(EveryTimesteps):
     """Evaluate the current policy on validation seeds every ``freq`` timesteps.
 
-    Logs ``eval/mean_cost``, ``eval/ci95``, ``eval/fill_rate``, the cost components and
-    ``eval/gap_to_optimal_pct`` (when the optimum is known); appends to ``eval.csv``;
-    keeps the best model so far in ``best/``.
+    ``score(policy)`` returns a row of metrics with at least ``mean_cost`` (lower is
+    better), e.g. :func:`lost_sales_score`. Every metric is logged as ``eval/<key>`` and
+    appended to ``eval.csv``; the best model so far is kept in ``best/``.
     """
 
-    def __init__(self, make_policy, config, scenario: Scenario, warmup: int, freq: int, out: Path,
-                 optimal_cost: float | None, meta: dict):
+    def __init__(self, make_policy, score, freq: int, out: Path, meta: dict):
         super().__init__(freq)
-        self.make_policy, self.config, self.scenario = make_policy, config, scenario
-        self.warmup, self.out = warmup, Path(out)
-        self.optimal_cost, self.meta = optimal_cost, meta
+        self.make_policy, self.score = make_policy, score
+        self.out, self.meta = Path(out), meta
         self.best = float("inf")
         self.last_timesteps = -1  # timesteps of the latest evaluation
         self.history_file = self.out / "eval.csv"
@@ -89,16 +106,8 @@ class PeriodicEvaluation(EveryTimesteps):
 
     def evaluate(self) -> float:
         policy = self.make_policy(self.model, self.training_env)
-        result = rollout(self.config, policy, self.scenario, self.warmup)
-        cost = result.mean_cost
         self.last_timesteps = self.model.num_timesteps
-        row = {"timesteps": self.model.num_timesteps, "mean_cost": float(cost.mean()), "ci95": ci95(cost),
-               "fill_rate": float(result.filled.sum() / max(result.demand.sum(), 1))}
-        for key in KPI_KEYS:
-            row[key] = float(result.components[key].sum() / (result.periods * len(cost)))
-        row["lost_per_period"] = float(result.short.sum() / (result.periods * len(cost)))
-        if self.optimal_cost:
-            row["gap_to_optimal_pct"] = 100 * (row["mean_cost"] / self.optimal_cost - 1)
+        row = {"timesteps": self.model.num_timesteps, **self.score(policy)}
         for key, value in row.items():
             if key != "timesteps":
                 self.logger.record(f"eval/{key}", value)

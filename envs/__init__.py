@@ -10,4 +10,11 @@ gymnasium.register(
     max_episode_steps=1000,
 )
 
+gymnasium.register(
+    id="fulfillgym/FulfillmentCenter-v0",
+    entry_point="envs.replenishment.fulfillment_center:FulfillmentCenterEnv",
+    # the env truncates itself after `episode_length` periods (a replayed history must
+    # hold the whole window), so no TimeLimit wrapper
+)
+
 __all__ = ["ConfigError"]

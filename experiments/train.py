@@ -30,7 +30,13 @@ from rich.console import Console
 
 import envs  # noqa: F401  (registers the Gymnasium ids)
 from agents import checkpoints
-from agents.callbacks import GracefulStop, PeriodicCheckpoint, PeriodicEvaluation, TrainingKPIs
+from agents.callbacks import (
+    GracefulStop,
+    PeriodicCheckpoint,
+    PeriodicEvaluation,
+    TrainingKPIs,
+    lost_sales_score,
+)
 from agents.evaluation import Scenario
 from agents.rl import SB3Policy, algorithm, check_compatible
 from envs.common.config import ConfigError, check_choice, check_int
@@ -205,8 +211,8 @@ def train(cfg: DictConfig, config: LostSalesConfig, out: Path):
     meta = {"agent": cfg.agent.name, "env_id": cfg.env.id, "seed": cfg.seed}
     seeds = np.arange(VALID_SEED_BASE, VALID_SEED_BASE + cfg.eval.reps)
     scenario = Scenario.from_seeds(config, seeds, cfg.eval.warmup + cfg.eval.periods)
-    evaluator = PeriodicEvaluation(policy_factory(cfg, config, cfg.agent.name), config, scenario,
-                                   cfg.eval.warmup, cfg.eval.freq, out, optimal_cost_or_none(config), meta)
+    score = lost_sales_score(config, scenario, cfg.eval.warmup, optimal_cost_or_none(config))
+    evaluator = PeriodicEvaluation(policy_factory(cfg, config, cfg.agent.name), score, cfg.eval.freq, out, meta)
     checkpointer = PeriodicCheckpoint(out, cfg.checkpoint.freq, cfg.checkpoint.keep, meta)
     stopper = GracefulStop(checkpointer)
     callbacks = [TrainingKPIs(), evaluator, checkpointer, stopper]
@@ -274,6 +280,10 @@ def report(cfg: DictConfig, config: LostSalesConfig, out: Path, policy, console:
 def main(cfg: DictConfig) -> float:
     if cfg.resume:
         cfg = resumed_config(cfg)
+    if cfg.env.id == "fulfillgym/FulfillmentCenter-v0":
+        from experiments.train_fc import main_fc
+
+        return main_fc(cfg)
     config = lost_sales_config(cfg.env)
     validate(cfg, config)
     if not cfg.resume:

@@ -1,0 +1,114 @@
+"""Evaluation of fulfilment-centre policies with common random numbers.
+
+Every policy plays the same episodes: replication r resets ``FulfillmentCenter-v0`` with
+seed ``seeds[r]``, and because demand and lead-time draws never depend on the orders,
+every policy faces the same demand stream in replication r. Cost differences between
+policies are paired by replication, which makes their confidence intervals tight.
+
+A policy is anything with the policy protocol's ``predict`` acting on the centralised
+env's observation. Its ``action_type`` attribute (default: the problem's) says which
+action space it answers in; heuristics use ``order`` (the order quantities), trained
+models the space they were trained on. The env is rebuilt with that action type on the
+same catalogue, so all policies still share the demand streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
+from envs.replenishment.fulfillment_config import Problem
+
+PER_PERIOD = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflow_cost", "revenue",
+              "overflow_units", "capacity_utilisation", "days_of_cover", "stockout_rate")
+
+
+def env_for(problem: Problem, action_type: str | None = None) -> FulfillmentCenterEnv:
+    """The centralised env of ``problem`` (flat observations) answering in ``action_type``."""
+    cfg = problem.config
+    changes = {"obs_format": "flat"}
+    if action_type is not None:
+        changes["action_type"] = action_type
+    if all(getattr(cfg, k) == v for k, v in changes.items()):
+        return FulfillmentCenterEnv(problem=problem)
+    return FulfillmentCenterEnv(problem=Problem(replace(cfg, **changes), problem.catalogue))
+
+
+def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0,
+                 progress: Callable[[], None] | None = None) -> dict[str, np.ndarray]:
+    """Play one episode per seed; per-replication means over the periods after ``warmup``.
+
+    Returns arrays of shape (R,): every key of ``PER_PERIOD`` (mean per period), plus
+    ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
+    popularity class and ``inventory_turnover`` (annualised, 365 * sales / mean on-hand).
+    """
+    env = env_for(problem, getattr(policy, "action_type", None))
+    classes = problem.catalogue.popularity_class()
+    masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}
+    length = problem.config.episode_length
+    if warmup >= length:
+        raise ValueError(f"warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
+    out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "inventory_turnover",
+                                                   *(f"fill_rate_{c}" for c in masks))}
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        sums = dict.fromkeys(PER_PERIOD, 0.0)
+        demand = np.zeros(problem.n)
+        sales = np.zeros(problem.n)
+        on_hand = 0.0
+        measured = 0
+        for t in range(length):
+            action, _ = policy.predict(obs, deterministic=True)
+            obs, _, _, truncated, info = env.step(action)
+            if t >= warmup:
+                for k in PER_PERIOD:
+                    sums[k] += info[k]
+                demand += env.sim.last.demand
+                sales += env.sim.last.filled
+                on_hand += info["on_hand"]
+                measured += 1
+            if truncated:
+                break
+        for k in PER_PERIOD:
+            out[k].append(sums[k] / measured)
+        total_d = demand.sum()
+        out["fill_rate"].append(sales.sum() / total_d if total_d else 1.0)
+        for c, mask in masks.items():
+            d = demand[mask].sum()
+            out[f"fill_rate_{c}"].append(sales[mask].sum() / d if d else 1.0)
+        out["inventory_turnover"].append(365.0 * sales.sum() / on_hand if on_hand else 0.0)
+        if progress is not None:
+            progress()
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def ci95(x: np.ndarray) -> float:
+    """Half-width of the 95% t confidence interval of the mean of ``x``."""
+    if len(x) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+
+
+def compare(results: dict[str, dict[str, np.ndarray]], reference: str | None = None) -> pd.DataFrame:
+    """One row per agent: mean cost per period with its CI, the paired gap to the
+    reference (default: the cheapest agent) with its CI, and the KPIs."""
+    means = {name: r["cost"].mean() for name, r in results.items()}
+    ref = reference if reference in results else min(means, key=means.get)
+    rows = []
+    for name, r in results.items():
+        diff = r["cost"] - results[ref]["cost"]
+        base = results[ref]["cost"].mean()
+        row = {"agent": name, "mean_cost": r["cost"].mean(), "ci95": ci95(r["cost"]),
+               "gap_pct": 100 * diff.mean() / abs(base) if base else float("nan"),
+               "gap_ci95_pct": 100 * ci95(diff) / abs(base) if base else float("nan"),
+               "reference": ref, "reps": len(r["cost"])}
+        for k, v in r.items():
+            if k != "cost":
+                row[k] = float(v.mean())
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("mean_cost", kind="stable").reset_index(drop=True)

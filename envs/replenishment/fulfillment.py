@@ -1,0 +1,283 @@
+"""The multi-SKU fulfilment-centre simulator: N SKUs under one shared storage capacity.
+
+Plain NumPy, vectorised over SKUs, no Gymnasium or PettingZoo imports: the Gymnasium
+env (``fulfillment_center.py``), the PettingZoo env (``fulfillment_marl.py``) and the
+shared-policy VecEnv are thin faces over :class:`FulfillmentSimulator`.
+
+Timing of events in period t (the same as ``LostSales-v0``, SKU by SKU, with the shared
+capacity check added at receipt):
+
+1. orders q_i are placed (cost ``K [q_i > 0]``, plus ``c_i q_i`` if ``purchase_cost``).
+   SKU i's order arrives at the end of period ``t + l - 1`` where ``l`` is its lead time
+   (``l >= 1``; with ``lead_time_jitter`` > 0, ``l`` is drawn for every SKU every period,
+   so a later order can arrive before an earlier one: orders cross. The pipeline is kept
+   by *arrival period*, not by order, so crossing needs no special handling);
+2. demand D_i is served from on-hand stock (:func:`envs.replenishment.dynamics.period`,
+   the single-SKU rule, applied elementwise);
+3. holding ``h_i`` per unit left after demand; shortage ``p_i`` per unit lost (or per
+   unit backordered); revenue ``price_i`` per unit sold if ``revenue``;
+4. the receipts due this period arrive. If their volume exceeds the free space
+   (capacity minus the volume of stock left after demand), every SKU's receipt is
+   accepted **pro rata**: the same fraction ``free / incoming`` of each SKU's units,
+   rounded down, so the capacity is never exceeded. Refused units cost
+   ``overflow_cost`` each and are discarded (``overflow=discard``) or returned to the
+   supplier for a refund of their unit cost (``overflow=return``, with ``purchase_cost``).
+   With backorders, arriving units first fill the backlog and only the rest needs space.
+
+So with N = 1 and unlimited capacity this is exactly ``LostSales-v0`` (a test checks it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.replenishment.demand_models import DemandProcess
+from envs.replenishment.dynamics import period
+from envs.replenishment.fulfillment_config import Problem
+
+# Periods of demand drawn per block: one NumPy call per block. With N = 1 this is the
+# single-SKU env's block, so the two draw the same demand stream from the same seed.
+DEMAND_BLOCK = 4096
+MIN_BLOCK_PERIODS = 16
+
+SKU_FEATURES = ("on_hand", "pipeline", "forecast", "last_demand", "lead_time", "log_mean_demand",
+                "volume_share")
+GLOBAL_FEATURES = ("capacity_utilisation", "dow_sin", "dow_cos", "doy_sin", "doy_cos")
+TOTALS = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflow_cost", "revenue",
+          "demand", "sales", "lost", "ordered", "received", "overflow_units", "on_hand")
+
+
+class FulfillmentSimulator:
+    """State and dynamics of N SKUs sharing one warehouse (see the module docstring).
+
+    State after :meth:`reset`: ``on_hand`` (N,) net stock (< 0 = backlog), the pipeline
+    ``pipe`` (W, N), a ring buffer of units due at the end of the next W periods
+    (``pipeline_slots()`` gives them in arrival order), the smoothed demand ``forecast``
+    (N,), ``last_demand`` (N,), the calendar ``day`` and the period ``t`` of the episode.
+    """
+
+    def __init__(self, problem: Problem):
+        self.problem = p = problem
+        cfg = p.config
+        self.n, self.width = p.n, max(p.max_lead_time, 1)
+        self.backorders, self.limited = cfg.backorders, p.limited
+        self.demand = DemandProcess(cfg.demand, p.catalogue, replay=cfg.catalogue == "csv")
+        self.history_days = len(p.catalogue.history) if cfg.catalogue == "csv" else None
+        self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // self.n)
+        ar = np.arange(self.n)
+        self._ar = ar
+        # flat pipeline index of an order placed when the ring's head is h (fixed lead times)
+        self._order_index = np.stack([((h + p.lead_time - 1) % self.width) * self.n + ar
+                                      for h in range(self.width)])
+        self._slot_rows = np.stack([(h + np.arange(self.width)) % self.width for h in range(self.width)])
+        self._jitter = cfg.lead_time_jitter
+        if self._jitter:
+            self._lead_low = np.maximum(p.lead_time - self._jitter, 1)
+            self._lead_high = p.lead_time + self._jitter + 1
+        self._holding, self._penalty, self._volume = p.holding, p.penalty, p.volume
+        self._K = cfg.fixed_order_cost
+        self._unit_cost = p.unit_cost if cfg.purchase_cost else None
+        self._refund = cfg.purchase_cost and cfg.overflow == "return"
+        self._price = p.price if cfg.revenue else None
+        self._overflow_cost, self._alpha = cfg.overflow_cost, cfg.forecast_alpha
+        self._multiples = np.asarray(cfg.order_multiples, dtype=np.float64)
+        self._inv_mean = (1.0 / p.mean_demand).astype(np.float32)
+        self._static = np.stack([
+            p.lead_time / self.width,
+            np.log10(p.mean_demand),
+            (p.volume * p.mean_demand * self.n / p.capacity) if self.limited else np.zeros(self.n),
+        ], axis=1).astype(np.float32)
+        self.rng: np.random.Generator | None = None
+
+    # -- episode -----------------------------------------------------------------------
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start an episode; every random draw (start day, demand, lead times) uses ``rng``."""
+        p, cfg = self.problem, self.problem.config
+        self.rng = rng
+        self.start_day = self._start_day(rng)
+        self.day, self.t = self.start_day, 0
+        self.demand.reset(rng, self.start_day)
+        self._block = np.empty((0, self.n), dtype=np.int64)
+        self._pos = 0
+        self.pipe = np.zeros((self.width, self.n), dtype=np.int64)
+        self.head = 0
+        self.on_hand = np.zeros(self.n, dtype=np.int64)
+        if cfg.initial_state == "mean":
+            level = np.rint(p.mean_demand).astype(np.int64)
+            self.on_hand = level.copy()
+            for k in range(self.width):  # the L_i - 1 orders placed before the episode
+                self.pipe[k] = np.where(k < p.lead_time - 1, level, 0)
+            if self.limited:
+                used = float(self._volume @ self.on_hand)
+                if used > p.capacity:
+                    self.on_hand = np.floor(self.on_hand * (p.capacity / used)).astype(np.int64)
+        self.pipe_total = self.pipe.sum(axis=0)
+        self.forecast = p.mean_demand.copy()
+        self.last_demand = np.rint(p.mean_demand).astype(np.int64)
+        self.last = None
+
+    def _start_day(self, rng: np.random.Generator) -> int:
+        cfg = self.problem.config
+        if self.history_days is None:
+            return int(rng.integers(0, 365)) if cfg.episode_start == "random" else cfg.start_day
+        last_start = self.history_days - cfg.episode_length
+        if cfg.episode_start == "random":
+            return int(rng.integers(0, last_start + 1))
+        return cfg.start_day + self.history_days if cfg.start_day < 0 else cfg.start_day
+
+    def _next_demand(self) -> np.ndarray:
+        if self._pos >= len(self._block):
+            size = self.block_periods
+            if self.history_days is not None:
+                size = min(size, self.history_days - self.demand.day)
+            self._block = self.demand.next_block(size)
+            if self._jitter:
+                self._lead_block = self.rng.integers(self._lead_low, self._lead_high, size=(size, self.n))
+            self._pos = 0
+        row = self._pos
+        self._pos += 1
+        self._lead_row = row
+        return self._block[row]
+
+    @property
+    def history_left(self) -> int | None:
+        """Periods of replayed history left after the current one (None for sampled demand)."""
+        return None if self.history_days is None else self.history_days - self.day
+
+    # -- dynamics ----------------------------------------------------------------------
+    def step(self, q: np.ndarray) -> dict[str, float]:
+        """Advance one period with integer orders ``q`` (N,) >= 0; return the period's totals.
+
+        Per-SKU quantities of the period stay available as attributes of ``self.last``
+        (``demand, filled, short, left, received, rejected, order``) for per-SKU costs
+        (:meth:`sku_costs`) and KPIs.
+        """
+        d = self._next_demand()
+        head, n = self.head, self.n
+        flat = self.pipe.reshape(-1)
+        if self._jitter:
+            lead = self._lead_block[self._lead_row]
+            flat[((head + lead - 1) % self.width) * n + self._ar] += q
+        else:
+            flat[self._order_index[head]] += q
+        self.pipe_total += q
+        # demand is served from on-hand stock (no receipts before demand: l >= 1)
+        after, filled, short, left = period(self.on_hand, 0, 0, d, self.backorders)
+        received = self.pipe[head].copy()
+        self.pipe[head] = 0
+        self.pipe_total -= received
+        self.head = (head + 1) % self.width
+        rejected = None
+        if self.limited:
+            # space needed: with backorders arrivals first fill the backlog
+            need = received if not self.backorders else np.maximum(after + received, 0) - left
+            free = self.problem.capacity - float(self._volume @ left)
+            incoming = float(self._volume @ need)
+            if incoming > free:
+                fits = np.floor(need * (max(free, 0.0) / incoming)).astype(np.int64)
+                rejected = need - fits
+                received = received - rejected
+        self.on_hand = after + received
+        self.forecast += self._alpha * (d - self.forecast)
+        self.last_demand = d
+        self.day += 1
+        self.t += 1
+        self.last = _Period(q, d, filled, short, left, received, rejected)
+        return self._totals(self.last)
+
+    def _totals(self, last: _Period) -> dict[str, float]:
+        q = last.order
+        holding = float(self._holding @ last.left)
+        shortage = float(self._penalty @ last.short)
+        ordering = self._K * float(np.count_nonzero(q)) if self._K else 0.0
+        if self._unit_cost is not None:
+            ordering += float(self._unit_cost @ q)
+        over_units = 0 if last.rejected is None else int(last.rejected.sum())
+        overflow = self._overflow_cost * over_units
+        if self._refund and over_units:
+            ordering -= float(self._unit_cost @ last.rejected)
+        revenue = float(self._price @ last.filled) if self._price is not None else 0.0
+        return {
+            "cost": holding + shortage + ordering + overflow - revenue,
+            "holding_cost": holding, "shortage_cost": shortage, "ordering_cost": ordering,
+            "overflow_cost": overflow, "revenue": revenue,
+            "demand": int(last.demand.sum()), "sales": int(last.filled.sum()), "lost": int(last.short.sum()),
+            "ordered": int(q.sum()), "received": int(last.received.sum()), "overflow_units": over_units,
+            "on_hand": int(np.maximum(self.on_hand, 0).sum()),
+        }
+
+    def sku_costs(self, overflow_share: str = "volume") -> np.ndarray:
+        """Per-SKU cost of the last period (float64, N). The shared overflow cost is split
+        by each SKU's share of the volume that arrived (``volume``), so per-SKU costs sum
+        to the period's total cost (up to rounding)."""
+        last = self.last
+        cost = self._holding * last.left + self._penalty * last.short
+        if self._K:
+            cost += self._K * (last.order > 0)
+        if self._unit_cost is not None:
+            cost += self._unit_cost * last.order
+        if last.rejected is not None:
+            over = self._overflow_cost * float(last.rejected.sum())
+            arrived = self._volume * (last.received + last.rejected)
+            cost += over * arrived / arrived.sum()
+            if self._refund:
+                cost -= self._unit_cost * last.rejected
+        if self._price is not None:
+            cost -= self._price * last.filled
+        return cost
+
+    def orders_from_actions(self, action: np.ndarray) -> np.ndarray:
+        """Order quantities (N,) int64 for valid actions of ``config.action_type`` (no checks):
+        ``discrete``: multiples[a] x forecast; ``continuous``: (a + 1) / 2 x max_multiple x
+        forecast; ``order``: the action itself. Rounded to the nearest unit."""
+        cfg = self.problem.config
+        if cfg.action_type == "discrete":
+            return np.rint(self._multiples[action] * self.forecast).astype(np.int64)
+        if cfg.action_type == "continuous":
+            scale = 0.5 * cfg.max_multiple
+            return np.rint((np.asarray(action, dtype=np.float64) + 1.0) * scale * self.forecast).astype(np.int64)
+        return np.asarray(action, dtype=np.int64)
+
+    # -- views of the state ------------------------------------------------------------
+    def pipeline_slots(self) -> np.ndarray:
+        """(W, N) units due at the end of periods t, t+1, ..., t+W-1 (arrival order)."""
+        return self.pipe[self._slot_rows[self.head]]
+
+    @property
+    def inventory_position(self) -> np.ndarray:
+        return self.on_hand + self.pipe_total
+
+    def utilisation(self) -> float:
+        if not self.limited:
+            return 0.0
+        return float(self._volume @ np.maximum(self.on_hand, 0)) / self.problem.capacity
+
+    def sku_features(self) -> np.ndarray:
+        """(N, F) float32 per-SKU observation features (``SKU_FEATURES`` then the W
+        pipeline slots), stock and demand in units of the SKU's long-run mean demand."""
+        out = np.empty((self.n, len(SKU_FEATURES) + self.width), dtype=np.float32)
+        inv = self._inv_mean
+        out[:, 0] = self.on_hand * inv
+        out[:, 1] = self.pipe_total * inv
+        out[:, 2] = self.forecast * inv
+        out[:, 3] = self.last_demand * inv
+        out[:, 4:7] = self._static
+        out[:, 7:] = (self.pipeline_slots() * inv).T
+        return out
+
+    def global_features(self) -> np.ndarray:
+        """(G,) float32: capacity utilisation and the calendar (day of week, day of year)."""
+        dow = 2 * np.pi * (self.day % 7) / 7
+        doy = 2 * np.pi * (self.day % 365) / 365
+        return np.array([self.utilisation(), np.sin(dow), np.cos(dow), np.sin(doy), np.cos(doy)],
+                        dtype=np.float32)
+
+
+class _Period:
+    """Per-SKU quantities of the last period (references, not copies)."""
+
+    __slots__ = ("order", "demand", "filled", "short", "left", "received", "rejected")
+
+    def __init__(self, order, demand, filled, short, left, received, rejected):
+        self.order, self.demand, self.filled, self.short = order, demand, filled, short
+        self.left, self.received, self.rejected = left, received, rejected

@@ -1,0 +1,276 @@
+"""Typed configuration of the multi-SKU fulfilment centre (``fulfillgym/FulfillmentCenter-v0``).
+
+The keyword arguments of the Gymnasium env, the PettingZoo env and Hydra's
+``env=fulfillment_center`` group are the fields of :class:`FulfillmentConfig`.
+:meth:`FulfillmentConfig.build` turns a config into a :class:`Problem`: the catalogue
+(per-SKU demand scale, volume, cost, price, lead time) and the per-SKU cost arrays the
+simulator charges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.common.config import (
+    ConfigError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_keys,
+)
+from envs.replenishment.demand_models import DemandModelConfig
+
+CATALOGUES = ("synthetic", "uniform", "csv")
+OVERFLOW_RULES = ("discard", "return")
+ACTION_TYPES = ("discrete", "continuous", "order")
+EPISODE_STARTS = ("fixed", "random")
+INITIAL_STATES = ("mean", "zero")
+OBS_FORMATS = ("flat", "dict")
+MAX_SKUS = 100_000
+DEFAULT_MULTIPLES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+@dataclass(frozen=True)
+class FulfillmentConfig:
+    """Parameters of ``fulfillgym/FulfillmentCenter-v0`` (the names are its keyword arguments)."""
+
+    n_skus: int | None = 100
+    """N, the number of SKUs. With ``demand_csv``: the N most popular SKUs of the file
+    (None = all of them)."""
+    catalogue: str = "synthetic"
+    """``synthetic``: a long-tail e-commerce catalogue drawn from ``catalogue_seed``
+    (``envs.replenishment.catalogue``); ``uniform``: N identical regular SKUs (mean demand
+    ``mean_demand``, volume 1); ``csv``: the SKUs and demand history of ``demand_csv``
+    (set automatically when ``demand_csv`` is given)."""
+    catalogue_seed: int = 0
+    """Seed of the synthetic catalogue (products stay the same across episodes)."""
+    demand_csv: str | None = None
+    """Long-format CSV (``date, sku, demand`` [, ``unit_cost, price, volume, lead_time``]):
+    demand is replayed from the file instead of sampled."""
+    demand: DemandModelConfig = field(default_factory=DemandModelConfig)
+    """Stochastic demand model (``envs.replenishment.demand_models``): distribution,
+    weekly / yearly seasonality, trend, promotions, intermittency. Ignored when replaying."""
+    mean_demand: float = 5.0
+    """Mean demand per period of every SKU of the ``uniform`` catalogue."""
+    lead_time: int | None = None
+    """Lead time in periods (>= 1) of every SKU; None = the catalogue's per-SKU lead times
+    (uniform catalogue: 2)."""
+    lead_time_jitter: int = 0
+    """j >= 0: each order's lead time is uniform on ``max(1, L_i - j) .. L_i + j`` (drawn
+    every period for every SKU, so the draws do not depend on the policy). Orders may cross."""
+    holding_cost: float = 1.0
+    """Per unit left after demand, per period (added to ``holding_rate * unit_cost``)."""
+    holding_rate: float = 0.0
+    """Holding cost per period as a fraction of the SKU's unit cost."""
+    penalty: float = 9.0
+    """Per unit of demand lost (or backordered, per period), added to
+    ``penalty_margin * max(price - unit_cost, 0)``."""
+    penalty_margin: float = 0.0
+    """Weight of the SKU's lost margin in its shortage penalty."""
+    fixed_order_cost: float = 0.0
+    """K, per SKU with a positive order in the period."""
+    unit_cost: float = 0.0
+    """Unit cost of every SKU of the ``uniform`` catalogue (other catalogues carry their own)."""
+    purchase_cost: bool = False
+    """Charge ``unit_cost_i`` per unit ordered (when it is placed)."""
+    revenue: bool = False
+    """Subtract ``price_i`` per unit sold from the cost (the reward becomes profit)."""
+    backorders: bool = False
+    """False: unmet demand is lost. True: it is backordered."""
+    capacity: float | None = None
+    """Warehouse capacity in volume units. None: ``capacity_days`` days of mean demand."""
+    capacity_days: float | None = 4.0
+    """With ``capacity`` None, capacity = capacity_days * sum_i volume_i * mean_demand_i.
+    Both None: unlimited capacity."""
+    overflow: str = "discard"
+    """Receipts that do not fit are refused; ``discard``: the units are lost (they were paid
+    for if ``purchase_cost``); ``return``: sent back to the supplier for a refund of their
+    unit cost. Either way each refused unit costs ``overflow_cost``."""
+    overflow_cost: float = 5.0
+    """Per unit refused for lack of space."""
+    action_type: str = "discrete"
+    """``discrete``: MultiDiscrete, order = ``order_multiples[a_i]`` x forecast_i;
+    ``continuous``: Box(-1, 1, (N,)), order = (a_i + 1) / 2 * max_multiple x forecast_i;
+    ``order``: MultiDiscrete(q_max_i + 1), the order quantities themselves."""
+    order_multiples: tuple[float, ...] = DEFAULT_MULTIPLES
+    """Order sizes of the ``discrete`` action, in periods of forecast demand."""
+    max_multiple: float = 8.0
+    """Largest order of the ``continuous`` action, in periods of forecast demand."""
+    forecast_alpha: float = 0.1
+    """Smoothing weight of the exponentially smoothed demand forecast (the "recent mean
+    demand" that scales actions and observations' demand features)."""
+    episode_length: int = 365
+    """Periods per episode; the env truncates itself (replay needs to know the window)."""
+    episode_start: str = "fixed"
+    """``fixed``: every episode starts at ``start_day``; ``random``: uniform over the days
+    where a whole episode fits (replay), or a random day of the year (synthetic demand)."""
+    start_day: int = 0
+    """First day of fixed episodes; negative counts from the end of the history
+    (``-365`` = the last year of a CSV, a test window)."""
+    initial_state: str = "mean"
+    """``mean``: on-hand and every pipeline slot start at round(mean demand) (scaled down
+    pro rata if that exceeds capacity); ``zero``: empty warehouse."""
+    obs_format: str = "flat"
+    """``flat``: one float32 vector; ``dict``: {"sku": (N, F), "global": (G,)}."""
+    q_max: int | None = None
+    """Largest order per SKU for ``action_type=order``; None = per SKU
+    ceil(2 (L_i + 1) mean_i) + 10."""
+
+    def __post_init__(self) -> None:
+        e = "env"
+        if self.demand_csv is not None:
+            if not isinstance(self.demand_csv, str | Path):
+                raise ConfigError(f"{e}.demand_csv: expected a file path, got {self.demand_csv!r}")
+            object.__setattr__(self, "demand_csv", str(self.demand_csv))
+            object.__setattr__(self, "catalogue", "csv")
+        check_choice(f"{e}.catalogue", self.catalogue, CATALOGUES)
+        if self.catalogue == "csv" and self.demand_csv is None:
+            raise ConfigError(f"{e}.demand_csv: required with catalogue=csv (a path to a long-format CSV)")
+        if self.n_skus is not None:
+            object.__setattr__(self, "n_skus", check_int(f"{e}.n_skus", self.n_skus, 1, MAX_SKUS))
+        elif self.catalogue != "csv":
+            raise ConfigError(f"{e}.n_skus: expected an integer in [1, {MAX_SKUS}], got None")
+        object.__setattr__(self, "catalogue_seed", check_int(f"{e}.catalogue_seed", self.catalogue_seed, 0))
+        if not isinstance(self.demand, DemandModelConfig):
+            object.__setattr__(self, "demand", DemandModelConfig.from_value(self.demand))
+        object.__setattr__(self, "mean_demand", check_float(f"{e}.mean_demand", self.mean_demand, 0.0, strict_low=True))
+        if self.lead_time is not None:
+            object.__setattr__(self, "lead_time", check_int(f"{e}.lead_time", self.lead_time, 1, 365))
+        object.__setattr__(self, "lead_time_jitter", check_int(f"{e}.lead_time_jitter", self.lead_time_jitter, 0, 365))
+        for name in ("holding_cost", "holding_rate", "penalty", "penalty_margin", "fixed_order_cost",
+                     "unit_cost", "overflow_cost"):
+            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0))
+        for name in ("purchase_cost", "revenue", "backorders"):
+            object.__setattr__(self, name, check_bool(f"{e}.{name}", getattr(self, name)))
+        if self.capacity is not None:
+            object.__setattr__(self, "capacity", check_float(f"{e}.capacity", self.capacity, 0.0, strict_low=True))
+        if self.capacity_days is not None:
+            object.__setattr__(self, "capacity_days",
+                               check_float(f"{e}.capacity_days", self.capacity_days, 0.0, strict_low=True))
+        check_choice(f"{e}.overflow", self.overflow, OVERFLOW_RULES)
+        check_choice(f"{e}.action_type", self.action_type, ACTION_TYPES)
+        multiples = _float_tuple(f"{e}.order_multiples", self.order_multiples)
+        if len(multiples) < 2 or any(m < 0 for m in multiples) or list(multiples) != sorted(set(multiples)):
+            raise ConfigError(f"{e}.order_multiples: expected at least 2 distinct increasing numbers >= 0, "
+                              f"got {list(multiples)}")
+        object.__setattr__(self, "order_multiples", multiples)
+        object.__setattr__(self, "max_multiple", check_float(f"{e}.max_multiple", self.max_multiple, 0.0, strict_low=True))
+        object.__setattr__(self, "forecast_alpha", check_float(f"{e}.forecast_alpha", self.forecast_alpha, 0.0, 1.0, strict_low=True))
+        object.__setattr__(self, "episode_length", check_int(f"{e}.episode_length", self.episode_length, 1, 100_000))
+        check_choice(f"{e}.episode_start", self.episode_start, EPISODE_STARTS)
+        object.__setattr__(self, "start_day", check_int(f"{e}.start_day", self.start_day))
+        check_choice(f"{e}.initial_state", self.initial_state, INITIAL_STATES)
+        check_choice(f"{e}.obs_format", self.obs_format, OBS_FORMATS)
+        if self.q_max is not None:
+            object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, 10_000_000))
+        if self.holding_cost == 0 and self.holding_rate == 0 and self.penalty == 0 and self.penalty_margin == 0:
+            raise ConfigError(f"{e}.penalty: holding and shortage costs cannot all be 0")
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> FulfillmentConfig:
+        check_keys("env", kwargs, [f.name for f in fields(cls)])
+        kwargs = dict(kwargs)
+        if isinstance(kwargs.get("order_multiples"), list):
+            kwargs["order_multiples"] = tuple(kwargs["order_multiples"])
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "demand"}
+        out["demand"] = {f.name: getattr(self.demand, f.name) for f in fields(self.demand)}
+        return out
+
+    def replace(self, **changes: Any) -> FulfillmentConfig:
+        return type(self).from_kwargs({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+
+    def build(self) -> Problem:
+        """The catalogue and per-SKU cost arrays this config describes (loads/generates data)."""
+        from envs.replenishment.catalogue import Catalogue, load_demand_csv, synthetic_catalogue
+
+        if self.catalogue == "csv":
+            cat = load_demand_csv(self.demand_csv, lead_time=self.lead_time or 2)
+            if self.n_skus is not None:
+                if self.n_skus > cat.n:
+                    raise ConfigError(f"env.n_skus: expected at most {cat.n} (the SKUs in {self.demand_csv}), "
+                                      f"got {self.n_skus}")
+                cat = cat.subset(self.n_skus)
+            history_days = len(cat.history)
+            if self.episode_length > history_days:
+                raise ConfigError(f"env.episode_length: expected at most {history_days} (the days in "
+                                  f"{self.demand_csv}), got {self.episode_length}")
+        elif self.catalogue == "uniform":
+            cat = Catalogue.uniform(self.n_skus, mean_demand=self.mean_demand, lead_time=self.lead_time or 2,
+                                    unit_cost=self.unit_cost)
+        else:
+            cat = synthetic_catalogue(self.n_skus, np.random.default_rng(self.catalogue_seed), self.lead_time)
+        return Problem(self, cat)
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A config plus its catalogue: everything per SKU the simulator and the policies need."""
+
+    config: FulfillmentConfig
+    catalogue: Any  # envs.replenishment.catalogue.Catalogue
+
+    def __post_init__(self) -> None:
+        cfg, cat = self.config, self.catalogue
+        lead = np.full(cat.n, cfg.lead_time, dtype=np.int64) if cfg.lead_time else cat.lead_time.astype(np.int64)
+        mean = np.asarray(cat.mean_demand, dtype=np.float64)
+        margin = np.maximum(cat.price - cat.unit_cost, 0.0)
+        volume = np.asarray(cat.volume, dtype=np.float64)
+        if cfg.capacity is not None:
+            capacity = cfg.capacity
+        elif cfg.capacity_days is not None:
+            capacity = cfg.capacity_days * float(volume @ mean)
+        else:
+            capacity = math.inf
+        q_max = (np.full(cat.n, cfg.q_max, dtype=np.int64) if cfg.q_max is not None
+                 else np.ceil(2 * (lead + 1) * mean).astype(np.int64) + 10)
+        values = {
+            "n": cat.n,
+            "lead_time": lead,
+            "max_lead_time": int(lead.max()) + cfg.lead_time_jitter,
+            "mean_demand": mean,
+            "volume": volume,
+            "holding": cfg.holding_cost + cfg.holding_rate * cat.unit_cost,
+            "penalty": cfg.penalty + cfg.penalty_margin * margin,
+            "unit_cost": np.asarray(cat.unit_cost, dtype=np.float64),
+            "price": np.asarray(cat.price, dtype=np.float64),
+            "capacity": float(capacity),
+            "q_max": q_max,
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    n: int = field(init=False)
+    lead_time: np.ndarray = field(init=False)
+    max_lead_time: int = field(init=False)
+    mean_demand: np.ndarray = field(init=False)
+    volume: np.ndarray = field(init=False)
+    holding: np.ndarray = field(init=False)
+    penalty: np.ndarray = field(init=False)
+    unit_cost: np.ndarray = field(init=False)
+    price: np.ndarray = field(init=False)
+    capacity: float = field(init=False)
+    q_max: np.ndarray = field(init=False)
+
+    @property
+    def limited(self) -> bool:
+        return math.isfinite(self.capacity)
+
+
+def _float_tuple(name: str, value: Any) -> tuple[float, ...]:
+    try:
+        out = tuple(float(x) for x in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a list of numbers, got {value!r}") from None
+    if not all(math.isfinite(x) for x in out):
+        raise ConfigError(f"{name}: expected finite numbers, got {list(out)}")
+    return out

@@ -1,0 +1,186 @@
+"""PettingZoo ``fulfillment_center_v0``: one agent per SKU of the fulfilment centre.
+
+    from envs import fulfillment_center_v0
+    env = fulfillment_center_v0.parallel_env(n_skus=20)     # ParallelEnv
+    aec = fulfillment_center_v0.env(n_skus=20)              # AEC, through parallel_to_aec
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from envs.common.config import ConfigError, check_choice
+from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES, FulfillmentSimulator
+from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
+
+OBS_BOUND = 1.0e9
+REWARD_MODES = ("individual", "team")
+
+
+class FulfillmentCenterParallelEnv(ParallelEnv):
+    """The fulfilment centre of ``FulfillmentCenter-v0`` with one agent per SKU.
+
+    ## Description
+    Same simulator, timing of events, costs and arguments as ``fulfillgym/FulfillmentCenter-v0``
+    (``envs.replenishment.fulfillment_center``). Agent ``sku_i`` orders SKU i (its catalogue id is
+    ``sku_ids[i]``). All agents share one
+    observation space and one action space, so one policy can control any number of SKUs.
+
+    ## Action space (every agent)
+    ``action_type="discrete"``: ``Discrete(M)``, order ``order_multiples[a] * forecast_i``;
+    ``"continuous"``: ``Box(-1, 1, (1,))``, order ``(a + 1) / 2 * max_multiple * forecast_i``.
+    (``action_type="order"`` is refused: order ranges differ by SKU.)
+
+    ## Observation space (every agent)
+    ``Box((F + G,), float32)``: the SKU's own row of the centralised env's feature matrix
+    (F = 7 + W columns, in units of its mean demand) followed by the G = 5 shared features
+    (capacity utilisation, day of week, day of year).
+
+    ## Rewards
+    ``reward="individual"`` (default): minus the SKU's own cost (holding, shortage,
+    ordering, revenue) plus its share of the period's overflow cost, split by its share of
+    the *volume that arrived* this period (a SKU that received nothing pays nothing).
+    Individual rewards sum to the centralised env's reward. ``reward="team"``: every agent
+    receives the centralised reward divided by N (the mean, so that the scale does not
+    grow with N).
+
+    ## Episode end
+    All agents are truncated together after ``episode_length`` periods.
+
+    ``infos[agent]`` holds the SKU's ``demand``, ``sales``, ``lost``, ``order`` and
+    ``overflow_units`` of the period.
+    """
+
+    metadata = {"name": "fulfillment_center_v0", "render_modes": ["rgb_array"], "is_parallelizable": True,
+                "render_fps": 4}
+
+    def __init__(self, render_mode: str | None = None, reward: str = "individual",
+                 problem: Problem | None = None, **kwargs: Any):
+        check_choice("env.reward", reward, REWARD_MODES)
+        if problem is None:
+            problem = FulfillmentConfig.from_kwargs(kwargs).build()
+        if problem.config.action_type == "order":
+            raise ConfigError("env.action_type: expected discrete or continuous for per-SKU agents "
+                              "(order ranges differ by SKU), got 'order'")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
+        self.render_mode, self.reward_mode = render_mode, reward
+        self.problem, self.config = problem, problem.config
+        self.sim = FulfillmentSimulator(problem)
+        # PettingZoo's naming convention; sku_ids[i] is the catalogue's id of agent sku_i
+        self.possible_agents = [f"sku_{i}" for i in range(problem.n)]
+        self.sku_ids = list(problem.catalogue.skus)
+        self.agents: list[str] = []
+        self.obs_dim = len(SKU_FEATURES) + self.sim.width + len(GLOBAL_FEATURES)
+        self._obs_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(self.obs_dim,), dtype=np.float32)
+        if self.config.action_type == "discrete":
+            self._act_space = spaces.Discrete(len(self.config.order_multiples))
+        else:
+            self._act_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+        self._rng = np.random.default_rng()
+        self._frames: list = []
+
+    # One space object shared by all agents and returned on every call (what PettingZoo's
+    # functools.cache idiom achieves, without a cache that keeps every env alive).
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self._obs_space
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._act_space
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None or self.sim.rng is None:
+            self._rng = np.random.default_rng(seed)
+        self.sim.reset(self._rng)
+        self.agents = list(self.possible_agents)
+        self._frames = []
+        return self._per_agent(agent_observations(self.sim)), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]):
+        if not self.agents:
+            raise RuntimeError("step() called after the episode ended; call reset() first")
+        action = self.action_array(actions)
+        self.sim.step(self.sim.orders_from_actions(action))
+        rewards_arr = agent_rewards(self.sim, self.reward_mode)
+        rows = agent_observations(self.sim)
+        last = self.sim.last
+        done = self.sim.t >= self.config.episode_length
+        agents = self.agents
+        obs = self._per_agent(rows)
+        rewards = dict(zip(agents, rewards_arr.tolist(), strict=True))
+        over = last.rejected if last.rejected is not None else np.zeros(self.problem.n, dtype=np.int64)
+        infos = {a: {"demand": int(last.demand[i]), "sales": int(last.filled[i]), "lost": int(last.short[i]),
+                     "order": int(last.order[i]), "overflow_units": int(over[i])}
+                 for i, a in enumerate(agents)}
+        terminations = dict.fromkeys(agents, False)
+        truncations = dict.fromkeys(agents, done)
+        if self.render_mode == "rgb_array":
+            self._frames.append((self.sim.utilisation(), self.sim.on_hand[self._top()].copy()))
+        if done:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        from envs.replenishment.render import render_fulfillment
+
+        return render_fulfillment(self._frames[-120:], self.problem, self._top())
+
+    def close(self) -> None:
+        pass
+
+    # -- helpers -------------------------------------------------------------------------
+    def action_array(self, actions: dict[str, Any]) -> np.ndarray:
+        """Per-agent actions as one array in agent order; one-line ``ValueError`` if invalid."""
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"actions: missing for {len(missing)} agent(s), e.g. {missing[0]!r}; "
+                             f"every live agent must act")
+        values = [actions[a] for a in self.agents]
+        if self.config.action_type == "discrete":
+            out = np.asarray(values)
+            if out.shape != (len(values),) or not np.issubdtype(out.dtype, np.integer) \
+                    or out.min() < 0 or out.max() >= self._act_space.n:
+                raise ValueError(f"actions: expected one integer in [0, {self._act_space.n - 1}] per agent")
+            return out
+        out = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        if out.shape[1] != 1 or not np.all(np.abs(out) <= 1.0):
+            raise ValueError("actions: expected one float array of shape (1,) in [-1, 1] per agent")
+        return out[:, 0]
+
+    def _per_agent(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return dict(zip(self.agents, rows, strict=True))
+
+    def _top(self) -> np.ndarray:
+        return np.argsort(-self.problem.mean_demand, kind="stable")[:5]
+
+
+def agent_observations(sim: FulfillmentSimulator) -> np.ndarray:
+    """(N, F + G) float32: each SKU's feature row followed by the shared features."""
+    glob = np.broadcast_to(sim.global_features(), (sim.n, len(GLOBAL_FEATURES)))
+    return np.concatenate([sim.sku_features(), glob], axis=1)
+
+
+def agent_rewards(sim: FulfillmentSimulator, mode: str) -> np.ndarray:
+    """(N,) rewards of the last period: minus per-SKU costs (overflow split by arrived
+    volume) or, for ``team``, minus the total cost / N for every agent."""
+    costs = sim.sku_costs()
+    if mode == "team":
+        return np.full(sim.n, -float(costs.sum()) / sim.n)
+    return -costs
+
+
+def parallel_env(**kwargs: Any) -> FulfillmentCenterParallelEnv:
+    """The ParallelEnv (keyword arguments: ``FulfillmentConfig`` fields, ``reward``, ``render_mode``)."""
+    return FulfillmentCenterParallelEnv(**kwargs)
+
+
+def env(**kwargs: Any):
+    """The AEC version (PettingZoo's ``parallel_to_aec`` conversion of :func:`parallel_env`)."""
+    return parallel_to_aec(parallel_env(**kwargs))
