@@ -157,7 +157,7 @@ class SharedPolicyVecEnv(VecEnv):
 class SharedPolicy:
     """A shared per-SKU model as a policy on the centralised env's flat observation.
 
-    The flat observation (N*F per-SKU features, then G shared ones) is reshaped into the
+    The flat observation (F*N per-SKU features, feature-major, then G shared ones) is reshaped into the
     per-agent rows the model was trained on; the N per-SKU actions form the centralised
     action. VecNormalize statistics (``obs_rms``) are applied as in training.
     """
@@ -171,7 +171,7 @@ class SharedPolicy:
 
     def agent_rows(self, observation: np.ndarray) -> np.ndarray:
         n, f, g = self.problem.n, self.n_features, len(GLOBAL_FEATURES)
-        sku = observation[: n * f].reshape(n, f)
+        sku = observation[: n * f].reshape(f, n).T  # the flat obs is feature-major
         glob = np.broadcast_to(observation[n * f:], (n, g))
         return np.concatenate([sku, glob], axis=1)
 

@@ -216,7 +216,8 @@ def test_per_agent_rewards_sum_to_the_centralised_reward(capacity_days):
         assert sum(rewards.values()) == pytest.approx(reward, rel=1e-9, abs=1e-9)
         rows = np.stack([obs[a] for a in par.possible_agents])
         n_feat = central.n_features
-        assert np.array_equal(rows[:, :n_feat], flat[: 15 * n_feat].reshape(15, n_feat))
+        assert np.array_equal(rows[:, :n_feat], flat[: 15 * n_feat].reshape(n_feat, 15).T)
+        assert np.array_equal(rows[0, n_feat:], flat[15 * n_feat:])
         overflowed += info["overflow_units"]
     if capacity_days is not None:
         assert overflowed > 0  # the overflow split was exercised

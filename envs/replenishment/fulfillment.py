@@ -29,6 +29,8 @@ So with N = 1 and unlimited capacity this is exactly ``LostSales-v0`` (a test ch
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from envs.replenishment.demand_models import DemandProcess
@@ -51,8 +53,8 @@ class FulfillmentSimulator:
     """State and dynamics of N SKUs sharing one warehouse (see the module docstring).
 
     State after :meth:`reset`: ``on_hand`` (N,) net stock (< 0 = backlog), the pipeline
-    ``pipe`` (W, N), a ring buffer of units due at the end of the next W periods
-    (``pipeline_slots()`` gives them in arrival order), the smoothed demand ``forecast``
+    ``pipe`` (W, N): ``pipe[k]`` holds the units due at the end of period t + k (a shift
+    register: an order with lead time l is added to row l - 1), the smoothed demand ``forecast``
     (N,), ``last_demand`` (N,), the calendar ``day`` and the period ``t`` of the episode.
     """
 
@@ -66,10 +68,8 @@ class FulfillmentSimulator:
         self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // self.n)
         ar = np.arange(self.n)
         self._ar = ar
-        # flat pipeline index of an order placed when the ring's head is h (fixed lead times)
-        self._order_index = np.stack([((h + p.lead_time - 1) % self.width) * self.n + ar
-                                      for h in range(self.width)])
-        self._slot_rows = np.stack([(h + np.arange(self.width)) % self.width for h in range(self.width)])
+        # flat pipeline index of each SKU's order (fixed lead times): slot l_i - 1
+        self._order_index = (p.lead_time - 1) * self.n + ar
         self._jitter = cfg.lead_time_jitter
         if self._jitter:
             self._lead_low = np.maximum(p.lead_time - self._jitter, 1)
@@ -86,7 +86,8 @@ class FulfillmentSimulator:
             p.lead_time / self.width,
             np.log10(p.mean_demand),
             (p.volume * p.mean_demand * self.n / p.capacity) if self.limited else np.zeros(self.n),
-        ], axis=1).astype(np.float32)
+        ]).astype(np.float32)
+        self._util: float | None = None
         self.rng: np.random.Generator | None = None
 
     # -- episode -----------------------------------------------------------------------
@@ -100,7 +101,6 @@ class FulfillmentSimulator:
         self._block = np.empty((0, self.n), dtype=np.int64)
         self._pos = 0
         self.pipe = np.zeros((self.width, self.n), dtype=np.int64)
-        self.head = 0
         self.on_hand = np.zeros(self.n, dtype=np.int64)
         if cfg.initial_state == "mean":
             level = np.rint(p.mean_demand).astype(np.int64)
@@ -112,6 +112,7 @@ class FulfillmentSimulator:
                 if used > p.capacity:
                     self.on_hand = np.floor(self.on_hand * (p.capacity / used)).astype(np.int64)
         self.pipe_total = self.pipe.sum(axis=0)
+        self._util = None
         self.forecast = p.mean_demand.copy()
         self.last_demand = np.rint(p.mean_demand).astype(np.int64)
         self.last = None
@@ -153,20 +154,19 @@ class FulfillmentSimulator:
         (:meth:`sku_costs`) and KPIs.
         """
         d = self._next_demand()
-        head, n = self.head, self.n
-        flat = self.pipe.reshape(-1)
+        pipe = self.pipe
+        flat = pipe.reshape(-1)
         if self._jitter:
-            lead = self._lead_block[self._lead_row]
-            flat[((head + lead - 1) % self.width) * n + self._ar] += q
+            flat[(self._lead_block[self._lead_row] - 1) * self.n + self._ar] += q
         else:
-            flat[self._order_index[head]] += q
+            flat[self._order_index] += q
         self.pipe_total += q
         # demand is served from on-hand stock (no receipts before demand: l >= 1)
         after, filled, short, left = period(self.on_hand, 0, 0, d, self.backorders)
-        received = self.pipe[head].copy()
-        self.pipe[head] = 0
+        received = pipe[0].copy()
+        pipe[:-1] = pipe[1:]
+        pipe[-1] = 0
         self.pipe_total -= received
-        self.head = (head + 1) % self.width
         rejected = None
         if self.limited:
             # space needed: with backorders arrivals first fill the backlog
@@ -183,6 +183,7 @@ class FulfillmentSimulator:
         self.day += 1
         self.t += 1
         self.last = _Period(q, d, filled, short, left, received, rejected)
+        self._util = None
         return self._totals(self.last)
 
     def _totals(self, last: _Period) -> dict[str, float]:
@@ -241,35 +242,47 @@ class FulfillmentSimulator:
     # -- views of the state ------------------------------------------------------------
     def pipeline_slots(self) -> np.ndarray:
         """(W, N) units due at the end of periods t, t+1, ..., t+W-1 (arrival order)."""
-        return self.pipe[self._slot_rows[self.head]]
+        return self.pipe.copy()
 
     @property
     def inventory_position(self) -> np.ndarray:
         return self.on_hand + self.pipe_total
 
     def utilisation(self) -> float:
-        if not self.limited:
-            return 0.0
-        return float(self._volume @ np.maximum(self.on_hand, 0)) / self.problem.capacity
+        """Volume of stock on hand / capacity (0 with unlimited capacity), after the period."""
+        if self._util is None:
+            self._util = (float(self._volume @ np.maximum(self.on_hand, 0)) / self.problem.capacity
+                          if self.limited else 0.0)
+        return self._util
+
+    def feature_rows(self, extra: int = 0) -> np.ndarray:
+        """Per-SKU observation features, feature-major: a float32 vector of length
+        F * N + ``extra`` whose first F * N entries are the (F, N) matrix row by row
+        (feature f of SKU i at f * N + i; ``SKU_FEATURES`` then the W pipeline slots in
+        arrival order), stock and demand in units of the SKU's long-run mean demand.
+        Built with contiguous writes only (this is the env's hot path)."""
+        n, inv = self.n, self._inv_mean
+        f = len(SKU_FEATURES) + self.width
+        out = np.empty(f * n + extra, dtype=np.float32)
+        rows = out[: f * n].reshape(f, n)
+        np.multiply(self.on_hand, inv, out=rows[0], casting="unsafe")
+        np.multiply(self.pipe_total, inv, out=rows[1], casting="unsafe")
+        np.multiply(self.forecast, inv, out=rows[2], casting="unsafe")
+        np.multiply(self.last_demand, inv, out=rows[3], casting="unsafe")
+        rows[4:7] = self._static
+        np.multiply(self.pipe.astype(np.float32), inv, out=rows[7:])
+        return out
 
     def sku_features(self) -> np.ndarray:
-        """(N, F) float32 per-SKU observation features (``SKU_FEATURES`` then the W
-        pipeline slots), stock and demand in units of the SKU's long-run mean demand."""
-        out = np.empty((self.n, len(SKU_FEATURES) + self.width), dtype=np.float32)
-        inv = self._inv_mean
-        out[:, 0] = self.on_hand * inv
-        out[:, 1] = self.pipe_total * inv
-        out[:, 2] = self.forecast * inv
-        out[:, 3] = self.last_demand * inv
-        out[:, 4:7] = self._static
-        out[:, 7:] = (self.pipeline_slots() * inv).T
-        return out
+        """(N, F) float32 per-SKU feature matrix (the transpose of :meth:`feature_rows`)."""
+        f = len(SKU_FEATURES) + self.width
+        return np.ascontiguousarray(self.feature_rows().reshape(f, self.n).T)
 
     def global_features(self) -> np.ndarray:
         """(G,) float32: capacity utilisation and the calendar (day of week, day of year)."""
-        dow = 2 * np.pi * (self.day % 7) / 7
-        doy = 2 * np.pi * (self.day % 365) / 365
-        return np.array([self.utilisation(), np.sin(dow), np.cos(dow), np.sin(doy), np.cos(doy)],
+        dow = 2 * math.pi * (self.day % 7) / 7
+        doy = 2 * math.pi * (self.day % 365) / 365
+        return np.array([self.utilisation(), math.sin(dow), math.cos(dow), math.sin(doy), math.cos(doy)],
                         dtype=np.float32)
 
 

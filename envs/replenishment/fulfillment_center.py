@@ -67,9 +67,10 @@ class FulfillmentCenterEnv(gym.Env):
 
     and G = 5 global features: capacity utilisation (stock volume / capacity, 0 when
     unlimited), sin and cos of the day of week, sin and cos of the day of year.
-    ``obs_format="flat"`` (default): a float32 vector of length N*F + G, the matrix
-    row by row (SKU by SKU) then the global features; ``"dict"``:
-    ``Dict(sku=Box((N, F)), global=Box((G,)))``.
+    ``obs_format="flat"`` (default): a float32 vector of length F*N + G, the matrix
+    *feature by feature* (column f of SKU i at index f*N + i, i.e. the (N, F) matrix
+    transposed and flattened; contiguous writes keep the env fast) then the global
+    features; ``"dict"``: ``Dict(sku=Box((N, F)), global=Box((G,)))``.
 
     ## Rewards
     Minus the period's total cost: holding + shortage + ordering (K per order, plus unit
@@ -173,17 +174,19 @@ class FulfillmentCenterEnv(gym.Env):
             if not np.all(np.abs(a) <= 1.0):  # also rejects NaN
                 raise ValueError(f"action: expected floats in [-1, 1], got values in [{a.min()}, {a.max()}]")
             return self.sim.orders_from_actions(a)
-        if not np.issubdtype(a.dtype, np.integer) or a.min() < 0 or np.any(a > self._high):
+        # one comparison catches both ends: negative integers wrap to huge unsigned values
+        if not np.issubdtype(a.dtype, np.integer) or np.any(a.astype(np.uint64) > self._high):
             raise ValueError(f"action: expected integers in {self.action_space} (one per SKU), got "
                              f"dtype {a.dtype} with values in [{a.min()}, {a.max()}]")
         return self.sim.orders_from_actions(a)
 
     def _obs(self):
-        sku = self.sim.sku_features()
         glob = self.sim.global_features()
         if self.config.obs_format == "dict":
-            return {"sku": sku, "global": glob}
-        return np.concatenate([sku.reshape(-1), glob])
+            return {"sku": self.sim.sku_features(), "global": glob}
+        out = self.sim.feature_rows(extra=len(glob))
+        out[-len(glob):] = glob
+        return out
 
     def _kpis(self, totals: dict[str, float]) -> dict[str, Any]:
         sim, last = self.sim, self.sim.last
