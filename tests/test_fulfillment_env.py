@@ -234,3 +234,55 @@ def test_team_reward_gives_every_agent_the_mean_reward():
 def test_pettingzoo_refuses_raw_order_actions():
     with pytest.raises(ConfigError, match="env.action_type"):
         fulfillment_center_v0.parallel_env(n_skus=3, action_type="order")
+
+
+# -- replaying a demand history (CSV) -------------------------------------------------------
+SAMPLE = "data/fc_sample_200x730.csv"
+
+
+def test_fixed_test_window_replays_the_end_of_the_history_exactly():
+    env = FulfillmentCenterEnv(demand_csv=SAMPLE, n_skus=30, episode_length=50, start_day=-50)
+    history = env.problem.catalogue.history
+    env.reset(seed=0)
+    seen = []
+    for _ in range(50):
+        *_, truncated, info = env.step(np.zeros(30, dtype=np.int64))
+        seen.append(env.sim.last.demand.copy())
+    assert truncated
+    assert np.array_equal(np.stack(seen), history[-50:])
+    # the 30 SKUs kept are the most popular ones of the file
+    assert env.problem.catalogue.n == 30
+    assert env.problem.mean_demand.min() >= np.sort(np.asarray(history.mean(axis=0)))[-30] - 1e-9
+
+
+def test_random_training_windows_lie_inside_the_history_and_vary_with_the_seed():
+    env = FulfillmentCenterEnv(demand_csv=SAMPLE, n_skus=10, episode_length=100, episode_start="random")
+    history_days = len(env.problem.catalogue.history)
+    starts = set()
+    for seed in range(8):
+        env.reset(seed=seed)
+        assert 0 <= env.sim.start_day <= history_days - 100
+        starts.add(env.sim.start_day)
+    assert len(starts) > 1
+
+
+def test_episode_longer_than_the_history_is_a_config_error():
+    with pytest.raises(ConfigError, match="env.episode_length"):
+        FulfillmentCenterEnv(demand_csv=SAMPLE, n_skus=5, episode_length=1000)
+
+
+def test_a_malformed_demand_csv_fails_in_one_line_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,sku,demand\n2024-01-01,A,3\n2024-01-02,A,-1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", f"env.demand_csv={bad}",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "demand" in lines[0] and "3" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr

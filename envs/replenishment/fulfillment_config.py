@@ -88,7 +88,7 @@ class FulfillmentConfig:
     """Warehouse capacity in volume units. None: ``capacity_days`` days of mean demand."""
     capacity_days: float | None = 4.0
     """With ``capacity`` None, capacity = capacity_days * sum_i volume_i * mean_demand_i.
-    Both None: unlimited capacity."""
+    ``capacity_days`` 0 (or None) with ``capacity`` None: unlimited capacity."""
     overflow: str = "discard"
     """Receipts that do not fit are refused; ``discard``: the units are lost (they were paid
     for if ``purchase_cost``); ``return``: sent back to the supplier for a refund of their
@@ -152,8 +152,7 @@ class FulfillmentConfig:
         if self.capacity is not None:
             object.__setattr__(self, "capacity", check_float(f"{e}.capacity", self.capacity, 0.0, strict_low=True))
         if self.capacity_days is not None:
-            object.__setattr__(self, "capacity_days",
-                               check_float(f"{e}.capacity_days", self.capacity_days, 0.0, strict_low=True))
+            object.__setattr__(self, "capacity_days", check_float(f"{e}.capacity_days", self.capacity_days, 0.0))
         check_choice(f"{e}.overflow", self.overflow, OVERFLOW_RULES)
         check_choice(f"{e}.action_type", self.action_type, ACTION_TYPES)
         multiples = _float_tuple(f"{e}.order_multiples", self.order_multiples)
@@ -227,7 +226,7 @@ class Problem:
         volume = np.asarray(cat.volume, dtype=np.float64)
         if cfg.capacity is not None:
             capacity = cfg.capacity
-        elif cfg.capacity_days is not None:
+        elif cfg.capacity_days:
             capacity = cfg.capacity_days * float(volume @ mean)
         else:
             capacity = math.inf
