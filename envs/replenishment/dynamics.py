@@ -38,14 +38,17 @@ def period(on_hand, before_demand, after_demand, demand, backorders: bool):
         demand met from stock this period, shortage units charged ``p`` (lost units, or
         the backlog after demand), and stock left after demand (charged ``h``).
     """
+    # builtins on Python ints (the scalar env's fast path), ufuncs on arrays
+    if isinstance(on_hand, np.ndarray):
+        positive, smaller = np.maximum, np.minimum
+    else:
+        positive, smaller = max, min
     stock = on_hand + before_demand
     net = stock - demand
-    left = net * (net > 0)
-    usable = stock * (stock > 0)
-    filled = usable - (usable - demand) * (usable > demand)
+    left = positive(net, 0)
+    filled = smaller(positive(stock, 0), demand)
     if backorders:
-        short = -net * (net < 0)
-        return net + after_demand, filled, short, left
+        return net + after_demand, filled, left - net, left
     return left + after_demand, filled, demand - filled, left
 
 

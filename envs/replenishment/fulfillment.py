@@ -75,18 +75,22 @@ class FulfillmentSimulator:
             self._lead_low = np.maximum(p.lead_time - self._jitter, 1)
             self._lead_high = p.lead_time + self._jitter + 1
         self._holding, self._penalty, self._volume = p.holding, p.penalty, p.volume
+        # the same cost for every SKU (the default): an integer sum instead of a dot product
+        self._h_scalar = float(p.holding[0]) if np.all(p.holding == p.holding[0]) else None
+        self._p_scalar = float(p.penalty[0]) if np.all(p.penalty == p.penalty[0]) else None
         self._K = cfg.fixed_order_cost
         self._unit_cost = p.unit_cost if cfg.purchase_cost else None
         self._refund = cfg.purchase_cost and cfg.overflow == "return"
         self._price = p.price if cfg.revenue else None
         self._overflow_cost, self._alpha = cfg.overflow_cost, cfg.forecast_alpha
         self._multiples = np.asarray(cfg.order_multiples, dtype=np.float64)
-        self._inv_mean = (1.0 / p.mean_demand).astype(np.float32)
+        self._inv_mean = 1.0 / p.mean_demand  # float64: int64 * float64 is the fastest cast
         self._static = np.stack([
             p.lead_time / self.width,
             np.log10(p.mean_demand),
             (p.volume * p.mean_demand * self.n / p.capacity) if self.limited else np.zeros(self.n),
         ]).astype(np.float32)
+        self._inv_mean32 = self._inv_mean.astype(np.float32)
         self._util: float | None = None
         self.rng: np.random.Generator | None = None
 
@@ -188,8 +192,10 @@ class FulfillmentSimulator:
 
     def _totals(self, last: _Period) -> dict[str, float]:
         q = last.order
-        holding = float(self._holding @ last.left)
-        shortage = float(self._penalty @ last.short)
+        holding = (self._h_scalar * float(last.left.sum()) if self._h_scalar is not None
+                   else float(self._holding @ last.left))
+        shortage = (self._p_scalar * float(last.short.sum()) if self._p_scalar is not None
+                    else float(self._penalty @ last.short))
         ordering = self._K * float(np.count_nonzero(q)) if self._K else 0.0
         if self._unit_cost is not None:
             ordering += float(self._unit_cost @ q)
@@ -198,18 +204,23 @@ class FulfillmentSimulator:
         if self._refund and over_units:
             ordering -= float(self._unit_cost @ last.rejected)
         revenue = float(self._price @ last.filled) if self._price is not None else 0.0
+        demand = int(last.demand.sum())
+        if self.backorders:
+            sales, on_hand = int(last.filled.sum()), int(np.maximum(self.on_hand, 0).sum())
+        else:  # lost sales: every unit of demand is sold or lost, and stock is never negative
+            sales, on_hand = demand - int(last.short.sum()), int(self.on_hand.sum())
         return {
             "cost": holding + shortage + ordering + overflow - revenue,
             "holding_cost": holding, "shortage_cost": shortage, "ordering_cost": ordering,
             "overflow_cost": overflow, "revenue": revenue,
-            "demand": int(last.demand.sum()), "sales": int(last.filled.sum()), "lost": int(last.short.sum()),
+            "demand": demand, "sales": sales, "lost": int(last.short.sum()),
             "ordered": int(q.sum()), "received": int(last.received.sum()), "overflow_units": over_units,
-            "on_hand": int(np.maximum(self.on_hand, 0).sum()),
+            "on_hand": on_hand,
         }
 
-    def sku_costs(self, overflow_share: str = "volume") -> np.ndarray:
+    def sku_costs(self) -> np.ndarray:
         """Per-SKU cost of the last period (float64, N). The shared overflow cost is split
-        by each SKU's share of the volume that arrived (``volume``), so per-SKU costs sum
+        by each SKU's share of the volume that arrived, so per-SKU costs sum
         to the period's total cost (up to rounding)."""
         last = self.last
         cost = self._holding * last.left + self._penalty * last.short
@@ -270,7 +281,7 @@ class FulfillmentSimulator:
         np.multiply(self.forecast, inv, out=rows[2], casting="unsafe")
         np.multiply(self.last_demand, inv, out=rows[3], casting="unsafe")
         rows[4:7] = self._static
-        np.multiply(self.pipe.astype(np.float32), inv, out=rows[7:])
+        np.multiply(self.pipe.astype(np.float32), self._inv_mean32, out=rows[7:])
         return out
 
     def sku_features(self) -> np.ndarray:
