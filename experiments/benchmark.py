@@ -2,6 +2,7 @@
 
     python -m experiments.benchmark env=lost_sales env.lead_time=2 env.penalty=9
     python -m experiments.benchmark suite=true          # the 16 classic instances
+    python -m experiments.benchmark env=fulfillment_center  # multi-SKU: experiments.fc_benchmark
 
 Every agent (exact optimum, tuned heuristics, random) is evaluated on the same demand
 streams until each 95% CI of the mean cost per period is within ``eval.target_rel_ci``
@@ -32,6 +33,7 @@ from experiments.reporting import make_console, print_table, results_frame, writ
 log = logging.getLogger(__name__)
 SUITE_LEAD_TIMES = (1, 2, 3, 4)
 SUITE_PENALTIES = (4, 9, 19, 39)
+FC_ID = "fulfillgym/FulfillmentCenter-v0"  # env=fulfillment_center: experiments.fc_benchmark
 
 
 def progress_bar(console: Console) -> Progress:
@@ -183,6 +185,10 @@ def main(cfg: DictConfig) -> float:
     out = run_dir()
     save_resolved_config(cfg, out)
     console = make_console()
+    if cfg.env.get("id") == FC_ID:
+        from experiments import fc_benchmark
+
+        return fc_benchmark.run(cfg, out, console)
     if cfg.suite:
         return run_suite(cfg, out, console)
     return run_single(cfg, out, console)

@@ -1,0 +1,248 @@
+"""Fulfilment-centre heuristics (agents/heuristics/fulfillment.py) and their benchmark."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import agents.fc_evaluation as fc_evaluation
+from agents.evaluation import EVAL_SEED_BASE, TUNE_SEED_BASE
+from agents.fc_evaluation import env_for, run_episodes
+from agents.heuristics import BaseStock
+from agents.heuristics.fulfillment import (
+    FC_HEURISTICS,
+    CapacityAwareBaseStock,
+    ForecastBaseStock,
+    RandomOrders,
+    SsPolicy,
+    critical_ratio,
+    demand_quantile,
+    make_fc_agent,
+    tune_fc,
+)
+from envs.common.config import ConfigError
+from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.fulfillment_config import FulfillmentConfig
+from envs.replenishment.lost_sales import LostSalesEnv
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL_SEEDS = [EVAL_SEED_BASE + r for r in range(4)]
+
+
+def uniform(**kw):
+    return FulfillmentConfig(catalogue="uniform", **kw).build()
+
+
+def flat_obs(problem, on_hand, pipeline, forecast):
+    """A flat observation (feature-major, as the env builds it) with the given units."""
+    env = env_for(problem, "order")
+    env.reset(seed=0)
+    env.sim.on_hand = np.asarray(on_hand, dtype=np.int64)
+    env.sim.pipe[:] = 0
+    env.sim.pipe[0] = pipeline
+    env.sim.pipe_total = env.sim.pipe.sum(axis=0)
+    env.sim.forecast = np.asarray(forecast, dtype=np.float64)
+    return env._obs()
+
+
+def test_observation_parsing_matches_the_simulator_state():
+    problem = FulfillmentConfig(n_skus=25, episode_length=40, backorders=True).build()
+    policy = ForecastBaseStock(problem, 1.0)
+    env = env_for(problem, "order")
+    obs, _ = env.reset(seed=3)
+    for _ in range(30):
+        on_hand, pipeline, forecast = policy.state(obs[None].astype(np.float64))
+        assert np.array_equal(on_hand[0], env.sim.on_hand)
+        assert np.array_equal(pipeline[0], env.sim.pipe_total)
+        np.testing.assert_allclose(forecast[0], env.sim.forecast, rtol=1e-5)
+        obs, *_ = env.step(policy.predict(obs)[0])
+
+
+def test_quantiles_match_scipy():
+    rng = np.random.default_rng(0)
+    mean = np.concatenate([rng.uniform(0.01, 3, 300), rng.uniform(3, 500, 300)])
+    ratio = rng.uniform(0.02, 0.995, 600)
+    np.testing.assert_array_equal(demand_quantile(mean, ratio), stats.poisson.ppf(ratio, mean))
+    phi = rng.uniform(1.05, 6, 600)
+    np.testing.assert_array_equal(demand_quantile(mean, ratio, phi),
+                                  stats.nbinom.ppf(ratio, mean / (phi - 1), 1 / phi))
+
+
+@pytest.mark.parametrize("lead", [1, 3])
+def test_base_stock_level_is_the_poisson_newsvendor_quantile(lead):
+    problem = uniform(n_skus=6, lead_time=lead, penalty=19.0)
+    policy = ForecastBaseStock(problem, 1.0)
+    forecast = np.array([[0.3, 1.0, 2.5, 5.0, 7.2, 40.0]])
+    ratio = 19 / 20
+    np.testing.assert_array_equal(policy.levels(forecast)[0], stats.poisson.ppf(ratio, forecast[0] * (lead + 1)))
+    # safety scales the safety stock above the mean
+    half = ForecastBaseStock(problem, 0.5).levels(forecast)[0]
+    mean = forecast[0] * (lead + 1)
+    np.testing.assert_array_equal(half, np.rint(mean + 0.5 * (stats.poisson.ppf(ratio, mean) - mean)))
+    # negative binomial demand: the NB quantile with the model's dispersion
+    nb = uniform(n_skus=6, lead_time=lead, penalty=19.0, demand={"distribution": "negative_binomial",
+                                                                  "dispersion": 3.0})
+    np.testing.assert_array_equal(ForecastBaseStock(nb, 1.0).levels(forecast)[0],
+                                  stats.nbinom.ppf(ratio, mean / 2.0, 1 / 3.0))
+
+
+def test_critical_ratio_accounts_for_purchase_cost_with_lost_sales():
+    assert critical_ratio(uniform(n_skus=2, penalty=9.0))[0] == pytest.approx(0.9)
+    lost = uniform(n_skus=2, penalty=9.0, unit_cost=4.0, purchase_cost=True)
+    assert critical_ratio(lost)[0] == pytest.approx(5 / 6)
+    back = uniform(n_skus=2, penalty=9.0, unit_cost=4.0, purchase_cost=True, backorders=True)
+    assert critical_ratio(back)[0] == pytest.approx(0.9)
+
+
+def test_single_sku_with_a_fixed_forecast_is_the_single_sku_base_stock_policy():
+    # N = 1, uniform Poisson(5), unlimited capacity, a forecast that (practically) never moves
+    problem = uniform(n_skus=1, lead_time=2, penalty=9.0, capacity_days=None, forecast_alpha=1e-12)
+    config = LostSalesConfig(lead_time=2, penalty=9.0)
+    level = config.newsvendor_level()
+    policy = ForecastBaseStock(problem, 1.0)
+    assert policy.levels(np.array([[5.0]]))[0, 0] == level
+    # orders = max(S - IP, 0) for any state
+    for on_hand, pipe in [(0, 0), (3, 4), (level, 0), (level + 5, 2), (1, level - 1)]:
+        q = policy.predict(flat_obs(problem, [on_hand], [pipe], [5.0]))[0]
+        assert q.shape == (1,) and q[0] == min(max(level - on_hand - pipe, 0), problem.q_max[0])
+    # and whole trajectories coincide with LostSales-v0 under its base-stock policy
+    fc_env = env_for(problem, "order")
+    ls_env = LostSalesEnv(config=config)
+    single = BaseStock(config, level)
+    for seed in (EVAL_SEED_BASE, EVAL_SEED_BASE + 1):
+        obs, _ = fc_env.reset(seed=seed)
+        ls_obs, _ = ls_env.reset(seed=seed)
+        for _ in range(200):
+            action = policy.predict(obs)[0]
+            assert action[0] == single.predict(ls_obs)[0]
+            obs, reward, *_ = fc_env.step(action)
+            ls_obs, ls_reward, *_ = ls_env.step(single.predict(ls_obs)[0])
+            assert reward == pytest.approx(ls_reward)
+
+
+def test_orders_are_integers_within_q_max_for_batches_and_single_observations():
+    problem = FulfillmentConfig(n_skus=15, episode_length=30, fixed_order_cost=10.0, capacity_days=1.0).build()
+    env = env_for(problem, "order")
+    obs, _ = env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    batch = np.repeat(obs[None], 5, axis=0)
+    batch[:, : 3 * problem.n] *= rng.uniform(-3, 30, (5, 3 * problem.n))  # wild stock / forecasts
+    batch[:, 2 * problem.n : 3 * problem.n] = np.abs(batch[:, 2 * problem.n : 3 * problem.n])
+    policies = [ForecastBaseStock(problem, 2.0), SsPolicy(problem, 1.0, 3.0),
+                CapacityAwareBaseStock(problem, 1.0, 0.9), RandomOrders(problem, seed=1)]
+    for policy in policies:
+        q = policy.predict(batch)[0]
+        assert q.shape == (5, problem.n) and q.dtype == np.int64
+        assert (q >= 0).all() and (q <= problem.q_max).all()
+        single = policy.predict(obs)[0]
+        assert single.shape == (problem.n,) and env.action_space.contains(single)
+        env.step(single)
+    with pytest.raises(ValueError, match="flat observations of length"):
+        policies[0].predict(obs[:-1])
+
+
+def test_s_S_orders_only_at_or_below_s():
+    problem = uniform(n_skus=3, lead_time=1, penalty=9.0, capacity_days=None)
+    policy = SsPolicy(problem, 1.0, 2.0)  # K = 0: batch = 2 periods of forecast
+    s = policy.levels(np.array([[5.0, 5.0, 5.0]]))[0]
+    q = policy.predict(flat_obs(problem, s + np.array([-3, 0, 1]), [0, 0, 0], [5.0] * 3))[0]
+    np.testing.assert_array_equal(q, [13, 10, 0])  # S - IP = s + 10 - IP at or below s
+
+
+def test_capacity_aware_equals_base_stock_with_unlimited_capacity():
+    problem = FulfillmentConfig(n_skus=20, episode_length=50, capacity_days=None).build()
+    plain = run_episodes(problem, ForecastBaseStock(problem, 0.7), EVAL_SEEDS[:2])
+    capped = run_episodes(problem, CapacityAwareBaseStock(problem, 0.7, 0.8), EVAL_SEEDS[:2])
+    np.testing.assert_array_equal(plain["cost"], capped["cost"])
+    assert tune_fc("capacity_base_stock", problem, periods=30).fill_target == math.inf
+
+
+def test_tuned_base_stock_beats_random_and_ordering_nothing():
+    problem = FulfillmentConfig(n_skus=20, episode_length=120).build()
+
+    class Nothing:
+        action_type = "order"
+
+        def predict(self, obs, state=None, episode_start=None, deterministic=True):
+            return np.zeros(problem.n, dtype=np.int64), None
+
+    tuned = run_episodes(problem, make_fc_agent("base_stock", problem), EVAL_SEEDS)["cost"]
+    random = run_episodes(problem, make_fc_agent("random", problem), EVAL_SEEDS)["cost"]
+    nothing = run_episodes(problem, Nothing(), EVAL_SEEDS)["cost"]
+    assert (tuned < 0.5 * random).all() and (tuned < 0.5 * nothing).all()
+
+
+def test_capacity_aware_base_stock_overflows_less_and_costs_less_when_capacity_is_tight():
+    problem = FulfillmentConfig(n_skus=30, capacity_days=1.5, episode_length=120).build()
+    seeds = [EVAL_SEED_BASE + r for r in range(8)]
+    plain = make_fc_agent("base_stock", problem)
+    aware = make_fc_agent("capacity_base_stock", problem)
+    assert math.isfinite(aware.fill_target)
+    a, b = run_episodes(problem, aware, seeds, 28), run_episodes(problem, plain, seeds, 28)
+    assert a["overflow_units"].mean() < 0.7 * b["overflow_units"].mean()
+    diff = a["cost"] - b["cost"]
+    assert diff.mean() + 2 * diff.std(ddof=1) / np.sqrt(len(diff)) < 0  # significantly cheaper
+
+
+def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
+    seen = []
+    real = fc_evaluation.run_episodes
+
+    def spy(problem, policy, seeds, warmup=0, progress=None):
+        seen.extend(seeds)
+        return real(problem, policy, seeds, warmup, progress)
+
+    monkeypatch.setattr(fc_evaluation, "run_episodes", spy)
+    problem = FulfillmentConfig(n_skus=10, episode_length=80, fixed_order_cost=5.0).build()
+    first = tune_fc("s_S", problem, reps=3, cache=False)
+    second = tune_fc("s_S", problem, reps=3, cache=False)
+    assert first.params() == second.params() and first.tuning_cost == second.tuning_cost
+    assert set(seen) == {TUNE_SEED_BASE + r for r in range(3)}
+    assert first.tuning["evaluations"] >= 8 and first.tuning["seed_base"] == TUNE_SEED_BASE
+    # the reported tuning cost is the winner's cost on those seeds
+    again = real(problem, SsPolicy(problem, **first.params()), [TUNE_SEED_BASE + r for r in range(3)],
+                 first.tuning["warmup"])["cost"].mean()
+    assert again == pytest.approx(first.tuning_cost)
+
+
+def test_unknown_agent_names_are_config_errors():
+    problem = FulfillmentConfig(n_skus=3, episode_length=10).build()
+    with pytest.raises(ConfigError, match="accepted agents are base_stock, s_S, capacity_base_stock, random"):
+        make_fc_agent("optimal", problem)
+    assert set(FC_HEURISTICS) == {"base_stock", "s_S", "capacity_base_stock", "random"}
+    assert repr(make_fc_agent("random", problem, seed=3)) == "RandomOrders(seed=3)"
+
+
+def _benchmark(tmp_path, *overrides):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=20",
+           "env.episode_length=60", "fc_eval.reps=2", f"hydra.run.dir={tmp_path / 'run'}", *overrides]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_benchmark_command_writes_one_row_per_agent(tmp_path):
+    result = _benchmark(tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "run"
+    frame = pd.read_csv(out / "results.csv")
+    assert sorted(frame["agent"]) == sorted(FC_HEURISTICS)
+    assert {"mean_cost", "ci95", "gap_pct", "gap_ci95_pct", "fill_rate", "fill_rate_A", "overflow_units",
+            "capacity_utilisation", "days_of_cover", "stockout_rate", "params"} <= set(frame.columns)
+    assert frame["gap_pct"].min() == 0.0 and frame["reps"].eq(2).all()
+    assert "capacity_base_stock" in (out / "results.md").read_text()
+    assert (out / "cost_comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_benchmark_bad_agent_name_exits_2_with_one_line(tmp_path):
+    result = _benchmark(tmp_path, "fc_agents=[base_stock,optimal]")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "fc_agents: unknown agent 'optimal'" in lines[0]
