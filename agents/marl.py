@@ -47,7 +47,7 @@ class SharedPolicyVecEnv(VecEnv):
         self.problem, self.n_copies, self.reward_mode = problem, n_copies, reward
         self.sims = [FulfillmentSimulator(problem) for _ in range(n_copies)]
         self.n = problem.n
-        obs_dim = len(SKU_FEATURES) + self.sims[0].width + len(GLOBAL_FEATURES)
+        obs_dim = self.sims[0].n_features + len(GLOBAL_FEATURES)
         obs_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(obs_dim,), dtype=np.float32)
         if problem.config.action_type == "discrete":
             act_space = spaces.Discrete(len(problem.config.order_multiples))
@@ -166,7 +166,7 @@ class SharedPolicy:
                  epsilon: float = 1e-8, name: str = "ppo_shared"):
         self.model, self.problem, self.name = model, problem, name
         self.obs_rms, self.clip_obs, self.epsilon = obs_rms, clip_obs, epsilon
-        self.n_features = len(SKU_FEATURES) + max(problem.max_lead_time, 1)
+        self.n_features = len(SKU_FEATURES) + problem.config.pipeline_slots
         self.continuous = problem.config.action_type == "continuous"
 
     def agent_rows(self, observation: np.ndarray) -> np.ndarray:

@@ -68,7 +68,9 @@ def validate(cfg: DictConfig, config: FulfillmentConfig) -> None:
     check_int("checkpoint.freq", cfg.checkpoint.freq, 1)
     check_int("checkpoint.keep", cfg.checkpoint.keep, 1)
     check_choice("benchmark.model", cfg.benchmark.model, ("best", "last"))
-    check_choice("env.reward", cfg.env.get("reward", "individual"), ("individual", "team"))
+    from envs.replenishment.fulfillment_marl import REWARD_MODES
+
+    check_choice("env.reward", cfg.env.get("reward", "individual"), REWARD_MODES)
     if cfg.agent.name not in SUPPORTED:
         raise ConfigError(f"agent={cfg.agent.name}: the fulfilment centre trains on-policy agents only; "
                           f"accepted: {', '.join(SUPPORTED)} (ppo_shared for one policy over all SKUs)")

@@ -246,3 +246,15 @@ def test_benchmark_bad_agent_name_exits_2_with_one_line(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "fc_agents: unknown agent 'optimal'" in lines[0]
+
+
+def test_replayed_demand_is_tuned_on_history_before_the_test_window():
+    from agents.heuristics.fulfillment import tuning_problem
+
+    problem = FulfillmentConfig(demand_csv="data/fc_sample_200x730.csv", n_skus=20, episode_length=100,
+                                start_day=-100).build()
+    tuned_on = tuning_problem(problem)
+    history = problem.catalogue.history
+    assert tuned_on.config.episode_start == "random"
+    assert len(tuned_on.catalogue.history) == len(history) - 100
+    assert np.array_equal(tuned_on.catalogue.history, history[:-100])

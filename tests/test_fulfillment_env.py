@@ -127,7 +127,13 @@ def test_discrete_action_orders_multiples_of_the_forecast():
     forecast = env.sim.forecast.copy()
     multiples = np.asarray(env.config.order_multiples)
     action = np.array([0, 2, len(multiples) - 1])
-    assert env.orders(action).tolist() == np.rint(multiples[action] * forecast).astype(int).tolist()
+    assert env.orders(action).tolist() == np.ceil(multiples[action] * forecast).astype(int).tolist()
+
+
+def test_any_positive_multiple_orders_at_least_one_unit_of_a_slow_mover():
+    env = uniform_env(2, action_type="discrete", mean_demand=0.05)
+    env.reset(seed=0)
+    assert env.orders(np.array([0, 1])).tolist() == [0, 1]
 
 
 def test_revenue_turns_the_reward_into_profit():
@@ -286,3 +292,17 @@ def test_a_malformed_demand_csv_fails_in_one_line_from_the_command_line(tmp_path
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "demand" in lines[0] and "3" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_observed_pipeline_slots_are_fixed_and_the_last_one_holds_later_arrivals():
+    env = uniform_env(3, lead_time=10, pipeline_slots=4, action_type="order")
+    obs, _ = env.reset(seed=0)
+    for q in (5, 7, 9):
+        obs, *_ = env.step(np.full(3, q))
+    f = env.n_features
+    assert f == 7 + 4
+    features = obs[: 3 * f].reshape(f, 3) * env.problem.mean_demand
+    slots = env.sim.pipeline_slots()
+    assert np.allclose(features[7:10], slots[:3])
+    assert np.allclose(features[10], slots[3:].sum(axis=0))
+    assert np.allclose(features[7:].sum(axis=0), features[1])  # slots add up to the pipeline

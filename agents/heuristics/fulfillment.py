@@ -67,7 +67,8 @@ Tuning
 Parameters are tuned by simulation with common random numbers (CRN): every candidate is
 evaluated by :func:`agents.fc_evaluation.run_episodes` on the same ``reps`` (default 4)
 episodes with seeds ``TUNE_SEED_BASE + r`` (``agents.evaluation``; disjoint from the
-evaluation seeds ``EVAL_SEED_BASE + r``), with the config's episode length (or
+evaluation seeds ``EVAL_SEED_BASE + r``; with replayed CSV demand and a fixed test window,
+on random windows of the history before it: :func:`tuning_problem`), with the config's episode length (or
 ``periods``) and ``warmup`` periods not measured (default min(28, length // 4)); the
 criterion is the mean cost per period. Each 1-D search evaluates a coarse grid, extends
 it (at most 3 steps) when the best point is on an open edge, then halves the step twice
@@ -94,6 +95,7 @@ building the three tuned policies for one problem tunes ``safety`` once.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import weakref
@@ -108,6 +110,7 @@ from envs.common.config import ConfigError
 from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES
 from envs.replenishment.fulfillment_config import Problem
 
+log = logging.getLogger(__name__)
 TUNE_REPS = 4
 TUNE_WARMUP = 28
 RATIO_EPS = 1e-9
@@ -217,7 +220,7 @@ class FCPolicy:
     def __init__(self, problem: Problem):
         self.problem = problem
         self.n = problem.n
-        self.n_features = len(SKU_FEATURES) + max(problem.max_lead_time, 1)
+        self.n_features = len(SKU_FEATURES) + problem.config.pipeline_slots
         self.obs_dim = self.n * self.n_features + len(GLOBAL_FEATURES)
         self.mean = np.asarray(problem.mean_demand, dtype=np.float64)
         self.lead = np.asarray(problem.lead_time, dtype=np.float64)
@@ -393,6 +396,7 @@ class _Evaluator:
         cfg = problem.config
         if periods is not None and periods != cfg.episode_length:
             problem = Problem(replace(cfg, episode_length=int(periods)), problem.catalogue)
+        problem = tuning_problem(problem)
         length = problem.config.episode_length
         self.problem = problem
         self.warmup = min(TUNE_WARMUP, length // 4) if warmup is None else int(warmup)
@@ -411,6 +415,28 @@ class _Evaluator:
     def ci(self, policy: FCPolicy) -> float:
         self(policy)
         return self.cache[(type(policy).__name__, *policy.params().values())][1]
+
+
+def tuning_problem(problem: Problem) -> Problem:
+    """The problem heuristics are tuned on. Sampled demand: the same problem (the tuning
+    seeds give fresh demand). Replayed demand (CSV) evaluated on a fixed window: windows
+    at random starts (drawn from the tuning seeds) in the history *before* the test window,
+    so that no heuristic is tuned on the demand it is tested on; if the history before
+    the test window is shorter than an episode, random windows of the whole history (a
+    warning is logged)."""
+    cfg = problem.config
+    if cfg.catalogue != "csv" or cfg.episode_start != "fixed":
+        return problem
+    cat = problem.catalogue
+    days = len(cat.history)
+    test_start = cfg.start_day + days if cfg.start_day < 0 else cfg.start_day
+    if test_start >= cfg.episode_length:
+        cat = replace(cat, history=cat.history[:test_start],
+                      dates=None if cat.dates is None else cat.dates[:test_start])
+    else:
+        log.warning("tuning on random windows of the whole history: the %d days before the test window "
+                    "(day %d) are fewer than one episode (%d)", test_start, test_start, cfg.episode_length)
+    return Problem(replace(cfg, episode_start="random"), cat)
 
 
 def _search(cost, grid, step: float, min_step: float, low: float = -math.inf,

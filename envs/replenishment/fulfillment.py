@@ -41,6 +41,9 @@ from envs.replenishment.fulfillment_config import Problem
 # single-SKU env's block, so the two draw the same demand stream from the same seed.
 DEMAND_BLOCK = 4096
 MIN_BLOCK_PERIODS = 16
+# orders are rounded up; a multiple that is a whole number of units up to float noise
+# (e.g. 2.0000000000000004) is not rounded to the next unit
+ROUND_TOL = 1e-9
 
 SKU_FEATURES = ("on_hand", "pipeline", "forecast", "last_demand", "lead_time", "log_mean_demand",
                 "volume_share")
@@ -86,11 +89,13 @@ class FulfillmentSimulator:
         self._multiples = np.asarray(cfg.order_multiples, dtype=np.float64)
         self._inv_mean = 1.0 / p.mean_demand  # float64: int64 * float64 is the fastest cast
         self._static = np.stack([
-            p.lead_time / self.width,
+            p.lead_time / 7.0,
             np.log10(p.mean_demand),
             (p.volume * p.mean_demand * self.n / p.capacity) if self.limited else np.zeros(self.n),
         ]).astype(np.float32)
         self._inv_mean32 = self._inv_mean.astype(np.float32)
+        self.slots = cfg.pipeline_slots
+        self.n_features = len(SKU_FEATURES) + self.slots
         self._util: float | None = None
         self.rng: np.random.Generator | None = None
 
@@ -241,13 +246,16 @@ class FulfillmentSimulator:
     def orders_from_actions(self, action: np.ndarray) -> np.ndarray:
         """Order quantities (N,) int64 for valid actions of ``config.action_type`` (no checks):
         ``discrete``: multiples[a] x forecast; ``continuous``: (a + 1) / 2 x max_multiple x
-        forecast; ``order``: the action itself. Rounded to the nearest unit."""
+        forecast; ``order``: the action itself. Rounded *up* to whole units, so that any
+        positive multiple orders at least one unit: a slow mover (forecast 0.05/period)
+        could otherwise never be ordered at all."""
         cfg = self.problem.config
         if cfg.action_type == "discrete":
-            return np.rint(self._multiples[action] * self.forecast).astype(np.int64)
+            return np.ceil(self._multiples[action] * self.forecast - ROUND_TOL).astype(np.int64)
         if cfg.action_type == "continuous":
             scale = 0.5 * cfg.max_multiple
-            return np.rint((np.asarray(action, dtype=np.float64) + 1.0) * scale * self.forecast).astype(np.int64)
+            x = (np.asarray(action, dtype=np.float64) + 1.0) * scale * self.forecast
+            return np.ceil(x - ROUND_TOL).astype(np.int64)
         return np.asarray(action, dtype=np.int64)
 
     # -- views of the state ------------------------------------------------------------
@@ -273,7 +281,7 @@ class FulfillmentSimulator:
         arrival order), stock and demand in units of the SKU's long-run mean demand.
         Built with contiguous writes only (this is the env's hot path)."""
         n, inv = self.n, self._inv_mean
-        f = len(SKU_FEATURES) + self.width
+        f = self.n_features
         out = np.empty(f * n + extra, dtype=np.float32)
         rows = out[: f * n].reshape(f, n)
         np.multiply(self.on_hand, inv, out=rows[0], casting="unsafe")
@@ -281,12 +289,18 @@ class FulfillmentSimulator:
         np.multiply(self.forecast, inv, out=rows[2], casting="unsafe")
         np.multiply(self.last_demand, inv, out=rows[3], casting="unsafe")
         rows[4:7] = self._static
-        np.multiply(self.pipe.astype(np.float32), self._inv_mean32, out=rows[7:])
+        slots, width = self.slots, self.width
+        if width <= slots:
+            np.multiply(self.pipe.astype(np.float32), self._inv_mean32, out=rows[7:7 + width])
+            rows[7 + width:] = 0.0
+        else:  # the last observed slot also holds everything due later
+            np.multiply(self.pipe[: slots - 1].astype(np.float32), self._inv_mean32, out=rows[7:6 + slots])
+            np.multiply(self.pipe[slots - 1:].sum(axis=0), inv, out=rows[6 + slots], casting="unsafe")
         return out
 
     def sku_features(self) -> np.ndarray:
         """(N, F) float32 per-SKU feature matrix (the transpose of :meth:`feature_rows`)."""
-        f = len(SKU_FEATURES) + self.width
+        f = self.n_features
         return np.ascontiguousarray(self.feature_rows().reshape(f, self.n).T)
 
     def global_features(self) -> np.ndarray:

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES, FulfillmentSimulator
+from envs.replenishment.fulfillment import GLOBAL_FEATURES, FulfillmentSimulator
 from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
 
 OBS_BOUND = 1.0e9
@@ -42,17 +42,19 @@ class FulfillmentCenterEnv(gym.Env):
 
     ## Action space
     ``action_type="discrete"`` (default): ``MultiDiscrete([M] * N)``; SKU i orders
-    ``round(order_multiples[a_i] * forecast_i)``, where forecast_i is the exponentially
+    ``ceil(order_multiples[a_i] * forecast_i)``, where forecast_i is the exponentially
     smoothed recent demand (``forecast_alpha``) and the default multiples are
     0, 0.5, 1, 1.5, 2, 3, 4, 6, 8 periods of demand.
-    ``"continuous"``: ``Box(-1, 1, (N,), float32)``; order ``round((a_i + 1) / 2 *
-    max_multiple * forecast_i)``. ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
+    ``"continuous"``: ``Box(-1, 1, (N,), float32)``; order ``ceil((a_i + 1) / 2 *
+    max_multiple * forecast_i)``. Orders are rounded up so that any positive multiple
+    orders at least one unit (slow movers could otherwise never be ordered). ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
     quantities themselves (used by the heuristics). Actions outside the space raise
     ``ValueError``.
 
     ## Observation space
-    A per-SKU feature matrix (N, F) with F = 7 + W (W = the longest lead time, plus
-    jitter), stock and demand in units of the SKU's long-run mean demand mu_i:
+    A per-SKU feature matrix (N, F) with F = 7 + P (P = ``pipeline_slots``, default 8,
+    fixed so that one shared policy fits any catalogue), stock and demand in units of the
+    SKU's long-run mean demand mu_i:
 
     | column | meaning                                                  | min  | max |
     |--------|----------------------------------------------------------|------|-----|
@@ -60,10 +62,10 @@ class FulfillmentCenterEnv(gym.Env):
     | 1      | units in the pipeline / mu_i                             | 0    | 1e9 |
     | 2      | demand forecast (smoothed recent demand) / mu_i          | 0    | 1e9 |
     | 3      | last period's demand / mu_i                              | 0    | 1e9 |
-    | 4      | lead time l_i / W                                        | 0    | 1e9 |
+    | 4      | lead time l_i / 7 (in weeks)                             | 0    | 1e9 |
     | 5      | log10 mu_i (popularity)                                  | -1e9 | 1e9 |
     | 6      | volume share: volume_i * mu_i * N / capacity (0 if unlimited) | 0 | 1e9 |
-    | 7..7+W-1 | units due at the end of periods t, t+1, ... / mu_i     | 0    | 1e9 |
+    | 7..7+P-1 | units due at the end of periods t, ..., t+P-1 / mu_i (the last slot also counts later arrivals) | 0 | 1e9 |
 
     and G = 5 global features: capacity utilisation (stock volume / capacity, 0 when
     unlimited), sin and cos of the day of week, sin and cos of the day of year.
@@ -118,7 +120,7 @@ class FulfillmentCenterEnv(gym.Env):
         self.sim = FulfillmentSimulator(problem)
         n, cfg = problem.n, self.config
         self.n_skus = n
-        self.n_features = len(SKU_FEATURES) + self.sim.width
+        self.n_features = self.sim.n_features
         sku_box = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(n, self.n_features), dtype=np.float32)
         glob_box = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(len(GLOBAL_FEATURES),), dtype=np.float32)
         if cfg.obs_format == "dict":

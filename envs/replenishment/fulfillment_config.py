@@ -86,7 +86,7 @@ class FulfillmentConfig:
     """False: unmet demand is lost. True: it is backordered."""
     capacity: float | None = None
     """Warehouse capacity in volume units. None: ``capacity_days`` days of mean demand."""
-    capacity_days: float | None = 4.0
+    capacity_days: float | None = 1.5
     """With ``capacity`` None, capacity = capacity_days * sum_i volume_i * mean_demand_i.
     ``capacity_days`` 0 (or None) with ``capacity`` None: unlimited capacity."""
     overflow: str = "discard"
@@ -117,6 +117,11 @@ class FulfillmentConfig:
     initial_state: str = "mean"
     """``mean``: on-hand and every pipeline slot start at round(mean demand) (scaled down
     pro rata if that exceeds capacity); ``zero``: empty warehouse."""
+    pipeline_slots: int = 8
+    """P: pipeline slots in each SKU's observation (units due at the end of periods t ..
+    t+P-1; the last slot also holds everything due later). Fixed, so that the observation
+    size does not depend on the catalogue's lead times and one shared policy can control
+    any catalogue."""
     obs_format: str = "flat"
     """``flat``: one float32 vector; ``dict``: {"sku": (N, F), "global": (G,)}."""
     q_max: int | None = None
@@ -167,6 +172,7 @@ class FulfillmentConfig:
         object.__setattr__(self, "start_day", check_int(f"{e}.start_day", self.start_day))
         check_choice(f"{e}.initial_state", self.initial_state, INITIAL_STATES)
         check_choice(f"{e}.obs_format", self.obs_format, OBS_FORMATS)
+        object.__setattr__(self, "pipeline_slots", check_int(f"{e}.pipeline_slots", self.pipeline_slots, 1, 365))
         if self.q_max is not None:
             object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, 10_000_000))
         if self.holding_cost == 0 and self.holding_rate == 0 and self.penalty == 0 and self.penalty_margin == 0:

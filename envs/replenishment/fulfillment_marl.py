@@ -15,11 +15,11 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.common.config import ConfigError, check_choice
-from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES, FulfillmentSimulator
+from envs.replenishment.fulfillment import GLOBAL_FEATURES, FulfillmentSimulator
 from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
 
 OBS_BOUND = 1.0e9
-REWARD_MODES = ("individual", "team")
+REWARD_MODES = ("individual", "team", "normalised")
 
 
 class FulfillmentCenterParallelEnv(ParallelEnv):
@@ -38,7 +38,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
 
     ## Observation space (every agent)
     ``Box((F + G,), float32)``: the SKU's own row of the centralised env's feature matrix
-    (F = 7 + W columns, in units of its mean demand) followed by the G = 5 shared features
+    (F = 7 + P columns, in units of its mean demand) followed by the G = 5 shared features
     (capacity utilisation, day of week, day of year).
 
     ## Rewards
@@ -47,7 +47,11 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
     the *volume that arrived* this period (a SKU that received nothing pays nothing).
     Individual rewards sum to the centralised env's reward. ``reward="team"``: every agent
     receives the centralised reward divided by N (the mean, so that the scale does not
-    grow with N).
+    grow with N). ``reward="normalised"``: the individual reward divided by the SKU's
+    long-run mean demand mu_i (cost per unit of demand), so fast and slow movers have
+    rewards of one scale and a shared policy learns from both; SKUs are then weighted
+    by 1 / mu_i, so the rewards no longer sum to the centralised one (benchmark with the
+    centralised env's cost, as ``experiments.train`` does).
 
     ## Episode end
     All agents are truncated together after ``episode_length`` periods.
@@ -76,7 +80,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
         self.possible_agents = [f"sku_{i}" for i in range(problem.n)]
         self.sku_ids = list(problem.catalogue.skus)
         self.agents: list[str] = []
-        self.obs_dim = len(SKU_FEATURES) + self.sim.width + len(GLOBAL_FEATURES)
+        self.obs_dim = self.sim.n_features + len(GLOBAL_FEATURES)
         self._obs_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(self.obs_dim,), dtype=np.float32)
         if self.config.action_type == "discrete":
             self._act_space = spaces.Discrete(len(self.config.order_multiples))
@@ -169,10 +173,13 @@ def agent_observations(sim: FulfillmentSimulator) -> np.ndarray:
 
 def agent_rewards(sim: FulfillmentSimulator, mode: str) -> np.ndarray:
     """(N,) rewards of the last period: minus per-SKU costs (overflow split by arrived
-    volume) or, for ``team``, minus the total cost / N for every agent."""
+    volume), divided by mu_i for ``normalised``, or, for ``team``, minus the total cost / N
+    for every agent."""
     costs = sim.sku_costs()
     if mode == "team":
         return np.full(sim.n, -float(costs.sum()) / sim.n)
+    if mode == "normalised":
+        return -costs / sim.problem.mean_demand
     return -costs
 
 

@@ -1,0 +1,165 @@
+"""Parameter sharing on the fulfilment centre: the shared-policy VecEnv and short real
+training runs (``python -m experiments.train env=fulfillment_center_marl agent=ppo_shared``),
+plus the centralised agent and the benchmark of trained runs.
+
+The subprocess helpers of ``tests/test_train.py`` are reused (scratch cwd, offline wandb,
+one torch thread).
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from stable_baselines3 import PPO
+
+from agents.marl import SharedPolicy, SharedPolicyVecEnv
+from envs import fulfillment_center_v0
+from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
+from envs.replenishment.fulfillment_config import FulfillmentConfig
+from envs.replenishment.fulfillment_marl import agent_rewards
+from tests.test_train import ROOT, subprocess_env, train
+
+SMALL = ["env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
+         "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",
+         "eval.reps=2", "eval.fc_warmup=5", "benchmark.reps=2", "benchmark.fc_agents=[base_stock]"]
+
+
+def rows(path) -> list[dict[str, str]]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+# -- the VecEnv -----------------------------------------------------------------------------
+def test_shared_vec_env_steps_each_sku_like_the_pettingzoo_env():
+    problem = FulfillmentConfig(n_skus=8, episode_length=12, capacity_days=1.0).build()
+    venv = SharedPolicyVecEnv(problem, n_copies=2, seed=5)
+    venv.seed(5)
+    obs = venv.reset()
+    assert obs.shape == (16, venv.observation_space.shape[0])
+    # a PettingZoo env whose simulator starts from copy 1's generator sees the same world
+    par = fulfillment_center_v0.parallel_env(problem=problem)
+    par.reset(seed=0)
+    par.sim.reset(np.random.default_rng(np.random.SeedSequence([5, 0, 1])))
+    rng = np.random.default_rng(0)
+    for t in range(12):
+        actions = rng.integers(0, venv.action_space.n, size=16)
+        obs, rewards, dones, infos = venv.step(actions)
+        par_obs, par_rewards, _, _, _ = par.step(dict(zip(par.agents, actions[8:].tolist(), strict=True)))
+        assert np.allclose(rewards[8:], [par_rewards[a] for a in par.possible_agents], rtol=1e-6)
+        if t < 11:
+            assert np.array_equal(obs[8:], np.stack([par_obs[a] for a in par.possible_agents]))
+    assert dones.all()
+    assert all("terminal_observation" in i and i["TimeLimit.truncated"] for i in infos)
+    assert set(infos[0]["episode_kpis"]) >= {"fill_rate_A", "cost_per_period_A"}
+    # the episode return of each SKU is the sum of its rewards
+    assert infos[3]["episode"]["l"] == 12
+
+
+def test_normalised_reward_divides_each_sku_cost_by_its_mean_demand():
+    problem = FulfillmentConfig(n_skus=6, episode_length=5).build()
+    env = FulfillmentCenterEnv(problem=problem)
+    env.reset(seed=1)
+    env.step(np.full(6, 3))
+    assert np.allclose(agent_rewards(env.sim, "normalised") * problem.mean_demand,
+                       agent_rewards(env.sim, "individual"))
+
+
+def test_one_shared_model_controls_any_number_of_skus():
+    small = FulfillmentConfig(n_skus=5, episode_length=20).build()
+    model = PPO("MlpPolicy", SharedPolicyVecEnv(small, n_copies=1), n_steps=16, batch_size=40, n_epochs=1,
+                seed=0, device="cpu")
+    model.learn(160)
+    for n in (5, 40):
+        problem = FulfillmentConfig(n_skus=n, episode_length=20).build()
+        env = FulfillmentCenterEnv(problem=problem)
+        policy = SharedPolicy(model, problem)
+        obs, _ = env.reset(seed=0)
+        for _ in range(20):
+            action, _ = policy.predict(obs)
+            assert action.shape == (n,)
+            obs, *_ = env.step(action)
+
+
+# -- real training runs ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("fc_train")
+    out = base / "shared"
+    args = ["env=fulfillment_center_marl", "agent=ppo_shared", "total_timesteps=3200", "eval.freq=1600",
+            "checkpoint.freq=1600", *SMALL, f"hydra.run.dir={out}"]
+    return base, train(args, base, "shared", out)
+
+
+def test_parameter_sharing_run_trains_and_benchmarks(shared_run):
+    _, result = shared_run
+    result.assert_ok()
+    out = result.out
+    table = {r["agent"]: r for r in rows(out / "results.csv")}
+    assert set(table) == {"ppo", "base_stock"}
+    for r in table.values():
+        assert float(r["mean_cost"]) > 0 and 0 <= float(r["fill_rate"]) <= 1
+    assert "fill_rate_A" in table["ppo"]
+    evals = rows(out / "eval.csv")
+    assert [int(r["timesteps"]) for r in evals][:2] == [1600, 3200]
+    assert (out / "best" / "model.zip").exists() and (out / "learning_curve.png").exists()
+    assert "SKU-periods" in result.stdout
+
+
+def test_training_logs_kpis_by_popularity_class(shared_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, result = shared_run
+    acc = EventAccumulator(str(result.out / "tensorboard"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"train/fill_rate_A", "train/cost_per_period_A", "eval/fill_rate_A", "eval/mean_cost"} <= tags, tags
+
+
+def test_benchmark_evaluates_a_trained_shared_policy_on_more_skus(shared_run):
+    base, result = shared_run
+    out = base / "bench"
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=25",
+         "env.episode_length=30", "fc_agents=[base_stock]", "fc_eval.reps=2", "fc_eval.warmup=5",
+         f"models=[{result.out}]", f"hydra.run.dir={out}"],
+        cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    agents = [r["agent"] for r in rows(out / "results.csv")]
+    assert "base_stock" in agents and any(a.startswith("ppo_shared") for a in agents), agents
+
+
+def test_resume_continues_a_shared_run(shared_run, tmp_path):
+    import shutil
+
+    base, result = shared_run
+    run = tmp_path / "resumed"
+    shutil.copytree(result.out, run)
+    resumed = train([f"resume={run}", "total_timesteps=4800"], base, "resume", run)
+    resumed.assert_ok()
+    assert int(rows(run / "eval.csv")[-1]["timesteps"]) == 4800
+
+
+def test_centralised_agent_trains_on_the_gymnasium_env(tmp_path):
+    out = tmp_path / "central"
+    result = train(["env=fulfillment_center", "agent=ppo", "total_timesteps=256", "eval.freq=128",
+                    "checkpoint.freq=128", "env.n_skus=6", "env.episode_length=30", "n_envs=2",
+                    "progress_bar=false", "agent.kwargs.n_steps=64", "agent.kwargs.batch_size=64",
+                    "agent.kwargs.n_epochs=1", "eval.reps=2", "benchmark.reps=2",
+                    "+benchmark.fc_agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path, "central", out)
+    result.assert_ok()
+    assert {r["agent"] for r in rows(out / "results.csv")} == {"ppo", "base_stock"}
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [(["agent=dqn"], "agent=dqn"), (["agent=ppo_shared", "env.reward=selfish"], "env.reward"),
+     (["agent=ppo_shared", "env.action_type=order"], "env.action_type"),
+     (["agent=ppo_shared", "env.n_skus=0"], "env.n_skus")],
+)
+def test_bad_marl_settings_fail_in_one_line(tmp_path, args, field):
+    result = train(["env=fulfillment_center_marl", *args, f"hydra.run.dir={tmp_path / 'r'}"], tmp_path, "bad", None)
+    result.assert_one_line_error(field)
