@@ -55,3 +55,19 @@ def test_new_run_refuses_a_directory_that_holds_a_run(tmp_path):
     assert result.returncode == 2
     assert "resume=" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_fulfillment_speed_benchmark_writes_its_table(tmp_path):
+    out = tmp_path / "speed.md"
+    result = run_module("experiments.fc_speed", "--sizes", "10", "20", "--seconds", "0.05", "--repeats", "1",
+                        "--write", "--output", str(out), cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "| 10 |" in text and "| 20 |" in text and "SuperSuit" in text and "Peak memory" in text
+
+
+def test_catalogue_generator_help_and_bad_argument(tmp_path):
+    assert run_module("envs.replenishment.catalogue", "--help", cwd=tmp_path).returncode == 0
+    result = run_module("envs.replenishment.catalogue", "--n-skus", "0", "--out", str(tmp_path / "x.csv"),
+                        cwd=tmp_path)
+    assert result.returncode != 0 and "n" in result.stderr.lower() and "Traceback" not in result.stderr
