@@ -49,8 +49,8 @@ class SharedPolicyVecEnv(VecEnv):
         self.n = problem.n
         obs_dim = self.sims[0].n_features + len(GLOBAL_FEATURES)
         obs_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(obs_dim,), dtype=np.float32)
-        if problem.config.action_type == "discrete":
-            act_space = spaces.Discrete(len(problem.config.order_multiples))
+        if problem.config.action_choices is not None:
+            act_space = spaces.Discrete(len(problem.config.action_choices))
         else:
             act_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         self.render_mode = None

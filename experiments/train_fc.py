@@ -75,7 +75,8 @@ def validate(cfg: DictConfig, config: FulfillmentConfig) -> None:
         raise ConfigError(f"agent={cfg.agent.name}: the fulfilment centre trains on-policy agents only; "
                           f"accepted: {', '.join(SUPPORTED)} (ppo_shared for one policy over all SKUs)")
     if config.action_type == "order":
-        raise ConfigError("env.action_type: expected discrete or continuous for training (order is for heuristics)")
+        raise ConfigError("env.action_type: expected discrete, continuous or level for training "
+                          "(order is for heuristics)")
     from agents.heuristics.fulfillment import FC_HEURISTICS
 
     for name in cfg.benchmark.get("fc_agents", []):
@@ -151,6 +152,7 @@ def load_policy(run_dir: Path | str, problem: Problem):
     trained = fc_config(cfg.env)
     problem = Problem(problem.config.replace(action_type=trained.action_type,
                                              order_multiples=trained.order_multiples,
+                                             level_multiples=trained.level_multiples,
                                              max_multiple=trained.max_multiple), problem.catalogue)
     from agents.fc_evaluation import env_for
 

@@ -33,6 +33,7 @@ CHECKER_CASES = [
     dict(),
     dict(action_type="continuous"),
     dict(action_type="order"),
+    dict(action_type="level"),
     dict(obs_format="dict"),
     dict(backorders=True, lead_time_jitter=1),
     dict(capacity_days=1.5, overflow="return", purchase_cost=True, revenue=True),
@@ -62,7 +63,8 @@ def test_sb3_env_checker_passes_without_warnings(kwargs):
     assert messages == []
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(action_type="continuous", reward="team")], ids=str)
+@pytest.mark.parametrize("kwargs", [dict(), dict(action_type="continuous", reward="team"),
+                                    dict(action_type="level", reward="normalised")], ids=str)
 def test_pettingzoo_parallel_api_and_seed_tests_pass(kwargs):
     parallel_api_test(fulfillment_center_v0.parallel_env(**SMALL, **kwargs), num_cycles=60)
     parallel_seed_test(lambda: fulfillment_center_v0.parallel_env(**SMALL, **kwargs), num_cycles=60)
@@ -128,6 +130,17 @@ def test_discrete_action_orders_multiples_of_the_forecast():
     multiples = np.asarray(env.config.order_multiples)
     action = np.array([0, 2, len(multiples) - 1])
     assert env.orders(action).tolist() == np.ceil(multiples[action] * forecast).astype(int).tolist()
+
+
+def test_level_action_orders_up_to_a_forecast_scaled_base_stock_level():
+    env = uniform_env(3, action_type="level", mean_demand=4.0, lead_time=2)
+    env.reset(seed=0)
+    levels = np.asarray(env.config.level_multiples)
+    action = np.array([0, 4, len(levels) - 1])
+    target = np.ceil(levels[action] * env.sim.forecast * 3)
+    expected = np.maximum(target - env.sim.inventory_position, 0).astype(int)
+    assert env.orders(action).tolist() == expected.tolist()
+    assert expected[0] == 0 and expected[2] > 0
 
 
 def test_any_positive_multiple_orders_at_least_one_unit_of_a_slow_mover():

@@ -87,6 +87,8 @@ class FulfillmentSimulator:
         self._price = p.price if cfg.revenue else None
         self._overflow_cost, self._alpha = cfg.overflow_cost, cfg.forecast_alpha
         self._multiples = np.asarray(cfg.order_multiples, dtype=np.float64)
+        self._levels = np.asarray(cfg.level_multiples, dtype=np.float64)
+        self._horizon = (p.lead_time + 1).astype(np.float64)  # lead time + one review period
         self._inv_mean = 1.0 / p.mean_demand  # float64: int64 * float64 is the fastest cast
         self._static = np.stack([
             p.lead_time / 7.0,
@@ -246,12 +248,16 @@ class FulfillmentSimulator:
     def orders_from_actions(self, action: np.ndarray) -> np.ndarray:
         """Order quantities (N,) int64 for valid actions of ``config.action_type`` (no checks):
         ``discrete``: multiples[a] x forecast; ``continuous``: (a + 1) / 2 x max_multiple x
-        forecast; ``order``: the action itself. Rounded *up* to whole units, so that any
+        forecast; ``level``: up to the inventory position levels[a] x forecast x (L_i + 1);
+        ``order``: the action itself. Rounded *up* to whole units, so that any
         positive multiple orders at least one unit: a slow mover (forecast 0.05/period)
         could otherwise never be ordered at all."""
         cfg = self.problem.config
         if cfg.action_type == "discrete":
             return np.ceil(self._multiples[action] * self.forecast - ROUND_TOL).astype(np.int64)
+        if cfg.action_type == "level":
+            target = np.ceil(self._levels[action] * self._horizon * self.forecast - ROUND_TOL).astype(np.int64)
+            return np.maximum(target - self.on_hand - self.pipe_total, 0)
         if cfg.action_type == "continuous":
             scale = 0.5 * cfg.max_multiple
             x = (np.asarray(action, dtype=np.float64) + 1.0) * scale * self.forecast

@@ -47,7 +47,10 @@ class FulfillmentCenterEnv(gym.Env):
     0, 0.5, 1, 1.5, 2, 3, 4, 6, 8 periods of demand.
     ``"continuous"``: ``Box(-1, 1, (N,), float32)``; order ``ceil((a_i + 1) / 2 *
     max_multiple * forecast_i)``. Orders are rounded up so that any positive multiple
-    orders at least one unit (slow movers could otherwise never be ordered). ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
+    orders at least one unit (slow movers could otherwise never be ordered).
+    ``"level"``: ``MultiDiscrete([M'] * N)``; SKU i orders up to the inventory position
+    ``ceil(level_multiples[a_i] * forecast_i * (L_i + 1))`` (a base-stock level scaled by
+    the forecast demand over the lead time plus one period; nothing if already above). ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
     quantities themselves (used by the heuristics). Actions outside the space raise
     ``ValueError``.
 
@@ -128,9 +131,9 @@ class FulfillmentCenterEnv(gym.Env):
         else:
             size = n * self.n_features + len(GLOBAL_FEATURES)
             self.observation_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(size,), dtype=np.float32)
-        if cfg.action_type == "discrete":
-            self.action_space = spaces.MultiDiscrete(np.full(n, len(cfg.order_multiples), dtype=np.int64))
-            self._high = len(cfg.order_multiples) - 1
+        if cfg.action_choices is not None:
+            self.action_space = spaces.MultiDiscrete(np.full(n, len(cfg.action_choices), dtype=np.int64))
+            self._high = len(cfg.action_choices) - 1
         elif cfg.action_type == "continuous":
             self.action_space = spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)
         else:

@@ -29,12 +29,14 @@ from envs.replenishment.demand_models import DemandModelConfig
 
 CATALOGUES = ("synthetic", "uniform", "csv")
 OVERFLOW_RULES = ("discard", "return")
-ACTION_TYPES = ("discrete", "continuous", "order")
+ACTION_TYPES = ("discrete", "continuous", "level", "order")
+DISCRETE_ACTIONS = ("discrete", "level")  # one choice out of a list per SKU
 EPISODE_STARTS = ("fixed", "random")
 INITIAL_STATES = ("mean", "zero")
 OBS_FORMATS = ("flat", "dict")
 MAX_SKUS = 100_000
 DEFAULT_MULTIPLES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+DEFAULT_LEVELS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5)
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,14 @@ class FulfillmentConfig:
     action_type: str = "discrete"
     """``discrete``: MultiDiscrete, order = ``order_multiples[a_i]`` x forecast_i;
     ``continuous``: Box(-1, 1, (N,)), order = (a_i + 1) / 2 * max_multiple x forecast_i;
+    ``level``: MultiDiscrete, order up to the inventory position
+    ``level_multiples[a_i]`` x forecast_i x (L_i + 1) (a forecast-scaled base-stock level);
     ``order``: MultiDiscrete(q_max_i + 1), the order quantities themselves."""
     order_multiples: tuple[float, ...] = DEFAULT_MULTIPLES
     """Order sizes of the ``discrete`` action, in periods of forecast demand."""
+    level_multiples: tuple[float, ...] = DEFAULT_LEVELS
+    """Order-up-to levels of the ``level`` action, in units of the forecast demand over the
+    lead time plus one review period."""
     max_multiple: float = 8.0
     """Largest order of the ``continuous`` action, in periods of forecast demand."""
     forecast_alpha: float = 0.1
@@ -165,6 +172,11 @@ class FulfillmentConfig:
             raise ConfigError(f"{e}.order_multiples: expected at least 2 distinct increasing numbers >= 0, "
                               f"got {list(multiples)}")
         object.__setattr__(self, "order_multiples", multiples)
+        levels = _float_tuple(f"{e}.level_multiples", self.level_multiples)
+        if len(levels) < 2 or any(m < 0 for m in levels) or list(levels) != sorted(set(levels)):
+            raise ConfigError(f"{e}.level_multiples: expected at least 2 distinct increasing numbers >= 0, "
+                              f"got {list(levels)}")
+        object.__setattr__(self, "level_multiples", levels)
         object.__setattr__(self, "max_multiple", check_float(f"{e}.max_multiple", self.max_multiple, 0.0, strict_low=True))
         object.__setattr__(self, "forecast_alpha", check_float(f"{e}.forecast_alpha", self.forecast_alpha, 0.0, 1.0, strict_low=True))
         object.__setattr__(self, "episode_length", check_int(f"{e}.episode_length", self.episode_length, 1, 100_000))
@@ -182,14 +194,24 @@ class FulfillmentConfig:
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> FulfillmentConfig:
         check_keys("env", kwargs, [f.name for f in fields(cls)])
         kwargs = dict(kwargs)
-        if isinstance(kwargs.get("order_multiples"), list):
-            kwargs["order_multiples"] = tuple(kwargs["order_multiples"])
+        for key in ("order_multiples", "level_multiples"):
+            if isinstance(kwargs.get(key), list):
+                kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "demand"}
         out["demand"] = {f.name: getattr(self.demand, f.name) for f in fields(self.demand)}
         return out
+
+    @property
+    def action_choices(self) -> tuple[float, ...] | None:
+        """The per-SKU choices of a discrete action type (None for continuous and order)."""
+        if self.action_type == "discrete":
+            return self.order_multiples
+        if self.action_type == "level":
+            return self.level_multiples
+        return None
 
     def replace(self, **changes: Any) -> FulfillmentConfig:
         return type(self).from_kwargs({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})

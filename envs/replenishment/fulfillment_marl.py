@@ -33,7 +33,8 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
 
     ## Action space (every agent)
     ``action_type="discrete"``: ``Discrete(M)``, order ``order_multiples[a] * forecast_i``;
-    ``"continuous"``: ``Box(-1, 1, (1,))``, order ``(a + 1) / 2 * max_multiple * forecast_i``.
+    ``"continuous"``: ``Box(-1, 1, (1,))``, order ``(a + 1) / 2 * max_multiple * forecast_i``;
+    ``"level"``: ``Discrete(M')``, order up to ``level_multiples[a] * forecast_i * (L_i + 1)``.
     (``action_type="order"`` is refused: order ranges differ by SKU.)
 
     ## Observation space (every agent)
@@ -69,7 +70,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
         if problem is None:
             problem = FulfillmentConfig.from_kwargs(kwargs).build()
         if problem.config.action_type == "order":
-            raise ConfigError("env.action_type: expected discrete or continuous for per-SKU agents "
+            raise ConfigError("env.action_type: expected discrete, continuous or level for per-SKU agents "
                               "(order ranges differ by SKU), got 'order'")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
@@ -82,8 +83,8 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self.obs_dim = self.sim.n_features + len(GLOBAL_FEATURES)
         self._obs_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(self.obs_dim,), dtype=np.float32)
-        if self.config.action_type == "discrete":
-            self._act_space = spaces.Discrete(len(self.config.order_multiples))
+        if self.config.action_choices is not None:
+            self._act_space = spaces.Discrete(len(self.config.action_choices))
         else:
             self._act_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         self._rng = np.random.default_rng()
@@ -147,7 +148,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
             raise ValueError(f"actions: missing for {len(missing)} agent(s), e.g. {missing[0]!r}; "
                              f"every live agent must act")
         values = [actions[a] for a in self.agents]
-        if self.config.action_type == "discrete":
+        if self.config.action_choices is not None:
             out = np.asarray(values)
             if out.shape != (len(values),) or not np.issubdtype(out.dtype, np.integer) \
                     or out.min() < 0 or out.max() >= self._act_space.n:
