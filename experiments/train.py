@@ -125,9 +125,15 @@ def make_env_fn(cfg: DictConfig, config: LostSalesConfig):
 
 def build_vec_env(cfg: DictConfig, config: LostSalesConfig, checkpoint=None):
     from stable_baselines3.common.env_util import make_vec_env
+
+    return normalized(cfg, make_vec_env(make_env_fn(cfg, config), n_envs=cfg.n_envs, seed=cfg.seed), checkpoint)
+
+
+def normalized(cfg: DictConfig, venv, checkpoint=None):
+    """``venv`` wrapped in VecNormalize as ``cfg.normalize`` says (statistics restored from
+    ``checkpoint`` when resuming)."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    venv = make_vec_env(make_env_fn(cfg, config), n_envs=cfg.n_envs, seed=cfg.seed)
     if checkpoint is not None and checkpoint.vecnormalize is not None:
         return checkpoints.load_vecnormalize(checkpoint, venv)
     if cfg.normalize.obs or cfg.normalize.reward:
@@ -190,43 +196,58 @@ def build_model(cfg: DictConfig, venv, out: Path, checkpoint=None):
 
 def train(cfg: DictConfig, config: LostSalesConfig, out: Path):
     """Train to ``cfg.total_timesteps`` (from the newest checkpoint when resuming)."""
-    from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
+
+    model, venv, wandb_run, checkpoint = start_training(cfg, out, lambda ckpt: build_vec_env(cfg, config, ckpt))
+    meta = {"agent": cfg.agent.name, "env_id": cfg.env.id, "seed": cfg.seed}
+    seeds = np.arange(VALID_SEED_BASE, VALID_SEED_BASE + cfg.eval.reps)
+    scenario = Scenario.from_seeds(config, seeds, cfg.eval.warmup + cfg.eval.periods)
+    score = lost_sales_score(config, scenario, cfg.eval.warmup, optimal_cost_or_none(config))
+    evaluator = PeriodicEvaluation(policy_factory(cfg, config, cfg.agent.name), score, cfg.eval.freq, out, meta)
+    interrupted = learn(cfg, model, evaluator, PeriodicCheckpoint(out, cfg.checkpoint.freq, cfg.checkpoint.keep, meta),
+                        resumed=checkpoint is not None)
+    return model, venv, evaluator, wandb_run, interrupted
+
+
+def start_training(cfg: DictConfig, out: Path, make_venv):
+    """Threads and seeds, the (normalising) VecEnv ``make_venv(checkpoint)``, the model (new,
+    or the newest checkpoint's when resuming) and its loggers (TensorBoard/CSV, wandb).
+    Returns ``(model, venv, wandb_run, checkpoint)``."""
+    import torch
     from stable_baselines3.common.utils import set_random_seed
 
     from experiments.tracking import make_logger, start_wandb
 
     checkpoint = checkpoints.latest(out) if cfg.resume else None
-    import torch
-
     torch.set_num_threads(int(cfg.torch_threads))
     set_random_seed(cfg.seed)
-    venv = build_vec_env(cfg, config, checkpoint)
+    venv = make_venv(checkpoint)
     model = build_model(cfg, venv, out, checkpoint)
     wandb_run = None
     if cfg.logger.wandb:
         resolved = OmegaConf.to_container(cfg, resolve=True)
         wandb_run = start_wandb(OmegaConf.to_container(cfg.logger.wandb), out, resolved, out.name)
     model.set_logger(make_logger(out, cfg.logger, wandb_run))
+    return model, venv, wandb_run, checkpoint
 
-    meta = {"agent": cfg.agent.name, "env_id": cfg.env.id, "seed": cfg.seed}
-    seeds = np.arange(VALID_SEED_BASE, VALID_SEED_BASE + cfg.eval.reps)
-    scenario = Scenario.from_seeds(config, seeds, cfg.eval.warmup + cfg.eval.periods)
-    score = lost_sales_score(config, scenario, cfg.eval.warmup, optimal_cost_or_none(config))
-    evaluator = PeriodicEvaluation(policy_factory(cfg, config, cfg.agent.name), score, cfg.eval.freq, out, meta)
-    checkpointer = PeriodicCheckpoint(out, cfg.checkpoint.freq, cfg.checkpoint.keep, meta)
+
+def learn(cfg: DictConfig, model, evaluator, checkpointer, resumed: bool, extra=()) -> bool:
+    """Train up to ``cfg.total_timesteps`` with KPI logging, periodic evaluation,
+    checkpoints and graceful stop; returns whether a signal interrupted the run."""
+    from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
+
     stopper = GracefulStop(checkpointer)
-    callbacks = [TrainingKPIs(), evaluator, checkpointer, stopper]
+    callbacks = [TrainingKPIs(), *extra, evaluator, checkpointer, stopper]
     if cfg.progress_bar:
         callbacks.append(ProgressBarCallback())
     remaining = cfg.total_timesteps - model.num_timesteps
     if remaining > 0:
-        model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=checkpoint is None)
+        model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed)
     interrupted = stopper.signal is not None
     if not interrupted and remaining > 0:
         if evaluator.last_timesteps != model.num_timesteps:  # the final policy is always
             evaluator.evaluate()  # evaluated (once) and eligible as best
         checkpointer.save()
-    return model, venv, evaluator, wandb_run, interrupted
+    return interrupted
 
 
 def optimal_cost_or_none(config: LostSalesConfig) -> float | None:

@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents import checkpoints
-from agents.callbacks import GracefulStop, PeriodicCheckpoint, PeriodicEvaluation, TrainingKPIs
+from agents.callbacks import PeriodicCheckpoint, PeriodicEvaluation
 from agents.evaluation import EVAL_SEED_BASE
 from agents.rl import algorithm
 from envs.common.config import ConfigError, check_choice, check_int
@@ -85,7 +85,8 @@ def validate(cfg: DictConfig, config: FulfillmentConfig) -> None:
 
 def build_vec_env(cfg: DictConfig, problem: Problem, checkpoint=None):
     from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
+
+    from experiments.train import normalized
 
     if is_shared(cfg):
         from agents.marl import SharedPolicyVecEnv
@@ -96,13 +97,7 @@ def build_vec_env(cfg: DictConfig, problem: Problem, checkpoint=None):
         from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
 
         venv = make_vec_env(lambda: FulfillmentCenterEnv(problem=problem), n_envs=cfg.n_envs, seed=cfg.seed)
-    if checkpoint is not None and checkpoint.vecnormalize is not None:
-        return checkpoints.load_vecnormalize(checkpoint, venv)
-    if cfg.normalize.obs or cfg.normalize.reward:
-        return VecNormalize(venv, norm_obs=cfg.normalize.obs, norm_reward=cfg.normalize.reward,
-                            clip_obs=cfg.normalize.clip_obs, clip_reward=cfg.normalize.clip_reward,
-                            gamma=cfg.agent.kwargs.get("gamma", 0.99))
-    return venv
+    return normalized(cfg, venv, checkpoint)
 
 
 class CentralisedPolicy:
@@ -236,22 +231,9 @@ def main_fc(cfg: DictConfig) -> float:
 
 
 def train(cfg: DictConfig, problem: Problem, train_problem: Problem, out: Path, shared: bool):
-    import torch
-    from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
-    from stable_baselines3.common.utils import set_random_seed
+    from experiments.train import learn, start_training
 
-    from experiments.tracking import make_logger, start_wandb
-
-    checkpoint = checkpoints.latest(out) if cfg.resume else None
-    torch.set_num_threads(int(cfg.torch_threads))
-    set_random_seed(cfg.seed)
-    venv = build_vec_env(cfg, train_problem, checkpoint)
-    model = build_model(cfg, venv, checkpoint)
-    wandb_run = None
-    if cfg.logger.wandb:
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        wandb_run = start_wandb(OmegaConf.to_container(cfg.logger.wandb), out, resolved, out.name)
-    model.set_logger(make_logger(out, cfg.logger, wandb_run))
+    model, venv, wandb_run, checkpoint = start_training(cfg, out, lambda ckpt: build_vec_env(cfg, train_problem, ckpt))
     meta = {"agent": cfg.agent.name, "env_id": FC_ID, "seed": cfg.seed, "shared": shared}
     seeds = np.arange(VALID_SEED_BASE, VALID_SEED_BASE + cfg.eval.reps)
     normalized = bool(cfg.normalize.obs)
@@ -262,32 +244,8 @@ def train(cfg: DictConfig, problem: Problem, train_problem: Problem, out: Path, 
     evaluator = PeriodicEvaluation(policy_of, fc_score(problem, seeds, cfg.eval.get("fc_warmup", 0)),
                                    cfg.eval.freq, out, meta)
     checkpointer = PeriodicCheckpoint(out, cfg.checkpoint.freq, cfg.checkpoint.keep, meta)
-    stopper = GracefulStop(checkpointer)
-    callbacks = [TrainingKPIs(), ClassKPIs(), evaluator, checkpointer, stopper]
-    if cfg.progress_bar:
-        callbacks.append(ProgressBarCallback())
-    remaining = cfg.total_timesteps - model.num_timesteps
-    if remaining > 0:
-        model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=checkpoint is None)
-    interrupted = stopper.signal is not None
-    if not interrupted and remaining > 0:
-        if evaluator.last_timesteps != model.num_timesteps:
-            evaluator.evaluate()
-        checkpointer.save()
+    interrupted = learn(cfg, model, evaluator, checkpointer, resumed=checkpoint is not None, extra=[ClassKPIs()])
     return model, venv, evaluator, wandb_run, interrupted
-
-
-def build_model(cfg: DictConfig, venv, checkpoint=None):
-    cls = algorithm(cfg.agent.name).load_class()
-    if checkpoint is not None:
-        return checkpoints.load_model(cls, checkpoint, env=venv, device="cpu")
-    kwargs = OmegaConf.to_container(cfg.agent.kwargs, resolve=True) or {}
-    policy_kwargs = OmegaConf.to_container(cfg.agent.policy_kwargs, resolve=True) or {}
-    try:
-        return cls(cfg.agent.policy, venv, seed=cfg.seed, device="cpu", verbose=0,
-                   policy_kwargs=policy_kwargs, **kwargs)
-    except TypeError as err:
-        raise ConfigError(f"agent.kwargs: {err}") from err
 
 
 def final_policy(cfg: DictConfig, problem: Problem, out: Path, model, venv, shared: bool):

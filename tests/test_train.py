@@ -589,7 +589,7 @@ def test_help_lists_config_groups(pipeline):
             assert group not in listed
             continue
         assert listed.get(group, "").split(", ") == options, (group, listed)
-    assert set(listed["agent"].split(", ")) == {"ppo", "a2c", "dqn", "sac", "td3",
+    assert set(listed["agent"].split(", ")) == {"ppo", "ppo_shared", "a2c", "dqn", "sac", "td3",
                                                 "maskable_ppo", "recurrent_ppo"}
 
 
