@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test lint benchmark speed suite clean
+.PHONY: install train test lint benchmark speed suite fc-benchmark fc-speed clean
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ suite: $(STAMP)
 
 speed: $(STAMP)
 	$(PY) -m experiments.speed
+
+fc-benchmark: $(STAMP)
+	$(PY) -m experiments.benchmark env=fulfillment_center
+
+fc-speed: $(STAMP)
+	$(PY) -m experiments.fc_speed
 
 clean:
 	rm -rf outputs multirun .pytest_cache

@@ -200,8 +200,10 @@ def main_fc(cfg: DictConfig) -> float:
         raise ConfigError(f"hydra.run.dir: {out} already holds a training run; continue it with "
                           f"resume={out} or choose a new directory")
     problem = config.build()
-    train_problem = Problem(config.replace(**train_overrides(cfg)), problem.catalogue) \
-        if train_overrides(cfg) else problem
+    # training never sees the test data: a CSV's test window is cut off (training_split)
+    train_problem = problem.training_split()
+    if train_overrides(cfg):
+        train_problem = Problem(train_problem.config.replace(**train_overrides(cfg)), train_problem.catalogue)
     save_resolved_config(cfg, out)
     from experiments.reporting import make_console
 

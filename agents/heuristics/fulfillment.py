@@ -12,6 +12,13 @@ Notation: ``L_i`` lead time, ``h_i`` holding cost, ``p_i`` shortage penalty, ``c
 cost, ``v_i`` unit volume, ``C`` the warehouse capacity (volume), ``K`` the fixed ordering
 cost, all from ``config.build()`` (:class:`envs.replenishment.fulfillment_config.Problem`).
 
+Forecast: ``f_i = w x (smoothed recent demand) + (1 - w) x mu_i``, a blend of the env's
+exponentially smoothed demand (observation column 2) and the SKU's long-run mean demand
+``mu_i`` with the weight ``w = forecast_weight`` tuned on {0, 0.5, 1}: with stationary
+demand the mean is the best forecast (w = 0 gives the static base-stock policy; the
+smoothed forecast's noise would cost about 10% on the single-SKU default instance), with
+seasonality, trend or promotions the smoothed demand tracks what the mean misses.
+
 Policies
 --------
 ``base_stock`` -- :class:`ForecastBaseStock`, a forecast-driven order-up-to policy.
@@ -74,8 +81,9 @@ criterion is the mean cost per period. Each 1-D search evaluates a coarse grid, 
 it (at most 3 steps) when the best point is on an open edge, then halves the step twice
 around the best point (evaluations are cached; ties go to the first evaluated value):
 
-* ``base_stock``: ``safety`` on {0, 0.5, 1, 1.5, 2} (extended in steps of 0.5, not below
-  -1, e.g. when capacity is tight), refined to 0.125.
+* ``base_stock``: for each ``forecast_weight`` in {0, 0.5, 1}, ``safety`` on
+  {0, 0.5, 1, 1.5, 2} (extended in steps of 0.5, not below -1, e.g. when capacity is
+  tight), refined to 0.125; the best pair is kept (and used by the two below).
 * ``s_S``: ``safety`` starts at the tuned base-stock value; ``m`` is searched on
   {0, 0.5, 1, 2, 3, 5} (K = 0; refined to 0.25) or {0.25, 0.5, 1, 1.5, 2, 3} (K > 0;
   refined to 0.125); then ``safety`` is re-searched around its value (+-0.25, +-0.125)
@@ -112,6 +120,9 @@ from envs.replenishment.fulfillment_config import Problem
 
 log = logging.getLogger(__name__)
 TUNE_REPS = 4
+# weights of the smoothed forecast against the SKU's long-run mean demand, searched when
+# tuning: 0 = static base stock (best for stationary demand), 1 = pure smoothed forecast
+FORECAST_WEIGHTS = (0.0, 0.5, 1.0)
 TUNE_WARMUP = 28
 RATIO_EPS = 1e-9
 MAX_STEPS = 200  # quantile correction steps (a handful are needed from the initial guess)
@@ -266,9 +277,10 @@ class ForecastBaseStock(FCPolicy):
 
     name = "base_stock"
 
-    def __init__(self, problem: Problem, safety: float = 1.0):
+    def __init__(self, problem: Problem, safety: float = 1.0, forecast_weight: float = 1.0):
         super().__init__(problem)
         self.safety = float(safety)
+        self.forecast_weight = float(forecast_weight)
         self.ratio = critical_ratio(problem)
         self.dispersion = demand_dispersion(problem)
         self.protection = self.lead + 1.0
@@ -281,11 +293,18 @@ class ForecastBaseStock(FCPolicy):
         q = demand_quantile(m, self.ratio, self.dispersion)
         return np.maximum(np.rint(m + self.safety * (q - m)), 0.0)
 
+    def state(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`FCPolicy.state`, with the forecast blended with the SKU's long-run mean:
+        ``w f_i + (1 - w) mu_i`` (``w = forecast_weight``; 0 = static base stock)."""
+        on_hand, pipeline, forecast = super().state(obs)
+        w = self.forecast_weight
+        return on_hand, pipeline, forecast if w == 1.0 else w * forecast + (1.0 - w) * self.mean
+
     def orders(self, on_hand, pipeline, forecast):
         return np.maximum(self.levels(forecast) - (on_hand + pipeline), 0.0)
 
     def params(self) -> dict[str, Any]:
-        return {"safety": self.safety}
+        return {"safety": self.safety, "forecast_weight": self.forecast_weight}
 
 
 class SsPolicy(ForecastBaseStock):
@@ -294,8 +313,8 @@ class SsPolicy(ForecastBaseStock):
 
     name = "s_S"
 
-    def __init__(self, problem: Problem, safety: float = 1.0, m: float = 1.0):
-        super().__init__(problem, safety)
+    def __init__(self, problem: Problem, safety: float = 1.0, m: float = 1.0, forecast_weight: float = 1.0):
+        super().__init__(problem, safety, forecast_weight)
         self.m = float(m)
         self.K = float(problem.config.fixed_order_cost)
         self.h = np.maximum(np.asarray(problem.holding, dtype=np.float64) * np.ones(self.n), 1e-9)
@@ -312,7 +331,7 @@ class SsPolicy(ForecastBaseStock):
         return np.where(ip <= s, s + self.batch(forecast) - ip, 0.0)
 
     def params(self) -> dict[str, Any]:
-        return {"safety": self.safety, "m": self.m}
+        return {"safety": self.safety, "m": self.m, "forecast_weight": self.forecast_weight}
 
 
 class CapacityAwareBaseStock(ForecastBaseStock):
@@ -322,8 +341,9 @@ class CapacityAwareBaseStock(ForecastBaseStock):
 
     name = "capacity_base_stock"
 
-    def __init__(self, problem: Problem, safety: float = 1.0, fill_target: float = 1.0):
-        super().__init__(problem, safety)
+    def __init__(self, problem: Problem, safety: float = 1.0, fill_target: float = 1.0,
+                 forecast_weight: float = 1.0):
+        super().__init__(problem, safety, forecast_weight)
         self.fill_target = float(fill_target)
         self.volume = np.asarray(problem.volume, dtype=np.float64)
         self.capacity = float(problem.capacity)
@@ -358,7 +378,7 @@ class CapacityAwareBaseStock(ForecastBaseStock):
         return np.where(fits, 1.0, lo)
 
     def params(self) -> dict[str, Any]:
-        return {"safety": self.safety, "fill_target": self.fill_target}
+        return {"safety": self.safety, "fill_target": self.fill_target, "forecast_weight": self.forecast_weight}
 
 
 class RandomOrders(FCPolicy):
@@ -418,25 +438,10 @@ class _Evaluator:
 
 
 def tuning_problem(problem: Problem) -> Problem:
-    """The problem heuristics are tuned on. Sampled demand: the same problem (the tuning
-    seeds give fresh demand). Replayed demand (CSV) evaluated on a fixed window: windows
-    at random starts (drawn from the tuning seeds) in the history *before* the test window,
-    so that no heuristic is tuned on the demand it is tested on; if the history before
-    the test window is shorter than an episode, random windows of the whole history (a
-    warning is logged)."""
-    cfg = problem.config
-    if cfg.catalogue != "csv" or cfg.episode_start != "fixed":
-        return problem
-    cat = problem.catalogue
-    days = len(cat.history)
-    test_start = cfg.start_day + days if cfg.start_day < 0 else cfg.start_day
-    if test_start >= cfg.episode_length:
-        cat = replace(cat, history=cat.history[:test_start],
-                      dates=None if cat.dates is None else cat.dates[:test_start])
-    else:
-        log.warning("tuning on random windows of the whole history: the %d days before the test window "
-                    "(day %d) are fewer than one episode (%d)", test_start, test_start, cfg.episode_length)
-    return Problem(replace(cfg, episode_start="random"), cat)
+    """The problem heuristics are tuned on: :meth:`Problem.training_split` (fresh demand
+    from the tuning seeds; with a replayed CSV history and a fixed test window, random
+    windows of the history before the test window)."""
+    return problem.training_split()
 
 
 def _search(cost, grid, step: float, min_step: float, low: float = -math.inf,
@@ -485,14 +490,20 @@ def _around(x: float) -> list[float]:
 _BASE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _tuned_safety(problem: Problem, ev: _Evaluator, key: tuple, cache: bool) -> tuple[float, float]:
+def _tuned_safety(problem: Problem, ev: _Evaluator, key: tuple, cache: bool) -> tuple[float, float, float]:
+    """The base-stock ``safety`` and ``forecast_weight``: ``safety`` searched for each weight
+    of ``FORECAST_WEIGHTS``, the best pair kept. Returns (safety, weight, cost)."""
     if cache and key in _BASE_CACHE.get(problem, {}):
         return _BASE_CACHE[problem][key]
-    safety, cost = _search(lambda x: ev(ForecastBaseStock(problem, x)), [0.0, 0.5, 1.0, 1.5, 2.0],
-                           step=0.5, min_step=0.125, low=SAFETY_LOW)
+    best = None
+    for w in FORECAST_WEIGHTS:
+        safety, cost = _search(lambda x, w=w: ev(ForecastBaseStock(problem, x, w)), [0.0, 0.5, 1.0, 1.5, 2.0],
+                               step=0.5, min_step=0.125, low=SAFETY_LOW)
+        if best is None or cost < best[2]:
+            best = (safety, w, cost)
     if cache:
-        _BASE_CACHE.setdefault(problem, {})[key] = (safety, cost)
-    return safety, cost
+        _BASE_CACHE.setdefault(problem, {})[key] = best
+    return best
 
 
 def tune_fc(name: str, problem: Problem, *, reps: int = TUNE_REPS, periods: int | None = None,
@@ -506,29 +517,29 @@ def tune_fc(name: str, problem: Problem, *, reps: int = TUNE_REPS, periods: int 
     start = time.perf_counter()
     ev = _Evaluator(problem, reps, periods, warmup)
     key = (int(reps), ev.problem.config.episode_length, ev.warmup)
-    safety, _ = _tuned_safety(problem, ev, key, cache)
+    safety, w, _ = _tuned_safety(problem, ev, key, cache)
     if name == "base_stock":
-        policy: FCPolicy = ForecastBaseStock(problem, safety)
+        policy: FCPolicy = ForecastBaseStock(problem, safety, w)
     elif name == "s_S":
         if problem.config.fixed_order_cost > 0:
             grid, step, low = [0.25, 0.5, 1.0, 1.5, 2.0, 3.0], 0.5, 0.125
         else:
             grid, step, low = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], 1.0, 0.0
-        m, _ = _search(lambda x: ev(SsPolicy(problem, safety, x)), grid, step=step, min_step=step / 4, low=low)
-        safety, _ = _search(lambda x: ev(SsPolicy(problem, x, m)), _around(safety), step=0.25,
+        m, _ = _search(lambda x: ev(SsPolicy(problem, safety, x, w)), grid, step=step, min_step=step / 4, low=low)
+        safety, _ = _search(lambda x: ev(SsPolicy(problem, x, m, w)), _around(safety), step=0.25,
                             min_step=0.125, low=SAFETY_LOW)
-        policy = SsPolicy(problem, safety, m)
+        policy = SsPolicy(problem, safety, m, w)
     else:
         fill = math.inf
         if problem.limited:
-            base_cost = ev(ForecastBaseStock(problem, safety))
+            base_cost = ev(ForecastBaseStock(problem, safety, w))
             grid = [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
-            fill, _ = _search(lambda x: ev(CapacityAwareBaseStock(problem, safety, x)), grid, step=0.1,
+            fill, _ = _search(lambda x: ev(CapacityAwareBaseStock(problem, safety, x, w)), grid, step=0.1,
                               min_step=0.025, low=0.05, start={math.inf: base_cost})
             if math.isfinite(fill):
-                safety, _ = _search(lambda x: ev(CapacityAwareBaseStock(problem, x, fill)), _around(safety),
+                safety, _ = _search(lambda x: ev(CapacityAwareBaseStock(problem, x, fill, w)), _around(safety),
                                     step=0.25, min_step=0.125, low=SAFETY_LOW)
-        policy = CapacityAwareBaseStock(problem, safety, fill)
+        policy = CapacityAwareBaseStock(problem, safety, fill, w)
     policy.tuning_cost = ev(policy)
     policy.tuning_ci95 = ev.ci(policy)
     policy.tuning = {"evaluations": len(ev.cache), "seconds": round(time.perf_counter() - start, 2),

@@ -9,9 +9,10 @@ simulator charges.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +292,27 @@ class Problem:
     @property
     def limited(self) -> bool:
         return math.isfinite(self.capacity)
+
+    def training_split(self) -> Problem:
+        """The problem to tune heuristics and train policies on, disjoint from what they are
+        tested on. Sampled demand: this problem (tuning and training seeds differ from the
+        evaluation seeds). Replayed demand (CSV) tested on a fixed window: random windows of
+        the history *before* the test window, so that nothing is fitted to the demand it is
+        tested on; if that history is shorter than an episode, random windows of the whole
+        history (a warning is logged, and results on that window are in-sample)."""
+        cfg, cat = self.config, self.catalogue
+        if cfg.catalogue != "csv" or cfg.episode_start != "fixed":
+            return self
+        days = len(cat.history)
+        test_start = cfg.start_day + days if cfg.start_day < 0 else cfg.start_day
+        if test_start >= cfg.episode_length:
+            cat = replace(cat, history=cat.history[:test_start],
+                          dates=None if cat.dates is None else cat.dates[:test_start])
+        else:
+            logging.getLogger(__name__).warning(
+                "training on random windows of the whole history: the %d days before the test window "
+                "are fewer than one episode (%d)", test_start, cfg.episode_length)
+        return Problem(cfg.replace(episode_start="random"), cat)
 
 
 def _float_tuple(name: str, value: Any) -> tuple[float, ...]:
