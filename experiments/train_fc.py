@@ -148,6 +148,7 @@ def load_policy(run_dir: Path | str, problem: Problem):
     problem = Problem(problem.config.replace(action_type=trained.action_type,
                                              order_multiples=trained.order_multiples,
                                              level_multiples=trained.level_multiples,
+                                             level_basis=trained.level_basis,
                                              max_multiple=trained.max_multiple), problem.catalogue)
     from agents.fc_evaluation import env_for
 

@@ -137,7 +137,7 @@ def test_level_action_orders_up_to_a_forecast_scaled_base_stock_level():
     env.reset(seed=0)
     levels = np.asarray(env.config.level_multiples)
     action = np.array([0, 4, len(levels) - 1])
-    target = np.ceil(levels[action] * env.sim.forecast * 3)
+    target = np.ceil(levels[action] * env.problem.mean_demand * 3)
     expected = np.maximum(target - env.sim.inventory_position, 0).astype(int)
     assert env.orders(action).tolist() == expected.tolist()
     assert expected[0] == 0 and expected[2] > 0

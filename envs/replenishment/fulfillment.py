@@ -248,7 +248,8 @@ class FulfillmentSimulator:
     def orders_from_actions(self, action: np.ndarray) -> np.ndarray:
         """Order quantities (N,) int64 for valid actions of ``config.action_type`` (no checks):
         ``discrete``: multiples[a] x forecast; ``continuous``: (a + 1) / 2 x max_multiple x
-        forecast; ``level``: up to the inventory position levels[a] x forecast x (L_i + 1);
+        forecast; ``level``: up to the inventory position levels[a] x rate x (L_i + 1), the
+        rate being the long-run mean demand or the forecast (``level_basis``);
         ``order``: the action itself. Rounded *up* to whole units, so that any
         positive multiple orders at least one unit: a slow mover (forecast 0.05/period)
         could otherwise never be ordered at all."""
@@ -256,7 +257,8 @@ class FulfillmentSimulator:
         if cfg.action_type == "discrete":
             return np.ceil(self._multiples[action] * self.forecast - ROUND_TOL).astype(np.int64)
         if cfg.action_type == "level":
-            target = np.ceil(self._levels[action] * self._horizon * self.forecast - ROUND_TOL).astype(np.int64)
+            rate = self.problem.mean_demand if cfg.level_basis == "mean" else self.forecast
+            target = np.ceil(self._levels[action] * self._horizon * rate - ROUND_TOL).astype(np.int64)
             return np.maximum(target - self.on_hand - self.pipe_total, 0)
         if cfg.action_type == "continuous":
             scale = 0.5 * cfg.max_multiple

@@ -49,8 +49,9 @@ class FulfillmentCenterEnv(gym.Env):
     max_multiple * forecast_i)``. Orders are rounded up so that any positive multiple
     orders at least one unit (slow movers could otherwise never be ordered).
     ``"level"``: ``MultiDiscrete([M'] * N)``; SKU i orders up to the inventory position
-    ``ceil(level_multiples[a_i] * forecast_i * (L_i + 1))`` (a base-stock level scaled by
-    the forecast demand over the lead time plus one period; nothing if already above). ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
+    ``ceil(level_multiples[a_i] * rate_i * (L_i + 1))``, a base-stock level in units of the
+    demand over the lead time plus one period (nothing if already above); ``rate_i`` is
+    the SKU's long-run mean demand (``level_basis="mean"``, default) or its forecast. ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
     quantities themselves (used by the heuristics). Actions outside the space raise
     ``ValueError``.
 

@@ -102,13 +102,18 @@ class FulfillmentConfig:
     """``discrete``: MultiDiscrete, order = ``order_multiples[a_i]`` x forecast_i;
     ``continuous``: Box(-1, 1, (N,)), order = (a_i + 1) / 2 * max_multiple x forecast_i;
     ``level``: MultiDiscrete, order up to the inventory position
-    ``level_multiples[a_i]`` x forecast_i x (L_i + 1) (a forecast-scaled base-stock level);
+    ``level_multiples[a_i]`` x rate_i x (L_i + 1) (a scaled base-stock level; rate_i is
+    the long-run mean demand or the forecast, ``level_basis``);
     ``order``: MultiDiscrete(q_max_i + 1), the order quantities themselves."""
     order_multiples: tuple[float, ...] = DEFAULT_MULTIPLES
     """Order sizes of the ``discrete`` action, in periods of forecast demand."""
     level_multiples: tuple[float, ...] = DEFAULT_LEVELS
     """Order-up-to levels of the ``level`` action, in units of the forecast demand over the
     lead time plus one review period."""
+    level_basis: str = "mean"
+    """Demand rate that scales the ``level`` action: ``mean`` (the SKU's long-run mean
+    demand; the policy sees the forecast in its observation and can adapt) or
+    ``forecast`` (the smoothed recent demand)."""
     max_multiple: float = 8.0
     """Largest order of the ``continuous`` action, in periods of forecast demand."""
     forecast_alpha: float = 0.1
@@ -178,6 +183,7 @@ class FulfillmentConfig:
             raise ConfigError(f"{e}.level_multiples: expected at least 2 distinct increasing numbers >= 0, "
                               f"got {list(levels)}")
         object.__setattr__(self, "level_multiples", levels)
+        check_choice(f"{e}.level_basis", self.level_basis, ("mean", "forecast"))
         object.__setattr__(self, "max_multiple", check_float(f"{e}.max_multiple", self.max_multiple, 0.0, strict_low=True))
         object.__setattr__(self, "forecast_alpha", check_float(f"{e}.forecast_alpha", self.forecast_alpha, 0.0, 1.0, strict_low=True))
         object.__setattr__(self, "episode_length", check_int(f"{e}.episode_length", self.episode_length, 1, 100_000))

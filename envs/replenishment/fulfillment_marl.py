@@ -34,7 +34,8 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
     ## Action space (every agent)
     ``action_type="discrete"``: ``Discrete(M)``, order ``order_multiples[a] * forecast_i``;
     ``"continuous"``: ``Box(-1, 1, (1,))``, order ``(a + 1) / 2 * max_multiple * forecast_i``;
-    ``"level"``: ``Discrete(M')``, order up to ``level_multiples[a] * forecast_i * (L_i + 1)``.
+    ``"level"``: ``Discrete(M')``, order up to ``level_multiples[a] * rate_i * (L_i + 1)``
+    (rate_i: mean demand or forecast, ``level_basis``).
     (``action_type="order"`` is refused: order ranges differ by SKU.)
 
     ## Observation space (every agent)
