@@ -163,3 +163,16 @@ def test_centralised_agent_trains_on_the_gymnasium_env(tmp_path):
 def test_bad_marl_settings_fail_in_one_line(tmp_path, args, field):
     result = train(["env=fulfillment_center_marl", *args, f"hydra.run.dir={tmp_path / 'r'}"], tmp_path, "bad", None)
     result.assert_one_line_error(field)
+
+
+def test_shared_training_on_a_replayed_history_never_sees_the_test_window(tmp_path):
+    out = tmp_path / "csv"
+    result = train(["env=fulfillment_center_marl", "agent=ppo_shared", "total_timesteps=1600", "eval.freq=1600",
+                    "checkpoint.freq=1600", *SMALL, "env.demand_csv=data/fc_sample_200x730.csv", "env.start_day=-30",
+                    f"hydra.run.dir={out}"], tmp_path, "csv", out, cwd=ROOT)
+    result.assert_ok()
+    assert {r["agent"] for r in rows(out / "results.csv")} == {"ppo", "base_stock"}
+    problem = FulfillmentConfig(demand_csv="data/fc_sample_200x730.csv", n_skus=10, episode_length=30,
+                                start_day=-30).build()
+    split = problem.training_split()
+    assert len(split.catalogue.history) == len(problem.catalogue.history) - 30
