@@ -258,3 +258,11 @@ def test_replayed_demand_is_tuned_on_history_before_the_test_window():
     assert tuned_on.config.episode_start == "random"
     assert len(tuned_on.catalogue.history) == len(history) - 100
     assert np.array_equal(tuned_on.catalogue.history, history[:-100])
+
+
+def test_tuned_s_S_is_never_worse_than_tuned_base_stock_on_the_tuning_episodes():
+    # (s, S) with m = 0 is base stock itself and is evaluated first, so tuning can only improve
+    problem = FulfillmentConfig(n_skus=20, episode_length=60, fixed_order_cost=20.0).build()
+    base = make_fc_agent("base_stock", problem)
+    ss = make_fc_agent("s_S", problem)
+    assert ss.tuning_cost <= base.tuning_cost + 1e-9

@@ -47,8 +47,8 @@ Policies
 ``s_S`` -- :class:`SsPolicy`, a periodic-review (s, S) policy per SKU.
     ``s_i`` is the base-stock level above (same ``safety``); ``S_i = s_i + B_i`` with the
     batch ``B_i = max(1, round(m x EOQ_i))``, ``EOQ_i = sqrt(2 K f_i / h_i)`` when K > 0,
-    else ``B_i = round(m x f_i)`` (m periods of forecast demand). Order ``S_i - IP_i``
-    when ``IP_i <= s_i``, else nothing. With K = 0 and m = 0 it is ``base_stock``.
+    else ``B_i = round(m x f_i)`` (m periods of forecast demand); ``m = 0`` gives ``B_i = 0``.
+    Order ``S_i - IP_i`` when ``IP_i <= s_i``, else nothing. With m = 0 it is ``base_stock``.
 
 ``capacity_base_stock`` -- :class:`CapacityAwareBaseStock`, base stock with a shared
     capacity throttle. It computes the ``base_stock`` orders q_i, then projects the
@@ -85,8 +85,8 @@ around the best point (evaluations are cached; ties go to the first evaluated va
   {0, 0.5, 1, 1.5, 2} (extended in steps of 0.5, not below -1, e.g. when capacity is
   tight), refined to 0.125; the best pair is kept (and used by the two below).
 * ``s_S``: ``safety`` starts at the tuned base-stock value; ``m`` is searched on
-  {0, 0.5, 1, 2, 3, 5} (K = 0; refined to 0.25) or {0.25, 0.5, 1, 1.5, 2, 3} (K > 0;
-  refined to 0.125); then ``safety`` is re-searched around its value (+-0.25, +-0.125)
+  {0, 0.5, 1, 2, 3, 5} (K = 0; refined to 0.25) or {0, 0.25, 0.5, 1, 1.5, 2, 3} (K > 0;
+  refined to 0.125), m = 0 (base stock) first so that it wins ties; then ``safety`` is re-searched around its value (+-0.25, +-0.125)
   with ``m`` fixed (one round of coordinate descent).
 * ``capacity_base_stock``: ``safety`` starts at the tuned base-stock value;
   ``fill_target`` is searched on {0.6, 0.7, ..., 1.3} plus infinity (= ``base_stock``,
@@ -320,6 +320,8 @@ class SsPolicy(ForecastBaseStock):
         self.h = np.maximum(np.asarray(problem.holding, dtype=np.float64) * np.ones(self.n), 1e-9)
 
     def batch(self, forecast: np.ndarray) -> np.ndarray:
+        if self.m == 0.0:  # (s, s): exactly base stock, so tuning can always fall back on it
+            return np.zeros_like(forecast)
         if self.K > 0:
             eoq = np.sqrt(2.0 * self.K * np.maximum(forecast, 0.0) / self.h)
             return np.maximum(1.0, np.rint(self.m * eoq))
@@ -522,10 +524,12 @@ def tune_fc(name: str, problem: Problem, *, reps: int = TUNE_REPS, periods: int 
         policy: FCPolicy = ForecastBaseStock(problem, safety, w)
     elif name == "s_S":
         if problem.config.fixed_order_cost > 0:
-            grid, step, low = [0.25, 0.5, 1.0, 1.5, 2.0, 3.0], 0.5, 0.125
+            grid, step = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0], 0.5
         else:
-            grid, step, low = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], 1.0, 0.0
-        m, _ = _search(lambda x: ev(SsPolicy(problem, safety, x, w)), grid, step=step, min_step=step / 4, low=low)
+            grid, step = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], 1.0
+        # m = 0 is base stock itself, evaluated first: it wins ties, so the tuned (s, S)
+        # never does worse than the tuned base stock on the tuning episodes
+        m, _ = _search(lambda x: ev(SsPolicy(problem, safety, x, w)), grid, step=step, min_step=step / 4, low=0.0)
         safety, _ = _search(lambda x: ev(SsPolicy(problem, x, m, w)), _around(safety), step=0.25,
                             min_step=0.125, low=SAFETY_LOW)
         policy = SsPolicy(problem, safety, m, w)
