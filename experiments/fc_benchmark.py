@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -201,43 +200,9 @@ def write_fc_results(frame: pd.DataFrame, out: Path, title: str, command: str) -
           "Cost per period: mean over replications with its 95% CI. Gap: paired by replication "
           "(common random numbers) against the cheapest agent, with its 95% CI.", ""]
     (out / "results.md").write_text("\n".join(md))
-    plot_fc_costs(frame, out / "cost_comparison.png", title)
+    from experiments.reporting import plot_costs
 
-
-def plot_fc_costs(frame: pd.DataFrame, path: Path, title: str) -> None:
-    """Bars of mean cost per period (95% CI), stacked by component when all are costs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(frame) + 1.5), dpi=110)
-    y = np.arange(len(frame))
-    costs = frame["mean_cost"].to_numpy()
-    log_scale = costs.min() > 0 and costs.max() / costs.min() > 20  # e.g. random flattens the rest
-    has_revenue = "revenue" in frame and frame["revenue"].abs().sum() > 0
-    if log_scale or has_revenue:
-        ax.barh(y, costs, color="tab:gray", alpha=0.75, label="total cost" + (" (log scale)" if log_scale else ""))
-        if log_scale:
-            ax.set_xscale("log")
-    else:
-        left = np.zeros(len(frame))
-        for key, color in [("holding_cost", "tab:blue"), ("shortage_cost", "tab:red"),
-                           ("ordering_cost", "tab:green"), ("overflow_cost", "tab:purple")]:
-            if key in frame and frame[key].abs().sum() > 0:
-                ax.barh(y, frame[key], left=left, color=color, alpha=0.75, label=key.replace("_", " "))
-                left += frame[key].to_numpy()
-    ax.errorbar(costs, y, xerr=frame["ci95"].fillna(0.0), fmt="none", ecolor="black", capsize=3)
-    for yi, cost in zip(y, costs, strict=True):
-        ax.annotate(f"{cost:.1f}", (cost, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
-    ax.set_yticks(y, frame["agent"])
-    ax.invert_yaxis()
-    ax.set_xlabel("mean cost per period (95% CI)")
-    ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    plot_costs(frame, out / "cost_comparison.png", title, decimals=1)
 
 
 def describe(problem: Problem, reps: int, warmup: int) -> str:

@@ -84,8 +84,10 @@ def frame_markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def plot_costs(frame: pd.DataFrame, path: Path, title: str) -> None:
-    """Bar chart of mean cost per period with 95% CI error bars, split by cost component."""
+def plot_costs(frame: pd.DataFrame, path: Path, title: str, decimals: int = 3) -> None:
+    """Bar chart of mean cost per period with 95% CI error bars, split by cost component
+    (holding, shortage, ordering, overflow: those in ``frame``); one grey total bar when a
+    log axis is needed or when revenue is counted (a profit cannot be stacked as costs)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,23 +98,26 @@ def plot_costs(frame: pd.DataFrame, path: Path, title: str) -> None:
     costs = frame["mean_cost"].to_numpy()
     # One very poor agent (e.g. random) would flatten every other bar: use a log axis then.
     log_scale = costs.min() > 0 and costs.max() / costs.min() > 20
-    if log_scale:
-        ax.barh(y, costs, color="tab:gray", alpha=0.75, label="total cost (log scale)")
-        ax.set_xscale("log")
+    has_revenue = "revenue" in frame and frame["revenue"].abs().sum() > 0
+    if log_scale or has_revenue:
+        ax.barh(y, costs, color="tab:gray", alpha=0.75, label="total cost" + (" (log scale)" if log_scale else ""))
+        if log_scale:
+            ax.set_xscale("log")
     else:
         left = np.zeros(len(frame))
         for key, color in [("holding_cost", "tab:blue"), ("shortage_cost", "tab:red"),
-                           ("ordering_cost", "tab:green")]:
+                           ("ordering_cost", "tab:green"), ("overflow_cost", "tab:purple")]:
             if key in frame and frame[key].abs().sum() > 0:
                 ax.barh(y, frame[key], left=left, color=color, alpha=0.75, label=key.replace("_", " "))
                 left += frame[key].to_numpy()
-    ax.errorbar(costs, y, xerr=frame["ci95"], fmt="none", ecolor="black", capsize=3)
+    ax.errorbar(costs, y, xerr=frame["ci95"].fillna(0.0), fmt="none", ecolor="black", capsize=3)
     for yi, cost in zip(y, costs, strict=True):
-        ax.annotate(f"{cost:.3f}", (cost, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+        ax.annotate(f"{cost:.{decimals}f}", (cost, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                    fontsize=7)
     ax.set_yticks(y, frame["agent"])
     ax.invert_yaxis()
     ax.set_xlabel("mean cost per period (95% CI)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
