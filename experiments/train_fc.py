@@ -244,7 +244,9 @@ def train(cfg: DictConfig, problem: Problem, train_problem: Problem, out: Path, 
     def policy_of(m, v):
         return make_policy(m, v, problem, shared, normalized, cfg.agent.name)
 
-    evaluator = PeriodicEvaluation(policy_of, fc_score(problem, seeds, cfg.eval.get("fc_warmup", 0)),
+    # validation (model selection for best/) never looks at the test data either: with a
+    # CSV's fixed test window it uses windows of the history before it
+    evaluator = PeriodicEvaluation(policy_of, fc_score(problem.training_split(), seeds, cfg.eval.get("fc_warmup", 0)),
                                    cfg.eval.freq, out, meta)
     checkpointer = PeriodicCheckpoint(out, cfg.checkpoint.freq, cfg.checkpoint.keep, meta)
     interrupted = learn(cfg, model, evaluator, checkpointer, resumed=checkpoint is not None, extra=[ClassKPIs()])
