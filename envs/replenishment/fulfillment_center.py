@@ -51,9 +51,9 @@ class FulfillmentCenterEnv(gym.Env):
     ``"level"``: ``MultiDiscrete([M'] * N)``; SKU i orders up to the inventory position
     ``ceil(level_multiples[a_i] * rate_i * (L_i + 1))``, a base-stock level in units of the
     demand over the lead time plus one period (nothing if already above); ``rate_i`` is
-    the SKU's long-run mean demand (``level_basis="mean"``, default) or its forecast. ``"order"``: ``MultiDiscrete(q_max + 1)``, the order
-    quantities themselves (used by the heuristics). Actions outside the space raise
-    ``ValueError``.
+    the SKU's long-run mean demand (``level_basis="mean"``, default) or its forecast.
+    ``"order"``: ``MultiDiscrete(q_max + 1)``, the order quantities themselves (used by the
+    heuristics). Actions outside the space raise ``ValueError``.
 
     ## Observation space
     A per-SKU feature matrix (N, F) with F = 7 + P (P = ``pipeline_slots``, default 8,
@@ -94,9 +94,35 @@ class FulfillmentCenterEnv(gym.Env):
     env counts itself because a replayed history must hold the whole window.
 
     ## Arguments
-    ``n_skus`` sets N; every field of ``envs.replenishment.fulfillment_config.FulfillmentConfig``
-    is a keyword argument (catalogue, demand model, costs, capacity, overflow rule, actions,
-    episode window), plus ``render_mode`` (``rgb_array``).
+    Every field of ``envs.replenishment.fulfillment_config.FulfillmentConfig`` (documented
+    there one by one) is a keyword argument, plus ``render_mode`` (``rgb_array``). The main ones:
+
+    | name             | default    | meaning                                                   |
+    |------------------|------------|-----------------------------------------------------------|
+    | n_skus           | 100        | N (with a CSV: its N most popular SKUs; None = all)       |
+    | catalogue        | synthetic  | synthetic (long tail, ``catalogue_seed``), uniform or csv |
+    | demand_csv       | None       | replay a long-format CSV history (validated on load)      |
+    | demand           | Poisson    | dict: distribution, dispersion, weekly, yearly_amplitude, yearly_peak_day, trend, promo_probability, promo_length, promo_uplift, intermittent |
+    | lead_time        | catalogue  | one lead time for all SKUs (>= 1) instead of the catalogue's |
+    | lead_time_jitter | 0          | j: lead times uniform on max(1, L_i - j) .. L_i + j        |
+    | holding_cost, holding_rate | 1, 0 | h_i = holding_cost + holding_rate * unit_cost_i    |
+    | penalty, penalty_margin | 9, 0 | p_i = penalty + penalty_margin * max(price_i - unit_cost_i, 0) |
+    | fixed_order_cost | 0          | K per SKU with a positive order                           |
+    | purchase_cost, revenue | False | charge unit_cost_i per unit ordered; count price_i per unit sold |
+    | backorders       | False      | backorder instead of losing unmet demand                  |
+    | capacity, capacity_days | None, 1.5 | capacity in volume units, or days of mean demand volume (0 = unlimited) |
+    | overflow, overflow_cost | discard, 5 | refused units discarded or returned (refund); cost per unit |
+    | action_type      | discrete   | discrete, continuous, level or order                      |
+    | episode_length   | 365        | periods per episode                                       |
+    | episode_start, start_day | fixed, 0 | fixed start day (negative: from the end of a CSV) or random |
+    | initial_state    | mean       | mean or zero                                              |
+    | pipeline_slots   | 8          | P, pipeline slots observed per SKU                        |
+    | obs_format       | flat       | flat or dict                                              |
+
+    ## Vectorized environment
+    ``agents.marl.SharedPolicyVecEnv`` runs copies of this simulator as an SB3 VecEnv with
+    one sub-env per SKU (for one policy shared by all SKUs); ``BatchSimulator``-style
+    batching over SKUs is what the simulator itself does.
 
     ## KPIs in ``info``
     ``cost``, ``holding_cost``, ``shortage_cost``, ``ordering_cost``, ``overflow_cost``,
