@@ -257,6 +257,8 @@ class DemandProcess:
         )
         if flat:  # exactly one draw: reproduces a single-SKU env's rng.poisson(mean, size)
             return rng.poisson(self._mean, size=(size, n)).astype(np.int64, copy=False)
+        if model.promo_probability == 0.0 and self._day_factor(days) is None and self._alive(days) is None:
+            return self._stationary_block(rng, size)
         rate = self._rate_matrix(days)
         if model.promo_probability > 0.0:
             active = self._promotions(rng, size)
@@ -316,11 +318,31 @@ class DemandProcess:
             rate *= alive
         return rate
 
-    def _regular(self, rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
+    def _stationary_block(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """The block when every rate is constant (no seasonality, trend, promotions or
+        lifecycle events in it): the same draws, in the same order, as the general path
+        (which builds a (size, N) rate matrix first), without the matrices."""
+        n = self.n
+        out = np.empty((size, n), dtype=np.int64)
+        if self._reg_idx.size:
+            out[:, self._reg_idx] = self._regular(rng, self._mean[self._reg_idx], size)
+        if self._int_idx.size:
+            rate = self._mean[self._int_idx]
+            p = self._p_int
+            occurs = rng.random((size, rate.size)) < np.minimum(p, rate)
+            extra = np.maximum(rate / p - 1.0, 0.0)
+            block = np.zeros((size, rate.size), dtype=np.int64)
+            block[occurs] = 1 + rng.poisson(extra[np.nonzero(occurs)[1]])
+            out[:, self._int_idx] = block
+        return out
+
+    def _regular(self, rng: np.random.Generator, rate: np.ndarray, size: int | None = None) -> np.ndarray:
+        shape = None if size is None else (size, rate.size)
         if self.model.distribution == "negative_binomial":
             k = self.model.dispersion - 1.0
-            rate = rng.gamma(rate / k, k)
-        return rng.poisson(rate).astype(np.int64, copy=False)
+            rate = rng.gamma(rate / k, k, size=shape)
+            shape = None
+        return rng.poisson(rate, size=shape).astype(np.int64, copy=False)
 
     def _intermittent(self, rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
         p = self._p_int

@@ -56,8 +56,9 @@ class FulfillmentSimulator:
     """State and dynamics of N SKUs sharing one warehouse (see the module docstring).
 
     State after :meth:`reset`: ``on_hand`` (N,) net stock (< 0 = backlog), the pipeline
-    ``pipe`` (W, N): ``pipe[k]`` holds the units due at the end of period t + k (a shift
-    register: an order with lead time l is added to row l - 1), the smoothed demand ``forecast``
+    ``pipe`` (W, N), a ring buffer: row ``(head + k) % W`` holds the units due at the end of
+    period t + k (an order with lead time l is added to the row of t + l - 1;
+    :meth:`pipeline_slots` gives the rows in arrival order), the smoothed demand ``forecast``
     (N,), ``last_demand`` (N,), the calendar ``day`` and the period ``t`` of the episode.
     """
 
@@ -71,8 +72,10 @@ class FulfillmentSimulator:
         self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // self.n)
         ar = np.arange(self.n)
         self._ar = ar
-        # flat pipeline index of each SKU's order (fixed lead times): slot l_i - 1
-        self._order_index = (p.lead_time - 1) * self.n + ar
+        # flat pipeline index of each SKU's order (fixed lead times) when the ring's head is h:
+        # the row of arrival period t + l_i - 1
+        self._order_index = np.stack([((h + p.lead_time - 1) % self.width) * self.n + ar
+                                      for h in range(self.width)])
         self._jitter = cfg.lead_time_jitter
         if self._jitter:
             self._lead_low = np.maximum(p.lead_time - self._jitter, 1)
@@ -99,6 +102,7 @@ class FulfillmentSimulator:
         self.slots = cfg.pipeline_slots
         self.n_features = len(SKU_FEATURES) + self.slots
         self._util: float | None = None
+        self._buf = np.empty(self.n)
         self.rng: np.random.Generator | None = None
 
     # -- episode -----------------------------------------------------------------------
@@ -112,6 +116,7 @@ class FulfillmentSimulator:
         self._block = np.empty((0, self.n), dtype=np.int64)
         self._pos = 0
         self.pipe = np.zeros((self.width, self.n), dtype=np.int64)
+        self.head = 0
         self.on_hand = np.zeros(self.n, dtype=np.int64)
         if cfg.initial_state == "mean":
             level = np.rint(p.mean_demand).astype(np.int64)
@@ -165,18 +170,18 @@ class FulfillmentSimulator:
         (:meth:`sku_costs`) and KPIs.
         """
         d = self._next_demand()
-        pipe = self.pipe
+        pipe, head, width = self.pipe, self.head, self.width
         flat = pipe.reshape(-1)
         if self._jitter:
-            flat[(self._lead_block[self._lead_row] - 1) * self.n + self._ar] += q
+            flat[((head + self._lead_block[self._lead_row] - 1) % width) * self.n + self._ar] += q
         else:
-            flat[self._order_index] += q
+            flat[self._order_index[head]] += q
         self.pipe_total += q
         # demand is served from on-hand stock (no receipts before demand: l >= 1)
         after, filled, short, left = period(self.on_hand, 0, 0, d, self.backorders)
-        received = pipe[0].copy()
-        pipe[:-1] = pipe[1:]
-        pipe[-1] = 0
+        received = pipe[head].copy()
+        pipe[head] = 0
+        self.head = head + 1 if head + 1 < width else 0
         self.pipe_total -= received
         rejected = None
         if self.limited:
@@ -189,7 +194,10 @@ class FulfillmentSimulator:
                 rejected = need - fits
                 received = received - rejected
         self.on_hand = after + received
-        self.forecast += self._alpha * (d - self.forecast)
+        buf = self._buf  # forecast += alpha (d - forecast), without temporaries
+        np.subtract(d, self.forecast, out=buf)
+        buf *= self._alpha
+        self.forecast += buf
         self.last_demand = d
         self.day += 1
         self.t += 1
@@ -199,9 +207,11 @@ class FulfillmentSimulator:
 
     def _totals(self, last: _Period) -> dict[str, float]:
         q = last.order
-        holding = (self._h_scalar * float(last.left.sum()) if self._h_scalar is not None
+        left_units, short_units = int(last.left.sum()), int(last.short.sum())
+        received = int(last.received.sum())
+        holding = (self._h_scalar * left_units if self._h_scalar is not None
                    else float(self._holding @ last.left))
-        shortage = (self._p_scalar * float(last.short.sum()) if self._p_scalar is not None
+        shortage = (self._p_scalar * short_units if self._p_scalar is not None
                     else float(self._penalty @ last.short))
         ordering = self._K * float(np.count_nonzero(q)) if self._K else 0.0
         if self._unit_cost is not None:
@@ -214,14 +224,14 @@ class FulfillmentSimulator:
         demand = int(last.demand.sum())
         if self.backorders:
             sales, on_hand = int(last.filled.sum()), int(np.maximum(self.on_hand, 0).sum())
-        else:  # lost sales: every unit of demand is sold or lost, and stock is never negative
-            sales, on_hand = demand - int(last.short.sum()), int(self.on_hand.sum())
+        else:  # lost sales: every unit of demand is sold or lost; on-hand = left + received
+            sales, on_hand = demand - short_units, left_units + received
         return {
             "cost": holding + shortage + ordering + overflow - revenue,
             "holding_cost": holding, "shortage_cost": shortage, "ordering_cost": ordering,
             "overflow_cost": overflow, "revenue": revenue,
-            "demand": demand, "sales": sales, "lost": int(last.short.sum()),
-            "ordered": int(q.sum()), "received": int(last.received.sum()), "overflow_units": over_units,
+            "demand": demand, "sales": sales, "lost": short_units,
+            "ordered": int(q.sum()), "received": received, "overflow_units": over_units,
             "on_hand": on_hand,
         }
 
@@ -269,7 +279,7 @@ class FulfillmentSimulator:
     # -- views of the state ------------------------------------------------------------
     def pipeline_slots(self) -> np.ndarray:
         """(W, N) units due at the end of periods t, t+1, ..., t+W-1 (arrival order)."""
-        return self.pipe.copy()
+        return np.concatenate([self.pipe[self.head:], self.pipe[: self.head]])
 
     @property
     def inventory_position(self) -> np.ndarray:
@@ -278,8 +288,8 @@ class FulfillmentSimulator:
     def utilisation(self) -> float:
         """Volume of stock on hand / capacity (0 with unlimited capacity), after the period."""
         if self._util is None:
-            self._util = (float(self._volume @ np.maximum(self.on_hand, 0)) / self.problem.capacity
-                          if self.limited else 0.0)
+            stock = np.maximum(self.on_hand, 0) if self.backorders else self.on_hand  # lost sales: >= 0
+            self._util = float(self._volume @ stock) / self.problem.capacity if self.limited else 0.0
         return self._util
 
     def feature_rows(self, extra: int = 0) -> np.ndarray:
@@ -288,22 +298,27 @@ class FulfillmentSimulator:
         (feature f of SKU i at f * N + i; ``SKU_FEATURES`` then the W pipeline slots in
         arrival order), stock and demand in units of the SKU's long-run mean demand.
         Built with contiguous writes only (this is the env's hot path)."""
-        n, inv = self.n, self._inv_mean
+        n, inv, inv32 = self.n, self._inv_mean, self._inv_mean32
         f = self.n_features
         out = np.empty(f * n + extra, dtype=np.float32)
         rows = out[: f * n].reshape(f, n)
-        np.multiply(self.on_hand, inv, out=rows[0], casting="unsafe")
-        np.multiply(self.pipe_total, inv, out=rows[1], casting="unsafe")
-        np.multiply(self.forecast, inv, out=rows[2], casting="unsafe")
-        np.multiply(self.last_demand, inv, out=rows[3], casting="unsafe")
+        # int64 -> float32 first, then a float32 product: faster than one mixed-type product
+        np.multiply(self.on_hand.astype(np.float32), inv32, out=rows[0])
+        np.multiply(self.pipe_total.astype(np.float32), inv32, out=rows[1])
+        np.multiply(self.forecast.astype(np.float32), inv32, out=rows[2])
+        np.multiply(self.last_demand.astype(np.float32), inv32, out=rows[3])
         rows[4:7] = self._static
-        slots, width = self.slots, self.width
-        if width <= slots:
-            np.multiply(self.pipe.astype(np.float32), self._inv_mean32, out=rows[7:7 + width])
+        slots, width, head = self.slots, self.width, self.head
+        if width <= slots:  # the ring in arrival order: rows head.. then ..head
+            split = 7 + width - head
+            np.multiply(self.pipe[head:].astype(np.float32), inv32, out=rows[7:split])
+            if head:
+                np.multiply(self.pipe[:head].astype(np.float32), inv32, out=rows[split:7 + width])
             rows[7 + width:] = 0.0
         else:  # the last observed slot also holds everything due later
-            np.multiply(self.pipe[: slots - 1].astype(np.float32), self._inv_mean32, out=rows[7:6 + slots])
-            np.multiply(self.pipe[slots - 1:].sum(axis=0), inv, out=rows[6 + slots], casting="unsafe")
+            pipe = self.pipeline_slots()
+            np.multiply(pipe[: slots - 1].astype(np.float32), inv32, out=rows[7:6 + slots])
+            np.multiply(pipe[slots - 1:].sum(axis=0), inv, out=rows[6 + slots], casting="unsafe")
         return out
 
     def sku_features(self) -> np.ndarray:

@@ -167,6 +167,7 @@ class FulfillmentCenterEnv(gym.Env):
             self.action_space = spaces.MultiDiscrete(problem.q_max + 1)
             self._high = problem.q_max
         self._top = np.argsort(-problem.mean_demand, kind="stable")[:TOP_SKUS]
+        self._length = cfg.episode_length
         self._history: deque = deque(maxlen=RENDER_WINDOW)
 
     # -- Gymnasium API -------------------------------------------------------------------
@@ -183,7 +184,7 @@ class FulfillmentCenterEnv(gym.Env):
         info = self._kpis(totals)
         if self.render_mode is not None:
             self._history.append((info["capacity_utilisation"], sim.on_hand[self._top].copy()))
-        truncated = sim.t >= self.config.episode_length
+        truncated = sim.t >= self._length
         return self._obs(), -float(totals["cost"]), False, truncated, info
 
     def render(self):
@@ -207,7 +208,7 @@ class FulfillmentCenterEnv(gym.Env):
                 raise ValueError(f"action: expected floats in [-1, 1], got values in [{a.min()}, {a.max()}]")
             return self.sim.orders_from_actions(a)
         # one comparison catches both ends: negative integers wrap to huge unsigned values
-        if not np.issubdtype(a.dtype, np.integer) or np.any(a.astype(np.uint64) > self._high):
+        if a.dtype.kind not in "iu" or not _within(_as_unsigned(a), self._high):
             raise ValueError(f"action: expected integers in {self.action_space} (one per SKU), got "
                              f"dtype {a.dtype} with values in [{a.min()}, {a.max()}]")
         return self.sim.orders_from_actions(a)
@@ -232,3 +233,15 @@ class FulfillmentCenterEnv(gym.Env):
         totals["capacity_utilisation"] = sim.utilisation()
         totals["day"] = sim.day
         return totals
+
+
+def _as_unsigned(a: np.ndarray) -> np.ndarray:
+    """Integers as unsigned (a view for 64-bit ints, no copy): negatives become huge."""
+    return a.view(np.uint64) if a.dtype.itemsize == 8 else a.astype(np.uint64)
+
+
+def _within(u: np.ndarray, high) -> bool:
+    """All of ``u`` <= ``high`` (a scalar: one reduction; an array: elementwise)."""
+    if np.ndim(high) == 0:
+        return bool(u.max() <= high)
+    return bool(np.all(u <= high))
