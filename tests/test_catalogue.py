@@ -395,3 +395,22 @@ def test_csv_file_errors(tmp_path):
             load_demand_csv(path, field="env.x")
         msg = str(err.value)
         assert msg.startswith(f"env.x: {path}: ") and fragment in msg and "\n" not in msg, msg
+
+
+@pytest.mark.parametrize("distribution", ["poisson", "negative_binomial"])
+def test_stationary_fast_path_draws_exactly_what_the_general_path_draws(distribution):
+    from envs.replenishment.fulfillment_config import FulfillmentConfig
+
+    problem = FulfillmentConfig(n_skus=300, demand={"distribution": distribution}).build()
+    process = DemandProcess(problem.config.demand, problem.catalogue)
+    assert process._int_idx.size and process._reg_idx.size  # both kinds of SKU are exercised
+    process.reset(np.random.default_rng(5), 0)
+    fast = np.concatenate([process.next_block(16) for _ in range(3)])
+    rng, blocks = np.random.default_rng(5), []
+    for b in range(3):  # the general path: a (periods x N) rate matrix first
+        rate = process._rate_matrix(np.arange(16 * b, 16 * b + 16))
+        out = np.empty((16, process.n), dtype=np.int64)
+        out[:, process._reg_idx] = process._regular(rng, rate[:, process._reg_idx])
+        out[:, process._int_idx] = process._intermittent(rng, rate[:, process._int_idx])
+        blocks.append(out)
+    assert np.array_equal(fast, np.concatenate(blocks))
