@@ -170,6 +170,10 @@ def load_run(cfg: DictConfig) -> Run:
     if not (path / "config.yaml").is_file():
         raise ConfigError(f"run_dir: {path} has no config.yaml; {expected}")
     train_cfg = OmegaConf.load(path / "config.yaml")
+    env_id = train_cfg.env.get("id")
+    if env_id != "fulfillgym/LostSales-v0":
+        raise ConfigError(f"run_dir: {path} was trained on {env_id}; experiments.export supports "
+                          "fulfillgym/LostSales-v0 runs only (fulfilment-centre policies are not exportable yet)")
     algo = algorithm(train_cfg.agent.name)
     if algo.recurrent:
         supported = ", ".join(k for k, a in ALGORITHMS.items() if not a.recurrent)

@@ -176,3 +176,13 @@ def test_shared_training_on_a_replayed_history_never_sees_the_test_window(tmp_pa
                                 start_day=-30).build()
     split = problem.training_split()
     assert len(split.catalogue.history) == len(problem.catalogue.history) - 30
+
+
+def test_exporting_a_fulfilment_centre_run_is_refused_in_one_line(shared_run):
+    base, result = shared_run
+    proc = subprocess.run([sys.executable, "-m", "experiments.export", f"run_dir={result.out}",
+                           f"hydra.run.dir={base / 'export'}"], cwd=ROOT, env=subprocess_env(base),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "LostSales-v0 runs only" in lines[0]
