@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from agents import evaluation
 from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_config import Problem
 
@@ -88,10 +88,9 @@ def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0
 
 
 def ci95(x: np.ndarray) -> float:
-    """Half-width of the 95% t confidence interval of the mean of ``x``."""
-    if len(x) < 2:
-        return float("nan")
-    return float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+    """``agents.evaluation.ci95``, but NaN (not infinite) for a single replication: result
+    tables and plots show "no CI" rather than an infinite one."""
+    return evaluation.ci95(x) if len(x) >= 2 else float("nan")
 
 
 def compare(results: dict[str, dict[str, np.ndarray]], reference: str | None = None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
+from agents.rl import normalize_obs
 from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES, FulfillmentSimulator
 from envs.replenishment.fulfillment_config import Problem
 from envs.replenishment.fulfillment_marl import OBS_BOUND, agent_observations, agent_rewards
@@ -180,10 +181,7 @@ class SharedPolicy:
         batch = obs.reshape(-1, obs.shape[-1])
         actions = []
         for row in batch:
-            x = self.agent_rows(row)
-            if self.obs_rms is not None:
-                x = np.clip((x - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
-                            -self.clip_obs, self.clip_obs).astype(np.float32)
+            x = normalize_obs(self.agent_rows(row), self.obs_rms, self.clip_obs, self.epsilon)
             a, _ = self.model.predict(x, deterministic=deterministic)
             a = np.asarray(a).reshape(self.problem.n, -1)[:, 0]
             actions.append(np.clip(a, -1, 1).astype(np.float32) if self.continuous else a.astype(np.int64))

@@ -65,6 +65,15 @@ def check_compatible(name: str, action_type: str) -> None:
         )
 
 
+def normalize_obs(obs: np.ndarray, obs_rms, clip_obs: float = 10.0, epsilon: float = 1e-8) -> np.ndarray:
+    """Raw observations as the model saw them in training: VecNormalize's standardisation
+    with its saved statistics ``obs_rms`` (none: unchanged) and clipping; float32."""
+    if obs_rms is None:
+        return obs.astype(np.float32)
+    z = (obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon)
+    return np.clip(z, -clip_obs, clip_obs).astype(np.float32)
+
+
 class SB3Policy:
     """A trained SB3 model as a policy on raw ``LostSales-v0`` observations.
 
@@ -86,10 +95,7 @@ class SB3Policy:
         self.obs_rms, self.clip_obs, self.epsilon = obs_rms, clip_obs, epsilon
 
     def normalize(self, obs: np.ndarray) -> np.ndarray:
-        if self.obs_rms is None:
-            return obs.astype(np.float32)
-        z = (obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon)
-        return np.clip(z, -self.clip_obs, self.clip_obs).astype(np.float32)
+        return normalize_obs(obs, self.obs_rms, self.clip_obs, self.epsilon)
 
     def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic=True):
         """The model's own action (in the training env's action space) for raw obs (batch)."""

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from envs.common.config import ConfigError
 from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.fulfillment_config import FulfillmentConfig
 
 # ``hydra.run.dir: ${fg.resume_or:${resume},outputs/train/...}``: a resumed run writes into
 # its own directory, a new run into a fresh timestamped one. (``oc.select`` cannot do this:
@@ -20,6 +21,8 @@ if not OmegaConf.has_resolver("fg.resume_or"):
 
 # Keys of the env config group that belong to Gymnasium registration, not to the env.
 MAKE_KEYS = ("id", "max_episode_steps")
+# Keys of the fulfilment-centre env groups that configure training, not the env itself.
+FC_TRAINING_KEYS = ("reward", "train_overrides")
 
 
 def env_kwargs(env_cfg: DictConfig | dict) -> dict[str, Any]:
@@ -33,6 +36,12 @@ def env_kwargs(env_cfg: DictConfig | dict) -> dict[str, Any]:
 
 def lost_sales_config(env_cfg: DictConfig | dict) -> LostSalesConfig:
     return LostSalesConfig.from_kwargs(env_kwargs(env_cfg))
+
+
+def fc_config(env_cfg: DictConfig | dict) -> FulfillmentConfig:
+    """The FulfillmentConfig of a Hydra env group (nulls dropped, training keys ignored)."""
+    kwargs = {k: v for k, v in env_kwargs(env_cfg).items() if k not in FC_TRAINING_KEYS}
+    return FulfillmentConfig.from_kwargs(kwargs)
 
 
 def run_dir() -> Path:

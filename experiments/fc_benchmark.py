@@ -30,20 +30,13 @@ from rich.table import Table
 
 from agents.evaluation import EVAL_SEED_BASE
 from envs.common.config import ConfigError, check_int
-from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
-from experiments.common import env_kwargs
+from envs.replenishment.fulfillment_config import Problem
+from experiments.common import fc_config
 
 log = logging.getLogger(__name__)
 FC_ID = "fulfillgym/FulfillmentCenter-v0"
 # keys an env group may carry for training (experiments.train_fc), not env arguments
-TRAINING_KEYS = ("reward", "train_overrides")
 DEFAULT_AGENTS = ("base_stock", "s_S", "capacity_base_stock", "random")
-
-
-def fc_config(env_cfg) -> FulfillmentConfig:
-    """The FulfillmentConfig of a Hydra env group (nulls dropped, training keys ignored)."""
-    kwargs = {k: v for k, v in env_kwargs(env_cfg).items() if k not in TRAINING_KEYS}
-    return FulfillmentConfig.from_kwargs(kwargs)
 
 
 def progress_bar(console: Console) -> Progress:

@@ -30,22 +30,15 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents import checkpoints
 from agents.callbacks import PeriodicCheckpoint, PeriodicEvaluation
 from agents.evaluation import EVAL_SEED_BASE
-from agents.rl import algorithm
+from agents.rl import algorithm, normalize_obs
 from envs.common.config import ConfigError, check_choice, check_int
 from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
-from experiments.common import env_kwargs, run_dir, save_resolved_config
+from experiments.common import fc_config, run_dir, save_resolved_config
 
 log = logging.getLogger(__name__)
 FC_ID = "fulfillgym/FulfillmentCenter-v0"
 VALID_SEED_BASE = 3_000_000
-# keys of the env group that configure training, not the env itself
-TRAINING_KEYS = ("reward", "train_overrides")
 SUPPORTED = ("ppo", "a2c")
-
-
-def fc_config(env_cfg, overrides: dict | None = None) -> FulfillmentConfig:
-    kwargs = {k: v for k, v in env_kwargs(env_cfg).items() if k not in TRAINING_KEYS}
-    return FulfillmentConfig.from_kwargs({**kwargs, **(overrides or {})})
 
 
 def train_overrides(cfg: DictConfig) -> dict:
@@ -107,10 +100,7 @@ class CentralisedPolicy:
         self.model, self.obs_rms, self.clip_obs, self.epsilon, self.name = model, obs_rms, clip_obs, epsilon, name
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):
-        obs = np.asarray(observation, dtype=np.float32)
-        if self.obs_rms is not None:
-            obs = np.clip((obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
-                          -self.clip_obs, self.clip_obs).astype(np.float32)
+        obs = normalize_obs(np.asarray(observation, dtype=np.float32), self.obs_rms, self.clip_obs, self.epsilon)
         return self.model.predict(obs, deterministic=deterministic)
 
     def params(self) -> dict:
@@ -203,8 +193,8 @@ def main_fc(cfg: DictConfig) -> float:
     problem = config.build()
     # training never sees the test data: a CSV's test window is cut off (training_split)
     train_problem = problem.training_split()
-    if train_overrides(cfg):
-        train_problem = Problem(train_problem.config.replace(**train_overrides(cfg)), train_problem.catalogue)
+    if overrides := train_overrides(cfg):
+        train_problem = Problem(train_problem.config.replace(**overrides), train_problem.catalogue)
     save_resolved_config(cfg, out)
     from experiments.reporting import make_console
 

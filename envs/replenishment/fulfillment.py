@@ -92,7 +92,7 @@ class FulfillmentSimulator:
         self._multiples = np.asarray(cfg.order_multiples, dtype=np.float64)
         self._levels = np.asarray(cfg.level_multiples, dtype=np.float64)
         self._horizon = (p.lead_time + 1).astype(np.float64)  # lead time + one review period
-        self._inv_mean = 1.0 / p.mean_demand  # float64: int64 * float64 is the fastest cast
+        self._inv_mean = 1.0 / p.mean_demand
         self._static = np.stack([
             p.lead_time / 7.0,
             np.log10(p.mean_demand),
@@ -140,7 +140,7 @@ class FulfillmentSimulator:
         last_start = self.history_days - cfg.episode_length
         if cfg.episode_start == "random":
             return int(rng.integers(0, last_start + 1))
-        return cfg.start_day + self.history_days if cfg.start_day < 0 else cfg.start_day
+        return cfg.fixed_start(self.history_days)
 
     def _next_demand(self) -> np.ndarray:
         if self._pos >= len(self._block):
@@ -155,11 +155,6 @@ class FulfillmentSimulator:
         self._pos += 1
         self._lead_row = row
         return self._block[row]
-
-    @property
-    def history_left(self) -> int | None:
-        """Periods of replayed history left after the current one (None for sampled demand)."""
-        return None if self.history_days is None else self.history_days - self.day
 
     # -- dynamics ----------------------------------------------------------------------
     def step(self, q: np.ndarray) -> dict[str, float]:

@@ -220,6 +220,11 @@ class FulfillmentConfig:
             return self.level_multiples
         return None
 
+    def fixed_start(self, history_days: int) -> int:
+        """The first day of fixed episodes in a history of ``history_days`` days
+        (``start_day``; negative counts from the end)."""
+        return self.start_day + history_days if self.start_day < 0 else self.start_day
+
     def replace(self, **changes: Any) -> FulfillmentConfig:
         return type(self).from_kwargs({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
@@ -309,8 +314,7 @@ class Problem:
         cfg, cat = self.config, self.catalogue
         if cfg.catalogue != "csv" or cfg.episode_start != "fixed":
             return self
-        days = len(cat.history)
-        test_start = cfg.start_day + days if cfg.start_day < 0 else cfg.start_day
+        test_start = cfg.fixed_start(len(cat.history))
         if test_start >= cfg.episode_length:
             cat = replace(cat, history=cat.history[:test_start],
                           dates=None if cat.dates is None else cat.dates[:test_start])
