@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 
 
 @runtime_checkable
@@ -70,7 +70,7 @@ class OrderPolicy:
 
 
 def orders_to_actions(q: np.ndarray, config: LostSalesConfig) -> np.ndarray:
-    """Inverse of ``envs.replenishment.dynamics.order_from_action`` (exact after rounding)."""
+    """Inverse of ``envs.replenishment.lost_sales.simulator.order_from_action`` (exact after rounding)."""
     if config.action_type == "discrete":
         return np.asarray(q, dtype=np.int64)
     a = 2.0 * np.asarray(q, dtype=np.float64) / config.q_max - 1.0

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.common.config import ConfigError
+from envs.core.config import ConfigError
 
 META = "meta.json"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import BatchSimulator, initial_state, order_from_action
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state, order_from_action
 
 EVAL_SEED_BASE = 1_000_000
 TUNE_SEED_BASE = 2_000_000

@@ -59,7 +59,7 @@ def env_config(config) -> dict:
 
 
 def _config_error(message: str) -> Exception:
-    from envs.common.config import ConfigError  # lazy: keeps this module numpy-only
+    from envs.core.config import ConfigError  # lazy: keeps this module numpy-only
 
     return ConfigError(message)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from envs.common.config import ConfigError
-from envs.replenishment.config import LostSalesConfig
+from envs.core.config import ConfigError
+from envs.replenishment.lost_sales.config import LostSalesConfig
 
 # Above this many post-decision states the exact DP is skipped (memory and time on a
 # 2-core, 24 GiB machine). Measured: L = 4, p = 39, Poisson(5) has 0.66 million (1.8 s,

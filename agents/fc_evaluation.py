@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from agents import evaluation
-from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
-from envs.replenishment.fulfillment_config import Problem
+from envs.replenishment.fulfillment_center.config import Problem
+from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
 PER_PERIOD = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflow_cost", "revenue",
               "overflow_units", "capacity_utilisation", "days_of_cover", "stockout_rate")

@@ -78,8 +78,8 @@ import numpy as np
 from scipy import sparse
 
 from agents.base import OrderPolicy
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import initial_state
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import initial_state
 
 SOLVER_VERSION = "optimal-v1"
 CACHE_ENV = "FULFILLGYM_CACHE"

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from agents.base import orders_to_actions
-from envs.common.config import ConfigError
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import order_from_action
-from envs.replenishment.wrappers import levels_from_action, order_up_to
+from envs.core.config import ConfigError
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import order_from_action
+from envs.replenishment.lost_sales.wrappers import levels_from_action, order_up_to
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class SB3Policy:
     Args:
         model: the SB3 model.
         config: the base env's config.
-        parameterisation: ``order`` or ``order_up_to`` (see ``envs.replenishment.wrappers``).
+        parameterisation: ``order`` or ``order_up_to`` (see ``envs.replenishment.lost_sales.wrappers``).
         level_max, level_min: the range of order-up-to levels (``order_up_to`` only).
         obs_rms: VecNormalize observation statistics (``RunningMeanStd``) or None.
         clip_obs, epsilon: VecNormalize's clipping and epsilon.
@@ -104,7 +104,7 @@ class SB3Policy:
                                   deterministic=deterministic, **extra)
 
     def action_masks(self, obs: np.ndarray) -> np.ndarray:
-        """The masks of ``envs.replenishment.wrappers.OrderMask`` for a batch of raw obs."""
+        """The masks of ``envs.replenishment.lost_sales.wrappers.OrderMask`` for a batch of raw obs."""
         room = self.level_max - np.rint(obs.sum(axis=1)).astype(np.int64)
         return np.arange(self.config.q_max + 1)[None, :] <= np.maximum(room, 0)[:, None]
 

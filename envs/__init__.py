@@ -2,17 +2,17 @@
 
 import gymnasium
 
-from envs.common.config import ConfigError
+from envs.core.config import ConfigError
 
 gymnasium.register(
     id="fulfillgym/LostSales-v0",
-    entry_point="envs.replenishment.lost_sales:LostSalesEnv",
+    entry_point="envs.replenishment.lost_sales.env:LostSalesEnv",
     max_episode_steps=1000,
 )
 
 gymnasium.register(
     id="fulfillgym/FulfillmentCenter-v0",
-    entry_point="envs.replenishment.fulfillment_center:FulfillmentCenterEnv",
+    entry_point="envs.replenishment.fulfillment_center.env:FulfillmentCenterEnv",
     # the env truncates itself after `episode_length` periods (a replayed history must
     # hold the whole window), so no TimeLimit wrapper
 )

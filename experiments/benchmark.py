@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agents.evaluation import evaluate_policies
 from agents.exported import onnx_agents
 from agents.factory import make_agent, optimal_unavailable
-from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 from experiments.common import clean_errors, lost_sales_config, run_dir, save_resolved_config
 from experiments.reporting import make_console, print_table, results_frame, write_results
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from envs.common.config import ConfigError
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.fulfillment_config import FulfillmentConfig
+from envs.core.config import ConfigError
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 
 # ``hydra.run.dir: ${fg.resume_or:${resume},outputs/train/...}``: a resumed run writes into
 # its own directory, a new run into a fresh timestamped one. (``oc.select`` cannot do this:

@@ -86,7 +86,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from agents.exported import METADATA_KEY, card_path, env_config, load_exported, sha256
-from envs.common.config import ConfigError, check_choice, check_float, check_int
+from envs.core.config import ConfigError, check_choice, check_float, check_int
 from experiments.common import clean_errors
 
 FORMATS = ("onnx", "torchscript")

@@ -29,8 +29,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.evaluation import EVAL_SEED_BASE
-from envs.common.config import ConfigError, check_int
-from envs.replenishment.fulfillment_config import Problem
+from envs.core.config import ConfigError, check_int
+from envs.replenishment.fulfillment_center.config import Problem
 from experiments.common import fc_config
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
+from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
 DEFAULT_OUTPUT = Path("docs/benchmarks/fulfillment_speed.md")
 GOAL_RATE, GOAL_RESET_MS = 10e6, 10.0
@@ -86,15 +86,15 @@ def sim_rate(n: int, seconds: float) -> float:
 
 
 def vec_env_rates(n: int, copies: int, seconds: float) -> tuple[float, float]:
-    """SKU-steps per second of the shared-policy VecEnv (``agents.marl.SharedPolicyVecEnv``)
+    """SKU-steps per second of the shared-policy VecEnv (``envs.replenishment.fulfillment_center.shared.SharedPolicyVecEnv``)
     and of SuperSuit's conversion of the PettingZoo env (``pettingzoo_env_to_vec_env_v1`` +
     ``concat_vec_envs_v1``, SB3 base class), both with ``copies`` fulfilment centres of N
     SKUs and random discrete actions, resets included."""
     import supersuit as ss
 
-    from agents.marl import SharedPolicyVecEnv
     from envs import fulfillment_center_v0
-    from envs.replenishment.fulfillment_config import FulfillmentConfig
+    from envs.replenishment.fulfillment_center.config import FulfillmentConfig
+    from envs.replenishment.fulfillment_center.shared import SharedPolicyVecEnv
 
     own = SharedPolicyVecEnv(FulfillmentConfig(n_skus=n).build(), n_copies=copies)
     theirs = ss.concat_vec_envs_v1(ss.pettingzoo_env_to_vec_env_v1(fulfillment_center_v0.parallel_env(n_skus=n)),
@@ -196,7 +196,7 @@ def write_markdown(args, rows, traced: float, rss: float, own: float, supersuit:
                   f"the bare simulator {c / 1e6:.2f}M); reset < {GOAL_RESET_MS:g} ms "
                   f"({'met' if r < GOAL_RESET_MS else 'not met'}: {r:.2f} ms).", ""]
     lines += ["Shared-policy training VecEnv, 4 fulfilment centres x 100 SKUs, random actions: "
-              f"`agents.marl.SharedPolicyVecEnv` {own / 1e6:.2f}M SKU-steps/s, SuperSuit's "
+              f"`envs.replenishment.fulfillment_center.shared.SharedPolicyVecEnv` {own / 1e6:.2f}M SKU-steps/s, SuperSuit's "
               f"conversion of the PettingZoo env {supersuit / 1e6:.2f}M ({own / supersuit:.1f}x faster; "
               "it drives the simulator directly instead of building per-agent dicts).", ""]
     lines += ["Drawing demand is the largest single part of a step: NumPy's Poisson sampler costs about "

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from agents.evaluation import EVAL_SEED_BASE, Scenario
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import BatchSimulator, order_from_action
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import BatchSimulator, order_from_action
 
 
 def _pyplot():

@@ -20,7 +20,7 @@ import numpy as np
 import scipy
 
 from agents.optimal import OptimalSolution, solve
-from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 
 LEAD_TIMES = (1, 2, 3, 4)
 PENALTIES = (4, 9, 19, 39)

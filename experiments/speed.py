@@ -5,7 +5,7 @@ Measures, in one run and on the same machine:
 * env steps per second of ``env.unwrapped.step`` in a tight loop (no wrappers, no agent;
   pre-drawn random discrete actions, reset on termination) for LostSales-v0 with the
   default config, with ``lead_time=4`` and with ``backorders=True``, and for CartPole-v1;
-* period-steps per second of :class:`envs.replenishment.dynamics.BatchSimulator` at a
+* period-steps per second of :class:`envs.replenishment.lost_sales.simulator.BatchSimulator` at a
   batch of 1024 replications driven by a base-stock (order-up-to) rule.
 
 Each figure is the best of ``--repeats`` runs (the cases are interleaved within a repeat).
@@ -35,8 +35,8 @@ from rich.table import Table
 
 import envs  # noqa: F401  (registers fulfillgym/LostSales-v0)
 from agents.evaluation import Scenario
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import BatchSimulator
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import BatchSimulator
 
 LOST_SALES_ID = "fulfillgym/LostSales-v0"
 CARTPOLE_ID = "CartPole-v1"

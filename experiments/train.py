@@ -39,9 +39,14 @@ from agents.callbacks import (
 )
 from agents.evaluation import Scenario
 from agents.rl import SB3Policy, algorithm, check_compatible
-from envs.common.config import ConfigError, check_choice, check_int
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.wrappers import PARAMETERISATIONS, OrderMask, OrderUpTo, level_max_default
+from envs.core.config import ConfigError, check_choice, check_int
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.wrappers import (
+    PARAMETERISATIONS,
+    OrderMask,
+    OrderUpTo,
+    level_max_default,
+)
 from experiments.common import (
     clean_errors,
     env_kwargs,

@@ -5,7 +5,7 @@
 
 ``agent.shared=true``: one policy controls every SKU (parameter sharing). The SKUs of
 ``n_envs`` fulfilment-centre copies are the sub-envs of one SB3 VecEnv
-(``agents.marl.SharedPolicyVecEnv``), so ``total_timesteps`` counts SKU-periods.
+(``envs.replenishment.fulfillment_center.shared.SharedPolicyVecEnv``), so ``total_timesteps`` counts SKU-periods.
 Otherwise a centralised agent acts on ``FulfillmentCenter-v0`` (MultiDiscrete or Box over
 all SKUs) and ``total_timesteps`` counts periods.
 
@@ -31,8 +31,8 @@ from agents import checkpoints
 from agents.callbacks import PeriodicCheckpoint, PeriodicEvaluation
 from agents.evaluation import EVAL_SEED_BASE
 from agents.rl import algorithm, normalize_obs
-from envs.common.config import ConfigError, check_choice, check_int
-from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
+from envs.core.config import ConfigError, check_choice, check_int
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from experiments.common import fc_config, run_dir, save_resolved_config
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def validate(cfg: DictConfig, config: FulfillmentConfig) -> None:
     check_int("checkpoint.freq", cfg.checkpoint.freq, 1)
     check_int("checkpoint.keep", cfg.checkpoint.keep, 1)
     check_choice("benchmark.model", cfg.benchmark.model, ("best", "last"))
-    from envs.replenishment.fulfillment_marl import REWARD_MODES
+    from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
 
     check_choice("env.reward", cfg.env.get("reward", "individual"), REWARD_MODES)
     if cfg.agent.name not in SUPPORTED:
@@ -82,12 +82,12 @@ def build_vec_env(cfg: DictConfig, problem: Problem, checkpoint=None):
     from experiments.train import normalized
 
     if is_shared(cfg):
-        from agents.marl import SharedPolicyVecEnv
+        from envs.replenishment.fulfillment_center.shared import SharedPolicyVecEnv
 
         venv = SharedPolicyVecEnv(problem, n_copies=cfg.n_envs, seed=cfg.seed,
                                   reward=cfg.env.get("reward", "individual"))
     else:
-        from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
+        from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
         venv = make_vec_env(lambda: FulfillmentCenterEnv(problem=problem), n_envs=cfg.n_envs, seed=cfg.seed)
     return normalized(cfg, venv, checkpoint)
@@ -109,7 +109,7 @@ class CentralisedPolicy:
 
 def make_policy(model, venv, problem: Problem, shared: bool, normalized: bool, name: str):
     """The trained model as a benchmark policy on the centralised env."""
-    from agents.marl import SharedPolicy
+    from envs.replenishment.fulfillment_center.shared import SharedPolicy
 
     rms = copy.deepcopy(getattr(venv, "obs_rms", None)) if normalized else None
     clip = getattr(venv, "clip_obs", 10.0)

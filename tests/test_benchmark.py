@@ -13,7 +13,7 @@ import pytest
 from agents.evaluation import evaluate_policies, paired_gap
 from agents.factory import make_agent
 from agents.optimal import exact_average_cost, make_optimal
-from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 from experiments.benchmark import suite_row
 
 REPO = Path(__file__).resolve().parents[1]

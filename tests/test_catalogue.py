@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.common.config import ConfigError
-from envs.replenishment.catalogue import (
+from envs.core.config import ConfigError
+from envs.replenishment.demand.catalogue import (
     NEVER,
     Catalogue,
     generate_history,
@@ -20,7 +20,7 @@ from envs.replenishment.catalogue import (
     synthetic_catalogue,
     write_demand_csv,
 )
-from envs.replenishment.demand_models import DemandModelConfig, DemandProcess
+from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "fc_sample_200x730.csv"
 
@@ -399,7 +399,7 @@ def test_csv_file_errors(tmp_path):
 
 @pytest.mark.parametrize("distribution", ["poisson", "negative_binomial"])
 def test_stationary_fast_path_draws_exactly_what_the_general_path_draws(distribution):
-    from envs.replenishment.fulfillment_config import FulfillmentConfig
+    from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 
     problem = FulfillmentConfig(n_skus=300, demand={"distribution": distribution}).build()
     process = DemandProcess(problem.config.demand, problem.catalogue)

@@ -67,7 +67,7 @@ def test_fulfillment_speed_benchmark_writes_its_table(tmp_path):
 
 
 def test_catalogue_generator_help_and_bad_argument(tmp_path):
-    assert run_module("envs.replenishment.catalogue", "--help", cwd=tmp_path).returncode == 0
-    result = run_module("envs.replenishment.catalogue", "--n-skus", "0", "--out", str(tmp_path / "x.csv"),
+    assert run_module("envs.replenishment.demand.catalogue", "--help", cwd=tmp_path).returncode == 0
+    result = run_module("envs.replenishment.demand.catalogue", "--n-skus", "0", "--out", str(tmp_path / "x.csv"),
                         cwd=tmp_path)
     assert result.returncode != 0 and "n" in result.stderr.lower() and "Traceback" not in result.stderr

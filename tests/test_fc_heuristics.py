@@ -28,10 +28,10 @@ from agents.heuristics.fulfillment import (
     make_fc_agent,
     tune_fc,
 )
-from envs.common.config import ConfigError
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.fulfillment_config import FulfillmentConfig
-from envs.replenishment.lost_sales import LostSalesEnv
+from envs.core.config import ConfigError
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.env import LostSalesEnv
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL_SEEDS = [EVAL_SEED_BASE + r for r in range(4)]

@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
+from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from agents.marl import SharedPolicy, SharedPolicyVecEnv
 from envs import fulfillment_center_v0
-from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
-from envs.replenishment.fulfillment_config import FulfillmentConfig
-from envs.replenishment.fulfillment_marl import agent_rewards
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig
+from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
+from envs.replenishment.fulfillment_center.parallel_env import agent_rewards
+from envs.replenishment.fulfillment_center.shared import SharedPolicy, SharedPolicyVecEnv
 from tests.test_train import ROOT, subprocess_env, train
 
 SMALL = ["env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",

@@ -13,9 +13,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401  (registers the ids)
 from envs import fulfillment_center_v0
-from envs.common.config import ConfigError
-from envs.replenishment.fulfillment_center import FulfillmentCenterEnv
-from envs.replenishment.fulfillment_config import FulfillmentConfig
+from envs.core.config import ConfigError
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig
+from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
 FC_ID = "fulfillgym/FulfillmentCenter-v0"
 SMALL = dict(n_skus=12, episode_length=40)

@@ -23,9 +23,9 @@ from agents.heuristics import (
     tune,
     tune_all,
 )
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.demand import DemandConfig
-from envs.replenishment.dynamics import order_from_action
+from envs.replenishment.demand.distributions import DemandConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import order_from_action
 
 CFG = LostSalesConfig()  # Poisson(5), h=1, p=9, L=2, lost sales
 OBS = np.array([[3, 4], [10, 12], [0, 0], [6, 4]], dtype=np.float32)  # IP 7, 22, 0, 10

@@ -1,7 +1,7 @@
 """Specification tests for ``fulfillgym/LostSales-v0`` (one behaviour per test).
 
 The timing tests use ``series`` demand, so every number below is computed by hand from
-the documented timing of events (``envs.replenishment.lost_sales``):
+the documented timing of events (``envs.replenishment.lost_sales.env``):
 
 1. order q_t placed (cost K * [q_t > 0] + c * q_t); with L = 0 it arrives at once;
 2. demand D_t served from on-hand stock;
@@ -21,8 +21,9 @@ from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401  (registers fulfillgym/LostSales-v0)
-from envs.common.config import ConfigError
-from envs.replenishment import DemandConfig, LostSalesConfig, LostSalesEnv
+from envs.core.config import ConfigError
+from envs.replenishment.demand import DemandConfig
+from envs.replenishment.lost_sales import LostSalesConfig, LostSalesEnv
 
 ENV_ID = "fulfillgym/LostSales-v0"
 
@@ -449,7 +450,7 @@ def test_series_demand_cycles_from_its_start():
 
 
 def test_series_demand_cycles_across_demand_blocks():
-    from envs.replenishment.lost_sales import DEMAND_BLOCK
+    from envs.replenishment.lost_sales.env import DEMAND_BLOCK
 
     series = [1, 2, 3, 4, 5, 6, 7]  # the block length is not a multiple of 7
     draws = env_demand(DemandConfig("series", series=tuple(series)), DEMAND_BLOCK + 20)

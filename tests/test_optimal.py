@@ -18,8 +18,8 @@ from agents.optimal import (
     newsvendor_cost,
     solve,
 )
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import order_from_action
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import order_from_action
 
 # Zipkin (2008), optimal average cost, Poisson(5) demand, h = 1, lead times 1..4.
 ZIPKIN = {

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.evaluation import Scenario
-from envs.replenishment import DemandConfig, LostSalesConfig, LostSalesEnv
-from envs.replenishment.dynamics import BatchSimulator, initial_state, order_from_action
-from envs.replenishment.lost_sales import DEMAND_BLOCK
+from envs.replenishment.demand import DemandConfig
+from envs.replenishment.lost_sales import LostSalesConfig, LostSalesEnv
+from envs.replenishment.lost_sales.env import DEMAND_BLOCK
+from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state, order_from_action
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])

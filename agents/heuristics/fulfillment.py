@@ -10,7 +10,7 @@ computations are vectorised over SKUs (and over a batch of observations).
 
 Notation: ``L_i`` lead time, ``h_i`` holding cost, ``p_i`` shortage penalty, ``c_i`` unit
 cost, ``v_i`` unit volume, ``C`` the warehouse capacity (volume), ``K`` the fixed ordering
-cost, all from ``config.build()`` (:class:`envs.replenishment.fulfillment_config.Problem`).
+cost, all from ``config.build()`` (:class:`envs.replenishment.fulfillment_center.config.Problem`).
 
 Forecast: ``f_i = w x (smoothed recent demand) + (1 - w) x mu_i``, a blend of the env's
 exponentially smoothed demand (observation column 2) and the SKU's long-run mean demand
@@ -114,9 +114,9 @@ import numpy as np
 from scipy import special
 
 from agents.evaluation import TUNE_SEED_BASE
-from envs.common.config import ConfigError
-from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES
-from envs.replenishment.fulfillment_config import Problem
+from envs.core.config import ConfigError
+from envs.replenishment.fulfillment_center.config import Problem
+from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU_FEATURES
 
 log = logging.getLogger(__name__)
 TUNE_REPS = 4

@@ -45,7 +45,7 @@ import numpy as np
 
 from agents.base import OrderPolicy
 from agents.evaluation import TUNE_SEED_BASE, Scenario, ci95, rollout
-from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 
 # -- helpers ------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ intermittency, lifecycle) and optionally a daily demand history to replay.
   (one row per day and SKU), validated with one-line :class:`ConfigError` messages.
 * :func:`generate_history` / :func:`write_demand_csv` and the command line::
 
-      python -m envs.replenishment.catalogue --n-skus 200 --days 730 --seed 0 \\
+      python -m envs.replenishment.demand.catalogue --n-skus 200 --days 730 --seed 0 \\
           --start 2024-01-01 --out data/fc_sample_200x730.csv
 
   simulate a synthetic catalogue's demand (with launches, retirements, weekly and yearly
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from envs.common.config import ConfigError, check_float, check_int
-from envs.replenishment.demand_models import DemandModelConfig, DemandProcess
+from envs.core.config import ConfigError, check_float, check_int
+from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 
 NEVER = 10**9
 """``retire_day`` of SKUs that never retire."""
@@ -564,7 +564,7 @@ def _integral(raw: np.ndarray) -> bool:
 # -- command line ----------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m envs.replenishment.catalogue",
+        prog="python -m envs.replenishment.demand.catalogue",
         description="Simulate the daily demand history of a synthetic e-commerce catalogue and "
                     "write it as a long CSV (date,sku,demand,unit_cost,price,volume,lead_time) "
                     "that env.demand_csv can replay.",

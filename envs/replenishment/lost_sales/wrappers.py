@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.replenishment.config import LostSalesConfig
+from envs.replenishment.lost_sales.config import LostSalesConfig
 
 PARAMETERISATIONS = ("order", "order_up_to")
 

@@ -33,9 +33,9 @@ import math
 
 import numpy as np
 
-from envs.replenishment.demand_models import DemandProcess
+from envs.replenishment.demand.processes import DemandProcess
 from envs.replenishment.dynamics import period
-from envs.replenishment.fulfillment_config import Problem
+from envs.replenishment.fulfillment_center.config import Problem
 
 # Periods of demand drawn per block: one NumPy call per block. With N = 1 this is the
 # single-SKU env's block, so the two draw the same demand stream from the same seed.

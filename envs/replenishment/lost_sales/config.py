@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from envs.common.config import (
+from envs.core.config import (
     ConfigError,
     check_bool,
     check_choice,
@@ -15,7 +15,7 @@ from envs.common.config import (
     check_int,
     check_keys,
 )
-from envs.replenishment.demand import DemandConfig
+from envs.replenishment.demand.distributions import DemandConfig
 
 ACTION_TYPES = ("discrete", "continuous")
 INITIAL_STATES = ("mean", "zero", "random")
@@ -39,7 +39,7 @@ class LostSalesConfig:
     unit_cost: float = 0.0
     """c >= 0, per unit ordered, charged when the order is placed."""
     demand: DemandConfig = field(default_factory=DemandConfig)
-    """One period's demand distribution (see ``envs.replenishment.demand``)."""
+    """One period's demand distribution (see ``envs.replenishment.demand.distributions``)."""
     q_max: int | None = None
     """Largest order. Default: the largest order an optimal policy can need (see ``order_cap``)."""
     action_type: str = "discrete"

@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.replenishment.fulfillment import GLOBAL_FEATURES, FulfillmentSimulator
-from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
+from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
 
 OBS_BOUND = 1.0e9
 RENDER_WINDOW = 120
@@ -27,7 +27,7 @@ class FulfillmentCenterEnv(gym.Env):
     (weekly, yearly), trending, boosted by promotions, or replayed from a CSV history.
     All SKUs compete for one storage capacity: receipts that do not fit are refused at a
     cost. One agent decides all N orders (for one agent per SKU see the PettingZoo env
-    ``envs.fulfillment_center_v0``). The simulator is ``envs.replenishment.fulfillment``.
+    ``envs.fulfillment_center_v0``). The simulator is ``envs.replenishment.fulfillment_center.simulator``.
 
     ## Timing of events (period t)
     1. Orders are placed; SKU i's order arrives at the end of period t + l_i - 1
@@ -94,7 +94,7 @@ class FulfillmentCenterEnv(gym.Env):
     env counts itself because a replayed history must hold the whole window.
 
     ## Arguments
-    Every field of ``envs.replenishment.fulfillment_config.FulfillmentConfig`` (documented
+    Every field of ``envs.replenishment.fulfillment_center.config.FulfillmentConfig`` (documented
     there one by one) is a keyword argument, plus ``render_mode`` (``rgb_array``). The main ones:
 
     | name             | default    | meaning                                                   |
@@ -120,7 +120,7 @@ class FulfillmentCenterEnv(gym.Env):
     | obs_format       | flat       | flat or dict                                              |
 
     ## Vectorized environment
-    ``agents.marl.SharedPolicyVecEnv`` runs copies of this simulator as an SB3 VecEnv with
+    ``envs.replenishment.fulfillment_center.shared.SharedPolicyVecEnv`` runs copies of this simulator as an SB3 VecEnv with
     one sub-env per SKU (for one policy shared by all SKUs); ``BatchSimulator``-style
     batching over SKUs is what the simulator itself does.
 
@@ -189,7 +189,7 @@ class FulfillmentCenterEnv(gym.Env):
 
     def render(self):
         if self.render_mode == "rgb_array":
-            from envs.replenishment.render import render_fulfillment
+            from envs.replenishment.fulfillment_center.render import render_fulfillment
 
             return render_fulfillment(list(self._history), self.problem, self._top)
         return None

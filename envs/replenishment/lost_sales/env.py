@@ -9,8 +9,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.replenishment.config import LostSalesConfig
-from envs.replenishment.dynamics import initial_state, order_from_action, period
+from envs.replenishment.dynamics import period
+from envs.replenishment.lost_sales.config import LostSalesConfig
+from envs.replenishment.lost_sales.simulator import initial_state, order_from_action
 
 # Demand is drawn from ``np_random`` in blocks: one NumPy call per block instead of one
 # per step. The stream is a function of the seed alone, so trajectories stay reproducible
@@ -177,7 +178,7 @@ class LostSalesEnv(gym.Env):
         if self.render_mode == "ansi":
             return self._render_ansi()
         if self.render_mode == "rgb_array":
-            from envs.replenishment.render import render_rgb
+            from envs.replenishment.lost_sales.render import render_rgb
 
             return render_rgb(list(self._history), self.config)
         return None

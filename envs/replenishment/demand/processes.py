@@ -1,7 +1,7 @@
 """Multi-SKU demand: a configurable stochastic model and a history replayer.
 
 :class:`DemandModelConfig` describes the demand of every SKU of a catalogue
-(:mod:`envs.replenishment.catalogue`); :class:`DemandProcess` generates it in blocks of
+(:mod:`envs.replenishment.demand.catalogue`); :class:`DemandProcess` generates it in blocks of
 periods (days), all randomness coming from the NumPy ``Generator`` passed to
 :meth:`DemandProcess.reset`.
 
@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from envs.common.config import (
+from envs.core.config import (
     ConfigError,
     check_bool,
     check_choice,
@@ -72,7 +72,7 @@ from envs.common.config import (
 )
 
 if TYPE_CHECKING:
-    from envs.replenishment.catalogue import Catalogue
+    from envs.replenishment.demand.catalogue import Catalogue
 
 DEMAND_DISTRIBUTIONS = ("poisson", "negative_binomial")
 REPLAY_RATE_WINDOW = 28

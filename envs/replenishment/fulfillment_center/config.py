@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.common.config import (
+from envs.core.config import (
     ConfigError,
     check_bool,
     check_choice,
@@ -26,7 +26,7 @@ from envs.common.config import (
     check_int,
     check_keys,
 )
-from envs.replenishment.demand_models import DemandModelConfig
+from envs.replenishment.demand.processes import DemandModelConfig
 
 CATALOGUES = ("synthetic", "uniform", "csv")
 OVERFLOW_RULES = ("discard", "return")
@@ -49,7 +49,7 @@ class FulfillmentConfig:
     (None = all of them)."""
     catalogue: str = "synthetic"
     """``synthetic``: a long-tail e-commerce catalogue drawn from ``catalogue_seed``
-    (``envs.replenishment.catalogue``); ``uniform``: N identical regular SKUs (mean demand
+    (``envs.replenishment.demand.catalogue``); ``uniform``: N identical regular SKUs (mean demand
     ``mean_demand``, volume 1); ``csv``: the SKUs and demand history of ``demand_csv``
     (set automatically when ``demand_csv`` is given)."""
     catalogue_seed: int = 0
@@ -58,7 +58,7 @@ class FulfillmentConfig:
     """Long-format CSV (``date, sku, demand`` [, ``unit_cost, price, volume, lead_time``]):
     demand is replayed from the file instead of sampled."""
     demand: DemandModelConfig = field(default_factory=DemandModelConfig)
-    """Stochastic demand model (``envs.replenishment.demand_models``): distribution,
+    """Stochastic demand model (``envs.replenishment.demand.processes``): distribution,
     weekly / yearly seasonality, trend, promotions, intermittency. Ignored when replaying."""
     mean_demand: float = 5.0
     """Mean demand per period of every SKU of the ``uniform`` catalogue."""
@@ -230,7 +230,11 @@ class FulfillmentConfig:
 
     def build(self) -> Problem:
         """The catalogue and per-SKU cost arrays this config describes (loads/generates data)."""
-        from envs.replenishment.catalogue import Catalogue, load_demand_csv, synthetic_catalogue
+        from envs.replenishment.demand.catalogue import (
+            Catalogue,
+            load_demand_csv,
+            synthetic_catalogue,
+        )
 
         if self.catalogue == "csv":
             cat = load_demand_csv(self.demand_csv, lead_time=self.lead_time or 2)
@@ -256,7 +260,7 @@ class Problem:
     """A config plus its catalogue: everything per SKU the simulator and the policies need."""
 
     config: FulfillmentConfig
-    catalogue: Any  # envs.replenishment.catalogue.Catalogue
+    catalogue: Any  # envs.replenishment.demand.catalogue.Catalogue
 
     def __post_init__(self) -> None:
         cfg, cat = self.config, self.catalogue

@@ -6,7 +6,7 @@ observation of sub-env ``c * N + i`` is SKU i's row of copy c (the PettingZoo en
 per-agent observation) and its reward the SKU's reward. SB3's on-policy algorithms then
 train one shared policy on all SKUs at once. It drives the simulator directly (no
 per-agent dicts), which is what makes it fast; the observation and reward functions are
-the PettingZoo env's own (``envs.replenishment.fulfillment_marl``), so the two agree.
+the PettingZoo env's own (``envs.replenishment.fulfillment_center.parallel_env``), so the two agree.
 
 SB3's ``num_timesteps`` counts sub-env steps, i.e. *SKU-periods* here.
 
@@ -25,9 +25,17 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from agents.rl import normalize_obs
-from envs.replenishment.fulfillment import GLOBAL_FEATURES, SKU_FEATURES, FulfillmentSimulator
-from envs.replenishment.fulfillment_config import Problem
-from envs.replenishment.fulfillment_marl import OBS_BOUND, agent_observations, agent_rewards
+from envs.replenishment.fulfillment_center.config import Problem
+from envs.replenishment.fulfillment_center.parallel_env import (
+    OBS_BOUND,
+    agent_observations,
+    agent_rewards,
+)
+from envs.replenishment.fulfillment_center.simulator import (
+    GLOBAL_FEATURES,
+    SKU_FEATURES,
+    FulfillmentSimulator,
+)
 
 
 class SharedPolicyVecEnv(VecEnv):

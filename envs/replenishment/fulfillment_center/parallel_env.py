@@ -14,9 +14,9 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from envs.common.config import ConfigError, check_choice
-from envs.replenishment.fulfillment import GLOBAL_FEATURES, FulfillmentSimulator
-from envs.replenishment.fulfillment_config import FulfillmentConfig, Problem
+from envs.core.config import ConfigError, check_choice
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
+from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
 
 OBS_BOUND = 1.0e9
 REWARD_MODES = ("individual", "team", "normalised")
@@ -27,7 +27,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
 
     ## Description
     Same simulator, timing of events, costs and arguments as ``fulfillgym/FulfillmentCenter-v0``
-    (``envs.replenishment.fulfillment_center``). Agent ``sku_i`` orders SKU i (its catalogue id is
+    (``envs.replenishment.fulfillment_center.env``). Agent ``sku_i`` orders SKU i (its catalogue id is
     ``sku_ids[i]``). All agents share one
     observation space and one action space, so one policy can control any number of SKUs.
 
@@ -134,7 +134,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        from envs.replenishment.render import render_fulfillment
+        from envs.replenishment.fulfillment_center.render import render_fulfillment
 
         return render_fulfillment(self._frames[-120:], self.problem, self._top())
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from envs.common.config import ConfigError, check_choice, check_float, check_keys
+from envs.core.config import ConfigError, check_choice, check_float, check_keys
 
 DISTRIBUTIONS = ("poisson", "negative_binomial", "pmf", "series")
 # pmf tails below this mass are dropped (and the remainder renormalised) for the DP.
