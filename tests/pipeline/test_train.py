@@ -35,7 +35,7 @@ import yaml
 from agents import checkpoints
 from agents.rl import algorithm
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300  # seconds for any one subprocess
 STARTED: list[subprocess.Popen] = []  # killed at teardown if still running (failed tests)
 

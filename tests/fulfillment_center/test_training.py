@@ -21,7 +21,7 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_center.parallel_env import agent_rewards
 from envs.replenishment.fulfillment_center.shared import SharedPolicy, SharedPolicyVecEnv
-from tests.test_train import ROOT, subprocess_env, train
+from tests.pipeline.test_train import ROOT, subprocess_env, train
 
 SMALL = ["env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from agents.evaluation import EVAL_SEED_BASE, Scenario, rollout
 from agents.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 240
 TINY = ["n_envs=1", "progress_bar=false", "logger=csv", "eval.reps=2", "eval.periods=60",
         "eval.warmup=10", "benchmark.agents=[]", "benchmark.reps=2", "benchmark.max_reps=2",

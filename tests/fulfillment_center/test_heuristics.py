@@ -33,7 +33,7 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.env import LostSalesEnv
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EVAL_SEEDS = [EVAL_SEED_BASE + r for r in range(4)]
 
 

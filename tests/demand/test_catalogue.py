@@ -22,7 +22,7 @@ from envs.replenishment.demand.catalogue import (
 )
 from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "fc_sample_200x730.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "fc_sample_200x730.csv"
 
 
 def _catalogue(mean, intermittency=None, launch=None, retire=None, dates=None) -> Catalogue:

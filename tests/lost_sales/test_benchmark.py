@@ -16,7 +16,7 @@ from agents.optimal import exact_average_cost, make_optimal
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from experiments.benchmark import suite_row
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
