@@ -23,9 +23,9 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agents.evaluation import evaluate_policies
-from agents.exported import onnx_agents
-from agents.factory import make_agent, optimal_unavailable
+from agents.lost_sales.agents import make_agent, optimal_unavailable
+from agents.lost_sales.rollout import evaluate_policies
+from agents.rl.exported import onnx_agents
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from experiments.common import clean_errors, lost_sales_config, run_dir, save_resolved_config
 from experiments.reporting import make_console, print_table, results_frame, write_results
@@ -97,7 +97,7 @@ def run_single(cfg: DictConfig, out: Path, console: Console) -> float:
 
 def run_suite(cfg: DictConfig, out: Path, console: Console) -> float:
     """The 16 classic instances; heuristic costs evaluated exactly on the DP state space."""
-    from agents.optimal import exact_average_cost, make_optimal
+    from agents.lost_sales.optimal import exact_average_cost, make_optimal
 
     rows = []
     with progress_bar(console) as progress:

@@ -85,7 +85,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from agents.exported import METADATA_KEY, card_path, env_config, load_exported, sha256
+from agents.rl.exported import METADATA_KEY, card_path, env_config, load_exported, sha256
 from envs.core.config import ConfigError, check_choice, check_float, check_int
 from experiments.common import clean_errors
 
@@ -136,7 +136,7 @@ def validate(cfg: DictConfig) -> None:
 
 def find_checkpoint(run_dir: Path, spec):
     """The newest ``checkpoints/step_*`` (``spec`` null), ``best/`` or a checkpoint directory."""
-    from agents import checkpoints
+    from agents.rl import checkpoints
 
     accepted = "accepted: null (the newest checkpoint), best, or a checkpoint directory"
     if spec in (None, "", "latest", "last"):
@@ -159,8 +159,8 @@ def find_checkpoint(run_dir: Path, spec):
 
 
 def load_run(cfg: DictConfig) -> Run:
-    from agents import checkpoints
-    from agents.rl import ALGORITHMS, algorithm
+    from agents.rl import checkpoints
+    from agents.rl.algorithms import ALGORITHMS, algorithm
     from experiments.common import lost_sales_config
 
     path = Path(str(cfg.run_dir))
@@ -350,9 +350,9 @@ def write_file(graph, fmt: str, path: Path, obs_dim: int, opset: int, embedded: 
 
 # -- parity --------------------------------------------------------------------------------
 def parity(run: Run, exported, pcfg) -> dict:
-    """Compare ``exported`` (an ``agents.exported`` policy) with the SB3 policy on >= 1000
+    """Compare ``exported`` (an ``agents.rl.exported`` policy) with the SB3 policy on >= 1000
     observations of SB3's own rollouts; raise :class:`ParityError` on a mismatch."""
-    from agents.evaluation import EVAL_SEED_BASE, Scenario, rollout
+    from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario, rollout
 
     config, sb3 = run.config, run.policy
     records: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []

@@ -5,10 +5,10 @@
     python -m experiments.benchmark env=fulfillment_center models=[outputs/train/<run>]
 
 Called by :mod:`experiments.benchmark` when ``env.id`` is ``fulfillgym/FulfillmentCenter-v0``.
-The heuristics of ``fc_agents`` (``agents.heuristics.fulfillment``; tuned by simulation on
+The heuristics of ``fc_agents`` (``agents.fulfillment_center.heuristics``; tuned by simulation on
 the tuning seeds) and the trained policies of ``models`` (training run directories, loaded
 with ``experiments.train_fc.load_policy``) play the same ``fc_eval.reps`` episodes, seeds
-``EVAL_SEED_BASE + r`` (common random numbers, ``agents.fc_evaluation``), each measured
+``EVAL_SEED_BASE + r`` (common random numbers, ``agents.fulfillment_center.rollout``), each measured
 after ``fc_eval.warmup`` periods. Writes ``results.csv``, ``results.md`` and
 ``cost_comparison.png`` into the run dir and prints the table. ``experiments.train_fc``
 reuses :func:`evaluate_agents`, :func:`print_fc_table` and :func:`write_fc_results`.
@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.evaluation import EVAL_SEED_BASE
+from agents.lost_sales.rollout import EVAL_SEED_BASE
 from envs.core.config import ConfigError, check_int
 from envs.replenishment.fulfillment_center.config import Problem
 from experiments.common import fc_config
@@ -45,7 +45,7 @@ def progress_bar(console: Console) -> Progress:
 
 
 def check_agent_names(names) -> list[str]:
-    from agents.heuristics.fulfillment import FC_HEURISTICS
+    from agents.fulfillment_center.heuristics import FC_HEURISTICS
 
     names = [str(n) for n in names]
     for name in names:
@@ -81,8 +81,8 @@ def evaluate_agents(problem: Problem, names, extra: dict | None, seeds, warmup: 
     """Build (tune) the heuristics ``names``, add the ready policies ``extra`` (name ->
     policy), evaluate all on ``seeds`` with CRN and return the comparison table: one row
     per agent, sorted by mean cost (``agents.fc_evaluation.compare``) plus ``params``."""
-    from agents.fc_evaluation import compare, run_episodes
-    from agents.heuristics.fulfillment import make_fc_agent
+    from agents.fulfillment_center.heuristics import make_fc_agent
+    from agents.fulfillment_center.rollout import compare, run_episodes
 
     names = check_agent_names(names)
     length = problem.config.episode_length

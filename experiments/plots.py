@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.evaluation import EVAL_SEED_BASE, Scenario
+from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import BatchSimulator, order_from_action
 

@@ -10,7 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from agents.evaluation import AgentResult, paired_gap
+from agents.lost_sales.rollout import AgentResult, paired_gap
 
 COLUMNS = ["agent", "mean_cost", "ci95", "gap_pct", "gap_ci95", "fill_rate"]
 

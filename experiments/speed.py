@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 import envs  # noqa: F401  (registers fulfillgym/LostSales-v0)
-from agents.evaluation import Scenario
+from agents.lost_sales.rollout import Scenario
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import BatchSimulator
 

@@ -29,16 +29,16 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 import envs  # noqa: F401  (registers the Gymnasium ids)
-from agents import checkpoints
-from agents.callbacks import (
+from agents.lost_sales.rollout import Scenario
+from agents.rl import checkpoints
+from agents.rl.algorithms import SB3Policy, algorithm, check_compatible
+from agents.rl.callbacks import (
     GracefulStop,
     PeriodicCheckpoint,
     PeriodicEvaluation,
     TrainingKPIs,
     lost_sales_score,
 )
-from agents.evaluation import Scenario
-from agents.rl import SB3Policy, algorithm, check_compatible
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.wrappers import (
@@ -75,7 +75,7 @@ def validate(cfg: DictConfig, config: LostSalesConfig) -> None:
         check_int(f"{section}.periods", cfg[section].periods, 1)
         check_int(f"{section}.warmup", cfg[section].warmup, 0)
     check_int("benchmark.max_reps", cfg.benchmark.max_reps, 1)
-    from agents.factory import agent_names
+    from agents.lost_sales.agents import agent_names
 
     for name in cfg.benchmark.agents:
         check_choice("benchmark.agents", name, agent_names())
@@ -99,7 +99,7 @@ def resolve_levels(cfg: DictConfig, config: LostSalesConfig) -> None:
     width = cfg.levels_around_base_stock
     if cfg.parameterisation != "order_up_to" or width is None:
         return
-    from agents.heuristics import tune
+    from agents.lost_sales.heuristics import tune
 
     check_int("levels_around_base_stock", width, 1, 1000)
     level = int(tune("base_stock", config).params()["level"])
@@ -256,11 +256,11 @@ def learn(cfg: DictConfig, model, evaluator, checkpointer, resumed: bool, extra=
 
 
 def optimal_cost_or_none(config: LostSalesConfig) -> float | None:
-    from agents.factory import optimal_unavailable
+    from agents.lost_sales.agents import optimal_unavailable
 
     if optimal_unavailable(config):
         return None
-    from agents.optimal import solve
+    from agents.lost_sales.optimal import solve
 
     return solve(config).average_cost
 

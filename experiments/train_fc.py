@@ -27,10 +27,10 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents import checkpoints
-from agents.callbacks import PeriodicCheckpoint, PeriodicEvaluation
-from agents.evaluation import EVAL_SEED_BASE
-from agents.rl import algorithm, normalize_obs
+from agents.lost_sales.rollout import EVAL_SEED_BASE
+from agents.rl import checkpoints
+from agents.rl.algorithms import algorithm, normalize_obs
+from agents.rl.callbacks import PeriodicCheckpoint, PeriodicEvaluation
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from experiments.common import fc_config, run_dir, save_resolved_config
@@ -70,7 +70,7 @@ def validate(cfg: DictConfig, config: FulfillmentConfig) -> None:
     if config.action_type == "order":
         raise ConfigError("env.action_type: expected discrete, continuous or level for training "
                           "(order is for heuristics)")
-    from agents.heuristics.fulfillment import FC_HEURISTICS
+    from agents.fulfillment_center.heuristics import FC_HEURISTICS
 
     for name in cfg.benchmark.get("fc_agents", []):
         check_choice("benchmark.fc_agents", name, FC_HEURISTICS)
@@ -140,7 +140,7 @@ def load_policy(run_dir: Path | str, problem: Problem):
                                              level_multiples=trained.level_multiples,
                                              level_basis=trained.level_basis,
                                              max_multiple=trained.max_multiple), problem.catalogue)
-    from agents.fc_evaluation import env_for
+    from agents.fulfillment_center.rollout import env_for
 
     if not shared and model.observation_space.shape != env_for(problem).observation_space.shape:
         raise ConfigError(f"models: {run_dir} is a centralised model of another catalogue size; "
@@ -168,7 +168,7 @@ class ClassKPIs(BaseCallback):
 
 
 def fc_score(problem: Problem, seeds, warmup: int):
-    from agents.fc_evaluation import ci95, run_episodes
+    from agents.fulfillment_center.rollout import ci95, run_episodes
 
     def score(policy) -> dict:
         r = run_episodes(problem, policy, seeds, warmup)

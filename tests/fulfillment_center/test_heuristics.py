@@ -13,11 +13,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import agents.fc_evaluation as fc_evaluation
-from agents.evaluation import EVAL_SEED_BASE, TUNE_SEED_BASE
-from agents.fc_evaluation import env_for, run_episodes
-from agents.heuristics import BaseStock
-from agents.heuristics.fulfillment import (
+import agents.fulfillment_center.rollout as fc_evaluation
+from agents.fulfillment_center.heuristics import (
     FC_HEURISTICS,
     CapacityAwareBaseStock,
     ForecastBaseStock,
@@ -28,6 +25,9 @@ from agents.heuristics.fulfillment import (
     make_fc_agent,
     tune_fc,
 )
+from agents.fulfillment_center.rollout import env_for, run_episodes
+from agents.lost_sales.heuristics import BaseStock
+from agents.lost_sales.rollout import EVAL_SEED_BASE, TUNE_SEED_BASE
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.lost_sales.config import LostSalesConfig
@@ -249,7 +249,7 @@ def test_benchmark_bad_agent_name_exits_2_with_one_line(tmp_path):
 
 
 def test_replayed_demand_is_tuned_on_history_before_the_test_window():
-    from agents.heuristics.fulfillment import tuning_problem
+    from agents.fulfillment_center.heuristics import tuning_problem
 
     problem = FulfillmentConfig(demand_csv="data/fc_sample_200x730.csv", n_skus=20, episode_length=100,
                                 start_day=-100).build()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agents.evaluation import evaluate_policies, paired_gap
-from agents.factory import make_agent
-from agents.optimal import exact_average_cost, make_optimal
+from agents.lost_sales.agents import make_agent
+from agents.lost_sales.optimal import exact_average_cost, make_optimal
+from agents.lost_sales.rollout import evaluate_policies, paired_gap
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from experiments.benchmark import suite_row
 

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import agents.heuristics.replenishment as heur
+import agents.lost_sales.heuristics as heur
 from agents.base import orders_to_actions
-from agents.evaluation import EVAL_SEED_BASE, TUNE_SEED_BASE, Scenario, ci95, rollout
-from agents.heuristics import (
+from agents.lost_sales.heuristics import (
     HEURISTICS,
     SS,
     BaseStock,
@@ -23,6 +22,7 @@ from agents.heuristics import (
     tune,
     tune_all,
 )
+from agents.lost_sales.rollout import EVAL_SEED_BASE, TUNE_SEED_BASE, Scenario, ci95, rollout
 from envs.replenishment.demand.distributions import DemandConfig
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import order_from_action
@@ -352,7 +352,7 @@ def test_tune_all():
 
 
 def test_exact_average_cost_of_tuned_base_stock():
-    optimal = pytest.importorskip("agents.optimal")
+    optimal = pytest.importorskip("agents.lost_sales.optimal")
     if not hasattr(optimal, "exact_average_cost"):
         pytest.skip("agents.optimal.exact_average_cost not available")
     cfg = LostSalesConfig(lead_time=1, penalty=19)

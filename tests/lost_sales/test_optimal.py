@@ -1,4 +1,4 @@
-"""Tests of the exact optimum (``agents.optimal``): literature values, agreement with
+"""Tests of the exact optimum (``agents.lost_sales.optimal``): literature values, agreement with
 simulation and with exact policy evaluation, backorders, K > 0, the cache and the policy
 interface."""
 
@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from agents.base import Policy
-from agents.evaluation import EVAL_SEED_BASE, Scenario, ci95, rollout
-from agents.optimal import (
+from agents.lost_sales.optimal import (
     OptimalPolicy,
     cache_dir,
     evaluate_policy,
@@ -18,6 +17,7 @@ from agents.optimal import (
     newsvendor_cost,
     solve,
 )
+from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario, ci95, rollout
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import order_from_action
 

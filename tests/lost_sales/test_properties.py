@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.evaluation import Scenario
+from agents.lost_sales.rollout import Scenario
 from envs.replenishment.demand import DemandConfig
 from envs.replenishment.lost_sales import LostSalesConfig, LostSalesEnv
 from envs.replenishment.lost_sales.env import DEMAND_BLOCK

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from agents.evaluation import EVAL_SEED_BASE, Scenario, rollout
-from agents.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
+from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario, rollout
+from agents.rl.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 240
@@ -230,7 +230,7 @@ def test_onnx_policy_rollout_cost_equals_sb3(runs, tmp_path, name):
 def test_onnx_policy_needs_neither_torch_nor_sb3(runs):
     path = runs["ppo"] / "export" / "policy.onnx"
     code = ("import sys, numpy as np\n"
-            "from agents.exported import OnnxPolicy\n"
+            "from agents.rl.exported import OnnxPolicy\n"
             f"p = OnnxPolicy({str(path)!r})\n"
             "a, _ = p.predict(np.array([[5, 5], [0, 3]], np.float32))\n"
             "assert a.shape == (2,) and a.dtype == np.int64, a\n"

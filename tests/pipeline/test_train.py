@@ -32,8 +32,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from agents import checkpoints
-from agents.rl import algorithm
+from agents.rl import checkpoints
+from agents.rl.algorithms import algorithm
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300  # seconds for any one subprocess
@@ -376,7 +376,7 @@ def test_signal_stops_cleanly_with_checkpoint(pipeline, sig):
 def test_signal_after_the_last_step_still_checkpoints():
     """A signal during the final gradient update (after the last ``on_step``) must still
     leave a checkpoint at the final timesteps, since the run reports itself interrupted."""
-    from agents.callbacks import GracefulStop
+    from agents.rl.callbacks import GracefulStop
 
     saved = []
 

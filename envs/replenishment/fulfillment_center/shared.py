@@ -24,7 +24,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from agents.rl import normalize_obs
+from agents.rl.algorithms import normalize_obs
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.parallel_env import (
     OBS_BOUND,

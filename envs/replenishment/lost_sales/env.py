@@ -32,7 +32,7 @@ class LostSalesEnv(gym.Env):
     quantity of one SKU from a supplier with a deterministic lead time ``L``; customer
     demand is random and demand that cannot be met from stock is lost (or, with
     ``backorders=True``, backordered). The agent trades holding cost against shortage
-    cost. Exact optima for this problem are known for small ``L`` (``agents.optimal``).
+    cost. Exact optima for this problem are known for small ``L`` (``agents.lost_sales.optimal``).
 
     ## Timing of events (period t)
     1. The agent orders ``q_t >= 0``; ordering cost ``K * [q_t > 0] + c * q_t``. With

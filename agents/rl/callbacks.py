@@ -9,8 +9,8 @@ from pathlib import Path
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents import checkpoints
-from agents.evaluation import KPI_KEYS, Scenario, ci95, rollout
+from agents.lost_sales.rollout import KPI_KEYS, Scenario, ci95, rollout
+from agents.rl import checkpoints
 
 
 class TrainingKPIs(BaseCallback):

@@ -73,7 +73,7 @@ Tuning
 ------
 Parameters are tuned by simulation with common random numbers (CRN): every candidate is
 evaluated by :func:`agents.fc_evaluation.run_episodes` on the same ``reps`` (default 4)
-episodes with seeds ``TUNE_SEED_BASE + r`` (``agents.evaluation``; disjoint from the
+episodes with seeds ``TUNE_SEED_BASE + r`` (``agents.lost_sales.rollout``; disjoint from the
 evaluation seeds ``EVAL_SEED_BASE + r``; with replayed CSV demand and a fixed test window,
 on random windows of the history before it: :func:`tuning_problem`), with the config's episode length (or
 ``periods``) and ``warmup`` periods not measured (default min(28, length // 4)); the
@@ -113,7 +113,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from agents.evaluation import TUNE_SEED_BASE
+from agents.lost_sales.rollout import TUNE_SEED_BASE
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU_FEATURES
@@ -428,7 +428,7 @@ class _Evaluator:
     def __call__(self, policy: FCPolicy) -> float:
         key = (type(policy).__name__, *policy.params().values())
         if key not in self.cache:
-            from agents.fc_evaluation import ci95, run_episodes
+            from agents.fulfillment_center.rollout import ci95, run_episodes
 
             cost = run_episodes(self.problem, policy, self.seeds, self.warmup)["cost"]
             self.cache[key] = (float(cost.mean()), ci95(cost))

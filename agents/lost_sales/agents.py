@@ -14,7 +14,7 @@ MAX_DP_STATES = 6_000_000
 
 
 def agent_names() -> tuple[str, ...]:
-    from agents.heuristics import HEURISTICS
+    from agents.lost_sales.heuristics import HEURISTICS
 
     return ("optimal", *HEURISTICS)
 
@@ -27,10 +27,10 @@ def dp_size(config: LostSalesConfig) -> int:
 
 def make_agent(name: str, config: LostSalesConfig, *, seed: int = 0):
     """Return a ready policy: solved (optimal), tuned (heuristics) or as is (random)."""
-    from agents.heuristics import HEURISTICS, RandomPolicy, tune
+    from agents.lost_sales.heuristics import HEURISTICS, RandomPolicy, tune
 
     if name == "optimal":
-        from agents.optimal import make_optimal
+        from agents.lost_sales.optimal import make_optimal
 
         return make_optimal(config)
     if name == "random":

@@ -5,7 +5,7 @@ L in {1, 2, 3, 4}. Every instance is solved from scratch (no cache) by
 ``agents.optimal.solve``; the table is printed and written to
 ``docs/benchmarks/optimal_solve_times.md``.
 
-Run: ``python -m experiments.solve_times``
+Run: ``python -m agents.lost_sales.solve_times``
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import scipy
 
-from agents.optimal import OptimalSolution, solve
+from agents.lost_sales.optimal import OptimalSolution, solve
 from envs.replenishment.lost_sales.config import LostSalesConfig
 
 LEAD_TIMES = (1, 2, 3, 4)
@@ -88,7 +88,7 @@ def markdown(rows: list[dict], total: float) -> str:
     lines = [
         "# Exact lost-sales optimum: solve times",
         "",
-        "Command: `python -m experiments.solve_times` (no cache; relative value iteration,",
+        "Command: `python -m agents.lost_sales.solve_times` (no cache; relative value iteration,",
         "tolerance 1e-7 on the span of the Odoni bounds, state space bounded by Morton's bound B).",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},",

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from agents import evaluation
+from agents.lost_sales import rollout as evaluation
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 

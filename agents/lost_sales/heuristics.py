@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import OrderPolicy
-from agents.evaluation import TUNE_SEED_BASE, Scenario, ci95, rollout
+from agents.lost_sales.rollout import TUNE_SEED_BASE, Scenario, ci95, rollout
 from envs.replenishment.lost_sales.config import LostSalesConfig
 
 # -- helpers ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The fulfilment centre (``fulfillgym/FulfillmentCenter-v0``): tuned heuristics and the task."""

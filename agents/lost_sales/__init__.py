@@ -1,0 +1,1 @@
+"""Lost sales (``fulfillgym/LostSales-v0``): tuned heuristics, the exact optimum and the task."""
