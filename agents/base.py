@@ -1,14 +1,19 @@
-"""The policy protocol every agent speaks: heuristics, the exact optimum, trained RL
-models and exported (ONNX) policies are all evaluated by the same code through it.
+"""The policy protocol every agent speaks: heuristics, exact optima, trained RL models and
+exported (ONNX / TorchScript) policies are all evaluated by the same code through it.
 
 It is SB3's ``predict`` signature::
 
     action, state = policy.predict(observation, state=None, episode_start=None,
                                    deterministic=True)
 
-``observation`` is one observation (shape ``obs_shape``) or a batch
-(``(n, *obs_shape)``); the action comes back with the matching leading axis, in the
-env's action space.
+``observation`` is one observation of the task's evaluation env, or a batch with a leading
+axis; the action comes back with the matching leading axis, in that env's action space.
+Two optional attributes refine it:
+
+* ``params()`` -> dict: tuned parameters, shown in result tables;
+* ``env_overrides`` -> dict: env config fields the policy's actions assume (e.g. a
+  fulfilment-centre heuristic answers in ``action_type="order"``); a task's rollout runs
+  the policy in its env with these fields replaced. Absent means none.
 """
 
 from __future__ import annotations
@@ -16,8 +21,6 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
-from envs.replenishment.lost_sales.config import LostSalesConfig
 
 
 @runtime_checkable
@@ -33,45 +36,17 @@ class Policy(Protocol):
     ) -> tuple[np.ndarray, Any]: ...
 
 
-class OrderPolicy:
-    """Base class for replenishment policies that compute an order quantity.
-
-    Subclasses implement :meth:`orders` on a batch of observations ``(n, max(L, 1))``
-    (on-hand, then the pipeline oldest first) and return integer orders ``(n,)``.
-    Parameters may be scalars or arrays of shape ``(n,)`` (one per batch row), which
-    is how tuning evaluates many candidates in one batched simulation.
-    :meth:`predict` clips orders to ``[0, q_max]`` and converts them to env actions.
-    """
-
-    name = "policy"
-
-    def __init__(self, config: LostSalesConfig):
-        self.config = config
-
-    def orders(self, obs: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def params(self) -> dict[str, Any]:
-        """Tuned parameters, for result tables and logs."""
-        return {}
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=True):
-        obs = np.asarray(observation, dtype=np.float64)
-        single = obs.ndim == 1
-        batch = obs.reshape(-1, self.config.obs_dim)
-        q = np.clip(np.rint(self.orders(batch)), 0, self.config.q_max).astype(np.int64)
-        q = np.broadcast_to(q, (batch.shape[0],))
-        action = orders_to_actions(q, self.config)
-        return (action[0] if single else action), None
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.params().items())
-        return f"{type(self).__name__}({args})"
+def params_of(policy) -> dict[str, Any]:
+    """A policy's ``params()``, or an empty dict."""
+    get = getattr(policy, "params", None)
+    return dict(get()) if callable(get) else {}
 
 
-def orders_to_actions(q: np.ndarray, config: LostSalesConfig) -> np.ndarray:
-    """Inverse of ``envs.replenishment.lost_sales.simulator.order_from_action`` (exact after rounding)."""
-    if config.action_type == "discrete":
-        return np.asarray(q, dtype=np.int64)
-    a = 2.0 * np.asarray(q, dtype=np.float64) / config.q_max - 1.0
-    return a.astype(np.float32)[:, None]
+def describe_params(policy) -> str:
+    """``k=v, ...`` of a policy's parameters, for tables (floats to 4 significant digits)."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params_of(policy).items())
+
+
+def env_overrides(policy) -> dict[str, Any]:
+    """The env config fields ``policy`` acts in (see the module docstring)."""
+    return dict(getattr(policy, "env_overrides", None) or {})

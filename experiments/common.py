@@ -1,47 +1,71 @@
-"""Shared plumbing of the entry points: config conversion, run dirs, clean errors."""
+"""Shared plumbing of the entry points: the task of a config, smoke mode, run dirs, clean errors."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agents.harness import EvalSettings
+from agents.task import Task, build_task, name_of_target, task_class
 from envs.core.config import ConfigError
-from envs.replenishment.fulfillment_center.config import FulfillmentConfig
-from envs.replenishment.lost_sales.config import LostSalesConfig
 
 # ``hydra.run.dir: ${fg.resume_or:${resume},outputs/train/...}``: a resumed run writes into
 # its own directory, a new run into a fresh timestamped one. (``oc.select`` cannot do this:
 # it falls back to its default only when the key is missing, not when it is null.)
 if not OmegaConf.has_resolver("fg.resume_or"):
     OmegaConf.register_new_resolver("fg.resume_or", lambda resume, default: resume or default)
+# ``hydra.output_subdir``: a resumed run records its command in .hydra/resumed-<time>, so the
+# run's first .hydra record stays as it was.
+if not OmegaConf.has_resolver("fg.hydra_subdir"):
+    OmegaConf.register_new_resolver(
+        "fg.hydra_subdir", lambda resume: f".hydra/resumed-{dt.datetime.now():%Y-%m-%d_%H-%M-%S}" if resume else ".hydra")
 
-# Keys of the env config group that belong to Gymnasium registration, not to the env.
-MAKE_KEYS = ("id", "max_episode_steps")
-# Keys of the fulfilment-centre env groups that configure training, not the env itself.
-FC_TRAINING_KEYS = ("reward", "train_overrides")
-
-
-def env_kwargs(env_cfg: DictConfig | dict) -> dict[str, Any]:
-    """The env's keyword arguments: the env group minus registration keys and nulls."""
-    raw = OmegaConf.to_container(env_cfg, resolve=True) if isinstance(env_cfg, DictConfig) else dict(env_cfg)
-    kwargs = {k: v for k, v in raw.items() if k not in MAKE_KEYS and v is not None}
-    if isinstance(kwargs.get("demand"), dict):
-        kwargs["demand"] = {k: v for k, v in kwargs["demand"].items() if v is not None}
-    return kwargs
+log = logging.getLogger(__name__)
+# smoke=true: every stage of every task shrinks to seconds (like Lightning's fast_dev_run)
+SMOKE_EVAL = {"eval.reps": 2, "eval.max_reps": 2}
 
 
-def lost_sales_config(env_cfg: DictConfig | dict) -> LostSalesConfig:
-    return LostSalesConfig.from_kwargs(env_kwargs(env_cfg))
+def make_task(cfg: DictConfig) -> Task:
+    """The task of ``cfg.env`` (through the registry), after smoke overrides if ``cfg.smoke``."""
+    if not isinstance(cfg.get("env"), DictConfig):
+        raise ConfigError("env: expected a task config group, e.g. env=lost_sales")
+    return build_task(OmegaConf.to_container(cfg.env, resolve=True))
 
 
-def fc_config(env_cfg: DictConfig | dict) -> FulfillmentConfig:
-    """The FulfillmentConfig of a Hydra env group (nulls dropped, training keys ignored)."""
-    kwargs = {k: v for k, v in env_kwargs(env_cfg).items() if k not in FC_TRAINING_KEYS}
-    return FulfillmentConfig.from_kwargs(kwargs)
+def apply_smoke(cfg: DictConfig, extra: dict[str, Any] | None = None) -> None:
+    """Shrink ``cfg`` in place for ``smoke=true``: the task's own overrides, tiny evaluation,
+    and ``extra`` (dotted keys) from the entry point; keys set on the command line win."""
+    if not cfg.get("smoke"):
+        return
+    cls = task_class(name_of_target(cfg.env.get("_target_")))
+    given = command_line_keys()
+    for key, value in {**cls.smoke_overrides(), **SMOKE_EVAL, **(extra or {})}.items():
+        if key not in given:
+            OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+
+
+def command_line_keys() -> set[str]:
+    """The keys this run's command line overrides (``key=value``), when run by Hydra."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return set()
+    return {item.partition("=")[0].lstrip("+~") for item in HydraConfig.get().overrides.task}
+
+
+def eval_settings(section: DictConfig, name: str, seed_base: int | None = None) -> EvalSettings:
+    if not isinstance(section, DictConfig):
+        raise ConfigError(f"{name}: expected a section with periods, warmup, reps, max_reps and target_rel_ci")
+    kwargs = {} if seed_base is None else {"seed_base": seed_base}
+    return EvalSettings.from_config(section, name, **kwargs)
 
 
 def run_dir() -> Path:
@@ -54,6 +78,21 @@ def run_dir() -> Path:
 def save_resolved_config(cfg: DictConfig, out: Path) -> None:
     """Write the fully resolved config: every number in the run dir is reproducible from it."""
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+
+
+def command_line(module: str) -> str:
+    return f"python -m {module} " + " ".join(sys.argv[1:])
+
+
+def make_console() -> Console:
+    """A console for result tables: piped output (CI logs, ``| tee``) would otherwise get 80
+    columns, too narrow for the tables, so it gets 160."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
 
 
 def clean_errors(fn):

@@ -1,4 +1,6 @@
-"""Plots of a training run: learning curve and policy map (PNG, matplotlib Agg)."""
+"""Plots shared by every task's runs (PNG, matplotlib Agg): the cost comparison and the
+learning curve. Task-specific pictures (e.g. the lost-sales policy map) come from
+``Task.plots``."""
 
 from __future__ import annotations
 
@@ -7,70 +9,67 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario
-from envs.replenishment.lost_sales.config import LostSalesConfig
-from envs.replenishment.lost_sales.simulator import BatchSimulator, order_from_action
+from envs.core.render import pyplot
+
+COMPONENTS = [("holding_cost", "tab:blue"), ("shortage_cost", "tab:red"), ("ordering_cost", "tab:green"),
+              ("overflow_cost", "tab:purple")]
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_learning_curve(eval_csv: Path, path: Path, results: pd.DataFrame, title: str) -> None:
-    """Validation cost per period against timesteps, with the benchmark's reference lines."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    if eval_csv.exists():
-        hist = pd.read_csv(eval_csv)
-        ax.plot(hist["timesteps"], hist["mean_cost"], marker="o", ms=3, label="trained policy (validation)")
-        ax.fill_between(hist["timesteps"], hist["mean_cost"] - hist["ci95"], hist["mean_cost"] + hist["ci95"],
-                        alpha=0.2)
-    for name, style in [("optimal", "k--"), ("base_stock", "r:"), ("capped_base_stock", "g:")]:
-        row = results[results["agent"] == name]
-        if len(row):
-            ax.axhline(float(row["mean_cost"].iloc[0]), ls=style[1:], color=style[0], label=f"{name} (test)")
-    ax.set_xlabel("timesteps")
-    ax.set_ylabel("mean cost per period")
+def plot_costs(frame: pd.DataFrame, path: Path, title: str, decimals: int = 3) -> None:
+    """Bar chart of mean cost per period with 95% CI error bars, split by cost component
+    (those in ``frame``); one grey total bar when a log axis is needed or when revenue is
+    counted (a profit cannot be stacked as costs)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(frame) + 1.5), dpi=110)
+    y = np.arange(len(frame))
+    costs = frame["mean_cost"].to_numpy()
+    # One very poor agent (e.g. random) would flatten every other bar: use a log axis then.
+    log_scale = costs.min() > 0 and costs.max() / costs.min() > 20
+    has_revenue = "revenue" in frame and frame["revenue"].abs().sum() > 0
+    stacked = [(k, c) for k, c in COMPONENTS if k in frame and frame[k].abs().sum() > 0]
+    if log_scale or has_revenue or not stacked:
+        ax.barh(y, costs, color="tab:gray", alpha=0.75, label="total cost" + (" (log scale)" if log_scale else ""))
+        if log_scale:
+            ax.set_xscale("log")
+    else:
+        left = np.zeros(len(frame))
+        for key, color in stacked:
+            ax.barh(y, frame[key], left=left, color=color, alpha=0.75, label=key.replace("_", " "))
+            left += frame[key].to_numpy()
+    ax.errorbar(costs, y, xerr=frame["ci95"].fillna(0.0), fmt="none", ecolor="black", capsize=3)
+    for yi, cost in zip(y, costs, strict=True):
+        ax.annotate(f"{cost:.{decimals}f}", (cost, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                    fontsize=7)
+    ax.set_yticks(y, frame["agent"])
+    ax.invert_yaxis()
+    ax.set_xlabel("mean cost per period (95% CI)")
     ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def plot_policy_map(config: LostSalesConfig, agents: dict, path: Path, trained: str, periods: int = 400) -> None:
-    """Order quantity against inventory position, on states the trained policy visits,
-    for the trained policy and (on the same states) base-stock and the optimum."""
-    plt = _pyplot()
-    scenario = Scenario.from_seeds(config, np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + 8), periods)
-    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
-    policy, state = agents[trained], None
-    states = []
-    for t in range(periods):
-        obs = sim.observation()
-        action, state = policy.predict(obs, state=state, episode_start=np.full(len(obs), t == 0))
-        states.append(obs)
-        sim.step(order_from_action(np.asarray(action).reshape(len(obs), -1)[:, 0], config), scenario.demand[:, t])
-    obs = np.unique(np.concatenate(states), axis=0)
+def plot_learning_curve(eval_csv: Path, path: Path, results: pd.DataFrame, reference: str, title: str,
+                        trained: str) -> None:
+    """Validation cost per period against timesteps, with the benchmark's reference and the
+    best other agent (test seeds) as lines."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    position = obs.sum(axis=1)
-    rng = np.random.default_rng(0)
-    jitter = rng.uniform(-0.15, 0.15, len(obs))
-    for name, marker, color in [(trained, "o", "tab:blue"), ("optimal", "x", "black"), ("base_stock", "_", "tab:red")]:
-        if name not in agents:
-            continue
-        action, _ = agents[name].predict(obs, episode_start=np.ones(len(obs), dtype=bool))
-        q = order_from_action(np.asarray(action).reshape(len(obs), -1)[:, 0], config)
-        ax.scatter(position + (jitter if name == trained else 0), q, s=12, marker=marker, color=color,
-                   alpha=0.6, label=name)
-    ax.set_xlabel("inventory position (on-hand + pipeline) before ordering")
-    ax.set_ylabel("order quantity")
-    ax.set_title(f"Policy map: {trained} vs optimum and base-stock (states visited by {trained})", fontsize=8)
+    if eval_csv.exists():
+        hist = pd.read_csv(eval_csv)
+        ax.plot(hist["timesteps"], hist["mean_cost"], marker="o", ms=3, label="trained policy (validation)")
+        ax.fill_between(hist["timesteps"], hist["mean_cost"] - hist["ci95"].fillna(0),
+                        hist["mean_cost"] + hist["ci95"].fillna(0), alpha=0.2)
+    others = results[results["agent"] != trained].sort_values("mean_cost")
+    lines = [reference] + [a for a in others["agent"] if a != reference][:1]
+    for name, style in zip(lines, ("k--", "r:"), strict=False):
+        row = results[results["agent"] == name]
+        if len(row) and name != trained:
+            ax.axhline(float(row["mean_cost"].iloc[0]), ls=style[1:], color=style[0], label=f"{name} (test)")
+    ax.set_xlabel("timesteps")
+    ax.set_ylabel("mean cost per period")
+    ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

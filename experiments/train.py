@@ -1,345 +1,224 @@
-"""Train a stable-baselines3 agent on a FulfillGym env and benchmark it.
+"""Train a stable-baselines3 agent on any task and benchmark it.
 
-    python -m experiments.train                                   # PPO on lost sales
+    python -m experiments.train                                    # PPO on lost sales
+    python -m experiments.train env=fulfillment_center agent=ppo shared=true
     python -m experiments.train agent=dqn total_timesteps=200000 seed=1
     python -m experiments.train experiment=lost_sales_ppo_L4_p39
-    python -m experiments.train logger=wandb                      # offline wandb run
-    python -m experiments.train resume=outputs/train/<run>        # continue a run
-    python -m experiments.train -m seed=0,1,2 hydra/launcher=joblib
+    python -m experiments.train logger=wandb                       # offline wandb run
+    python -m experiments.train resume=outputs/train/<run>         # continue a run
+    python -m experiments.train -m seed=0,1,2 hydra/launcher=local_parallel
+    python -m experiments.train smoke=true                         # every stage in seconds
 
-The recipe: validate the config, build the vectorised training env (with VecNormalize),
-train with periodic evaluation on validation seeds and atomic checkpoints, then
-evaluate the trained policy against the exact optimum and the tuned heuristics on the
-benchmark's test seeds with the benchmark's own code. Returns the best validation
-mean cost per period, the metric Hydra sweepers minimise.
+The recipe: build the task (``configs/env/<task>.yaml``), validate the run, fix the task's
+derived training options (saved with the run), build the training VecEnv (the task's
+single-agent training envs, or with ``shared=true`` its agents as the sub-envs of one
+VecEnv: one policy for every agent) with VecNormalize, train to exactly ``total_timesteps``
+with periodic validation on validation seeds and atomic checkpoints, then evaluate the best
+(or last) policy against the task's agents on the test seeds with the benchmark's own code.
+Returns the best validation mean cost per period, the metric Hydra sweepers minimise.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
-import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import hydra
-import numpy as np
+import yaml
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
 
-import envs  # noqa: F401  (registers the Gymnasium ids)
-from agents.lost_sales.rollout import Scenario
-from agents.rl import checkpoints
-from agents.rl.algorithms import SB3Policy, algorithm, check_compatible
-from agents.rl.callbacks import (
-    GracefulStop,
-    PeriodicCheckpoint,
-    PeriodicEvaluation,
-    TrainingKPIs,
-    lost_sales_score,
-)
-from envs.core.config import ConfigError, check_choice, check_int
-from envs.replenishment.lost_sales.config import LostSalesConfig
-from envs.replenishment.lost_sales.wrappers import (
-    PARAMETERISATIONS,
-    OrderMask,
-    OrderUpTo,
-    level_max_default,
-)
+from agents.rl.algorithms import algorithm
+from agents.seeds import MAX_SEED, VALID_SEED_BASE
+from envs.core.config import ConfigError, check_bool, check_choice, check_int
+from experiments.benchmark import agent_names, build_agents
 from experiments.common import (
+    apply_smoke,
     clean_errors,
-    env_kwargs,
-    lost_sales_config,
+    command_line,
+    command_line_keys,
+    eval_settings,
+    make_console,
+    make_task,
+    progress_bar,
     run_dir,
     save_resolved_config,
 )
+from experiments.rundir import read_marker, write_marker
 
 log = logging.getLogger(__name__)
-VALID_SEED_BASE = 3_000_000  # periodic evaluation; the final benchmark uses EVAL_SEED_BASE
+# Keys a resumed run may change (anything else must equal the run's saved value).
+RESUMABLE = ("total_timesteps", "progress_bar", "torch_threads", "resume_allow_missing", "checkpoint.",
+             "validation.freq", "eval.", "benchmark.", "tuning.", "logger.")
 
 
-def validate(cfg: DictConfig, config: LostSalesConfig) -> None:
-    check_int("total_timesteps", cfg.total_timesteps, 1)
+def validate(cfg: DictConfig, task, algo) -> None:
+    check_int("total_timesteps", cfg.total_timesteps, 1, 10**12)
     check_int("n_envs", cfg.n_envs, 1, 256)
-    check_int("seed", cfg.seed, 0)
+    check_int("seed", cfg.seed, 0, MAX_SEED)
     check_int("torch_threads", cfg.torch_threads, 1, 256)
-    check_choice("parameterisation", cfg.parameterisation, PARAMETERISATIONS)
+    check_bool("shared", cfg.shared)
+    check_bool("resume_allow_missing", cfg.resume_allow_missing)
     check_choice("benchmark.model", cfg.benchmark.model, ("best", "last"))
-    check_int("eval.freq", cfg.eval.freq, 1)
+    check_int("validation.freq", cfg.validation.freq, 1)
     check_int("checkpoint.freq", cfg.checkpoint.freq, 1)
     check_int("checkpoint.keep", cfg.checkpoint.keep, 1)
-    # evaluation and benchmark settings are only used after training: check them now
-    for section in ("eval", "benchmark"):
-        check_int(f"{section}.reps", cfg[section].reps, 1)
-        check_int(f"{section}.periods", cfg[section].periods, 1)
-        check_int(f"{section}.warmup", cfg[section].warmup, 0)
-    check_int("benchmark.max_reps", cfg.benchmark.max_reps, 1)
-    from agents.lost_sales.agents import agent_names
+    eval_settings(cfg.eval, "eval")
+    validation_settings(cfg)
+    agent_names(task, cfg.benchmark.agents)
+    task.check_algorithm(algo, bool(cfg.shared))
+    if cfg.logger.get("wandb"):
+        from agents.rl.tracking import wandb_mode
 
-    for name in cfg.benchmark.agents:
-        check_choice("benchmark.agents", name, agent_names())
-    check_compatible(cfg.agent.name, config.action_type)
-    if algorithm(cfg.agent.name).maskable and cfg.parameterisation != "order":
-        raise ConfigError("agent=maskable_ppo masks raw orders: set parameterisation=order")
+        wandb_mode(OmegaConf.to_container(cfg.logger.wandb))
 
 
-def level_max(cfg: DictConfig, config: LostSalesConfig) -> int:
-    return int(cfg.level_max) if cfg.level_max else level_max_default(config)
+def validation_settings(cfg: DictConfig):
+    section = OmegaConf.create({**OmegaConf.to_container(cfg.validation, resolve=True), "max_reps": None,
+                                "target_rel_ci": 0.0})
+    section.max_reps = section.reps
+    return eval_settings(section, "validation", seed_base=VALID_SEED_BASE)
 
 
-def level_min(cfg: DictConfig) -> int:
-    return int(cfg.level_min or 0)
-
-
-def resolve_levels(cfg: DictConfig, config: LostSalesConfig) -> None:
-    """Fix the order-up-to level range in ``cfg`` before it is saved, so the run directory
-    records the concrete levels (``levels_around_base_stock=w`` means the tuned
-    base-stock level S* +- w, tuned by simulation on the tuning seeds)."""
-    width = cfg.levels_around_base_stock
-    if cfg.parameterisation != "order_up_to" or width is None:
-        return
-    from agents.lost_sales.heuristics import tune
-
-    check_int("levels_around_base_stock", width, 1, 1000)
-    level = int(tune("base_stock", config).params()["level"])
-    top = level + width
-    if config.fixed_order_cost == 0:  # Morton: an optimal policy never orders above it
-        top = min(top, max(level_max_default(config), level + 1))
-    cfg.level_min, cfg.level_max = max(level - width, 0), top
-    log.info("order-up-to levels %d..%d around the tuned base-stock level %d", cfg.level_min, cfg.level_max, level)
-
-
-def make_env_fn(cfg: DictConfig, config: LostSalesConfig):
-    """A factory of training envs: train_env overrides, action parameterisation, Monitor."""
-    from stable_baselines3.common.monitor import Monitor
-
-    kwargs = {**env_kwargs(cfg.env), "initial_state": cfg.train_env.initial_state}
-    levels = level_max(cfg, config)
-
-    def make():
-        env = gym.make(cfg.env.id, max_episode_steps=cfg.train_env.max_episode_steps, **kwargs)
-        if cfg.parameterisation == "order_up_to":
-            env = OrderUpTo(env, levels, level_min(cfg))
-        elif algorithm(cfg.agent.name).maskable:
-            env = OrderMask(env, levels)
-        return Monitor(env)
-
-    return make
-
-
-def build_vec_env(cfg: DictConfig, config: LostSalesConfig, checkpoint=None):
-    from stable_baselines3.common.env_util import make_vec_env
-
-    return normalized(cfg, make_vec_env(make_env_fn(cfg, config), n_envs=cfg.n_envs, seed=cfg.seed), checkpoint)
-
-
-def normalized(cfg: DictConfig, venv, checkpoint=None):
-    """``venv`` wrapped in VecNormalize as ``cfg.normalize`` says (statistics restored from
-    ``checkpoint`` when resuming)."""
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    if checkpoint is not None and checkpoint.vecnormalize is not None:
-        return checkpoints.load_vecnormalize(checkpoint, venv)
-    if cfg.normalize.obs or cfg.normalize.reward:
-        return VecNormalize(venv, norm_obs=cfg.normalize.obs, norm_reward=cfg.normalize.reward,
-                            clip_obs=cfg.normalize.clip_obs, clip_reward=cfg.normalize.clip_reward,
-                            gamma=cfg.agent.kwargs.get("gamma", 0.99))
-    return venv
-
-
-def policy_factory(cfg: DictConfig, config: LostSalesConfig, name: str):
-    """Build an SB3Policy from a model and its (possibly normalising) training VecEnv."""
-    levels = level_max(cfg, config)
-
-    def make(model, venv):
-        rms = getattr(venv, "obs_rms", None) if cfg.normalize.obs else None
-        clip = getattr(venv, "clip_obs", 10.0)
-        return SB3Policy(model, config, cfg.parameterisation, levels, copy.deepcopy(rms), clip, name=name,
-                         masked=algorithm(cfg.agent.name).maskable, level_min=level_min(cfg))
-
-    return make
+def smoke_training(cfg: DictConfig, task, algo) -> dict:
+    """Training settings that make ``smoke=true`` take seconds: two short rollouts."""
+    n_envs = 2
+    width = n_envs * (task.shared_batch(1, 0).num_envs if cfg.shared else 1)
+    kwargs = cfg.agent.get("kwargs") or {}
+    if algo.off_policy:
+        extra, total = {"learning_starts": 32, "buffer_size": 2000, "batch_size": 16}, 128
+    else:
+        extra = {"n_steps": 16, **({"batch_size": 16} if "batch_size" in kwargs else {})}
+        total = 2 * 16 * width
+    return {"n_envs": n_envs, "total_timesteps": total, "validation.freq": total // 2, "checkpoint.freq": total // 2,
+            **{f"agent.kwargs.{k}": v for k, v in extra.items()}}
 
 
 def resumed_config(cfg: DictConfig) -> DictConfig:
-    """The resumed run's saved config, with this command's plain ``key=value`` overrides."""
-    import yaml
+    """The resumed run's saved config, with this command's overrides: equal values and config
+    groups pass, keys of ``RESUMABLE`` change, anything else is refused in one line."""
     from hydra.core.hydra_config import HydraConfig
 
-    saved = Path(cfg.resume) / "config.yaml"
-    if not saved.exists():
-        raise ConfigError(f"resume: {saved} not found; resume expects a run directory of experiments.train")
-    base = OmegaConf.load(saved)
-    for item in HydraConfig.get().overrides.task:
+    from agents.rl.loading import read_run_config
+
+    path = Path(str(cfg.resume))
+    base = read_run_config(path, "resume")
+    saved_choices = read_marker(path).get("choices", {})
+    hydra_cfg = HydraConfig.get()
+    for item in hydra_cfg.overrides.task:
         key, _, value = item.partition("=")
-        if key == "resume" or "/" in key or key.startswith(("hydra", "+", "~")):
+        key = key.lstrip("+~")
+        if key in ("resume", "resume_allow_missing") or key.startswith("hydra"):
             continue
-        if OmegaConf.select(base, key, default="__missing__") == "__missing__":
-            log.warning("resume: ignoring override %s (config groups come from the saved run)", item)
+        if key in hydra_cfg.runtime.choices:  # a config group: the run's own groups are kept
+            now, saved = hydra_cfg.runtime.choices[key], saved_choices.get(key)
+            if saved is not None and str(saved) != str(now):
+                raise ConfigError(f"resume: the run was trained with {key}={saved}; config groups cannot change "
+                                  f"when resuming (got {key}={now})")
             continue
-        OmegaConf.update(base, key, yaml.safe_load(value), merge=True)
-    base.resume = cfg.resume
+        new, old = yaml.safe_load(value), OmegaConf.select(base, key, default="__missing__")
+        if old == "__missing__":
+            raise ConfigError(f"resume: {key} is not a key of the run's config {path / 'config.yaml'}")
+        if old == new:
+            continue
+        if not key.startswith(RESUMABLE):
+            raise ConfigError(f"resume: {key} cannot change when resuming (the run has {key}={old}); only "
+                              f"{', '.join(k.rstrip('.') + ('.*' if k.endswith('.') else '') for k in RESUMABLE)} can")
+        OmegaConf.update(base, key, new, merge=True)
+    base.resume = str(cfg.resume)
+    base.resume_allow_missing = bool(cfg.resume_allow_missing)
     return base
 
 
-def build_model(cfg: DictConfig, venv, out: Path, checkpoint=None):
-    algo = algorithm(cfg.agent.name)
-    cls = algo.load_class()
-    if checkpoint is not None:
-        model = checkpoints.load_model(cls, checkpoint, env=venv, device="cpu")
-        if algo.off_policy and checkpoint.replay_buffer is not None:
-            model.load_replay_buffer(checkpoint.replay_buffer)
-        return model
-    kwargs = OmegaConf.to_container(cfg.agent.kwargs, resolve=True) or {}
-    policy_kwargs = OmegaConf.to_container(cfg.agent.policy_kwargs, resolve=True) or {}
-    try:
-        return cls(cfg.agent.policy, venv, seed=cfg.seed, device="cpu", verbose=0,
-                   policy_kwargs=policy_kwargs, **kwargs)
-    except TypeError as err:
-        raise ConfigError(f"agent.kwargs: {err}") from err
+def final_policy(cfg: DictConfig, out: Path, session, make_live):
+    """The policy benchmarked at the end: the best on validation (loaded safely from
+    ``best/``), or the last."""
+    from agents.rl.loading import load_policy, open_run, preferred_checkpoint
+
+    if cfg.benchmark.model == "best" and (out / "best" / "model.zip").is_file():
+        run = open_run(out)
+        return load_policy(run, preferred_checkpoint(run, "best"), name=cfg.agent.name)
+    return make_live(session.model, session.venv)
 
 
-def train(cfg: DictConfig, config: LostSalesConfig, out: Path):
-    """Train to ``cfg.total_timesteps`` (from the newest checkpoint when resuming)."""
-
-    model, venv, wandb_run, checkpoint = start_training(cfg, out, lambda ckpt: build_vec_env(cfg, config, ckpt))
-    meta = {"agent": cfg.agent.name, "env_id": cfg.env.id, "seed": cfg.seed}
-    seeds = np.arange(VALID_SEED_BASE, VALID_SEED_BASE + cfg.eval.reps)
-    scenario = Scenario.from_seeds(config, seeds, cfg.eval.warmup + cfg.eval.periods)
-    score = lost_sales_score(config, scenario, cfg.eval.warmup, optimal_cost_or_none(config))
-    evaluator = PeriodicEvaluation(policy_factory(cfg, config, cfg.agent.name), score, cfg.eval.freq, out, meta)
-    interrupted = learn(cfg, model, evaluator, PeriodicCheckpoint(out, cfg.checkpoint.freq, cfg.checkpoint.keep, meta),
-                        resumed=checkpoint is not None)
-    return model, venv, evaluator, wandb_run, interrupted
-
-
-def start_training(cfg: DictConfig, out: Path, make_venv):
-    """Threads and seeds, the (normalising) VecEnv ``make_venv(checkpoint)``, the model (new,
-    or the newest checkpoint's when resuming) and its loggers (TensorBoard/CSV, wandb).
-    Returns ``(model, venv, wandb_run, checkpoint)``."""
-    import torch
-    from stable_baselines3.common.utils import set_random_seed
-
-    from experiments.tracking import make_logger, start_wandb
-
-    checkpoint = checkpoints.latest(out) if cfg.resume else None
-    torch.set_num_threads(int(cfg.torch_threads))
-    set_random_seed(cfg.seed)
-    venv = make_venv(checkpoint)
-    model = build_model(cfg, venv, out, checkpoint)
-    wandb_run = None
-    if cfg.logger.wandb:
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        wandb_run = start_wandb(OmegaConf.to_container(cfg.logger.wandb), out, resolved, out.name)
-    model.set_logger(make_logger(out, cfg.logger, wandb_run))
-    return model, venv, wandb_run, checkpoint
-
-
-def learn(cfg: DictConfig, model, evaluator, checkpointer, resumed: bool, extra=()) -> bool:
-    """Train up to ``cfg.total_timesteps`` with KPI logging, periodic evaluation,
-    checkpoints and graceful stop; returns whether a signal interrupted the run."""
-    from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
-
-    stopper = GracefulStop(checkpointer)
-    callbacks = [TrainingKPIs(), *extra, evaluator, checkpointer, stopper]
-    if cfg.progress_bar:
-        callbacks.append(ProgressBarCallback())
-    remaining = cfg.total_timesteps - model.num_timesteps
-    if remaining > 0:
-        model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed)
-    interrupted = stopper.signal is not None
-    if not interrupted and remaining > 0:
-        if evaluator.last_timesteps != model.num_timesteps:  # the final policy is always
-            evaluator.evaluate()  # evaluated (once) and eligible as best
-        checkpointer.save()
-    return interrupted
-
-
-def optimal_cost_or_none(config: LostSalesConfig) -> float | None:
-    from agents.lost_sales.agents import optimal_unavailable
-
-    if optimal_unavailable(config):
-        return None
-    from agents.lost_sales.optimal import solve
-
-    return solve(config).average_cost
-
-
-def final_policy(cfg: DictConfig, config: LostSalesConfig, out: Path, model, venv):
-    """The policy benchmarked at the end: the best on validation seeds, or the last."""
-    make = policy_factory(cfg, config, cfg.agent.name)
-    best = out / "best"
-    if cfg.benchmark.model == "best" and (best / "model.zip").exists():
-        ckpt = checkpoints.Checkpoint(best, -1, {})
-        best_model = checkpoints.load_model(algorithm(cfg.agent.name).load_class(), ckpt, device="cpu")
-        best_venv = checkpoints.load_vecnormalize(ckpt, venv) if ckpt.vecnormalize else venv
-        return make(best_model, best_venv)
-    return make(model, venv)
-
-
-def report(cfg: DictConfig, config: LostSalesConfig, out: Path, policy, console: Console, wandb_run):
-    """Benchmark the trained policy against the optimum and the tuned heuristics."""
-    from experiments.benchmark import benchmark, build_agents, describe, progress_bar
-    from experiments.plots import plot_learning_curve, plot_policy_map
+def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run) -> float:
+    """Benchmark the trained policy against the task's agents (the benchmark's code and seeds)."""
+    from agents.harness import evaluate
+    from experiments.plots import plot_learning_curve
     from experiments.reporting import print_table, write_results
 
+    settings = eval_settings(cfg.eval, "eval")
     with progress_bar(console) as progress:
-        agents = build_agents(list(cfg.benchmark.agents), config, console, progress)
-        agents = {cfg.agent.name: policy, **agents}
-        frame = benchmark(config, agents, cfg.benchmark, progress)
-    title = f"{cfg.agent.name} on {describe(config)}"
-    print_table(frame, title, console)
-    write_results(frame, out, title, "python -m experiments.train " + " ".join(sys.argv[1:]))
-    plot_learning_curve(out / "eval.csv", out / "learning_curve.png", frame, title)
-    plot_policy_map(config, agents, out / "policy_map.png", cfg.agent.name)
+        agents = build_agents(task, agent_names(task, cfg.benchmark.agents), cfg.tuning.reps, bool(cfg.smoke),
+                              console, progress)
+        agents = {policy.name: policy, **agents}
+        bar = progress.add_task("evaluating (agent x round)", total=None)
+        evaluation = evaluate(task, agents, settings, progress=lambda name: progress.advance(bar))
+    title = f"{policy.name}{' (shared)' if cfg.shared else ''} on {task.describe()}"
+    print_table(evaluation, task, title, console)
+    write_results(evaluation, task, out, title, command_line("experiments.train"))
+    plot_learning_curve(out / "eval.csv", out / "learning_curve.png", evaluation.frame, evaluation.reference, title,
+                        policy.name)
+    pngs = ["cost_comparison.png", "learning_curve.png", *task.plots(out, agents, policy.name)]
     if wandb_run is not None:
         import wandb
 
-        wandb_run.log({"benchmark/results": wandb.Table(dataframe=frame)})
-        for png in ("cost_comparison", "learning_curve", "policy_map"):
-            wandb_run.log({f"plots/{png}": wandb.Image(str(out / f"{png}.png"))})
-    return frame
+        wandb_run.log({"benchmark/results": wandb.Table(dataframe=evaluation.frame)})
+        for png in pngs:
+            wandb_run.log({f"plots/{Path(png).stem}": wandb.Image(str(out / png))})
+    row = evaluation.frame[evaluation.frame["agent"] == policy.name].iloc[0]
+    return row, evaluation.reference
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train.yaml")
 @clean_errors
 def main(cfg: DictConfig) -> float:
+    from hydra.core.hydra_config import HydraConfig
+
+    from agents.rl import training
+
     if cfg.resume:
         cfg = resumed_config(cfg)
-    if cfg.env.id == "fulfillgym/FulfillmentCenter-v0":
-        from experiments.train_fc import main_fc
-
-        return main_fc(cfg)
-    config = lost_sales_config(cfg.env)
-    validate(cfg, config)
-    if not cfg.resume:
-        resolve_levels(cfg, config)
+    else:
+        apply_smoke(cfg)
+    task = make_task(cfg)
+    algo = algorithm(str(cfg.agent.name))
+    if cfg.smoke and not cfg.resume:
+        given = command_line_keys()
+        for key, value in smoke_training(cfg, task, algo).items():
+            if key not in given:
+                OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+    validate(cfg, task, algo)
     out = run_dir()
-    if not cfg.resume and checkpoints.list_checkpoints(out):
-        raise ConfigError(f"hydra.run.dir: {out} already holds a training run; continue it with "
-                          f"resume={out} or choose a new directory")
+    if not cfg.resume:
+        for key, value in task.resolve_training().items():
+            OmegaConf.update(cfg, f"env.training.{key}", value, merge=True, force_add=True)
+    write_marker(out, "train", task.name, dict(HydraConfig.get().runtime.choices))
     save_resolved_config(cfg, out)
-    from experiments.reporting import make_console
-
     console = make_console()
-    console.print(f"[bold]training {cfg.agent.name}[/bold] for {cfg.total_timesteps:,} timesteps; run dir {out}")
+    unit = task.timestep_unit(bool(cfg.shared))
+    console.print(f"[bold]training {algo.name}{' (shared over agents)' if cfg.shared else ''}[/bold] on "
+                  f"{task.describe()} for {cfg.total_timesteps:,} {unit}; run dir {out}")
     start = time.perf_counter()
-    model, venv, evaluator, wandb_run, interrupted = train(cfg, config, out)
+    session = training.start(cfg, task, algo, out)
     try:
-        if interrupted:
-            console.print(f"[yellow]interrupted at {model.num_timesteps:,} timesteps; checkpoint saved. "
+        training.train(cfg, task, algo, session, out, validation_settings(cfg))
+        if session.interrupted:
+            console.print(f"[yellow]interrupted at {session.model.num_timesteps:,} timesteps; checkpoint saved. "
                           f"Continue with: python -m experiments.train resume={out}[/yellow]")
             return float("nan")
-        frame = report(cfg, config, out, final_policy(cfg, config, out, model, venv), console, wandb_run)
+        make_live = training.policy_maker(task, algo, bool(cfg.shared), bool(cfg.normalize.obs))
+        policy = final_policy(cfg, out, session, make_live)
+        row, reference = report(cfg, task, out, policy, console, session.wandb_run)
     finally:
-        model.logger.close()
-        if wandb_run is not None:
-            wandb_run.finish()
-    trained = frame[frame["agent"] == cfg.agent.name].iloc[0]
-    console.print(f"done in {time.perf_counter() - start:.0f}s: {cfg.agent.name} mean cost "
-                  f"{trained.mean_cost:.4f} ({trained.gap_pct:+.2f}% vs {trained.reference}); "
-                  f"best validation cost {evaluator.best:.4f}; results in {out}")
-    return float(evaluator.best)
+        session.model.logger.close()
+        if session.wandb_run is not None:
+            session.wandb_run.finish()
+    best = session.evaluator.best
+    console.print(f"done in {time.perf_counter() - start:.0f}s: {policy.name} mean cost "
+                  f"{row.mean_cost:.{task.cost_decimals}f}/period ({row.gap_pct:+.2f}% vs {reference}); "
+                  f"best validation cost {best:.{task.cost_decimals}f}; results in {out}")
+    return float(best)
 
 
 if __name__ == "__main__":

@@ -24,18 +24,9 @@ Policies
 ``base_stock`` -- :class:`ForecastBaseStock`, a forecast-driven order-up-to policy.
     The protection interval is ``L_i + R`` periods with review period ``R = 1``; its demand
     has mean ``M_i = f_i (L_i + 1)``. ``Q_i`` is the newsvendor quantile of that demand at
-    the critical ratio ``p'_i / (p'_i + h_i)``, where ``p'_i = p_i`` with backorders and,
-    with lost sales, ``p'_i = p_i + price_i [revenue] - c_i [purchase_cost]`` floored at 0
-    (a lost sale forfeits the price when revenue is counted, and saves the unit cost
-    when purchases are charged: every unit bought is eventually sold, the long-run
-    argument of ``LostSalesConfig.critical_ratio``). The demand distribution is Poisson(M_i); with
-    ``demand.distribution = negative_binomial`` it is the negative binomial with mean M_i
-    and variance ``dispersion x M_i`` (the exact sum of L_i + 1 i.i.d. periods of the
-    model's gamma-Poisson demand); intermittent SKUs (``catalogue.intermittency < 1``) use
-    a negative binomial whose variance-to-mean ratio matches one period of their
-    compound demand at the long-run mean (``1 - q/m + m/q - m`` for occurrence
-    probability q and mean m >= q; Poisson when that is <= 1). Replayed (CSV) demand uses
-    Poisson. The order-up-to level is
+    the critical ratio ``p'_i / (p'_i + h_i)``, where ``p'_i`` is the SKU's effective
+    shortage cost and the demand distribution is Poisson(M_i) or a negative binomial
+    (``agents.fulfillment_center.quantiles``). The order-up-to level is
 
         S_i = max(0, round(M_i + safety x (Q_i - M_i)))
 
@@ -69,147 +60,21 @@ Policies
 ``random`` -- :class:`RandomOrders`: ``q_i`` uniform on ``0 .. floor(2 f_i (L_i + 1))``
     from the policy's own seeded generator; a sanity floor every policy should beat.
 
-Tuning
-------
-Parameters are tuned by simulation with common random numbers (CRN): every candidate is
-evaluated by :func:`agents.fc_evaluation.run_episodes` on the same ``reps`` (default 4)
-episodes with seeds ``TUNE_SEED_BASE + r`` (``agents.lost_sales.rollout``; disjoint from the
-evaluation seeds ``EVAL_SEED_BASE + r``; with replayed CSV demand and a fixed test window,
-on random windows of the history before it: :func:`tuning_problem`), with the config's episode length (or
-``periods``) and ``warmup`` periods not measured (default min(28, length // 4)); the
-criterion is the mean cost per period. Each 1-D search evaluates a coarse grid, extends
-it (at most 3 steps) when the best point is on an open edge, then halves the step twice
-around the best point (evaluations are cached; ties go to the first evaluated value):
-
-* ``base_stock``: for each ``forecast_weight`` in {0, 0.5, 1}, ``safety`` on
-  {0, 0.5, 1, 1.5, 2} (extended in steps of 0.5, not below -1, e.g. when capacity is
-  tight), refined to 0.125; the best pair is kept (and used by the two below).
-* ``s_S``: ``safety`` starts at the tuned base-stock value; ``m`` is searched on
-  {0, 0.5, 1, 2, 3, 5} (K = 0; refined to 0.25) or {0, 0.25, 0.5, 1, 1.5, 2, 3} (K > 0;
-  refined to 0.125), m = 0 (base stock) first so that it wins ties; then ``safety`` is re-searched around its value (+-0.25, +-0.125)
-  with ``m`` fixed (one round of coordinate descent).
-* ``capacity_base_stock``: ``safety`` starts at the tuned base-stock value;
-  ``fill_target`` is searched on {0.6, 0.7, ..., 1.3} plus infinity (= ``base_stock``,
-  so the tuned throttle never loses to base stock on the tuning episodes), refined to
-  0.025; then ``safety`` is re-searched around its value with ``fill_target`` fixed.
-  Unlimited capacity: no throttle to tune, it takes the base-stock ``safety``.
-
-The tuned policy carries ``tuning_cost`` (mean tuning cost per period of the winner,
-slightly optimistic), ``tuning_ci95`` and ``tuning`` (evaluations, seconds, settings).
-Tuning is deterministic: the same problem gives the same parameters. The tuned
-base-stock result is cached per :class:`Problem` object and tuning settings, so
-building the three tuned policies for one problem tunes ``safety`` once.
+Tuning: ``agents.fulfillment_center.tuning``.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import time
-import weakref
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from scipy import special
 
-from agents.lost_sales.rollout import TUNE_SEED_BASE
-from envs.core.config import ConfigError
+from agents.fulfillment_center.quantiles import critical_ratio, demand_dispersion, demand_quantile
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU_FEATURES
 
-log = logging.getLogger(__name__)
-TUNE_REPS = 4
-# weights of the smoothed forecast against the SKU's long-run mean demand, searched when
-# tuning: 0 = static base stock (best for stationary demand), 1 = pure smoothed forecast
-FORECAST_WEIGHTS = (0.0, 0.5, 1.0)
-TUNE_WARMUP = 28
-RATIO_EPS = 1e-9
-MAX_STEPS = 200  # quantile correction steps (a handful are needed from the initial guess)
 BISECTION_STEPS = 30
-SAFETY_LOW = -1.0  # lowest safety searched: S = M - (Q - M)
-
-# -- demand quantiles -------------------------------------------------------------------
-
-
-def demand_quantile(mean, ratio, dispersion=1.0) -> np.ndarray:
-    """Elementwise smallest integer k >= 0 with P(D <= k) >= ratio, where D is Poisson(mean)
-    when ``dispersion`` <= 1, else negative binomial with that mean and variance
-    ``dispersion x mean``. Arrays broadcast; equals ``scipy.stats.poisson.ppf`` /
-    ``nbinom.ppf`` (n = mean / (dispersion - 1), p = 1 / dispersion), but fast: a
-    Cornish-Fisher guess corrected by CDF evaluations."""
-    mean, ratio, phi = np.broadcast_arrays(np.maximum(np.asarray(mean, dtype=np.float64), 1e-12),
-                                           np.clip(np.asarray(ratio, dtype=np.float64), RATIO_EPS, 1 - RATIO_EPS),
-                                           np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0))
-    shape = mean.shape
-    mean, ratio, phi = mean.ravel(), ratio.ravel(), phi.ravel()
-    z = special.ndtri(ratio)
-    guess = mean + np.sqrt(phi * mean) * z + (z * z - 1.0) * (2.0 * phi - 1.0) / 6.0
-    k = np.maximum(np.rint(guess), 0.0)
-    nb = phi > 1.0
-    kind = "poisson" if not nb.any() else "nb" if nb.all() else "mixed"
-    n_nb, p_nb = mean / np.maximum(phi - 1.0, 1e-12), 1.0 / phi
-
-    def cdf(kk: np.ndarray, i) -> np.ndarray:
-        """P(D <= kk) for the elements ``i`` (NaN or 0 for kk = -1: never >= ratio)."""
-        if kind == "poisson":
-            return special.pdtr(kk, mean[i])
-        neg = special.betainc(n_nb[i], kk + 1.0, p_nb[i])  # NB(n, p) cdf(k) = I_p(n, k + 1)
-        return neg if kind == "nb" else np.where(nb[i], neg, special.pdtr(kk, mean[i]))
-
-    every = slice(None)
-    wrong = (cdf(k - 1.0, every) >= ratio) | (cdf(k, every) < ratio)
-    idx = np.flatnonzero(wrong)
-    for _ in range(MAX_STEPS):  # step down while the CDF one below already reaches the ratio
-        if not idx.size:
-            break
-        down = cdf(k[idx] - 1.0, idx) >= ratio[idx]
-        idx = idx[down]
-        k[idx] -= 1.0
-    idx = np.flatnonzero(wrong)
-    for _ in range(MAX_STEPS):  # step up while the CDF falls short of the ratio
-        if not idx.size:
-            break
-        up = cdf(k[idx], idx) < ratio[idx]
-        idx = idx[up]
-        k[idx] += 1.0
-    return k.reshape(shape)
-
-
-def critical_ratio(problem: Problem) -> np.ndarray:
-    """Per-SKU newsvendor ratio ``p' / (p' + h)`` (see the module docstring for p')."""
-    cfg = problem.config
-    p = np.asarray(problem.penalty, dtype=np.float64) * np.ones(problem.n)
-    h = np.asarray(problem.holding, dtype=np.float64) * np.ones(problem.n)
-    if not cfg.backorders:
-        if cfg.revenue:
-            p = p + problem.price
-        if cfg.purchase_cost:
-            p = p - problem.unit_cost
-        p = np.maximum(p, 0.0)
-    total = p + h
-    return np.divide(p, total, out=np.zeros(problem.n), where=total > 0)
-
-
-def demand_dispersion(problem: Problem) -> np.ndarray:
-    """Per-SKU variance-to-mean ratio of one period's demand used for the quantiles."""
-    cfg, cat = problem.config, problem.catalogue
-    phi = np.ones(problem.n)
-    if cfg.catalogue == "csv":
-        return phi
-    model = cfg.demand
-    if model.distribution == "negative_binomial":
-        phi[:] = model.dispersion
-    if model.intermittent:
-        q = np.asarray(cat.intermittency, dtype=np.float64)
-        m = problem.mean_demand
-        irregular = q < 1.0
-        matched = np.where(m >= q, 1.0 - q / m + m / q - m, 1.0 - m)
-        phi = np.where(irregular, np.maximum(matched, 1.0), phi)
-    return phi
-
-
-# -- policies ---------------------------------------------------------------------------
 
 
 def _fmt(v: Any) -> str:
@@ -223,7 +88,7 @@ class FCPolicy:
     and forecasts and return orders (B, N)."""
 
     name = "fc_policy"
-    action_type = "order"
+    env_overrides = {"action_type": "order"}
     tuning_cost: float | None = None
     tuning_ci95: float | None = None
     tuning: dict[str, Any] | None = None
@@ -284,9 +149,18 @@ class ForecastBaseStock(FCPolicy):
         self.ratio = critical_ratio(problem)
         self.dispersion = demand_dispersion(problem)
         self.protection = self.lead + 1.0
+        self._static: np.ndarray | None = None
 
     def levels(self, forecast: np.ndarray) -> np.ndarray:
-        """Order-up-to levels (B, N) for forecasts (B, N)."""
+        """Order-up-to levels (B, N) for forecasts (B, N). With ``forecast_weight`` 0 the
+        forecast is the long-run mean, so the levels are computed once."""
+        if self.forecast_weight != 0.0:
+            return self._levels(forecast)
+        if self._static is None:
+            self._static = self._levels(self.mean[None, :])[0]
+        return np.broadcast_to(self._static, forecast.shape)
+
+    def _levels(self, forecast: np.ndarray) -> np.ndarray:
         m = forecast * self.protection
         if self.safety == 0.0:
             return np.maximum(np.rint(m), 0.0)
@@ -407,156 +281,3 @@ FC_HEURISTICS: dict[str, type[FCPolicy]] = {
     "capacity_base_stock": CapacityAwareBaseStock,
     "random": RandomOrders,
 }
-
-# -- tuning -----------------------------------------------------------------------------
-
-
-class _Evaluator:
-    """Mean tuning cost per period of a policy (CRN on the tuning seeds), cached."""
-
-    def __init__(self, problem: Problem, reps: int, periods: int | None, warmup: int | None):
-        cfg = problem.config
-        if periods is not None and periods != cfg.episode_length:
-            problem = Problem(replace(cfg, episode_length=int(periods)), problem.catalogue)
-        problem = tuning_problem(problem)
-        length = problem.config.episode_length
-        self.problem = problem
-        self.warmup = min(TUNE_WARMUP, length // 4) if warmup is None else int(warmup)
-        self.seeds = [TUNE_SEED_BASE + r for r in range(int(reps))]
-        self.cache: dict[tuple, tuple[float, float]] = {}
-
-    def __call__(self, policy: FCPolicy) -> float:
-        key = (type(policy).__name__, *policy.params().values())
-        if key not in self.cache:
-            from agents.fulfillment_center.rollout import ci95, run_episodes
-
-            cost = run_episodes(self.problem, policy, self.seeds, self.warmup)["cost"]
-            self.cache[key] = (float(cost.mean()), ci95(cost))
-        return self.cache[key][0]
-
-    def ci(self, policy: FCPolicy) -> float:
-        self(policy)
-        return self.cache[(type(policy).__name__, *policy.params().values())][1]
-
-
-def tuning_problem(problem: Problem) -> Problem:
-    """The problem heuristics are tuned on: :meth:`Problem.training_split` (fresh demand
-    from the tuning seeds; with a replayed CSV history and a fixed test window, random
-    windows of the history before the test window)."""
-    return problem.training_split()
-
-
-def _search(cost, grid, step: float, min_step: float, low: float = -math.inf,
-            high: float = math.inf, start: dict[float, float] | None = None) -> tuple[float, float]:
-    """Minimise ``cost(x)`` over a 1-D grid: coarse grid, edge extension, local halving.
-    Returns (best x, its cost). ``start``: known costs (kept)."""
-    costs: dict[float, float] = dict(start or {})
-
-    def at(x: float) -> float:
-        x = round(x, 6)
-        if x not in costs:
-            costs[x] = cost(x)
-        return costs[x]
-
-    for x in grid:
-        at(x)
-
-    def best() -> float:
-        return min(costs, key=lambda x: (costs[x], list(costs).index(x)))
-
-    for _ in range(3):  # extend an open edge the best point sits on
-        finite = [x for x in costs if math.isfinite(x)]
-        b = best()
-        if b == max(finite) and b + step <= high:
-            at(b + step)
-        elif b == min(finite) and b - step >= low:
-            at(b - step)
-        else:
-            break
-    while step / 2 >= min_step - 1e-12:
-        step /= 2
-        b = best()
-        if math.isfinite(b):
-            for x in (b - step, b + step):
-                if low <= x <= high:
-                    at(x)
-    b = best()
-    return b, costs[b]
-
-
-def _around(x: float) -> list[float]:
-    """The current value first (it wins ties), then its neighbours at +-0.25 (>= SAFETY_LOW)."""
-    return [x, *(v for v in (x - 0.25, x + 0.25) if v >= SAFETY_LOW)]
-
-
-_BASE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _tuned_safety(problem: Problem, ev: _Evaluator, key: tuple, cache: bool) -> tuple[float, float, float]:
-    """The base-stock ``safety`` and ``forecast_weight``: ``safety`` searched for each weight
-    of ``FORECAST_WEIGHTS``, the best pair kept. Returns (safety, weight, cost)."""
-    if cache and key in _BASE_CACHE.get(problem, {}):
-        return _BASE_CACHE[problem][key]
-    best = None
-    for w in FORECAST_WEIGHTS:
-        safety, cost = _search(lambda x, w=w: ev(ForecastBaseStock(problem, x, w)), [0.0, 0.5, 1.0, 1.5, 2.0],
-                               step=0.5, min_step=0.125, low=SAFETY_LOW)
-        if best is None or cost < best[2]:
-            best = (safety, w, cost)
-    if cache:
-        _BASE_CACHE.setdefault(problem, {})[key] = best
-    return best
-
-
-def tune_fc(name: str, problem: Problem, *, reps: int = TUNE_REPS, periods: int | None = None,
-            warmup: int | None = None, cache: bool = True) -> FCPolicy:
-    """Tune heuristic ``name`` for ``problem`` by CRN simulation (module docstring).
-    ``periods``: tuning episode length (default: the config's); ``warmup``: periods not
-    measured (default min(28, length // 4)); ``cache``: reuse the tuned base-stock safety."""
-    if name not in FC_HEURISTICS or name == "random":
-        raise ConfigError(f"fc_agents: {name!r} is not a tunable heuristic; tunable: base_stock, s_S, "
-                          f"capacity_base_stock")
-    start = time.perf_counter()
-    ev = _Evaluator(problem, reps, periods, warmup)
-    key = (int(reps), ev.problem.config.episode_length, ev.warmup)
-    safety, w, _ = _tuned_safety(problem, ev, key, cache)
-    if name == "base_stock":
-        policy: FCPolicy = ForecastBaseStock(problem, safety, w)
-    elif name == "s_S":
-        if problem.config.fixed_order_cost > 0:
-            grid, step = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0], 0.5
-        else:
-            grid, step = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], 1.0
-        # m = 0 is base stock itself, evaluated first: it wins ties, so the tuned (s, S)
-        # never does worse than the tuned base stock on the tuning episodes
-        m, _ = _search(lambda x: ev(SsPolicy(problem, safety, x, w)), grid, step=step, min_step=step / 4, low=0.0)
-        safety, _ = _search(lambda x: ev(SsPolicy(problem, x, m, w)), _around(safety), step=0.25,
-                            min_step=0.125, low=SAFETY_LOW)
-        policy = SsPolicy(problem, safety, m, w)
-    else:
-        fill = math.inf
-        if problem.limited:
-            base_cost = ev(ForecastBaseStock(problem, safety, w))
-            grid = [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
-            fill, _ = _search(lambda x: ev(CapacityAwareBaseStock(problem, safety, x, w)), grid, step=0.1,
-                              min_step=0.025, low=0.05, start={math.inf: base_cost})
-            if math.isfinite(fill):
-                safety, _ = _search(lambda x: ev(CapacityAwareBaseStock(problem, x, fill, w)), _around(safety),
-                                    step=0.25, min_step=0.125, low=SAFETY_LOW)
-        policy = CapacityAwareBaseStock(problem, safety, fill, w)
-    policy.tuning_cost = ev(policy)
-    policy.tuning_ci95 = ev.ci(policy)
-    policy.tuning = {"evaluations": len(ev.cache), "seconds": round(time.perf_counter() - start, 2),
-                     "reps": int(reps), "periods": ev.problem.config.episode_length, "warmup": ev.warmup,
-                     "seed_base": TUNE_SEED_BASE}
-    return policy
-
-
-def make_fc_agent(name: str, problem: Problem, *, seed: int = 0, **tuning: Any) -> FCPolicy:
-    """A ready fulfilment-centre heuristic: tuned (``base_stock``, ``s_S``,
-    ``capacity_base_stock``; keyword arguments go to :func:`tune_fc`) or seeded (``random``)."""
-    if name not in FC_HEURISTICS:
-        raise ConfigError(f"fc_agents: unknown agent {name!r}; accepted agents are {', '.join(FC_HEURISTICS)}")
-    if name == "random":
-        return RandomOrders(problem, seed=seed)
-    return tune_fc(name, problem, **tuning)

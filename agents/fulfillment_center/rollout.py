@@ -6,10 +6,10 @@ every policy faces the same demand stream in replication r. Cost differences bet
 policies are paired by replication, which makes their confidence intervals tight.
 
 A policy is anything with the policy protocol's ``predict`` acting on the centralised
-env's observation. Its ``action_type`` attribute (default: the problem's) says which
-action space it answers in; heuristics use ``order`` (the order quantities), trained
-models the space they were trained on. The env is rebuilt with that action type on the
-same catalogue, so all policies still share the demand streams.
+env's observation. Its ``env_overrides`` (``agents.base``) say which action space it
+answers in: heuristics use ``action_type="order"`` (the order quantities), trained models
+the space they were trained on. The env is rebuilt with those fields on the same
+catalogue, so all policies still share the demand streams.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
-from agents.lost_sales import rollout as evaluation
+from agents.base import env_overrides
+from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
@@ -28,31 +28,35 @@ PER_PERIOD = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflo
               "overflow_units", "capacity_utilisation", "days_of_cover", "stockout_rate")
 
 
-def env_for(problem: Problem, action_type: str | None = None) -> FulfillmentCenterEnv:
-    """The centralised env of ``problem`` (flat observations) answering in ``action_type``."""
+def env_for(problem: Problem, overrides: dict | None = None) -> FulfillmentCenterEnv:
+    """The centralised env of ``problem`` (flat observations) with the config fields
+    ``overrides`` replaced (e.g. the action type a policy answers in)."""
     cfg = problem.config
-    changes = {"obs_format": "flat"}
-    if action_type is not None:
-        changes["action_type"] = action_type
+    changes = {"obs_format": "flat", **(overrides or {})}
     if all(getattr(cfg, k) == v for k, v in changes.items()):
         return FulfillmentCenterEnv(problem=problem)
     return FulfillmentCenterEnv(problem=Problem(replace(cfg, **changes), problem.catalogue))
 
 
 def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0,
-                 progress: Callable[[], None] | None = None) -> dict[str, np.ndarray]:
+                 progress: Callable[[], None] | None = None, periods: int | None = None) -> dict[str, np.ndarray]:
     """Play one episode per seed; per-replication means over the periods after ``warmup``.
+    ``periods``: measured periods (episodes of ``warmup + periods`` periods); None: the
+    rest of the config's episode.
 
     Returns arrays of shape (R,): every key of ``PER_PERIOD`` (mean per period), plus
     ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
     popularity class and ``inventory_turnover`` (annualised, 365 * sales / mean on-hand).
     """
-    env = env_for(problem, getattr(policy, "action_type", None))
+    length = problem.config.episode_length if periods is None else warmup + periods
+    if periods is None and warmup >= length:
+        raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
+    overrides = env_overrides(policy)
+    if length != problem.config.episode_length:
+        overrides["episode_length"] = length
+    env = env_for(problem, overrides)
     classes = problem.catalogue.popularity_class()
     masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}
-    length = problem.config.episode_length
-    if warmup >= length:
-        raise ValueError(f"warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
     out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "inventory_turnover",
                                                    *(f"fill_rate_{c}" for c in masks))}
     for seed in seeds:
@@ -85,29 +89,3 @@ def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0
         if progress is not None:
             progress()
     return {k: np.asarray(v) for k, v in out.items()}
-
-
-def ci95(x: np.ndarray) -> float:
-    """``agents.evaluation.ci95``, but NaN (not infinite) for a single replication: result
-    tables and plots show "no CI" rather than an infinite one."""
-    return evaluation.ci95(x) if len(x) >= 2 else float("nan")
-
-
-def compare(results: dict[str, dict[str, np.ndarray]], reference: str | None = None) -> pd.DataFrame:
-    """One row per agent: mean cost per period with its CI, the paired gap to the
-    reference (default: the cheapest agent) with its CI, and the KPIs."""
-    means = {name: r["cost"].mean() for name, r in results.items()}
-    ref = reference if reference in results else min(means, key=means.get)
-    rows = []
-    for name, r in results.items():
-        diff = r["cost"] - results[ref]["cost"]
-        base = results[ref]["cost"].mean()
-        row = {"agent": name, "mean_cost": r["cost"].mean(), "ci95": ci95(r["cost"]),
-               "gap_pct": 100 * diff.mean() / abs(base) if base else float("nan"),
-               "gap_ci95_pct": 100 * ci95(diff) / abs(base) if base else float("nan"),
-               "reference": ref, "reps": len(r["cost"])}
-        for k, v in r.items():
-            if k != "cost":
-                row[k] = float(v.mean())
-        rows.append(row)
-    return pd.DataFrame(rows).sort_values("mean_cost", kind="stable").reset_index(drop=True)

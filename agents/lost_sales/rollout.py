@@ -1,12 +1,11 @@
-"""Policy evaluation by simulation with common random numbers.
+"""The lost-sales CRN rollout: many replications of ``LostSales-v0`` in one batched simulation.
 
-Every policy is run on the *same* demand streams: replication ``r`` uses the
-generator ``numpy.random.default_rng(seed_r)``, exactly as ``LostSalesEnv.reset(seed=seed_r)``
-does, so a replication here reproduces the Gymnasium env's trajectory for that seed.
-Differences between policies are then paired, and their confidence intervals tight.
-
-Seed ranges are disjoint by purpose: evaluation uses ``EVAL_SEED_BASE + r``, heuristic
-tuning ``TUNE_SEED_BASE + r``; RL training uses small seeds (0, 1, 2, ...).
+Every policy is run on the *same* demand streams: replication ``r`` with seed ``s_r`` uses
+the generator ``numpy.random.default_rng(s_r)``, exactly as ``LostSalesEnv.reset(seed=s_r)``
+does, so a replication here reproduces the Gymnasium env's trajectory for that seed (a
+property test checks it). Differences between policies are then paired, and their
+confidence intervals tight. :func:`kpis` turns a rollout into the per-replication KPIs of
+the evaluation harness (``agents.harness``).
 """
 
 from __future__ import annotations
@@ -15,13 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state, order_from_action
 
-EVAL_SEED_BASE = 1_000_000
-TUNE_SEED_BASE = 2_000_000
 KPI_KEYS = ("holding_cost", "shortage_cost", "ordering_cost")
 
 
@@ -116,85 +112,14 @@ def rollout(
     )
 
 
-def ci95(samples: np.ndarray) -> float:
-    """Half-width of the 95% t confidence interval of the mean of ``samples``."""
-    n = len(samples)
-    if n < 2:
-        return float("inf")
-    return float(stats.t.ppf(0.975, n - 1) * np.std(samples, ddof=1) / np.sqrt(n))
-
-
-@dataclass
-class AgentResult:
-    """Evaluation of one agent over all replications (paired with the other agents)."""
-
-    agent: str
-    per_rep_cost: np.ndarray
-    fill_rate: float
-    components: dict[str, float]
-    params: dict = field(default_factory=dict)
-
-    @property
-    def mean_cost(self) -> float:
-        return float(np.mean(self.per_rep_cost))
-
-    @property
-    def ci95(self) -> float:
-        return ci95(self.per_rep_cost)
-
-
-def evaluate_policies(
-    config: LostSalesConfig,
-    policies: dict,
-    *,
-    periods: int = 1000,
-    warmup: int = 100,
-    reps: int = 64,
-    max_reps: int = 4096,
-    target_rel_ci: float = 0.005,
-    seed_base: int = EVAL_SEED_BASE,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[AgentResult]:
-    """Evaluate every policy on the same replications until each CI is tight enough.
-
-    Replications are added in rounds (``reps``, then doubling) until the 95% CI
-    half-width of every agent's mean cost per period is within ``target_rel_ci`` of
-    its mean, or ``max_reps`` is reached. Each replication runs ``warmup + periods``
-    periods and measures the last ``periods``. ``progress(done, total)`` is called
-    after each agent-round.
-    """
-    rows: dict[str, list[Rollout]] = {name: [] for name in policies}
-    done, next_round, total = 0, reps, reps
-    while True:
-        seeds = np.arange(seed_base + done, seed_base + done + next_round)
-        scenario = Scenario.from_seeds(config, seeds, warmup + periods)
-        for i, (name, policy) in enumerate(policies.items()):
-            rows[name].append(rollout(config, policy, scenario, warmup))
-            if progress is not None:
-                progress(i + 1, len(policies))
-        done += next_round
-        results = [_combine(name, rows[name], policies[name]) for name in policies]
-        tight = all(r.ci95 <= target_rel_ci * max(abs(r.mean_cost), 1e-9) for r in results)
-        if tight or done >= max_reps:
-            return results
-        next_round = min(done, max_reps - done)
-        total += next_round
-
-
-def _combine(name: str, parts: list[Rollout], policy) -> AgentResult:
-    cost = np.concatenate([p.mean_cost for p in parts])
-    demand = sum(p.demand.sum() for p in parts)
-    filled = sum(p.filled.sum() for p in parts)
-    periods = sum(p.periods * len(p.cost) for p in parts)
-    components = {k: float(sum(p.components[k].sum() for p in parts) / periods) for k in KPI_KEYS}
-    components["lost_per_period"] = float(sum(p.short.sum() for p in parts) / periods)
-    params = policy.params() if hasattr(policy, "params") else {}
-    return AgentResult(name, cost, float(filled / demand) if demand else 1.0, components, params)
-
-
-def paired_gap(result: AgentResult, reference: AgentResult) -> tuple[float, float]:
-    """Gap of ``result`` over ``reference`` in % of the reference mean, with the 95% CI
-    half-width of the paired (same replications) difference."""
-    ref = reference.mean_cost
-    diff = result.per_rep_cost - reference.per_rep_cost
-    return float(100 * diff.mean() / ref), float(100 * ci95(diff) / ref)
+def kpis(result: Rollout) -> dict[str, np.ndarray]:
+    """Per-replication KPIs (``agents.harness``): ``cost`` and its components per period,
+    ``fill_rate`` (demand met from stock / demand) and ``lost_per_period``."""
+    periods = result.periods
+    demand = np.maximum(result.demand, 1)
+    out = {"cost": result.mean_cost,
+           "fill_rate": np.where(result.demand > 0, result.filled / demand, 1.0)}
+    for key in KPI_KEYS:
+        out[key] = result.components[key] / periods
+    out["lost_per_period"] = result.short / periods
+    return out

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.lost_sales.rollout import KPI_KEYS, Scenario, ci95, rollout
 from agents.rl import checkpoints
 
 
 class TrainingKPIs(BaseCallback):
-    """Cost and fill rate of the training episodes, logged as ``train/...`` each rollout."""
+    """Cost and fill rate of the training episodes, logged as ``train/...`` each rollout, and
+    any ``episode_kpis`` an env reports at an episode's end (e.g. fill rate by popularity
+    class), logged as ``train/<key>``."""
 
     def __init__(self):
         super().__init__()
@@ -25,6 +26,8 @@ class TrainingKPIs(BaseCallback):
 
     def _on_step(self) -> bool:
         for info in self.locals.get("infos", ()):
+            for key, value in info.get("episode_kpis", {}).items():
+                self.logger.record_mean(f"train/{key}", value)
             if "cost" in info:
                 self.sums["cost"] += info["cost"]
                 self.sums["demand"] += info["demand"]
@@ -62,31 +65,13 @@ class EveryTimesteps(BaseCallback):
         raise NotImplementedError
 
 
-def lost_sales_score(config, scenario: Scenario, warmup: int, optimal_cost: float | None):
-    """A scoring function for :class:`PeriodicEvaluation` on ``LostSales-v0``: rollout on
-    the validation scenario; mean cost, CI, fill rate, cost components, gap to optimal."""
-
-    def score(policy) -> dict:
-        result = rollout(config, policy, scenario, warmup)
-        cost = result.mean_cost
-        row = {"mean_cost": float(cost.mean()), "ci95": ci95(cost),
-               "fill_rate": float(result.filled.sum() / max(result.demand.sum(), 1))}
-        for key in KPI_KEYS:
-            row[key] = float(result.components[key].sum() / (result.periods * len(cost)))
-        row["lost_per_period"] = float(result.short.sum() / (result.periods * len(cost)))
-        if optimal_cost:
-            row["gap_to_optimal_pct"] = 100 * (row["mean_cost"] / optimal_cost - 1)
-        return row
-
-    return score
-
-
 class PeriodicEvaluation(EveryTimesteps):
     """Evaluate the current policy on validation seeds every ``freq`` timesteps.
 
-    ``score(policy)`` returns a row of metrics with at least ``mean_cost`` (lower is
-    better), e.g. :func:`lost_sales_score`. Every metric is logged as ``eval/<key>`` and
-    appended to ``eval.csv``; the best model so far is kept in ``best/``.
+    ``make_policy(model, training_env)`` is the current policy; ``score(policy)`` returns a
+    row of metrics with at least ``mean_cost`` (lower is better; ``experiments.train``'s
+    validation score). Every metric is logged as ``eval/<key>`` and appended to
+    ``eval.csv``; the best model so far is kept in ``best/``.
     """
 
     def __init__(self, make_policy, score, freq: int, out: Path, meta: dict):
@@ -128,10 +113,10 @@ class PeriodicEvaluation(EveryTimesteps):
 class PeriodicCheckpoint(EveryTimesteps):
     """Atomic checkpoint every ``freq`` timesteps (and one at the end of training)."""
 
-    def __init__(self, out: Path, freq: int, keep: int, meta: dict):
+    def __init__(self, out: Path, freq: int, keep: int, meta: dict, previous_seconds: float = 0.0):
         super().__init__(freq)
         self.out, self.keep, self.meta = Path(out), keep, meta
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() - previous_seconds  # a resumed run keeps counting
 
     def fire(self) -> None:
         self.save()
@@ -174,3 +159,16 @@ class GracefulStop(BaseCallback):
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
+
+
+class StopAtBudget(BaseCallback):
+    """Stops training as soon as ``num_timesteps`` reaches ``total`` (SB3 would finish the
+    current rollout), so that every run, resumed or not, ends exactly at its budget. An
+    unfinished rollout is discarded without a gradient step."""
+
+    def __init__(self, total: int):
+        super().__init__()
+        self.total = int(total)
+
+    def _on_step(self) -> bool:
+        return self.model.num_timesteps < self.total

@@ -1,8 +1,16 @@
 """Atomic checkpoints of a training run.
 
 A checkpoint is a directory ``checkpoints/step_<timesteps>/`` holding ``model.zip``,
-``vecnormalize.pkl`` (when observations or rewards are normalised), ``replay_buffer.pkl``
-(off-policy algorithms) and ``meta.json`` (timesteps, wall-clock seconds, algorithm).
+``vecnormalize.pkl`` and ``vecnormalize.json`` (when observations or rewards are
+normalised), ``replay_buffer.pkl`` (off-policy algorithms) and ``meta.json`` (timesteps,
+wall-clock seconds, algorithm).
+
+Trust: ``model.zip`` (partly), ``vecnormalize.pkl`` and ``replay_buffer.pkl`` are pickles and
+can run code when loaded. Only *resuming* a run loads them (SB3 needs its own state), so
+resuming trusts the run directory. Evaluating, benchmarking and exporting a run load
+nothing executable: the network weights with ``torch.load(weights_only=True)`` from
+``model.zip``'s ``policy.pth`` and the normalisation statistics from ``vecnormalize.json``
+(``agents.rl.loading``). An exported ONNX file is the artifact to share.
 It is written into a hidden temporary directory and renamed into place, so a crash
 mid-write leaves every earlier checkpoint intact and never a half-written one under a
 ``step_*`` name. The best model on the validation seeds is kept the same way in ``best/``.
@@ -38,6 +46,11 @@ class Checkpoint:
         return p if p.exists() else None
 
     @property
+    def normalisation(self) -> Path | None:
+        p = self.path / "vecnormalize.json"
+        return p if p.exists() else None
+
+    @property
     def replay_buffer(self) -> Path | None:
         p = self.path / "replay_buffer.pkl"
         return p if p.exists() else None
@@ -53,6 +66,7 @@ def save(model, vec_env, target: Path, meta: dict) -> Path:
         model.save(tmp / "model.zip")
         if vec_env is not None and hasattr(vec_env, "obs_rms"):
             vec_env.save(str(tmp / "vecnormalize.pkl"))
+            (tmp / "vecnormalize.json").write_text(json.dumps(normalisation_record(vec_env)))
         if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
             model.save_replay_buffer(tmp / "replay_buffer.pkl")
         full_meta = {"timesteps": int(model.num_timesteps), "saved_at": time.time(), **meta}
@@ -72,6 +86,15 @@ def save(model, vec_env, target: Path, meta: dict) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def normalisation_record(vec_env) -> dict:
+    """VecNormalize's observation statistics as plain numbers (``vecnormalize.json``)."""
+    from agents.rl.adapter import ObsNormalizer
+
+    obs = ObsNormalizer.from_vec_env(vec_env)
+    return {"norm_obs": obs is not None, "norm_reward": bool(getattr(vec_env, "norm_reward", False)),
+            "obs": None if obs is None else obs.to_dict()}
 
 
 def save_step(model, vec_env, run_dir: Path, meta: dict, keep: int) -> Path:
@@ -144,3 +167,50 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def load_replay_buffer(model, checkpoint: Checkpoint) -> None:
+    """Restore an off-policy model's replay buffer, or a one-line ConfigError if corrupt."""
+    try:
+        model.load_replay_buffer(checkpoint.replay_buffer)
+    except Exception as err:
+        raise ConfigError(f"checkpoint {checkpoint.replay_buffer}: cannot be loaded ({type(err).__name__}); "
+                          "delete this checkpoint directory to resume from the previous one") from err
+
+
+def check_resumable(checkpoint: Checkpoint, normalises: bool, off_policy: bool, allow_missing: bool) -> list[str]:
+    """The training state ``checkpoint`` lacks (normalisation statistics, replay buffer);
+    a ConfigError unless ``allow_missing`` (then the caller warns and starts that state fresh)."""
+    missing = []
+    if normalises and checkpoint.vecnormalize is None:
+        missing.append("vecnormalize.pkl (the normalisation statistics)")
+    if off_policy and checkpoint.replay_buffer is None:
+        missing.append("replay_buffer.pkl (the replay buffer)")
+    if missing and not allow_missing:
+        raise ConfigError(f"resume: {checkpoint.path} lacks {' and '.join(missing)}; resuming would silently "
+                          "start it afresh. Pass resume_allow_missing=true to continue anyway")
+    return missing
+
+
+def find(run_dir: Path, spec, field: str = "checkpoint") -> Checkpoint:
+    """``spec`` null / latest / last: the newest ``checkpoints/step_*``; ``best``:
+    ``<run_dir>/best``; otherwise a checkpoint directory."""
+    run_dir = Path(run_dir)
+    accepted = "accepted: null (the newest checkpoint), best, or a checkpoint directory"
+    if spec in (None, "", "latest", "last"):
+        found = list_checkpoints(run_dir)
+        if not found:
+            raise ConfigError(f"{field}: no checkpoint in {run_dir / 'checkpoints'} (train the run first, or pass "
+                              "checkpoint=best or a checkpoint directory)")
+        return found[-1]
+    path = run_dir / "best" if str(spec) == "best" else Path(str(spec))
+    if not (path / "model.zip").is_file():
+        raise ConfigError(f"{field}: {path} holds no model.zip; {accepted}")
+    meta: dict = {}
+    if (path / META).exists():
+        try:
+            meta = json.loads((path / META).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            meta = {"corrupt": True}
+    return Checkpoint(path, int(meta.get("timesteps", -1)) if isinstance(meta, dict) else -1,
+                      meta if isinstance(meta, dict) else {"corrupt": True})

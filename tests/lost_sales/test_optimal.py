@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from agents.base import Policy
+from agents.harness import ci95
 from agents.lost_sales.optimal import (
     OptimalPolicy,
     cache_dir,
@@ -18,7 +19,8 @@ from agents.lost_sales.optimal import (
     newsvendor_cost,
     solve,
 )
-from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario, ci95, rollout
+from agents.lost_sales.rollout import Scenario, rollout
+from agents.seeds import EVAL_SEED_BASE
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import order_from_action
 

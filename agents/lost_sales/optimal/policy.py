@@ -1,4 +1,4 @@
-"""The exact optimum as an :class:`~agents.base.OrderPolicy`."""
+"""The exact optimum as an :class:`~agents.lost_sales.policies.OrderPolicy`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import OrderPolicy
 from agents.lost_sales.optimal.solution import OptimalSolution
 from agents.lost_sales.optimal.solver import solve
+from agents.lost_sales.policies import OrderPolicy
 from envs.replenishment.lost_sales.config import LostSalesConfig
 
 
 class OptimalPolicy(OrderPolicy):
-    """The exact optimum as an :class:`~agents.base.OrderPolicy` (solved, or read from the
+    """The exact optimum as an :class:`~agents.lost_sales.policies.OrderPolicy` (solved, or read from the
     cache, on construction)."""
 
     name = "optimal"

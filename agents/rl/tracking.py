@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
 
+from envs.core.config import ConfigError
+
 
 class AppendingCSV(KVWriter):
     """CSV log that continues an existing file (resumed runs append to the same log)."""
@@ -69,11 +71,41 @@ def _scalar(v):
     return None
 
 
+WANDB_MODES = ("offline", "online", "disabled")
+
+
+def wandb_mode(wandb_cfg: dict) -> str:
+    """The wandb mode (``WANDB_MODE`` wins over ``logger.wandb.mode``; default offline), or a
+    one-line ConfigError for a bogus mode or ``online`` without credentials (``WANDB_API_KEY``
+    or a ``~/.netrc`` entry for the W&B host, as ``wandb login`` writes)."""
+    mode = os.environ.get("WANDB_MODE") or wandb_cfg.get("mode") or "offline"
+    field = "WANDB_MODE" if os.environ.get("WANDB_MODE") else "logger.wandb.mode"
+    if mode not in WANDB_MODES:
+        raise ConfigError(f"{field}: expected one of {', '.join(WANDB_MODES)}, got {mode!r}")
+    if mode == "online" and not _has_credentials():
+        raise ConfigError(f"{field}=online: no W&B credentials (run `wandb login` or set WANDB_API_KEY), "
+                          "or use mode=offline and `wandb sync` later")
+    return mode
+
+
+def _has_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    import netrc
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
 def start_wandb(wandb_cfg: dict, out: Path, config: dict, name: str):
     """Start (or, on resume, continue) a wandb run; offline unless configured otherwise."""
     import wandb
 
-    mode = os.environ.get("WANDB_MODE") or wandb_cfg.get("mode") or "offline"
+    mode = wandb_mode(wandb_cfg)
     id_file = out / "wandb_run_id.txt"
     run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:8]
     id_file.write_text(run_id)

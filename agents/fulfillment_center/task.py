@@ -1,0 +1,177 @@
+"""The fulfilment-centre task: ``fulfillgym/FulfillmentCenter-v0`` and PettingZoo
+``fulfillment_center_v0`` with tuned heuristics (no exact optimum: the cheapest agent is the
+reference).
+
+``configs/env/fulfillment_center.yaml`` instantiates :class:`FulfillmentCenterTask`; its keys
+are the ``FulfillmentConfig`` fields plus ``training`` (:class:`FulfillmentTraining`) and
+``evaluation`` (one episode per replication after a 28-period warm-up, 16 replications in
+the first round).
+
+Training never sees the test data: heuristics are tuned, RL agents trained and validated on
+``Problem.training_split()`` (with a replayed CSV history and a fixed test window: random
+windows of the history before it), and the test window is only used by the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
+from agents.fulfillment_center.rollout import run_episodes
+from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task, plain
+from envs.core.config import ConfigError, check_choice, check_keys
+from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
+from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
+
+HEURISTICS = ("base_stock", "s_S", "capacity_base_stock", "random")
+TRAINING_ACTIONS = ("discrete", "continuous", "level")
+
+
+@dataclass(frozen=True)
+class FulfillmentTraining:
+    """Training defaults of the fulfilment-centre task (``env.training.*``).
+
+    ``action_type``: the learner's action (``level``: order up to a multiple of the demand
+    over lead time + 1, measured best for PPO; ``discrete``; ``continuous``) with the env's
+    multiples. ``reward``: per-SKU reward of parameter-sharing training (``individual``:
+    the SKU's cost plus its share of the overflow; ``team``: total / N; ``normalised``:
+    individual / mean demand). ``overrides``: ``FulfillmentConfig`` fields changed for the
+    training episodes only (evaluation uses the env as configured, on disjoint seeds)."""
+
+    action_type: str = "level"
+    reward: str = "individual"
+    overrides: dict = field(default_factory=lambda: {"episode_start": "random"})
+
+    def __post_init__(self) -> None:
+        t = "env.training"
+        check_choice(f"{t}.action_type", self.action_type, TRAINING_ACTIONS)
+        check_choice(f"{t}.reward", self.reward, REWARD_MODES)
+        overrides = dict(self.overrides or {})
+        check_keys(f"{t}.overrides", overrides, [f.name for f in fields(FulfillmentConfig)])
+        object.__setattr__(self, "overrides", overrides)
+
+
+class FulfillmentCenterTask(Task):
+    """``fulfillgym/FulfillmentCenter-v0`` (module docstring)."""
+
+    name = "fulfillment_center"
+    env_id = "fulfillgym/FulfillmentCenter-v0"
+    cost_decimals = 2
+    kpis = (Kpi("fill_rate", "fill rate", "{:.1%}"),
+            Kpi("fill_abc", "fill % A/B/C", "{:.0%}", parts=("fill_rate_A", "fill_rate_B", "fill_rate_C")),
+            Kpi("fill_rate_A", "fill A", "{:.1%}", table=False), Kpi("fill_rate_B", "fill B", "{:.1%}", table=False),
+            Kpi("fill_rate_C", "fill C", "{:.1%}", table=False),
+            Kpi("stockout_rate", "stockouts", "{:.1%}"), Kpi("overflow_units", "overflow", "{:.2f}"),
+            Kpi("capacity_utilisation", "cap. util.", "{:.1%}"), Kpi("days_of_cover", "cover days", "{:.2f}"),
+            Kpi("holding_cost", "holding", "{:.2f}", table=False), Kpi("shortage_cost", "shortage", "{:.2f}", table=False),
+            Kpi("ordering_cost", "ordering", "{:.2f}", table=False),
+            Kpi("overflow_cost", "overflow cost", "{:.2f}", table=False),
+            Kpi("revenue", "revenue", "{:.2f}", table=False),
+            Kpi("inventory_turnover", "turnover", "{:.2f}", table=False))
+    default_agents = ("base_stock", "s_S", "capacity_base_stock", "random")
+    evaluation_defaults = EvaluationDefaults(periods=None, warmup=28, reps=16, validation_reps=4)
+    training_options = FulfillmentTraining
+
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
+        config = FulfillmentConfig.from_kwargs(env_kwargs)
+        self.problem = config.build()
+        return config
+
+    def env_kwargs(self) -> dict[str, Any]:
+        return plain(self.config.to_dict())
+
+    def describe(self) -> str:
+        p, cfg = self.problem, self.config
+        capacity = (f"capacity {p.capacity:.0f}" + (f" ({cfg.capacity_days:g} days)" if cfg.capacity is None else "")
+                    if p.limited else "unlimited capacity")
+        demand = cfg.demand.distribution if cfg.catalogue != "csv" else f"replayed {cfg.demand_csv}"
+        return (f"FulfillmentCenter-v0: {p.n} SKUs ({cfg.catalogue}), {'backorders' if cfg.backorders else 'lost sales'}, "
+                f"{capacity}, h={cfg.holding_cost:g}, p={cfg.penalty:g}, K={cfg.fixed_order_cost:g}, {demand} demand, "
+                f"{cfg.episode_length}-period episodes")
+
+    def instance_columns(self) -> dict[str, Any]:
+        return {"n_skus": self.problem.n, "capacity_days": self.config.capacity_days}
+
+    # -- training ------------------------------------------------------------------------
+    def training_problem(self) -> Problem:
+        """The problem RL trains on: the training split, with the training action type and the
+        training-episode overrides."""
+        split = self.problem.training_split()
+        t = self.training
+        return Problem(split.config.replace(action_type=t.action_type, **t.overrides), split.catalogue)
+
+    def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
+        from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
+
+        problem = self.training_problem()
+        return lambda: FulfillmentCenterEnv(problem=problem)
+
+    def make_parallel_env(self):
+        from envs.replenishment.fulfillment_center.parallel_env import FulfillmentCenterParallelEnv
+
+        return FulfillmentCenterParallelEnv(problem=self.training_problem(), reward=self.training.reward)
+
+    def shared_batch(self, n_copies: int, seed: int):
+        from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
+
+        return FulfillmentAgentBatch(self.training_problem(), n_copies=n_copies, seed=seed, reward=self.training.reward)
+
+    def timestep_unit(self, shared: bool) -> str:
+        return "SKU-periods" if shared else "periods"
+
+    def check_algorithm(self, algorithm, shared: bool) -> None:
+        if algorithm.off_policy or algorithm.maskable or (algorithm.recurrent and shared):
+            raise ConfigError(f"agent={algorithm.name}: the fulfilment centre trains ppo, a2c (shared or "
+                              "centralised) or recurrent_ppo (centralised)")
+        kind = "continuous" if self.training.action_type == "continuous" else "discrete"
+        if kind not in algorithm.action_types:
+            raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type="
+                              f"{self.training.action_type}")
+
+    def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
+                        maskable: bool = False):
+        if essentials is None:
+            trained = self.training_problem().config
+            essentials = {"shared": shared, "n_skus": self.problem.n, "pipeline_slots": trained.pipeline_slots,
+                          "action": {k: plain(getattr(trained, k)) for k in ACTION_KEYS}}
+        return interface_for(self.problem, essentials)
+
+    # -- agents --------------------------------------------------------------------------
+    def agent_names(self) -> tuple[str, ...]:
+        return HEURISTICS
+
+    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        from agents.fulfillment_center.tuning import TUNE_REPS, make_fc_agent
+
+        if name not in HEURISTICS:
+            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
+                              f"{', '.join(HEURISTICS)}")
+        reps = tuning_reps or (2 if smoke else TUNE_REPS)
+        return make_fc_agent(name, self.problem, **({} if name == "random" else {"reps": reps}))
+
+    # -- evaluation ----------------------------------------------------------------------
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        return run_episodes(self.problem, policy, seeds, warmup, periods=periods)
+
+    def validation_rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int):
+        return run_episodes(self.problem.training_split(), policy, seeds, warmup, periods=periods)
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        return {**super().smoke_overrides(), "env.n_skus": 5, "env.episode_length": 45,
+                "env.evaluation.periods": None, "env.evaluation.warmup": 5}
+
+    # -- extras --------------------------------------------------------------------------
+    def speed_cases(self) -> list[SpeedCase]:
+        from agents.fulfillment_center.speed import speed_cases
+
+        return speed_cases()
+
+    def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
+        from agents.fulfillment_center.speed import speed_notes
+
+        return speed_notes(rates, reference)

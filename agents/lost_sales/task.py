@@ -1,0 +1,240 @@
+"""The lost-sales task: ``fulfillgym/LostSales-v0`` with its tuned heuristics and exact optimum.
+
+``configs/env/lost_sales.yaml`` instantiates :class:`LostSalesTask`; its keys are the
+``LostSalesConfig`` fields plus ``training`` (:class:`LostSalesTraining`) and
+``evaluation`` (``agents.task.EvaluationDefaults``: 1000 measured periods after a 100-period
+warm-up, 64 replications in the first round).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from agents.lost_sales.interface import check_shapes, interface_for
+from agents.lost_sales.rollout import Scenario, kpis, rollout
+from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task, plain
+from envs.core.config import ConfigError, check_choice, check_int
+from envs.replenishment.lost_sales.config import INITIAL_STATES, LostSalesConfig
+from envs.replenishment.lost_sales.wrappers import PARAMETERISATIONS, level_max_default
+
+# Above this many post-decision states the exact DP is skipped (memory and time on a
+# 2-core, 24 GiB machine). Measured: L = 4, p = 39, Poisson(5) has 0.66 million (1.8 s,
+# 320 MB); L = 5, p = 4 has 4.5 million (about 35 s, 1.8 GB).
+MAX_DP_STATES = 6_000_000
+# The myopic policy convolves the demand pmf L times for every new state it meets; above
+# this many demand values (support of one period's demand) it is skipped with a note.
+MAX_MYOPIC_SUPPORT = 2_000
+
+
+@dataclass(frozen=True)
+class LostSalesTraining:
+    """Training defaults of the lost-sales task (``env.training.*``).
+
+    ``parameterisation``: how the agent's action becomes an order: ``order_up_to`` (the
+    agent picks the target inventory position) or ``order`` (the quantity).
+    ``levels_around_base_stock``: w, the order-up-to levels are S* - w .. min(S* + w,
+    Morton's bound) around the tuned base-stock level S* (None: 0 .. Morton's bound);
+    ``level_min`` / ``level_max`` set the range directly (a run saves the resolved range).
+    ``episode_steps``: training episode length; ``initial_state``: of training episodes."""
+
+    parameterisation: str = "order_up_to"
+    levels_around_base_stock: int | None = 6
+    level_min: int | None = None
+    level_max: int | None = None
+    episode_steps: int = 200
+    initial_state: str = "mean"
+
+    def __post_init__(self) -> None:
+        t = "env.training"
+        check_choice(f"{t}.parameterisation", self.parameterisation, PARAMETERISATIONS)
+        if self.levels_around_base_stock is not None:
+            object.__setattr__(self, "levels_around_base_stock",
+                               check_int(f"{t}.levels_around_base_stock", self.levels_around_base_stock, 1, 1000))
+        for key in ("level_min", "level_max"):
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, check_int(f"{t}.{key}", getattr(self, key), 0, 1_000_000))
+        if self.level_min is not None and self.level_max is not None and self.level_min >= self.level_max:
+            raise ConfigError(f"{t}.level_min: expected an integer < level_max ({self.level_max}), got {self.level_min}")
+        object.__setattr__(self, "episode_steps", check_int(f"{t}.episode_steps", self.episode_steps, 1, 10_000_000))
+        check_choice(f"{t}.initial_state", self.initial_state, INITIAL_STATES)
+
+
+class LostSalesTask(Task):
+    """``fulfillgym/LostSales-v0`` (module docstring)."""
+
+    name = "lost_sales"
+    env_id = "fulfillgym/LostSales-v0"
+    kpis = (Kpi("fill_rate", "fill rate", "{:.2%}"), Kpi("holding_cost", "holding", table=False),
+            Kpi("shortage_cost", "shortage", table=False), Kpi("ordering_cost", "ordering", table=False),
+            Kpi("lost_per_period", "lost / period", table=False))
+    default_agents = ("optimal", "base_stock", "capped_base_stock", "constant_order", "s_S", "myopic", "random")
+    evaluation_defaults = EvaluationDefaults(periods=1000, warmup=100, reps=64, validation_reps=64)
+    training_options = LostSalesTraining
+
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> LostSalesConfig:
+        return LostSalesConfig.from_kwargs(env_kwargs)
+
+    def env_kwargs(self) -> dict[str, Any]:
+        return plain(self.config.to_dict())
+
+    def describe(self) -> str:
+        c, d = self.config, self.config.demand
+        mode = "backorders" if c.backorders else "lost sales"
+        return (f"LostSales-v0 {mode}: L={c.lead_time}, h={c.holding_cost:g}, p={c.penalty:g}, "
+                f"K={c.fixed_order_cost:g}, c={c.unit_cost:g}, demand {d.distribution}(mean={d.mean:g}), q_max={c.q_max}")
+
+    def instance_columns(self) -> dict[str, Any]:
+        return {"lead_time": self.config.lead_time, "penalty": self.config.penalty}
+
+    # -- training ------------------------------------------------------------------------
+    def levels(self) -> tuple[int, int]:
+        """The order-up-to level range (level_min, level_max) of the training options."""
+        t = self.training
+        return (t.level_min or 0), (t.level_max or level_max_default(self.config))
+
+    def resolve_training(self) -> dict[str, Any]:
+        """Fix ``level_min`` / ``level_max`` around the tuned base-stock level S* (tuned by
+        simulation on the tuning seeds), so the run directory records the concrete range."""
+        t = self.training
+        if t.parameterisation != "order_up_to" or t.levels_around_base_stock is None or t.level_max is not None:
+            return {}
+        from agents.lost_sales.tuning import tune
+
+        level = int(tune("base_stock", self.config).params()["level"])
+        width = t.levels_around_base_stock
+        top = level + width
+        if self.config.fixed_order_cost == 0:  # Morton: an optimal policy never orders above it
+            top = min(top, max(level_max_default(self.config), level + 1))
+        resolved = {"level_min": max(level - width, 0), "level_max": top}
+        self.training = replace(t, **resolved)
+        return resolved
+
+    def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
+        import gymnasium
+
+        import envs  # noqa: F401
+        from envs.replenishment.lost_sales.wrappers import OrderMask, OrderUpTo
+
+        t = self.training
+        kwargs = {**self.env_kwargs(), "initial_state": t.initial_state}
+        level_min, level_max = self.levels()
+
+        def make():
+            env = gymnasium.make(self.env_id, max_episode_steps=t.episode_steps, **kwargs)
+            if t.parameterisation == "order_up_to":
+                return OrderUpTo(env, level_max, level_min)
+            return OrderMask(env, level_max) if maskable else env
+
+        return make
+
+    def check_algorithm(self, algorithm, shared: bool) -> None:
+        super().check_algorithm(algorithm, shared)
+        if self.config.action_type not in algorithm.action_types:
+            raise ConfigError(f"agent={algorithm.name} needs env.action_type={' or '.join(algorithm.action_types)}, "
+                              f"but env.action_type={self.config.action_type} (use agent=ppo, a2c or recurrent_ppo "
+                              "for either)")
+        if algorithm.maskable and self.training.parameterisation != "order":
+            raise ConfigError("agent=maskable_ppo masks raw orders: set env.training.parameterisation=order")
+
+    def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
+                        maskable: bool = False):
+        if shared:
+            raise ConfigError("shared: LostSales-v0 has one agent; set shared=false")
+        if essentials is None:
+            level_min, level_max = self.levels()
+            essentials = {"parameterisation": self.training.parameterisation, "level_min": level_min,
+                          "level_max": level_max, "masked": maskable and self.training.parameterisation == "order"}
+        elif "env_config" in essentials:
+            check_shapes(essentials["env_config"], self.config, "policy")
+        return interface_for(self.config, essentials)
+
+    # -- agents --------------------------------------------------------------------------
+    def agent_names(self) -> tuple[str, ...]:
+        from agents.lost_sales.heuristics import HEURISTICS
+
+        return ("optimal", *HEURISTICS)
+
+    def reference_name(self) -> str | None:
+        return "optimal"
+
+    def reference_cost(self) -> float | None:
+        if self.unavailable("optimal"):
+            return None
+        from agents.lost_sales.optimal import solve
+
+        return solve(self.config).average_cost
+
+    def dp_size(self) -> int:
+        """Number of post-decision states of the exact lost-sales DP."""
+        bound, lead = self.config.newsvendor_level(), max(self.config.lead_time, 1)
+        return math.comb(bound + lead + 1, lead + 1)
+
+    def unavailable(self, name: str) -> str | None:
+        if name == "optimal" and not self.config.backorders and self.dp_size() > MAX_DP_STATES:
+            return f"state space too large for exact DP ({self.dp_size():,} post-decision states > {MAX_DP_STATES:,})"
+        support = len(self.config.demand.pmf_array())
+        if name == "myopic" and support > MAX_MYOPIC_SUPPORT:
+            return f"demand support too wide for the exact myopic rule ({support:,} values > {MAX_MYOPIC_SUPPORT:,})"
+        return None
+
+    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        from agents.lost_sales.heuristics import HEURISTICS, RandomPolicy
+        from agents.lost_sales.tuning import tune
+
+        if name not in self.agent_names():
+            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
+                              f"{', '.join(self.agent_names())}")
+        if why := self.unavailable(name):
+            raise ConfigError(f"agents: {name} is not available for this instance: {why}")
+        if name == "optimal":
+            from agents.lost_sales.optimal import make_optimal
+
+            return make_optimal(self.config)
+        if name == "random":
+            return RandomPolicy(self.config, seed=0)
+        cls, tunable = HEURISTICS[name]
+        if not tunable:
+            return cls(self.config)
+        options = {"n_reps": 8, "periods": 100} if smoke else {}
+        if tuning_reps is not None:
+            options["n_reps"] = tuning_reps
+        return tune(name, self.config, **options)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        periods = self.evaluation.periods if periods is None else periods
+        scenario = Scenario.from_seeds(self.config, np.asarray(seeds), warmup + periods)
+        return kpis(rollout(self.config, policy, scenario, warmup))
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        return {**super().smoke_overrides(), "env.training.episode_steps": 50}
+
+    # -- extras --------------------------------------------------------------------------
+    def speed_cases(self) -> list[SpeedCase]:
+        from agents.lost_sales.speed import speed_cases
+
+        return speed_cases()
+
+    def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
+        from agents.lost_sales.speed import speed_notes
+
+        return speed_notes(rates, reference)
+
+    def plots(self, out, agents: Mapping[str, Any], trained: str | None) -> list[str]:
+        if trained is None:
+            return []
+        from agents.lost_sales.plots import plot_policy_map
+
+        plot_policy_map(self.config, dict(agents), out / "policy_map.png", trained)
+        return ["policy_map.png"]
+
+    def suites(self) -> dict[str, Callable]:
+        from agents.lost_sales.suite import run_classic_suite
+
+        return {"classic": run_classic_suite}

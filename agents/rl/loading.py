@@ -1,0 +1,169 @@
+"""Loading a training run's policy for evaluation, benchmarking or export, executing nothing
+from the run's files.
+
+* ``config.yaml`` is read with YAML's safe loader; its task is built through the task
+  registry only (``agents.task.build_task``), so no ``_target_`` in it can run code.
+* The network is rebuilt from the config (algorithm, policy kwargs, the task's spaces) and
+  its weights are read from ``model.zip``'s ``policy.pth`` with
+  ``torch.load(weights_only=True)``; SB3's cloudpickled fields are never read.
+* Normalisation statistics come from ``vecnormalize.json``, not the pickle.
+
+A corrupt file gets a one-line ConfigError naming it.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from omegaconf import DictConfig, OmegaConf
+
+from agents.rl import checkpoints
+from agents.rl.adapter import ObsNormalizer, SB3Policy
+from agents.rl.algorithms import Algorithm, algorithm
+from agents.task import Task, build_task
+from envs.core.config import ConfigError
+
+
+@dataclass
+class TrainedRun:
+    """A run directory of ``experiments.train``: its config, its task (as trained) and algorithm."""
+
+    path: Path
+    cfg: DictConfig
+    task: Task
+    algorithm: Algorithm
+    shared: bool
+
+    @property
+    def agent(self) -> str:
+        return self.algorithm.name
+
+    def essentials(self) -> dict[str, Any]:
+        """What a policy of this run needs to act on any compatible env: the model interface's
+        essentials and the trained env config."""
+        interface = self.task.model_interface(self.shared, maskable=self.algorithm.maskable)
+        return {**interface.essentials(), "env_config": self.task.env_kwargs()}
+
+
+def read_run_config(run_dir: Path, field: str) -> DictConfig:
+    """A run directory's ``config.yaml`` (safe YAML), or a one-line ConfigError."""
+    expected = "expected a run directory of experiments.train"
+    if not run_dir.is_dir():
+        raise ConfigError(f"{field}: {run_dir} is not a directory; {expected}")
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{field}: {run_dir} has no config.yaml; {expected}")
+    try:
+        cfg = OmegaConf.load(path)
+    except Exception as err:  # YAML or OmegaConf errors: the file is garbage
+        raise ConfigError(f"{field}: {path} is not a valid config ({type(err).__name__}); {expected}") from None
+    if not isinstance(cfg, DictConfig) or not isinstance(cfg.get("env"), DictConfig) \
+            or not isinstance(cfg.get("agent"), DictConfig) or "name" not in cfg.agent:
+        raise ConfigError(f"{field}: {path} lacks the env and agent sections of a training run; {expected}")
+    return cfg
+
+
+def open_run(run_dir, field: str = "run_dir") -> TrainedRun:
+    run_dir = Path(str(run_dir))
+    cfg = read_run_config(run_dir, field)
+    try:
+        env_cfg = OmegaConf.to_container(cfg.env, resolve=True)
+    except Exception as err:
+        raise ConfigError(f"{field}: {run_dir / 'config.yaml'}: env section cannot be resolved ({err})") from None
+    task = build_task(env_cfg)
+    return TrainedRun(run_dir, cfg, task, algorithm(str(cfg.agent.name)), bool(cfg.get("shared", False)))
+
+
+def model_spaces(run: TrainedRun) -> tuple[gym.Space, gym.Space]:
+    """The observation and action spaces the run's model was trained on."""
+    if run.shared:
+        batch = run.task.shared_batch(1, 0)
+        return batch.observation_space, batch.action_space
+    env = run.task.training_env_fn(run.algorithm.maskable)()
+    spaces = env.observation_space, env.action_space
+    env.close()
+    return spaces
+
+
+class _SpacesEnv(gym.Env):
+    """An env that only carries spaces, to build a model for inference."""
+
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space = observation_space, action_space
+
+    def reset(self, *, seed=None, options=None):  # pragma: no cover - never stepped
+        return self.observation_space.sample(), {}
+
+    def step(self, action):  # pragma: no cover - never stepped
+        raise NotImplementedError
+
+
+def build_model(cfg: DictConfig, algo: Algorithm, env, seed: int = 0, extra: dict | None = None):
+    """An SB3 model of ``algo`` with the config's agent settings on ``env``; bad
+    ``agent.kwargs`` / ``agent.policy_kwargs`` are one-line ConfigErrors."""
+    cls = algo.load_class()
+    kwargs = OmegaConf.to_container(cfg.agent.get("kwargs"), resolve=True) if cfg.agent.get("kwargs") else {}
+    policy_kwargs = OmegaConf.to_container(cfg.agent.get("policy_kwargs"), resolve=True) if cfg.agent.get("policy_kwargs") else {}
+    if not isinstance(kwargs, dict) or not isinstance(policy_kwargs, dict):
+        raise ConfigError("agent.kwargs: expected a mapping of the algorithm's keyword arguments")
+    kwargs.update(extra or {})
+    try:
+        return cls(str(cfg.agent.get("policy", "MlpPolicy")), env, seed=seed, device="cpu", verbose=0,
+                   policy_kwargs=policy_kwargs, **kwargs)
+    except (TypeError, ValueError, AssertionError, KeyError) as err:
+        text = " ".join(str(err).split())[:160] or type(err).__name__
+        raise ConfigError(f"agent.kwargs: {algo.name} rejects its settings: {text}") from None
+
+
+def load_weights(policy, checkpoint: checkpoints.Checkpoint) -> None:
+    """Load ``policy.pth`` of a checkpoint's ``model.zip`` into ``policy`` (weights only)."""
+    import torch
+
+    if checkpoint.meta.get("corrupt"):
+        raise ConfigError(f"checkpoint {checkpoint.path}: meta.json is corrupt; delete this checkpoint")
+    try:
+        with zipfile.ZipFile(checkpoint.model) as archive:
+            raw = archive.read("policy.pth")
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        policy.load_state_dict(state)
+    except Exception as err:  # zip, unpickling (refused by weights_only) or shape errors
+        raise ConfigError(f"checkpoint {checkpoint.model}: cannot be loaded as weights ({type(err).__name__}: "
+                          f"{' '.join(str(err).split())[:80]})") from None
+
+
+def load_normalizer(run: TrainedRun, checkpoint: checkpoints.Checkpoint) -> ObsNormalizer | None:
+    if not run.cfg.get("normalize", {}).get("obs", False):
+        return None
+    if checkpoint.normalisation is None:
+        raise ConfigError(f"checkpoint: {checkpoint.path} has no vecnormalize.json, but the run normalises "
+                          "observations (normalize.obs=true); its policy cannot be rebuilt faithfully")
+    return ObsNormalizer.load(checkpoint.normalisation)
+
+
+def load_policy(run: TrainedRun, checkpoint: checkpoints.Checkpoint, task: Task | None = None,
+                name: str | None = None) -> SB3Policy:
+    """The run's policy at ``checkpoint`` as a policy of ``task``'s env (default: the task it
+    was trained on; another task of the same operation must be compatible, e.g. a shared
+    fulfilment-centre policy on more SKUs)."""
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    obs_space, act_space = model_spaces(run)
+    extra = {"buffer_size": 1, "learning_starts": 0} if run.algorithm.off_policy else {}
+    model = build_model(run.cfg, run.algorithm, DummyVecEnv([lambda: _SpacesEnv(obs_space, act_space)]), extra=extra)
+    load_weights(model.policy, checkpoint)
+    model.policy.set_training_mode(False)
+    interface = (task or run.task).model_interface(run.shared, run.essentials())
+    return SB3Policy(model.policy, interface, load_normalizer(run, checkpoint), name or run.agent)
+
+
+def preferred_checkpoint(run: TrainedRun, which: str = "best") -> checkpoints.Checkpoint:
+    """``best/`` when ``which`` is best and it exists, else the newest checkpoint."""
+    best = run.path / "best"
+    if which == "best" and (best / "model.zip").is_file():
+        return checkpoints.find(run.path, "best")
+    return checkpoints.find(run.path, None, field="models")

@@ -1,0 +1,322 @@
+"""Tasks: what the generic entry points (train, benchmark, export, speed) know of an operation.
+
+A :class:`Task` is one operation (lost sales, the fulfilment centre, ...) with one env
+config. It is the only thing ``experiments/`` talks to; ``configs/env/<task>.yaml``
+instantiates it through ``_target_`` (Hydra), with the env's keyword arguments as keys plus
+two typed blocks: ``training`` (the task's training defaults: action parameterisation,
+training episodes, ...) and ``evaluation`` (its evaluation horizon and replications). A
+task gives the entry points:
+
+* env factories: :meth:`Task.make_env` (the evaluation env), :meth:`Task.training_env_fn`
+  (single-agent training envs), :meth:`Task.make_parallel_env` (PettingZoo, if any) and
+  :meth:`Task.shared_batch` (one sub-env per agent, for parameter-sharing training);
+* its agents by name (:meth:`Task.make_agent`: tuned heuristics, exact solvers) and its
+  reference (:meth:`Task.reference_name`: e.g. the exact optimum; None = the cheapest agent);
+* its KPI columns (:attr:`Task.kpis`) and a common-random-numbers rollout
+  (:meth:`Task.rollout`) returning per-replication KPIs, which ``agents.harness`` turns into
+  the one result schema;
+* how a trained SB3 model becomes a policy of its evaluation env (:meth:`Task.model_interface`,
+  used by ``agents.rl.adapter.SB3Policy`` and by exported policies);
+* its speed cases (:meth:`Task.speed_cases`) and a smoke-sized variant (:meth:`Task.smoke_overrides`).
+
+The registry :data:`TASKS` maps each task name (its config group name) to its class, by
+import path so that importing the registry imports no task. Adding an operation adds one
+line here. A run directory's config is only ever instantiated through the registry, so a
+crafted ``_target_`` in a run's ``config.yaml`` cannot run code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs.core.config import ConfigError, check_int, check_keys
+
+TASKS: dict[str, str] = {
+    "lost_sales": "agents.lost_sales.task:LostSalesTask",
+    "fulfillment_center": "agents.fulfillment_center.task:FulfillmentCenterTask",
+}
+"""Task name -> ``module:Class``. One registration line per operation."""
+
+
+def register(name: str, target: str) -> None:
+    """Register a task class (``module:Class``) under ``name`` (tests register a toy task)."""
+    TASKS[name] = target
+
+
+def task_class(name: str) -> type[Task]:
+    if name not in TASKS:
+        raise ConfigError(f"env: unknown task {name!r}; registered tasks are {', '.join(sorted(TASKS))}")
+    module, cls = TASKS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def target_of(name: str) -> str:
+    """The ``_target_`` string of a registered task (``module.Class``)."""
+    return TASKS[name].replace(":", ".")
+
+
+def name_of_target(target: Any) -> str:
+    """The registered task whose ``_target_`` is ``target``, or a ConfigError."""
+    for name, path in TASKS.items():
+        if target == path.replace(":", "."):
+            return name
+    raise ConfigError(f"env._target_: {target!r} is not a registered task; registered: "
+                      f"{', '.join(target_of(n) for n in sorted(TASKS))}")
+
+
+def build_task(env_cfg: Mapping[str, Any]) -> Task:
+    """The task of an env config mapping (``_target_`` plus keyword arguments), instantiated
+    through the registry only (no other ``_target_`` is honoured, nested ones neither)."""
+    if not isinstance(env_cfg, Mapping):
+        raise ConfigError(f"env: expected a mapping with a _target_ key, got {type(env_cfg).__name__}")
+    kwargs = {k: v for k, v in env_cfg.items() if k != "_target_"}
+    _refuse_nested_targets("env", kwargs)
+    return task_class(name_of_target(env_cfg.get("_target_")))(**kwargs)
+
+
+def _refuse_nested_targets(path: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key == "_target_":
+                raise ConfigError(f"{path}._target_: nested _target_ keys are not accepted in a task config")
+            _refuse_nested_targets(f"{path}.{key}", item)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A KPI column of a task's results: name (the rollout's key), table header, format.
+    ``table``: shown in the printed table (``results.csv`` always has every KPI). ``parts``:
+    a display-only column showing several KPIs side by side (e.g. fill rate by class)."""
+
+    name: str
+    header: str
+    fmt: str = "{:.4f}"
+    table: bool = True
+    parts: tuple[str, ...] = ()
+
+    def show(self, value: float) -> str:
+        return "-" if value is None or value != value else self.fmt.format(value)
+
+    def cell(self, row) -> str:
+        if not self.parts:
+            return self.show(getattr(row, self.name, float("nan")))
+        return " / ".join(self.show(getattr(row, p, float("nan"))) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class EvaluationDefaults:
+    """A task's evaluation horizon and replications (the ``evaluation`` block of its config).
+
+    ``periods``: measured periods per replication (None: the task's natural horizon);
+    ``warmup``: periods simulated first and not measured; ``reps``: replications of the first
+    round of the benchmark (doubled until the CI target is met); ``validation_reps``:
+    replications of each periodic validation during training."""
+
+    periods: int | None = 1000
+    warmup: int = 100
+    reps: int = 64
+    validation_reps: int = 64
+
+    def __post_init__(self) -> None:
+        e = "env.evaluation"
+        if self.periods is not None:
+            object.__setattr__(self, "periods", check_int(f"{e}.periods", self.periods, 1, 10_000_000))
+        object.__setattr__(self, "warmup", check_int(f"{e}.warmup", self.warmup, 0, 10_000_000))
+        object.__setattr__(self, "reps", check_int(f"{e}.reps", self.reps, 1, 1_000_000))
+        object.__setattr__(self, "validation_reps", check_int(f"{e}.validation_reps", self.validation_reps, 1, 1_000_000))
+
+
+def typed(cls, section: str, value: Mapping[str, Any] | None):
+    """A frozen dataclass ``cls`` from a config mapping, unknown keys refused in one line."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{section}: expected a mapping of {', '.join(f.name for f in fields(cls))}, got {value!r}")
+    check_keys(section, value, [f.name for f in fields(cls) if f.init])
+    return cls(**dict(value))
+
+
+@dataclass(frozen=True)
+class SpeedCase:
+    """One speed measurement: ``run(seconds)`` returns a figure in ``unit`` measured for about
+    ``seconds`` of wall time: a rate (``per_step``: also shown as time per unit; ``ratio``:
+    also as a ratio to CartPole-v1's raw step rate measured in the same process) or, with
+    ``ratio=False``, a value such as memory (``higher_is_better`` says which way is good)."""
+
+    label: str
+    unit: str
+    run: Callable[[float], float]
+    per_step: bool = True
+    ratio: bool = True
+    higher_is_better: bool = True
+
+
+def plain(value):
+    """JSON-ready copy of a config value: tuples as lists, NumPy values as Python."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class Task(ABC):
+    """One operation with one env config (module docstring). Subclasses set the class
+    attributes and implement the abstract methods; the rest has defaults."""
+
+    name: ClassVar[str]
+    env_id: ClassVar[str]
+    kpis: ClassVar[tuple[Kpi, ...]] = ()
+    cost_decimals: ClassVar[int] = 4
+    default_agents: ClassVar[tuple[str, ...]] = ()
+    evaluation_defaults: ClassVar[EvaluationDefaults] = EvaluationDefaults()
+    training_options: ClassVar[type] = type(None)
+
+    def __init__(self, training: Mapping[str, Any] | None = None, evaluation: Mapping[str, Any] | None = None,
+                 **env_kwargs: Any):
+        self.training = typed(self.training_options, "env.training", training)
+        given = dict(evaluation) if evaluation is not None else None
+        base = {f.name: getattr(self.evaluation_defaults, f.name) for f in fields(EvaluationDefaults)}
+        self.evaluation = typed(EvaluationDefaults, "env.evaluation", {**base, **(given or {})})
+        self.config = self.make_config(env_kwargs)
+
+    # -- the env config -------------------------------------------------------------------
+    @abstractmethod
+    def make_config(self, env_kwargs: Mapping[str, Any]):
+        """The env's typed, validated config from the keyword arguments."""
+
+    @abstractmethod
+    def env_kwargs(self) -> dict[str, Any]:
+        """Plain (JSON-ready) keyword arguments of ``gymnasium.make(env_id, ...)``."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """A one-line title of the instance for result tables."""
+
+    def instance_columns(self) -> dict[str, Any]:
+        """The few config values that tell instances of a suite apart (for summary tables)."""
+        return {}
+
+    # -- env factories --------------------------------------------------------------------
+    def make_env(self, **overrides: Any):
+        """The Gymnasium evaluation env (``gymnasium.make(env_id, **env_kwargs)``)."""
+        import gymnasium
+
+        import envs  # noqa: F401  (registers the ids)
+
+        return gymnasium.make(self.env_id, **{**self.env_kwargs(), **overrides})
+
+    def make_parallel_env(self):
+        """The PettingZoo ParallelEnv of this instance, or None if the task has none."""
+        return None
+
+    @abstractmethod
+    def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
+        """A factory of single-agent Gymnasium training envs (the task's training defaults:
+        action parameterisation, episode length, start state). ``maskable``: the env must
+        offer ``action_masks()`` (MaskablePPO)."""
+
+    def shared_batch(self, n_copies: int, seed: int):
+        """One sub-env per agent of ``n_copies`` copies (``envs.core.batch`` protocol), for
+        parameter-sharing training; None if the task has no multi-agent face. Default: the
+        generic batch over :meth:`make_parallel_env`."""
+        if self.make_parallel_env() is None:
+            return None
+        from envs.core.batch import ParallelEnvBatch
+
+        return ParallelEnvBatch(self.make_parallel_env, n_copies, seed)
+
+    def resolve_training(self) -> dict[str, Any]:
+        """Training options fixed before a run starts and saved with it (e.g. levels derived
+        by tuning); returned as ``{option: value}`` and applied to this task. Default: none."""
+        return {}
+
+    def timestep_unit(self, shared: bool) -> str:
+        return "agent-periods" if shared else "periods"
+
+    # -- agents ---------------------------------------------------------------------------
+    @abstractmethod
+    def agent_names(self) -> tuple[str, ...]:
+        """Every agent :meth:`make_agent` can build."""
+
+    @abstractmethod
+    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        """A ready policy: tuned (heuristics; ``tuning_reps`` replications, or the task's
+        default), solved (exact optima) or as is. ``smoke``: a tiny tuning budget."""
+
+    def reference_name(self) -> str | None:
+        """The agent gaps are measured against when it is evaluated (None: the cheapest)."""
+        return None
+
+    def reference_cost(self) -> float | None:
+        """The reference's long-run cost per period when known without simulation (e.g. the
+        exact optimum's average cost), for the gap logged during training; None otherwise."""
+        return None
+
+    def unavailable(self, name: str) -> str | None:
+        """Why agent ``name`` cannot be built for this instance (None: it can)."""
+        return None
+
+    # -- evaluation -----------------------------------------------------------------------
+    @abstractmethod
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        """Play ``policy`` on replications with ``seeds`` (common random numbers): one array
+        per KPI with one value per replication; ``cost`` (mean cost per measured period) is
+        required. ``periods`` None: the task's natural horizon."""
+
+    def validation_rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        """:meth:`rollout` for model selection during training (on validation seeds); a task
+        whose test data must stay unseen (a replayed history's test window) overrides it."""
+        return self.rollout(policy, seeds, periods, warmup)
+
+    @classmethod
+    def kpi_names(cls) -> tuple[str, ...]:
+        """The KPI columns of ``results.csv`` (display-only groups excluded)."""
+        return tuple(k.name for k in cls.kpis if not k.parts)
+
+    # -- trained models -------------------------------------------------------------------
+    @abstractmethod
+    def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
+                        maskable: bool = False):
+        """How a model trained on this task (``essentials``: what its run or exported file
+        recorded, with the trained ``env_config``; None: this task's own training options,
+        ``maskable`` for MaskablePPO) acts in this task's evaluation env: an object with
+        ``model_obs``, ``env_action``, ``action_masks``, ``env_overrides``, ``essentials()``,
+        ``params()``, ``extra_outputs``, ``export_outputs``, ``graph_masks`` and
+        ``near_boundary`` (see ``agents.rl.adapter``). A ConfigError if it cannot act there
+        (e.g. other shapes)."""
+
+    def check_algorithm(self, algorithm, shared: bool) -> None:
+        """A ConfigError if ``algorithm`` (``agents.rl.algorithms.Algorithm``) cannot train here."""
+        if shared and self.shared_batch(1, 0) is None:
+            raise ConfigError(f"shared: env={self.name} has no multi-agent (PettingZoo) face; set shared=false")
+
+    # -- speed, smoke, extras -------------------------------------------------------------
+    def speed_cases(self) -> list[SpeedCase]:
+        return []
+
+    def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
+        """Lines stating the task's speed goals against measured ``rates`` (label -> rate)."""
+        return []
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        """Config overrides (dotted keys under ``env.``) that make the task tiny for smoke runs."""
+        return {"env.evaluation.periods": 40, "env.evaluation.warmup": 5, "env.evaluation.reps": 2,
+                "env.evaluation.validation_reps": 2}
+
+    def plots(self, out, agents: Mapping[str, Any], trained: str | None) -> list[str]:
+        """Task-specific PNGs of a run (e.g. a policy map); returns the file names written."""
+        return []
+
+    def suites(self) -> dict[str, Callable]:
+        """Named benchmark suites: name -> ``run(task_cfg, out, console) -> pandas.DataFrame``."""
+        return {}

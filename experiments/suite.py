@@ -1,0 +1,139 @@
+"""Train a set of experiment configs over seeds and tabulate them against each run's
+reference and best other agent (any task).
+
+    python -m experiments.suite --experiments 'lost_sales_ppo_L*_p*' --seeds 0 --jobs 2 \
+        --out docs/benchmarks/lost_sales_rl
+    python -m experiments.suite --experiments 'lost_sales_ppo_L*_p*' --collect-only --out ...
+
+Each (experiment, seed) runs ``python -m experiments.train experiment=<name> seed=<s>`` into
+``<root>/<name>/seed<s>/`` (extra Hydra overrides after ``--``). Every run ends with the
+benchmark's comparison on the test seeds; this collects, per run, the trained policy's
+cost, the reference (the exact optimum where the task has one, else the cheapest agent), the
+cheapest other agent, the gaps, the timesteps and the training wall time, and per
+experiment the mean over seeds with its 95% CI and the worst seed. Writes ``<out>.csv``
+(one row per run) and ``<out>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from agents.harness import ci95
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiment"
+
+
+def experiments(patterns: list[str]) -> list[str]:
+    names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    chosen = [n for n in names if any(fnmatch.fnmatch(n, pat) for pat in patterns)]
+    if not chosen:
+        raise SystemExit(f"error: --experiments: no config in {CONFIGS} matches {patterns}")
+    return chosen
+
+
+def run_one(name: str, seed: int, root: Path, extra: list[str]) -> None:
+    out = root / name / f"seed{seed}"
+    if (out / "results.csv").exists():
+        print(f"{name} seed {seed}: done before, kept", flush=True)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "experiments.train", f"experiment={name}", f"seed={seed}", f"hydra.run.dir={out}",
+           "progress_bar=false", *extra]
+    start = time.perf_counter()
+    with open(out.parent / f"seed{seed}.log", "w") as log:
+        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+    print(f"{name} seed {seed}: exit {code} after {time.perf_counter() - start:.0f}s", flush=True)
+
+
+def collect(name: str, seed: int, run: Path) -> dict | None:
+    from agents.rl import checkpoints
+    from agents.rl.loading import open_run
+
+    if not (run / "results.csv").exists():
+        return None
+    trained = open_run(run)
+    frame = pd.read_csv(run / "results.csv")
+    reference = json.loads((run / "results.json").read_text())["reference"]
+    mine = frame[frame["agent"] == trained.agent].iloc[0]
+    ref = frame[frame["agent"] == reference].iloc[0]
+    others = frame[~frame["agent"].isin([trained.agent, reference])]
+    best = others.loc[others["mean_cost"].idxmin()] if len(others) else ref
+    last = checkpoints.list_checkpoints(run)[-1].meta
+    return {"experiment": name, **trained.task.instance_columns(), "seed": seed, "agent": trained.agent,
+            "cost": float(mine.mean_cost), "ci95": float(mine.ci95), "reference": reference,
+            "reference_cost": float(ref.mean_cost), "gap_to_reference_pct": 100 * (mine.mean_cost / ref.mean_cost - 1),
+            "best_other": best.agent, "best_other_cost": float(best.mean_cost),
+            "gap_to_best_other_pct": 100 * (mine.mean_cost / best.mean_cost - 1),
+            "timesteps": int(last.get("timesteps", -1)), "wall_seconds": round(float(last.get("wall_seconds", 0)), 1)}
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment: mean gap over seeds with its 95% CI (NaN for one seed) and the worst seed."""
+    rows = []
+    for name, group in frame.groupby("experiment", sort=False):
+        gaps, other = group["gap_to_reference_pct"].to_numpy(), group["gap_to_best_other_pct"].to_numpy()
+        rows.append({"experiment": name, "seeds": len(group), "reference": group["reference"].iloc[0],
+                     "gap_to_reference_pct": gaps.mean(), "gap_ci95": ci95(gaps), "worst_seed_gap_pct": gaps.max(),
+                     "best_other": group["best_other"].iloc[0], "gap_to_best_other_pct": other.mean(),
+                     "best_other_ci95": ci95(other), "seeds_ahead_of_best_other": int((other < 0).sum())})
+    return pd.DataFrame(rows)
+
+
+def table(frame: pd.DataFrame) -> list[str]:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in r) + " |")
+    return lines
+
+
+def write(frame: pd.DataFrame, out: Path, command: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out.with_suffix(".csv"), index=False)
+    agg = summary(frame)
+    text = [f"# Training suite: {', '.join(agg['experiment'])}", "", f"Command: `{command}`", "",
+            "Each run is `python -m experiments.train experiment=<experiment> seed=<seed>`; `cost` is the trained",
+            "(best-on-validation) policy's mean cost per period on the benchmark's test seeds with its 95% CI over",
+            "replications; `reference` is the task's reference on the same streams (the exact optimum where there",
+            "is one) and `best_other` the cheapest other agent. `wall_seconds`: training time on this machine.", "",
+            "## Per experiment (over training seeds: mean, 95% CI, worst seed)", "", *table(agg), "",
+            "## Per run", "", *table(frame), ""]
+    out.with_suffix(".md").write_text("\n".join(text))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m experiments.suite", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--experiments", nargs="+", required=True, help="experiment config names or globs")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (0)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (2)")
+    parser.add_argument("--root", type=Path, default=Path("outputs/suite"), help="where the runs go")
+    parser.add_argument("--out", type=Path, required=True, help="table path without suffix (.csv and .md)")
+    parser.add_argument("--collect-only", action="store_true", help="only tabulate existing runs")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run (after --)")
+    args = parser.parse_args(argv)
+    names = experiments(args.experiments)
+    jobs = [(n, s) for n in names for s in args.seeds]
+    if not args.collect_only:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda job: run_one(*job, args.root, args.overrides), jobs))
+    rows = [r for n, s in jobs if (r := collect(n, s, args.root / n / f"seed{s}"))]
+    if not rows:
+        raise SystemExit("error: no finished run to collect")
+    frame = pd.DataFrame(rows)
+    given = sys.argv[1:] if argv is None else argv
+    write(frame, args.out, "python -m experiments.suite " + " ".join(given))
+    print(summary(frame).to_string(index=False))
+    print(f"wrote {args.out.with_suffix('.csv')} and {args.out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
