@@ -49,19 +49,19 @@ from experiments.rundir import write_marker
 log = logging.getLogger(__name__)
 
 
-def agent_names(task: Task, names) -> list[str]:
+def agent_names(task: Task, names, field: str = "agents") -> list[str]:
     """The agents to build: ``names`` (a list) or the task's default list, each known and distinct."""
     if names is None:
         return list(task.default_agents)
     if not isinstance(names, list | tuple | ListConfig):
-        raise ConfigError(f"agents: expected a list of agent names, got {names!r}")
+        raise ConfigError(f"{field}: expected a list of agent names, got {names!r}")
     names = [str(n) for n in names]
     for name in names:
         if name not in task.agent_names():
-            raise ConfigError(f"agents: unknown agent {name!r} for env={task.name}; accepted agents are "
+            raise ConfigError(f"{field}: unknown agent {name!r} for env={task.name}; accepted agents are "
                               f"{', '.join(task.agent_names())}")
     if len(set(names)) != len(names):
-        raise ConfigError(f"agents: expected distinct names, got {names}")
+        raise ConfigError(f"{field}: expected distinct names, got {names}")
     return names
 
 

@@ -115,7 +115,7 @@ def export(cfg: DictConfig) -> tuple[Path, dict]:
     if run.algorithm.recurrent:
         raise ConfigError(f"agent={run.agent}: export is not supported for recurrent policies (the LSTM state "
                           "would be an input and an output)")
-    checkpoint = checkpoints.find(run.path, cfg.checkpoint)
+    checkpoint = checkpoints.find(run.path, cfg.checkpoint, field="checkpoint" if cfg.checkpoint else "run_dir")
     policy = load_policy(run, checkpoint)
     fmt = str(cfg.format)
     out = Path(str(cfg.output)) if cfg.output else run.path / "export" / f"policy{SUFFIX[fmt]}"

@@ -65,7 +65,7 @@ def validate(cfg: DictConfig, task, algo) -> None:
     check_int("checkpoint.keep", cfg.checkpoint.keep, 1)
     eval_settings(cfg.eval, "eval")
     validation_settings(cfg)
-    agent_names(task, cfg.benchmark.agents)
+    agent_names(task, cfg.benchmark.agents, "benchmark.agents")
     task.check_algorithm(algo, bool(cfg.shared))
     if cfg.logger.get("wandb"):
         from agents.rl.tracking import wandb_mode
@@ -149,7 +149,7 @@ def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run) -> floa
 
     settings = eval_settings(cfg.eval, "eval")
     with progress_bar(console) as progress:
-        agents = build_agents(task, agent_names(task, cfg.benchmark.agents), cfg.tuning.reps, bool(cfg.smoke),
+        agents = build_agents(task, agent_names(task, cfg.benchmark.agents, "benchmark.agents"), cfg.tuning.reps, bool(cfg.smoke),
                               console, progress)
         agents = {policy.name: policy, **agents}
         bar = progress.add_task("evaluating (agent x round)", total=None)
@@ -193,14 +193,16 @@ def main(cfg: DictConfig) -> float:
     if not cfg.resume:
         for key, value in task.resolve_training().items():
             OmegaConf.update(cfg, f"env.training.{key}", value, merge=True, force_add=True)
+    session = training.start(cfg, task, algo, out)  # bad agent settings fail here, before any file
     write_marker(out, "train", task.name, dict(HydraConfig.get().runtime.choices))
     save_resolved_config(cfg, out)
     console = make_console()
     unit = task.timestep_unit(bool(cfg.shared))
-    console.print(f"[bold]training {algo.name}{' (shared over agents)' if cfg.shared else ''}[/bold] on "
-                  f"{task.describe()} for {cfg.total_timesteps:,} {unit}; run dir {out}")
+    console.print(f"[bold]training {algo.name}{' (shared over agents)' if cfg.shared else ''}[/bold] for "
+                  f"{cfg.total_timesteps:,} {unit} on {task.describe()}")
+    console.print(f"run dir {out}", soft_wrap=True)
     start = time.perf_counter()
-    session = training.start(cfg, task, algo, out)
+    training.attach_loggers(session, cfg, out)
     try:
         training.train(cfg, task, algo, session, out, validation_settings(cfg))
         if session.interrupted:

@@ -162,13 +162,17 @@ class GracefulStop(BaseCallback):
 
 
 class StopAtBudget(BaseCallback):
-    """Stops training as soon as ``num_timesteps`` reaches ``total`` (SB3 would finish the
-    current rollout), so that every run, resumed or not, ends exactly at its budget. An
-    unfinished rollout is discarded without a gradient step."""
+    """Stops training when ``num_timesteps`` reaches ``total`` inside an unfinished rollout
+    (SB3 would finish the rollout and overshoot), so that every run, resumed or not, ends
+    exactly at its budget; the unfinished rollout is discarded without a gradient step. A
+    rollout that the budget completes is still trained on."""
 
     def __init__(self, total: int):
         super().__init__()
         self.total = int(total)
 
     def _on_step(self) -> bool:
-        return self.model.num_timesteps < self.total
+        if self.model.num_timesteps < self.total:
+            return True
+        rollout = self.locals.get("n_rollout_steps")  # on-policy: steps per rollout
+        return rollout is not None and self.locals.get("n_steps", 0) + 1 >= rollout

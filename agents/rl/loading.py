@@ -122,6 +122,8 @@ def build_model(cfg: DictConfig, algo: Algorithm, env, seed: int = 0, extra: dic
 
 def load_weights(policy, checkpoint: checkpoints.Checkpoint) -> None:
     """Load ``policy.pth`` of a checkpoint's ``model.zip`` into ``policy`` (weights only)."""
+    import warnings
+
     import torch
 
     if checkpoint.meta.get("corrupt"):
@@ -129,7 +131,9 @@ def load_weights(policy, checkpoint: checkpoints.Checkpoint) -> None:
     try:
         with zipfile.ZipFile(checkpoint.model) as archive:
             raw = archive.read("policy.pth")
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on foreign pickle protocols
+            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         policy.load_state_dict(state)
     except Exception as err:  # zip, unpickling (refused by weights_only) or shape errors
         raise ConfigError(f"checkpoint {checkpoint.model}: cannot be loaded as weights ({type(err).__name__}: "

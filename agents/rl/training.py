@@ -78,12 +78,11 @@ def validation_score(task: Task, settings: EvalSettings):
 
 
 def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
-    """Threads and seeds, the normalising VecEnv, the model (new, or the newest checkpoint's
-    when resuming: SB3's own pickles, trusting the run directory) and its loggers."""
+    """Threads and seeds, the normalising VecEnv and the model (new, or the newest
+    checkpoint's when resuming: SB3's own pickles, trusting the run directory). Nothing is
+    written yet, so bad agent settings fail before the run directory is touched."""
     import torch
     from stable_baselines3.common.utils import set_random_seed
-
-    from agents.rl.tracking import make_logger, start_wandb
 
     checkpoint = checkpoints.latest(out) if cfg.resume else None
     if checkpoint is not None:
@@ -103,12 +102,17 @@ def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
         model = checkpoints.load_model(algo.load_class(), checkpoint, env=venv, device="cpu")
         if algo.off_policy and checkpoint.replay_buffer is not None:
             checkpoints.load_replay_buffer(model, checkpoint)
-    wandb_run = None
+    return Session(model, venv, None, checkpoint)
+
+
+def attach_loggers(session: Session, cfg: DictConfig, out: Path) -> None:
+    """TensorBoard / CSV in the run directory, and the (offline by default) wandb run."""
+    from agents.rl.tracking import make_logger, start_wandb
+
     if cfg.logger.get("wandb"):
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        wandb_run = start_wandb(OmegaConf.to_container(cfg.logger.wandb), out, resolved, out.name)
-    model.set_logger(make_logger(out, cfg.logger, wandb_run))
-    return Session(model, venv, wandb_run, checkpoint)
+        session.wandb_run = start_wandb(OmegaConf.to_container(cfg.logger.wandb), out, resolved, out.name)
+    session.model.set_logger(make_logger(out, cfg.logger, session.wandb_run))
 
 
 def train(cfg: DictConfig, task: Task, algo: Algorithm, session: Session, out: Path,

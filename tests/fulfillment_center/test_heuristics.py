@@ -1,4 +1,4 @@
-"""Fulfilment-centre heuristics (agents/heuristics/fulfillment.py) and their benchmark."""
+"""Fulfilment-centre heuristics (agents/fulfillment_center/heuristics.py), their tuning and benchmark."""
 
 from __future__ import annotations
 
@@ -13,21 +13,20 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import agents.fulfillment_center.rollout as fc_evaluation
+import agents.fulfillment_center.tuning as fc_tuning
 from agents.fulfillment_center.heuristics import (
     FC_HEURISTICS,
     CapacityAwareBaseStock,
     ForecastBaseStock,
     RandomOrders,
     SsPolicy,
-    critical_ratio,
-    demand_quantile,
-    make_fc_agent,
-    tune_fc,
 )
+from agents.fulfillment_center.quantiles import critical_ratio, demand_quantile
 from agents.fulfillment_center.rollout import env_for, run_episodes
+from agents.fulfillment_center.task import FulfillmentCenterTask
+from agents.fulfillment_center.tuning import make_fc_agent, tune_fc
 from agents.lost_sales.heuristics import BaseStock
-from agents.lost_sales.rollout import EVAL_SEED_BASE, TUNE_SEED_BASE
+from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.lost_sales.config import LostSalesConfig
@@ -43,7 +42,7 @@ def uniform(**kw):
 
 def flat_obs(problem, on_hand, pipeline, forecast):
     """A flat observation (feature-major, as the env builds it) with the given units."""
-    env = env_for(problem, "order")
+    env = env_for(problem, {"action_type": "order"})
     env.reset(seed=0)
     env.sim.on_hand = np.asarray(on_hand, dtype=np.int64)
     env.sim.pipe[:] = 0
@@ -56,7 +55,7 @@ def flat_obs(problem, on_hand, pipeline, forecast):
 def test_observation_parsing_matches_the_simulator_state():
     problem = FulfillmentConfig(n_skus=25, episode_length=40, backorders=True).build()
     policy = ForecastBaseStock(problem, 1.0)
-    env = env_for(problem, "order")
+    env = env_for(problem, {"action_type": "order"})
     obs, _ = env.reset(seed=3)
     for _ in range(30):
         on_hand, pipeline, forecast = policy.state(obs[None].astype(np.float64))
@@ -114,7 +113,7 @@ def test_single_sku_with_a_fixed_forecast_is_the_single_sku_base_stock_policy():
         q = policy.predict(flat_obs(problem, [on_hand], [pipe], [5.0]))[0]
         assert q.shape == (1,) and q[0] == min(max(level - on_hand - pipe, 0), problem.q_max[0])
     # and whole trajectories coincide with LostSales-v0 under its base-stock policy
-    fc_env = env_for(problem, "order")
+    fc_env = env_for(problem, {"action_type": "order"})
     ls_env = LostSalesEnv(config=config)
     single = BaseStock(config, level)
     for seed in (EVAL_SEED_BASE, EVAL_SEED_BASE + 1):
@@ -130,7 +129,7 @@ def test_single_sku_with_a_fixed_forecast_is_the_single_sku_base_stock_policy():
 
 def test_orders_are_integers_within_q_max_for_batches_and_single_observations():
     problem = FulfillmentConfig(n_skus=15, episode_length=30, fixed_order_cost=10.0, capacity_days=1.0).build()
-    env = env_for(problem, "order")
+    env = env_for(problem, {"action_type": "order"})
     obs, _ = env.reset(seed=1)
     rng = np.random.default_rng(0)
     batch = np.repeat(obs[None], 5, axis=0)
@@ -169,7 +168,7 @@ def test_tuned_base_stock_beats_random_and_ordering_nothing():
     problem = FulfillmentConfig(n_skus=20, episode_length=120).build()
 
     class Nothing:
-        action_type = "order"
+        env_overrides = {"action_type": "order"}
 
         def predict(self, obs, state=None, episode_start=None, deterministic=True):
             return np.zeros(problem.n, dtype=np.int64), None
@@ -194,19 +193,19 @@ def test_capacity_aware_base_stock_overflows_less_and_costs_less_when_capacity_i
 
 def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
     seen = []
-    real = fc_evaluation.run_episodes
+    real = fc_tuning.run_episodes
 
-    def spy(problem, policy, seeds, warmup=0, progress=None):
+    def spy(problem, policy, seeds, warmup=0, progress=None, periods=None):
         seen.extend(seeds)
-        return real(problem, policy, seeds, warmup, progress)
+        return real(problem, policy, seeds, warmup, progress, periods)
 
-    monkeypatch.setattr(fc_evaluation, "run_episodes", spy)
+    monkeypatch.setattr(fc_tuning, "run_episodes", spy)
     problem = FulfillmentConfig(n_skus=10, episode_length=80, fixed_order_cost=5.0).build()
     first = tune_fc("s_S", problem, reps=3, cache=False)
     second = tune_fc("s_S", problem, reps=3, cache=False)
     assert first.params() == second.params() and first.tuning_cost == second.tuning_cost
     assert set(seen) == {TUNE_SEED_BASE + r for r in range(3)}
-    assert first.tuning["evaluations"] >= 8 and first.tuning["seed_base"] == TUNE_SEED_BASE
+    assert first.tuning["candidate_reps"] >= 8 and first.tuning["seed_base"] == TUNE_SEED_BASE
     # the reported tuning cost is the winner's cost on those seeds
     again = real(problem, SsPolicy(problem, **first.params()), [TUNE_SEED_BASE + r for r in range(3)],
                  first.tuning["warmup"])["cost"].mean()
@@ -217,6 +216,8 @@ def test_unknown_agent_names_are_config_errors():
     problem = FulfillmentConfig(n_skus=3, episode_length=10).build()
     with pytest.raises(ConfigError, match="accepted agents are base_stock, s_S, capacity_base_stock, random"):
         make_fc_agent("optimal", problem)
+    with pytest.raises(ConfigError, match="accepted agents are base_stock, s_S, capacity_base_stock, random"):
+        FulfillmentCenterTask(n_skus=3, episode_length=10).make_agent("optimal")
     assert set(FC_HEURISTICS) == {"base_stock", "s_S", "capacity_base_stock", "random"}
     assert repr(make_fc_agent("random", problem, seed=3)) == "RandomOrders(seed=3)"
 
@@ -224,7 +225,7 @@ def test_unknown_agent_names_are_config_errors():
 def _benchmark(tmp_path, *overrides):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=20",
-           "env.episode_length=60", "fc_eval.reps=2", f"hydra.run.dir={tmp_path / 'run'}", *overrides]
+           "env.episode_length=60", "eval.reps=2", "eval.max_reps=2", f"hydra.run.dir={tmp_path / 'run'}", *overrides]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -234,26 +235,24 @@ def test_benchmark_command_writes_one_row_per_agent(tmp_path):
     out = tmp_path / "run"
     frame = pd.read_csv(out / "results.csv")
     assert sorted(frame["agent"]) == sorted(FC_HEURISTICS)
-    assert {"mean_cost", "ci95", "gap_pct", "gap_ci95_pct", "fill_rate", "fill_rate_A", "overflow_units",
-            "capacity_utilisation", "days_of_cover", "stockout_rate", "params"} <= set(frame.columns)
+    kpis = list(FulfillmentCenterTask.kpi_names())
+    assert list(frame.columns) == ["agent", "mean_cost", "ci95", "gap_pct", "gap_ci95", "reps", *kpis, "parameters"]
     assert frame["gap_pct"].min() == 0.0 and frame["reps"].eq(2).all()
     assert "capacity_base_stock" in (out / "results.md").read_text()
     assert (out / "cost_comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_benchmark_bad_agent_name_exits_2_with_one_line(tmp_path):
-    result = _benchmark(tmp_path, "fc_agents=[base_stock,optimal]")
+    result = _benchmark(tmp_path, "agents=[base_stock,optimal]")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "fc_agents: unknown agent 'optimal'" in lines[0]
+    assert len(lines) == 1 and "agents: unknown agent 'optimal' for env=fulfillment_center" in lines[0]
 
 
 def test_replayed_demand_is_tuned_on_history_before_the_test_window():
-    from agents.fulfillment_center.heuristics import tuning_problem
-
     problem = FulfillmentConfig(demand_csv="data/fc_sample_200x730.csv", n_skus=20, episode_length=100,
                                 start_day=-100).build()
-    tuned_on = tuning_problem(problem)
+    tuned_on = fc_tuning._Evaluator(problem, 2, None, None).problem
     history = problem.catalogue.history
     assert tuned_on.config.episode_start == "random"
     assert len(tuned_on.catalogue.history) == len(history) - 100
@@ -261,7 +260,7 @@ def test_replayed_demand_is_tuned_on_history_before_the_test_window():
 
 
 def test_tuned_s_S_is_never_worse_than_tuned_base_stock_on_the_tuning_episodes():
-    # (s, S) with m = 0 is base stock itself and is evaluated first, so tuning can only improve
+    # (s, S) with m = 0 is base stock itself and an anchor of the race, so tuning can only improve
     problem = FulfillmentConfig(n_skus=20, episode_length=60, fixed_order_cost=20.0).build()
     base = make_fc_agent("base_stock", problem)
     ss = make_fc_agent("s_S", problem)

@@ -1,6 +1,6 @@
-"""Parameter sharing on the fulfilment centre: the shared-policy VecEnv and short real
-training runs (``python -m experiments.train env=fulfillment_center_marl agent=ppo_shared``),
-plus the centralised agent and the benchmark of trained runs.
+"""Parameter sharing on the fulfilment centre: the agent batch behind the shared-policy VecEnv
+and short real training runs (``python -m experiments.train env=fulfillment_center shared=true``),
+plus the centralised agent, the benchmark of trained runs and the export of a shared policy.
 
 The subprocess helpers of ``tests/test_train.py`` are reused (scratch cwd, offline wandb,
 one torch thread).
@@ -16,16 +16,19 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
+from agents.fulfillment_center.interface import FulfillmentInterface
+from agents.rl.adapter import SB3Policy
+from agents.rl.vec_env import AgentBatchVecEnv
 from envs import fulfillment_center_v0
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_center.parallel_env import agent_rewards
-from envs.replenishment.fulfillment_center.shared import SharedPolicy, SharedPolicyVecEnv
+from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
 from tests.pipeline.test_train import ROOT, subprocess_env, train
 
 SMALL = ["env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",
-         "eval.reps=2", "eval.fc_warmup=5", "benchmark.reps=2", "benchmark.fc_agents=[base_stock]"]
+         "validation.reps=2", "eval.warmup=5", "eval.reps=2", "eval.max_reps=2", "benchmark.agents=[base_stock]"]
 
 
 def rows(path) -> list[dict[str, str]]:
@@ -36,7 +39,7 @@ def rows(path) -> list[dict[str, str]]:
 # -- the VecEnv -----------------------------------------------------------------------------
 def test_shared_vec_env_steps_each_sku_like_the_pettingzoo_env():
     problem = FulfillmentConfig(n_skus=8, episode_length=12, capacity_days=1.0).build()
-    venv = SharedPolicyVecEnv(problem, n_copies=2, seed=5)
+    venv = AgentBatchVecEnv(FulfillmentAgentBatch(problem, n_copies=2, seed=5))
     venv.seed(5)
     obs = venv.reset()
     assert obs.shape == (16, venv.observation_space.shape[0])
@@ -70,13 +73,13 @@ def test_normalised_reward_divides_each_sku_cost_by_its_mean_demand():
 
 def test_one_shared_model_controls_any_number_of_skus():
     small = FulfillmentConfig(n_skus=5, episode_length=20).build()
-    model = PPO("MlpPolicy", SharedPolicyVecEnv(small, n_copies=1), n_steps=16, batch_size=40, n_epochs=1,
-                seed=0, device="cpu")
+    model = PPO("MlpPolicy", AgentBatchVecEnv(FulfillmentAgentBatch(small, n_copies=1)), n_steps=16, batch_size=40,
+                n_epochs=1, seed=0, device="cpu")
     model.learn(160)
     for n in (5, 40):
         problem = FulfillmentConfig(n_skus=n, episode_length=20).build()
         env = FulfillmentCenterEnv(problem=problem)
-        policy = SharedPolicy(model, problem)
+        policy = SB3Policy(model.policy, FulfillmentInterface(problem, True, {"action_type": "discrete"}))
         obs, _ = env.reset(seed=0)
         for _ in range(20):
             action, _ = policy.predict(obs)
@@ -89,7 +92,7 @@ def test_one_shared_model_controls_any_number_of_skus():
 def shared_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("fc_train")
     out = base / "shared"
-    args = ["env=fulfillment_center_marl", "agent=ppo_shared", "total_timesteps=3200", "eval.freq=1600",
+    args = ["env=fulfillment_center", "shared=true", "total_timesteps=3200", "validation.freq=1600",
             "checkpoint.freq=1600", *SMALL, f"hydra.run.dir={out}"]
     return base, train(args, base, "shared", out)
 
@@ -124,7 +127,7 @@ def test_benchmark_evaluates_a_trained_shared_policy_on_more_skus(shared_run):
     out = base / "bench"
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=25",
-         "env.episode_length=30", "fc_agents=[base_stock]", "fc_eval.reps=2", "fc_eval.warmup=5",
+         "env.episode_length=30", "agents=[base_stock]", "eval.reps=2", "eval.max_reps=2", "eval.warmup=5",
          f"models=[{result.out}]", f"hydra.run.dir={out}"],
         cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -141,33 +144,36 @@ def test_resume_continues_a_shared_run(shared_run, tmp_path):
     resumed = train([f"resume={run}", "total_timesteps=4800"], base, "resume", run)
     resumed.assert_ok()
     assert int(rows(run / "eval.csv")[-1]["timesteps"]) == 4800
+    assert "SKU-periods" in resumed.stdout
 
 
 def test_centralised_agent_trains_on_the_gymnasium_env(tmp_path):
     out = tmp_path / "central"
-    result = train(["env=fulfillment_center", "agent=ppo", "total_timesteps=256", "eval.freq=128",
+    result = train(["env=fulfillment_center", "agent=ppo", "total_timesteps=256", "validation.freq=128",
                     "checkpoint.freq=128", "env.n_skus=6", "env.episode_length=30", "n_envs=2",
                     "progress_bar=false", "agent.kwargs.n_steps=64", "agent.kwargs.batch_size=64",
-                    "agent.kwargs.n_epochs=1", "eval.reps=2", "benchmark.reps=2",
-                    "+benchmark.fc_agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path, "central", out)
+                    "agent.kwargs.n_epochs=1", "validation.reps=2", "eval.reps=2", "eval.max_reps=2",
+                    "benchmark.agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path, "central", out)
     result.assert_ok()
     assert {r["agent"] for r in rows(out / "results.csv")} == {"ppo", "base_stock"}
 
 
 @pytest.mark.parametrize(
     "args, field",
-    [(["agent=dqn"], "agent=dqn"), (["agent=ppo_shared", "env.reward=selfish"], "env.reward"),
-     (["agent=ppo_shared", "env.action_type=order"], "env.action_type"),
-     (["agent=ppo_shared", "env.n_skus=0"], "env.n_skus")],
+    [(["agent=dqn"], "agent=dqn"), (["env.training.reward=selfish"], "env.training.reward"),
+     (["env.training.action_type=order"], "env.training.action_type"),
+     (["env.n_skus=0"], "env.n_skus"), (["agent=recurrent_ppo"], "agent=recurrent_ppo"),
+     (["+env.training.overrides.bogus=1"], "env.training.overrides.bogus")],
 )
-def test_bad_marl_settings_fail_in_one_line(tmp_path, args, field):
-    result = train(["env=fulfillment_center_marl", *args, f"hydra.run.dir={tmp_path / 'r'}"], tmp_path, "bad", None)
+def test_bad_shared_settings_fail_in_one_line(tmp_path, args, field):
+    result = train(["env=fulfillment_center", "shared=true", *args, f"hydra.run.dir={tmp_path / 'r'}"], tmp_path,
+                   "bad", None)
     result.assert_one_line_error(field)
 
 
 def test_shared_training_on_a_replayed_history_never_sees_the_test_window(tmp_path):
     out = tmp_path / "csv"
-    result = train(["env=fulfillment_center_marl", "agent=ppo_shared", "total_timesteps=1600", "eval.freq=1600",
+    result = train(["env=fulfillment_center", "shared=true", "total_timesteps=1600", "validation.freq=1600",
                     "checkpoint.freq=1600", *SMALL, "env.demand_csv=data/fc_sample_200x730.csv", "env.start_day=-30",
                     f"hydra.run.dir={out}"], tmp_path, "csv", out, cwd=ROOT)
     result.assert_ok()
@@ -178,11 +184,32 @@ def test_shared_training_on_a_replayed_history_never_sees_the_test_window(tmp_pa
     assert len(split.catalogue.history) == len(problem.catalogue.history) - 30
 
 
-def test_exporting_a_fulfilment_centre_run_is_refused_in_one_line(shared_run):
+def test_a_shared_policy_exports_to_one_onnx_graph_over_agent_rows(shared_run):
+    """The exported shared policy acts on per-SKU rows (dynamic batch = SKUs), reproduces SB3
+    on real rollouts, and is benchmarked on a catalogue with more SKUs than it was trained on."""
+    import json
+
+    import onnxruntime as ort
+
     base, result = shared_run
-    proc = subprocess.run([sys.executable, "-m", "experiments.export", f"run_dir={result.out}",
-                           f"hydra.run.dir={base / 'export'}"], cwd=ROOT, env=subprocess_env(base),
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "LostSales-v0 runs only" in lines[0]
+    proc = subprocess.run([sys.executable, "-m", "experiments.export", f"run_dir={result.out}", "checkpoint=best"],
+                          cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    onnx_file = result.out / "export" / "policy.onnx"
+    card = json.loads((onnx_file.parent / "policy.onnx.json").read_text())
+    assert card["shared"] is True and card["parity"]["action_mismatches"] == 0
+    assert card["parity"]["per_rep_costs_identical"] and card["parity"]["observations"] >= 1000
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    width = card["inputs"]["obs"]["shape"][1]
+    for agents in (1, 7, 300):  # one graph, any number of agent rows
+        (action,) = session.run(None, {"obs": np.zeros((agents, width), np.float32)})
+        assert action.shape == (agents,)
+    out = base / "bench_onnx"
+    bench = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=25",
+         "env.episode_length=30", "agents=[base_stock]", "eval.reps=2", "eval.max_reps=2", "eval.warmup=5",
+         f"onnx=[{onnx_file}]", f"models=[{result.out}]", f"hydra.run.dir={out}"],
+        cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
+    assert bench.returncode == 0, bench.stderr[-2000:]
+    table = {r["agent"]: float(r["mean_cost"]) for r in rows(out / "results.csv")}
+    assert table["ppo_onnx"] == table[f"ppo_shared:{result.out.name}"], table  # the same best model

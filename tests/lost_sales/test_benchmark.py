@@ -10,11 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agents.lost_sales.agents import make_agent
-from agents.lost_sales.optimal import exact_average_cost, make_optimal
-from agents.lost_sales.rollout import evaluate_policies, paired_gap
-from envs.replenishment.lost_sales.config import LostSalesConfig
-from experiments.benchmark import suite_row
+from agents.harness import EvalSettings, evaluate, paired_gap
+from agents.lost_sales.suite import suite_row
+from agents.lost_sales.task import LostSalesTask
+from agents.task import task_class
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,17 +25,18 @@ def _private_cache(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("lead", "penalty"), [(1, 4), (2, 9)])
 def test_no_tuned_heuristic_beats_the_optimum_beyond_noise(lead, penalty):
-    config = LostSalesConfig(lead_time=lead, penalty=penalty)
+    task = LostSalesTask(lead_time=lead, penalty=penalty)
     names = ("optimal", "base_stock", "capped_base_stock", "s_S", "myopic")
-    agents = {name: make_agent(name, config) for name in names}
-    results = {r.agent: r for r in evaluate_policies(config, agents, reps=64, max_reps=256)}
+    agents = {name: task.make_agent(name) for name in names}
+    result = evaluate(task, agents, EvalSettings(1000, 100, 64, 256, 0.005))
+    assert result.reference == "optimal"
     for name in names[1:]:
-        gap, half_width = paired_gap(results[name], results["optimal"])
+        gap, half_width = paired_gap(result.per_rep[name]["cost"], result.per_rep["optimal"]["cost"])
         assert gap >= -half_width, f"{name} beats the optimum: {gap:.3f}% +- {half_width:.3f}"
 
 
 def test_suite_row_reports_exact_costs_consistent_with_the_optimum():
-    row = suite_row(LostSalesConfig(lead_time=1, penalty=9), make_optimal, exact_average_cost)
+    row = suite_row(LostSalesTask(lead_time=1, penalty=9))
     assert row["lead_time"] == 1 and row["penalty"] == 9
     for name in ("base_stock", "capped_base_stock", "constant_order", "myopic"):
         assert row[f"{name}_cost"] >= row["optimal_cost"] - 1e-9
@@ -53,10 +53,24 @@ def test_benchmark_command_writes_results_table_and_plot(tmp_path):
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "results.csv")
-    assert {"agent", "mean_cost", "ci95", "gap_pct", "fill_rate"} <= set(frame.columns)
+    kpis = list(task_class("lost_sales").kpi_names())
+    assert list(frame.columns) == ["agent", "mean_cost", "ci95", "gap_pct", "gap_ci95", "reps", *kpis, "parameters"]
     assert set(frame["agent"]) == {"optimal", "base_stock", "random"}
     assert frame.loc[frame["agent"] == "optimal", "gap_pct"].iloc[0] == 0.0
     assert (out / "results.md").read_text().count("|") > 10
     assert (out / "cost_comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "env:" in (out / "config.yaml").read_text()
     assert "optimal" in result.stdout and "base_stock" in result.stdout
+
+
+def test_the_classic_suite_command_writes_its_tables(tmp_path):
+    """``suite=classic`` solves and evaluates all 16 instances exactly (about 20 s)."""
+    out, docs = tmp_path / "run", tmp_path / "docs"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "FULFILLGYM_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "experiments.benchmark", "suite=classic", f"suite_dir={docs}",
+           f"hydra.run.dir={out}"]
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(docs / "lost_sales.csv")
+    assert len(frame) == 16 and (frame["base_stock_gap_pct"] >= -1e-9).all()
+    assert (out / "lost_sales.md").read_text() == (docs / "lost_sales.md").read_text()

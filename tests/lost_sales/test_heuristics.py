@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import agents.lost_sales.heuristics as heur
-from agents.base import orders_to_actions
+import agents.lost_sales.tuning as heur
+from agents.harness import ci95
 from agents.lost_sales.heuristics import (
     HEURISTICS,
     SS,
@@ -19,10 +19,11 @@ from agents.lost_sales.heuristics import (
     ConstantOrder,
     Myopic,
     RandomPolicy,
-    tune,
-    tune_all,
 )
-from agents.lost_sales.rollout import EVAL_SEED_BASE, TUNE_SEED_BASE, Scenario, ci95, rollout
+from agents.lost_sales.policies import orders_to_actions
+from agents.lost_sales.rollout import Scenario, rollout
+from agents.lost_sales.tuning import tune, tune_all
+from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
 from envs.replenishment.demand.distributions import DemandConfig
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import order_from_action

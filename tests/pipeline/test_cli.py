@@ -57,13 +57,21 @@ def test_new_run_refuses_a_directory_that_holds_a_run(tmp_path):
     assert not (tmp_path / "run" / "config.yaml").exists()
 
 
-def test_fulfillment_speed_benchmark_writes_its_table(tmp_path):
-    out = tmp_path / "speed.md"
-    result = run_module("experiments.fc_speed", "--sizes", "10", "20", "--seconds", "0.05", "--repeats", "1",
-                        "--write", "--output", str(out), cwd=REPO)
+def test_speed_benchmark_writes_a_table_per_task_with_ratios_to_cartpole(tmp_path):
+    result = run_module("experiments.speed", "--seconds", "0.02", "--repeats", "1", "--write", "--docs",
+                        str(tmp_path), cwd=REPO)
     assert result.returncode == 0, result.stderr
-    text = out.read_text()
-    assert "| 10 |" in text and "| 20 |" in text and "SuperSuit" in text and "Peak memory" in text
+    lost_sales = (tmp_path / "lost_sales_speed.md").read_text()
+    assert "| CartPole-v1 (raw env.step) |" in lost_sales and "1.00x" in lost_sales
+    assert "goal >= 2x" in lost_sales
+    centre = (tmp_path / "fulfillment_center_speed.md").read_text()
+    for case in ("env.step (N=1,000)", "SuperSuit VecEnv", "shared-policy VecEnv", "peak traced memory"):
+        assert case in centre, case
+
+
+def test_speed_refuses_an_unknown_task(tmp_path):
+    result = run_module("experiments.speed", "--task", "nope", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
 def test_catalogue_generator_help_and_bad_argument(tmp_path):

@@ -21,26 +21,28 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from agents.lost_sales.rollout import EVAL_SEED_BASE, Scenario, rollout
+from agents.rl import checkpoints
 from agents.rl.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
+from agents.rl.loading import load_policy, open_run
+from agents.seeds import EVAL_SEED_BASE
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 240
-TINY = ["n_envs=1", "progress_bar=false", "logger=csv", "eval.reps=2", "eval.periods=60",
-        "eval.warmup=10", "benchmark.agents=[]", "benchmark.reps=2", "benchmark.max_reps=2",
-        "benchmark.periods=50", "benchmark.warmup=10"]
+TINY = ["n_envs=1", "progress_bar=false", "logger=csv", "validation.reps=2", "validation.periods=60",
+        "validation.warmup=10", "benchmark.agents=[]", "eval.reps=2", "eval.max_reps=2",
+        "eval.periods=50", "eval.warmup=10"]
 RUNS = {
     "ppo": ["agent=ppo", "total_timesteps=128", "agent.kwargs.n_steps=64",
-            "agent.kwargs.batch_size=64", "agent.kwargs.n_epochs=1", "eval.freq=64",
+            "agent.kwargs.batch_size=64", "agent.kwargs.n_epochs=1", "validation.freq=64",
             "checkpoint.freq=64"],
     "sac": ["agent=sac", "env.action_type=continuous", "total_timesteps=150",
             "agent.kwargs.learning_starts=50", "agent.kwargs.batch_size=32",
-            "agent.kwargs.buffer_size=1000", "eval.freq=150", "checkpoint.freq=150"],
+            "agent.kwargs.buffer_size=1000", "validation.freq=150", "checkpoint.freq=150"],
 }
-CARD_KEYS = {"agent", "env_id", "env", "env_config", "observation_space", "action_space",
-             "model_action_space", "parameterisation", "level_max", "training", "kpis",
-             "input_names", "output_names", "opset", "sha256", "parity", "exported_at",
-             "how_to_act", "format", "file"}
+CARD_KEYS = {"agent", "task", "env_id", "env", "env_config", "shared", "essentials", "observation_space",
+             "action_space", "model_observation_space", "model_action_space", "inputs", "outputs", "training",
+             "kpis", "input_names", "output_names", "opset", "sha256", "parity", "exported_at", "how_to_act",
+             "format", "file", "normalization"}
 
 
 def python(module: str, *args: str, cwd: Path) -> subprocess.Popen:
@@ -92,9 +94,9 @@ def export_in_process(run_dir: Path, **overrides):
 
 
 def sb3_policy(run_dir: Path, checkpoint=None):
-    from experiments.export import load_run
-
-    return load_run(OmegaConf.create({"run_dir": str(run_dir), "checkpoint": checkpoint}))
+    """The SB3 policy of a run's checkpoint (the newest by default), as export loads it."""
+    run = open_run(run_dir)
+    return run, load_policy(run, checkpoints.find(run.path, checkpoint))
 
 
 def grid(q_max: int) -> np.ndarray:
@@ -109,20 +111,20 @@ def test_onnx_export_of_discrete_ppo_matches_sb3(runs):
     card = json.loads(card_path(path).read_text())
     parity = card["parity"]
     assert parity["observations"] >= 1000
-    assert parity["action_mismatches"] == 0 and parity["order_mismatches"] == 0
+    assert parity["action_mismatches"] == 0 and parity["output_mismatches"] == 0
     assert parity["max_abs_action_diff"] == 0 and parity["per_rep_costs_identical"]
     # Independently of the tool's own check: every state of a grid, batch and single obs.
-    run = sb3_policy(runs["ppo"])
-    obs = grid(run.config.q_max)
-    action, _ = run.policy.model_action(obs.astype(np.float64))
-    want = run.policy.orders(obs.astype(np.float64), action)
+    _, sb3 = sb3_policy(runs["ppo"])
+    obs = grid(sb3.interface.config.q_max)
+    action, _ = sb3.model_action(obs.astype(np.float64))
+    want = sb3.interface.orders(obs.astype(np.float64), action)
     policy = OnnxPolicy(path)
     got_action, got_order = policy.run(obs)
     np.testing.assert_array_equal(got_action, action)
     np.testing.assert_array_equal(got_order, want)
     assert got_order.dtype == np.int64
-    np.testing.assert_array_equal(policy.predict(obs)[0], run.policy.predict(obs)[0])
-    assert policy.predict(obs[7])[0] == run.policy.predict(obs[7])[0]
+    np.testing.assert_array_equal(policy.predict(obs)[0], sb3.predict(obs)[0])
+    assert policy.predict(obs[7])[0] == sb3.predict(obs[7])[0]
 
 
 def test_onnx_export_of_continuous_sac_matches_sb3(runs, tmp_path):
@@ -130,23 +132,21 @@ def test_onnx_export_of_continuous_sac_matches_sb3(runs, tmp_path):
     parity = card["parity"]
     assert parity["observations"] >= 1000
     assert parity["max_abs_action_diff"] <= 1e-5 and parity["action_mismatches"] == 0
-    assert parity["order_mismatches_outside_boundary"] == 0
+    assert parity["output_mismatches_outside_boundary"] == 0
     assert card["env_config"]["action_type"] == "continuous"
-    run = sb3_policy(runs["sac"])
-    obs = grid(run.config.q_max)
-    action, _ = run.policy.model_action(obs.astype(np.float64))
+    _, sb3 = sb3_policy(runs["sac"])
+    obs = grid(sb3.interface.config.q_max)
+    action, _ = sb3.model_action(obs.astype(np.float64))
     got_action, got_order = OnnxPolicy(path).run(obs)
     assert got_action.dtype == np.float32 and got_action.shape == (len(obs), 1)
     np.testing.assert_allclose(got_action, action, atol=1e-5, rtol=0)
-    want = run.policy.orders(obs.astype(np.float64), action)
-    scale = run.policy.level_max
-    pre = (np.clip(action[:, 0].astype(np.float64), -1, 1) + 1) * 0.5 * scale
-    boundary = np.abs(pre - np.floor(pre) - 0.5) < 1e-4
+    want = sb3.interface.orders(obs.astype(np.float64), action)
+    boundary = sb3.interface.near_boundary(action, 1e-4)
     assert np.array_equal(got_order[~boundary], want[~boundary])
     # the env action maps back to exactly the order
     env_action, _ = OnnxPolicy(path).predict(obs)
     assert env_action.dtype == np.float32 and env_action.shape == (len(obs), 1)
-    back = np.rint((env_action[:, 0].astype(np.float64) + 1) * 0.5 * run.config.q_max)
+    back = np.rint((env_action[:, 0].astype(np.float64) + 1) * 0.5 * sb3.interface.config.q_max)
     np.testing.assert_array_equal(back, got_order)
 
 
@@ -155,30 +155,30 @@ def test_torchscript_export_works(runs, tmp_path):
                                    output=str(tmp_path / "policy.pt"), checkpoint="best")
     assert path.suffix == ".pt" and card["format"] == "torchscript" and card["opset"] is None
     assert card["training"]["checkpoint"].endswith("best")
-    assert card["parity"]["order_mismatches"] == 0 and card["parity"]["action_mismatches"] == 0
+    assert card["parity"]["output_mismatches"] == 0 and card["parity"]["action_mismatches"] == 0
     assert sha256(path) == card["sha256"]
-    run = sb3_policy(runs["ppo"], checkpoint="best")
-    obs = grid(run.config.q_max)
-    np.testing.assert_array_equal(TorchScriptPolicy(path).predict(obs)[0],
-                                  run.policy.predict(obs)[0])
+    _, sb3 = sb3_policy(runs["ppo"], checkpoint="best")
+    obs = grid(sb3.interface.config.q_max)
+    np.testing.assert_array_equal(TorchScriptPolicy(path).predict(obs)[0], sb3.predict(obs)[0])
 
 
 def test_parity_failure_writes_nothing(runs, tmp_path, monkeypatch):
     import torch
 
-    from experiments import export as module
+    from agents.rl import graph as module
+    from agents.rl.parity import ParityError
 
     real = module.build_graph
 
-    def broken(run):
-        graph = copy.deepcopy(real(run))  # the graph shares its layers with the SB3 model
+    def broken(*args):
+        graph = copy.deepcopy(real(*args))  # the graph shares its layers with the SB3 model
         with torch.no_grad():  # favour one order-up-to level: a wrong policy
             graph.head.action_net.bias[3] += 50.0
         return graph
 
     monkeypatch.setattr(module, "build_graph", broken)
     out = tmp_path / "broken.onnx"
-    with pytest.raises(module.ParityError, match=r"differs from SB3 on \d+ of 1024 observations"):
+    with pytest.raises(ParityError, match=r"differs from SB3 \(discrete actions: \d+ of 1024 mismatches"):
         export_in_process(runs["ppo"], output=str(out))
     assert list(tmp_path.iterdir()) == []
 
@@ -191,13 +191,16 @@ def test_card_has_required_fields_and_matching_sha256(runs):
     card = json.loads(card_path(path).read_text())
     assert CARD_KEYS <= card.keys()
     assert card["sha256"] == sha256(path)
-    assert card["agent"] == "ppo" and card["env_id"] == "fulfillgym/LostSales-v0"
-    assert card["parameterisation"] == "order_up_to" and card["level_max"] >= 1
+    assert card["agent"] == "ppo" and card["env_id"] == "fulfillgym/LostSales-v0" and card["task"] == "lost_sales"
+    essentials = card["essentials"]
+    assert essentials["parameterisation"] == "order_up_to" and essentials["level_max"] > essentials["level_min"]
     assert card["input_names"] == ["obs"] and card["output_names"] == ["action", "order"]
-    assert card["opset"] >= 17
+    assert card["opset"] >= 17 and card["shared"] is False
     obs_space = card["observation_space"]
     assert obs_space["shape"] == [2] and obs_space["dtype"] == "float32"
-    assert len(obs_space["meaning"]) == 2 and obs_space["meaning"][0].startswith("on-hand")
+    meaning = card["inputs"]["obs"]["meaning"]
+    assert len(meaning) == 2 and meaning[0].startswith("on-hand")
+    assert card["normalization"]["baked_in"] and len(card["normalization"]["mean"]) == 2
     assert card["action_space"] == {"type": "Discrete", "n": card["env_config"]["q_max"] + 1,
                                     "start": 0, "dtype": "int64"}
     newest = sorted((runs["ppo"] / "checkpoints").glob("step_*"))[-1]
@@ -219,12 +222,12 @@ def test_onnx_policy_rollout_cost_equals_sb3(runs, tmp_path, name):
     path = runs[name] / "export" / "policy.onnx"
     if not path.exists():
         path, _ = export_in_process(runs[name], output=str(tmp_path / "policy.onnx"))
-    run = sb3_policy(runs[name])
-    scenario = Scenario.from_seeds(run.config, EVAL_SEED_BASE + 500 + np.arange(4), 220)
-    sb3 = rollout(run.config, run.policy, scenario, 20)
-    onnx_run = rollout(run.config, OnnxPolicy(path), scenario, 20)
-    np.testing.assert_array_equal(onnx_run.cost, sb3.cost)
-    np.testing.assert_array_equal(onnx_run.short, sb3.short)
+    run, sb3 = sb3_policy(runs[name])
+    seeds = EVAL_SEED_BASE + 500 + np.arange(4)
+    want = run.task.rollout(sb3, seeds, 200, 20)
+    got = run.task.rollout(OnnxPolicy(path), seeds, 200, 20)
+    for kpi in ("cost", "lost_per_period", "fill_rate"):
+        np.testing.assert_array_equal(got[kpi], want[kpi])
 
 
 def test_onnx_policy_needs_neither_torch_nor_sb3(runs):

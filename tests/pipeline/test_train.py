@@ -41,9 +41,9 @@ STARTED: list[subprocess.Popen] = []  # killed at teardown if still running (fai
 
 # Small evaluation and benchmark; no heuristic tuning unless a test asks for it.
 FAST = [
-    "progress_bar=false", "benchmark.agents=[]", "benchmark.reps=4", "benchmark.max_reps=4",
-    "benchmark.periods=200", "benchmark.warmup=10", "eval.reps=4", "eval.periods=100",
-    "eval.warmup=10",
+    "progress_bar=false", "benchmark.agents=[]", "eval.reps=4", "eval.max_reps=4",
+    "eval.periods=200", "eval.warmup=10", "validation.reps=4", "validation.periods=100",
+    "validation.warmup=10",
 ]
 ON_POLICY = ["agent.kwargs.n_steps=64", "agent.kwargs.batch_size=64", "agent.kwargs.n_epochs=1"]
 OFF_POLICY = ["agent.kwargs.learning_starts=100", "agent.kwargs.buffer_size=1000",
@@ -57,7 +57,7 @@ AGENTS = {
     "dqn": (400, OFF_POLICY),
     "sac": (400, [*CONTINUOUS, *OFF_POLICY]),
     "td3": (400, [*CONTINUOUS, *OFF_POLICY]),
-    "maskable_ppo": (1024, ["parameterisation=order", *ON_POLICY]),
+    "maskable_ppo": (1024, ["env.training.parameterisation=order", *ON_POLICY]),
     "recurrent_ppo": (1024, ON_POLICY),
 }
 
@@ -65,8 +65,17 @@ MISMATCHES = {
     "dqn_continuous": (["agent=dqn", *CONTINUOUS], "agent=dqn"),
     "sac_discrete": (["agent=sac"], "agent=sac"),
     "negative_lead_time": (["env.lead_time=-1"], "env.lead_time"),
-    "maskable_order_up_to": (["agent=maskable_ppo", "parameterisation=order_up_to"],
-                             "parameterisation=order"),
+    "maskable_order_up_to": (["agent=maskable_ppo", "env.training.parameterisation=order_up_to"],
+                             "env.training.parameterisation=order"),
+    "shared_without_a_multi_agent_face": (["shared=true"], "shared"),
+    "seed_beyond_2**32": (["seed=4294967296"], "seed"),
+    "zero_eval_reps": (["eval.reps=0"], "eval.reps"),
+    "negative_max_reps": (["eval.max_reps=-1"], "eval.max_reps"),
+    "bad_agent_kwargs": (["agent.kwargs.n_steps=-3"], "agent.kwargs"),
+    "bogus_wandb_mode": (["logger=wandb", "logger.wandb.mode=bogus"], "logger.wandb.mode"),
+    "online_wandb_without_credentials": (["logger=wandb", "logger.wandb.mode=online"], "no W&B credentials"),
+    "huge_penalty": (["env.penalty=1e300"], "env.penalty"),
+    "huge_demand": (["env.demand.mean=1e18"], "env.demand.mean"),
     # settings used only after training must fail before it too
     "unknown_benchmark_agent": (["benchmark.agents=[base_stock,nope]"], "benchmark.agents"),
     "zero_eval_periods": (["eval.periods=0"], "eval.periods"),
@@ -112,6 +121,7 @@ def subprocess_env(base: Path) -> dict[str, str]:
         "WANDB_DATA_DIR": str(base / "wandb_home" / "data"),
         "WANDB_ARTIFACT_DIR": str(base / "wandb_home" / "artifacts"),
         "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "http_proxy": dead, "https_proxy": dead,
+        "HOME": str(base / "home"),  # no ~/.netrc W&B credentials, no shared solver cache
     })
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
@@ -155,7 +165,7 @@ def agent_job(name: str) -> Callable[[Path], Result]:
         total, extra = AGENTS[name]
         out = base / "agents" / name
         half = max(total // 2, 1)
-        args = [f"agent={name}", f"total_timesteps={total}", f"eval.freq={half}",
+        args = [f"agent={name}", f"total_timesteps={total}", f"validation.freq={half}",
                 f"checkpoint.freq={half}", *FAST, *extra, f"hydra.run.dir={out}"]
         return train(args, base, f"agent_{name}", out)
 
@@ -177,7 +187,7 @@ def interrupt_job(sig: signal.Signals) -> Callable[[Path], Result]:
     def job(base: Path) -> Result:
         out = base / "interrupt" / sig.name
         log = base / "logs" / f"interrupt_{sig.name}"
-        args = ["total_timesteps=10000000", "eval.freq=256", "checkpoint.freq=256", *FAST,
+        args = ["total_timesteps=10000000", "validation.freq=256", "checkpoint.freq=256", *FAST,
                 *ON_POLICY, f"hydra.run.dir={out}"]
         proc = start(args, base, log)
         deadline = time.monotonic() + TIMEOUT
@@ -196,7 +206,7 @@ def interrupt_job(sig: signal.Signals) -> Callable[[Path], Result]:
 
 def wandb_job(base: Path) -> Result:
     out = base / "wandb_run"
-    args = ["logger=wandb", "total_timesteps=512", "eval.freq=256", "checkpoint.freq=256",
+    args = ["logger=wandb", "total_timesteps=512", "validation.freq=256", "checkpoint.freq=256",
             "env.penalty=19", *FAST, *ON_POLICY, f"hydra.run.dir={out}"]
     return train(args, base, "wandb", out)
 
@@ -204,7 +214,7 @@ def wandb_job(base: Path) -> Result:
 def multirun_job(base: Path) -> Result:
     sweep = base / "multirun"
     args = ["-m", "seed=0,1", "hydra/launcher=local_parallel", f"hydra.sweep.dir={sweep}",
-            "total_timesteps=512", "eval.freq=256", "checkpoint.freq=256", *FAST, *ON_POLICY]
+            "total_timesteps=512", "validation.freq=256", "checkpoint.freq=256", *FAST, *ON_POLICY]
     return train(args, base, "multirun", sweep)
 
 
@@ -212,10 +222,10 @@ def optuna_job(base: Path) -> Result:
     sweep = base / "optuna"
     # benchmark.agents and progress_bar come from the search config itself
     args = ["-m", "hparams_search=ppo_lost_sales", "hydra.sweeper.n_trials=2",
-            f"hydra.sweep.dir={sweep}", "total_timesteps=512", "eval.freq=256",
-            "checkpoint.freq=256", "benchmark.reps=4", "benchmark.max_reps=4",
-            "benchmark.periods=200", "benchmark.warmup=10", "eval.reps=4", "eval.periods=100",
-            "eval.warmup=10", "agent.kwargs.n_steps=64", "agent.kwargs.batch_size=64"]
+            f"hydra.sweep.dir={sweep}", "total_timesteps=512", "validation.freq=256",
+            "checkpoint.freq=256", "eval.reps=4", "eval.max_reps=4", "eval.periods=200",
+            "eval.warmup=10", "validation.reps=4", "validation.periods=100", "validation.warmup=10",
+            "agent.kwargs.n_steps=64", "agent.kwargs.batch_size=64"]
     return train(args, base, "optuna", sweep)
 
 
@@ -318,12 +328,12 @@ def test_agent_trains_and_writes_outputs(pipeline, name):
         assert (ckpt.replay_buffer is not None) == off_policy, ckpt.path
         assert ckpt.meta["agent"] == name and ckpt.meta["timesteps"] == ckpt.timesteps
     newest = found[-1]
-    assert newest.timesteps >= total
+    assert newest.timesteps == total, "a run ends exactly at its budget"
     assert load_checkpoint_model(name, newest).num_timesteps == newest.timesteps
     assert (out / "best" / "model.zip").is_file()
 
     evals = read_csv(out / "eval.csv")
-    assert evals and int(evals[-1]["timesteps"]) >= total
+    assert evals and int(evals[-1]["timesteps"]) == total
     assert all(math.isfinite(float(r["mean_cost"])) for r in evals)
     steps = [int(r["timesteps"]) for r in evals]
     assert steps == sorted(set(steps)), "one evaluation per timestep (the final one only once)"
@@ -408,6 +418,7 @@ def test_resume_continues_from_newest_checkpoint(pipeline, tmp_path):
     first.assert_ok()
     steps = interrupted_at(first)
     run = copy_run(first.out, tmp_path / "run")
+    first_meta = checkpoints.latest(run).meta
     before = read_csv(run / "progress.csv")
     evals_before = read_csv(run / "eval.csv")
     assert before, "the interrupted run logged nothing"
@@ -420,7 +431,8 @@ def test_resume_continues_from_newest_checkpoint(pipeline, tmp_path):
     assert f"run dir {run}" in result.stdout, result.explain()
     assert not any(cwd.iterdir()), "resume must write into the run dir, nowhere else"
     newest = checkpoints.latest(run)
-    assert newest.timesteps >= target
+    assert newest.timesteps == target, "a resumed run ends exactly at total_timesteps"
+    assert newest.meta["wall_seconds"] > first_meta["wall_seconds"], "wall_seconds continues on resume"
     assert yaml.safe_load((run / "config.yaml").read_text())["total_timesteps"] == target
 
     after = read_csv(run / "progress.csv")
@@ -555,7 +567,7 @@ def test_tensorboard_has_kpi_tags(pipeline):
     acc = EventAccumulator(str(result.out / "tensorboard"))
     acc.Reload()
     tags = set(acc.Tags()["scalars"])
-    wanted = {"eval/mean_cost", "eval/fill_rate", "eval/ci95", "eval/gap_to_optimal_pct",
+    wanted = {"eval/mean_cost", "eval/fill_rate", "eval/ci95", "eval/gap_to_reference_pct",
               "train/cost_per_period", "train/fill_rate", "rollout/ep_rew_mean"}
     assert wanted <= tags, wanted - tags
     logged = [(e.step, e.value) for e in acc.Scalars("eval/mean_cost")]
@@ -574,7 +586,7 @@ def test_joblib_multirun_over_two_seeds(pipeline):
         job = result.out / str(seed)
         assert yaml.safe_load((job / "config.yaml").read_text())["seed"] == seed
         assert [r["agent"] for r in read_csv(job / "results.csv")] == ["ppo"]
-        assert checkpoints.latest(job).timesteps >= 512
+        assert checkpoints.latest(job).timesteps == 512
 
 
 # -- 8. --help ------------------------------------------------------------------------------
@@ -589,8 +601,9 @@ def test_help_lists_config_groups(pipeline):
             assert group not in listed
             continue
         assert listed.get(group, "").split(", ") == options, (group, listed)
-    assert set(listed["agent"].split(", ")) == {"ppo", "ppo_shared", "a2c", "dqn", "sac", "td3",
-                                                "maskable_ppo", "recurrent_ppo"}
+    assert set(listed["agent"].split(", ")) == {"ppo", "a2c", "dqn", "sac", "td3", "maskable_ppo",
+                                                "recurrent_ppo"}
+    assert set(listed["env"].split(", ")) >= {"lost_sales", "fulfillment_center"}
 
 
 # -- 9. the Optuna search -------------------------------------------------------------------

@@ -1,0 +1,199 @@
+"""Nothing is lost and nothing runs from a run's files: run-directory guard, resume rules and
+safe loading, each a regression test of a defect found by trying the pipeline adversarially.
+
+Two smoke training runs (PPO and DQN on lost sales, ``smoke=true``) are made once; every
+test works on a copy. Commands run as real subprocesses, several at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from agents.rl import checkpoints
+from tests.pipeline.test_train import subprocess_env
+
+
+def launch(module: str, args: list[str], base: Path, cwd: Path | None = None) -> subprocess.Popen:
+    cwd = cwd or base / "cwd"
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, env=subprocess_env(base),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def done(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run(module: str, args: list[str], base: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return done(launch(module, args, base, cwd))
+
+
+def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, (result.args, result.stdout[-1500:], result.stderr[-1500:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("run_dirs")
+    procs = {name: launch("experiments.train", ["smoke=true", *extra, f"hydra.run.dir={base / name}"], base)
+             for name, extra in {"ppo": [], "dqn": ["agent=dqn"]}.items()}
+    for name, proc in procs.items():
+        result = done(proc)
+        assert result.returncode == 0, (name, result.stderr[-3000:])
+    return {"base": base, "ppo": base / "ppo", "dqn": base / "dqn"}
+
+
+def copy(runs, name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(runs[name], tmp_path / name, ignore=shutil.ignore_patterns("wandb")))
+
+
+class Evil:
+    """Unpickling this runs a shell command that creates ``marker``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+# -- data loss -------------------------------------------------------------------------------
+def test_a_command_refuses_a_directory_that_holds_another_run_and_leaves_it_untouched(runs, tmp_path):
+    run_dir = copy(runs, "ppo", tmp_path)
+    before = snapshot(run_dir)
+    bench = launch("experiments.benchmark", ["agents=[base_stock]", f"hydra.run.dir={run_dir}"], runs["base"])
+    train = launch("experiments.train", ["smoke=true", f"hydra.run.dir={run_dir}"], runs["base"])
+    one_line_error(done(bench), "hydra.run.dir", "experiments.train", "new or empty directory")
+    one_line_error(done(train), "hydra.run.dir", "resume=")
+    assert snapshot(run_dir) == before, "the run's files (.hydra included) changed"
+
+
+def test_training_refuses_a_benchmark_directory(runs, tmp_path):
+    bench = tmp_path / "bench"
+    ok = run("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"hydra.run.dir={bench}"], runs["base"])
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    before = snapshot(bench)
+    one_line_error(run("experiments.train", [f"resume={bench}"], runs["base"]), "resume", "experiments.benchmark")
+    assert snapshot(bench) == before
+
+
+def test_a_mistyped_or_wrong_resume_creates_nothing(runs, tmp_path):
+    cwd = tmp_path / "cwd"
+    missing, afile = tmp_path / "no_such_run", tmp_path / "a_file.txt"
+    afile.write_text("not a run")
+    garbage = copy(runs, "ppo", tmp_path)
+    (garbage / "config.yaml").write_text("env: [unclosed\n  - {")
+    procs = {"missing": launch("experiments.train", [f"resume={missing}"], runs["base"], cwd),
+             "file": launch("experiments.train", [f"resume={afile}"], runs["base"], cwd),
+             "garbage": launch("experiments.train", [f"resume={garbage}"], runs["base"], cwd)}
+    one_line_error(done(procs["missing"]), "resume", "does not exist")
+    one_line_error(done(procs["file"]), "resume", "is a file")
+    one_line_error(done(procs["garbage"]), "resume", "config.yaml")
+    assert not missing.exists() and afile.read_text() == "not a run"
+    assert not (cwd / "outputs").exists() and not (garbage / ".hydra" / "resumed").exists()
+
+
+# -- resume ----------------------------------------------------------------------------------
+def test_resume_appended_to_the_original_command_line_continues(runs, tmp_path):
+    run_dir = copy(runs, "ppo", tmp_path)
+    total = checkpoints.latest(run_dir).timesteps + 32
+    first_hydra = {p.name: p.read_bytes() for p in (run_dir / ".hydra").glob("*.yaml")}
+    same = launch("experiments.train", ["smoke=true", "env=lost_sales", "agent=ppo", f"resume={run_dir}",
+                                        f"total_timesteps={total}"], runs["base"])
+    other_env = launch("experiments.train", ["env=fulfillment_center", f"resume={copy(runs, 'dqn', tmp_path)}"],
+                       runs["base"])
+    result = done(same)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert checkpoints.latest(run_dir).timesteps == total
+    assert {p.name: p.read_bytes() for p in (run_dir / ".hydra").glob("*.yaml")} == first_hydra, \
+        "the run's first .hydra record was rewritten"
+    assert list((run_dir / ".hydra").glob("resumed-*")), "the resume command is recorded beside it"
+    one_line_error(done(other_env), "resume", "config groups cannot change", "env=lost_sales")
+    changed = run("experiments.train", [f"resume={run_dir}", "env.lead_time=3"], runs["base"])
+    one_line_error(changed, "env.lead_time cannot change")
+
+
+def test_resume_after_the_budget_still_benchmarks(runs, tmp_path):
+    run_dir = copy(runs, "ppo", tmp_path)
+    (run_dir / "results.csv").unlink()
+    steps = checkpoints.latest(run_dir).timesteps
+    result = run("experiments.train", [f"resume={run_dir}"], runs["base"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "results.csv").exists(), "the final evaluation was skipped"
+    assert checkpoints.latest(run_dir).timesteps == steps
+
+
+def test_resume_refuses_missing_training_state_unless_told(runs, tmp_path):
+    ppo, dqn = copy(runs, "ppo", tmp_path), copy(runs, "dqn", tmp_path)
+    (checkpoints.latest(ppo).path / "vecnormalize.pkl").unlink()
+    (checkpoints.latest(dqn).path / "replay_buffer.pkl").unlink()
+    more = checkpoints.latest(ppo).timesteps + 32
+    refused = {name: launch("experiments.train", [f"resume={path}", f"total_timesteps={more}"], runs["base"])
+               for name, path in {"ppo": ppo, "dqn": dqn}.items()}
+    one_line_error(done(refused["ppo"]), "resume", "vecnormalize.pkl", "resume_allow_missing=true")
+    one_line_error(done(refused["dqn"]), "resume", "replay_buffer.pkl")
+    allowed = run("experiments.train", [f"resume={ppo}", f"total_timesteps={more}", "resume_allow_missing=true"],
+                  runs["base"])
+    assert allowed.returncode == 0, allowed.stderr[-3000:]
+    assert "lacks vecnormalize.pkl" in allowed.stdout + allowed.stderr
+    assert checkpoints.latest(ppo).timesteps == more
+
+
+def test_resume_refuses_a_corrupt_replay_buffer(runs, tmp_path):
+    dqn = copy(runs, "dqn", tmp_path)
+    newest = checkpoints.latest(dqn)
+    newest.replay_buffer.write_bytes(b"garbage")
+    one_line_error(run("experiments.train", [f"resume={dqn}", f"total_timesteps={newest.timesteps + 64}"],
+                       runs["base"]), str(newest.replay_buffer))
+
+
+# -- nothing runs from a run's files ----------------------------------------------------------
+def test_benchmark_and_export_execute_nothing_from_a_crafted_run(runs, tmp_path):
+    run_dir = copy(runs, "ppo", tmp_path)
+    marker = tmp_path / "pwned"
+    for ckpt in (run_dir / "best", checkpoints.latest(run_dir).path):
+        (ckpt / "vecnormalize.pkl").write_bytes(pickle.dumps(Evil(marker)))
+    bench = launch("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"models=[{run_dir}]",
+                                             f"hydra.run.dir={tmp_path / 'bench'}"], runs["base"])
+    export = launch("experiments.export", [f"run_dir={run_dir}"], runs["base"])
+    assert done(bench).returncode == 0 and done(export).returncode == 0
+    assert not marker.exists(), "a pickle in the run directory was executed"
+
+
+def test_crafted_weights_or_config_are_refused_without_running_them(runs, tmp_path):
+    weights, config = copy(runs, "ppo", tmp_path / "w"), copy(runs, "ppo", tmp_path / "c")
+    marker = tmp_path / "pwned"
+    best = weights / "best" / "model.zip"
+    with zipfile.ZipFile(best) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    members["policy.pth"] = pickle.dumps(Evil(marker))
+    with zipfile.ZipFile(best, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    text = (config / "config.yaml").read_text()
+    (config / "config.yaml").write_text(text.replace("_target_: agents.lost_sales.task.LostSalesTask",
+                                                     "_target_: os.system"))
+    procs = {name: launch("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"models=[{path}]",
+                                                    f"hydra.run.dir={tmp_path / name}"], runs["base"])
+             for name, path in {"weights": weights, "config": config}.items()}
+    one_line_error(done(procs["weights"]), str(best), "cannot be loaded as weights")
+    one_line_error(done(procs["config"]), "env._target_", "not a registered task")
+    assert not marker.exists()
