@@ -16,6 +16,16 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+MAX_COST = 1e9
+"""Largest cost coefficient of every env (holding, penalty, fixed and unit costs, prices,
+overflow cost): with quantities bounded by the demand limits, a period's cost stays many
+orders of magnitude below float overflow, so rewards are always finite."""
+MAX_DAILY_DEMAND = 10**9
+"""Largest demand of one SKU in one period (a day) of the fulfilment centre: a CSV history
+value, a catalogue's mean demand, the expected demand of the stochastic model. With orders
+of at most 1,000 periods of demand (``MAX_MULTIPLE``) and episodes of at most 100,000
+periods, stock + pipeline stays below 1e17, far from the int64 limit (9.2e18)."""
+
 
 class ConfigError(ValueError):
     """A configuration value is invalid. The message is a single line."""
@@ -49,7 +59,10 @@ def check_float(
             ok = False
     if ok:
         return value
-    bound = f" > {low}" if strict_low and low is not None else _range(low, high)
+    if strict_low and low is not None:
+        bound = f" in ({low}, {high}]" if high is not None else f" > {low}"
+    else:
+        bound = _range(low, high)
     raise ConfigError(f"{field}: expected a finite number{bound}, got {_describe(value)}")
 
 
