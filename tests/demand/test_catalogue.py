@@ -11,15 +11,8 @@ import numpy as np
 import pytest
 
 from envs.core.config import ConfigError
-from envs.replenishment.demand.catalogue import (
-    NEVER,
-    Catalogue,
-    generate_history,
-    load_demand_csv,
-    main,
-    synthetic_catalogue,
-    write_demand_csv,
-)
+from envs.replenishment.demand.catalogue import NEVER, Catalogue, main, synthetic_catalogue
+from envs.replenishment.demand.history import generate_history, load_demand_csv, write_demand_csv
 from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "fc_sample_200x730.csv"

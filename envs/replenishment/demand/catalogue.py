@@ -5,59 +5,41 @@ intermittency, lifecycle) and optionally a daily demand history to replay.
 
 * :func:`synthetic_catalogue`: a realistic long-tail e-commerce assortment.
 * :meth:`Catalogue.uniform`: N identical regular SKUs.
-* :func:`load_demand_csv`: a long-format CSV ``date,sku,demand[,unit_cost,price,volume,lead_time]``
-  (one row per day and SKU), validated with one-line :class:`ConfigError` messages.
-* :func:`generate_history` / :func:`write_demand_csv` and the command line::
+* :mod:`envs.replenishment.demand.history`: CSV demand histories (``load_demand_csv``,
+  ``write_demand_csv``) and the synthetic history generator (``generate_history``), also
+  importable from here. Its command line runs as::
 
       python -m envs.replenishment.demand.catalogue --n-skus 200 --days 730 --seed 0 \\
           --start 2024-01-01 --out data/fc_sample_200x730.csv
 
-  simulate a synthetic catalogue's demand (with launches, retirements, weekly and yearly
-  seasonality, trend and promotions) and write it in that CSV format.
+Limits: ``mean_demand`` and ``history`` values at most 1e9 per day (``MAX_DAILY_DEMAND``),
+``unit_cost`` and ``price`` at most 1e9 (``MAX_COST``), ``volume`` at most 1e9 and
+``lead_time`` at most 365 periods.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import gzip
-import io
 import math
 import sys
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from envs.core.config import ConfigError, check_float, check_int
-from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
+from envs.core.config import MAX_COST, MAX_DAILY_DEMAND, ConfigError, check_float, check_int
 
 NEVER = 10**9
 """``retire_day`` of SKUs that never retire."""
 MIN_MEAN_DEMAND = 0.01
 """Floor of ``mean_demand`` (SKUs with no sales still get a positive scale)."""
-REQUIRED_COLUMNS = ("date", "sku", "demand")
-OPTIONAL_COLUMNS = ("unit_cost", "price", "volume", "lead_time")
-CSV_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-SHOW_LINES = 5
-"""Offending CSV lines named in an error message (the rest are counted)."""
-
-SAMPLE_DEMAND_MODEL = DemandModelConfig(
-    distribution="negative_binomial",
-    dispersion=1.5,
-    weekly=(1.15, 1.05, 1.0, 1.0, 0.95, 0.8, 1.05),  # Monday peak, Saturday dip
-    yearly_amplitude=0.3,
-    yearly_peak_day=335,  # 1 December: Black Friday / Cyber Monday to Christmas
-    trend=0.05,
-    promo_probability=0.01,
-    promo_length=5,
-    promo_uplift=2.5,
-    intermittent=True,
-)
-"""Demand model of :func:`generate_history` (and the committed sample file)."""
+MAX_LEAD_TIME = 365
+"""Largest lead time of a SKU in periods (as ``env.lead_time``)."""
+MAX_VOLUME = 1e9
+"""Largest volume of one unit."""
+HISTORY_NAMES = ("CSV_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "SAMPLE_DEMAND_MODEL",
+                 "generate_history", "load_demand_csv", "write_demand_csv")
+"""Names that moved to :mod:`envs.replenishment.demand.history`, still importable from here."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,30 +77,23 @@ class Catalogue:
         object.__setattr__(self, "skus", skus)
         n = len(skus)
         specs = {
-            "mean_demand": (np.float64, lambda a: np.isfinite(a) & (a >= 0), "finite numbers >= 0"),
-            "volume": (np.float64, lambda a: np.isfinite(a) & (a > 0), "finite numbers > 0"),
-            "unit_cost": (np.float64, lambda a: np.isfinite(a) & (a >= 0), "finite numbers >= 0"),
-            "price": (np.float64, lambda a: np.isfinite(a) & (a >= 0), "finite numbers >= 0"),
-            "lead_time": (np.int64, lambda a: a >= 1, "integers >= 1"),
-            "intermittency": (np.float64, lambda a: (a > 0) & (a <= 1), "numbers in (0, 1]"),
-            "launch_day": (np.int64, lambda a: np.ones(a.shape, bool), "integers"),
-            "retire_day": (np.int64, lambda a: np.ones(a.shape, bool), "integers"),
+            "mean_demand": (np.float64, 0.0, MAX_DAILY_DEMAND, f"numbers in [0, {MAX_DAILY_DEMAND:.0e}]"),
+            "volume": (np.float64, None, MAX_VOLUME, f"numbers in (0, {MAX_VOLUME:.0e}]"),
+            "unit_cost": (np.float64, 0.0, MAX_COST, f"numbers in [0, {MAX_COST:.0e}]"),
+            "price": (np.float64, 0.0, MAX_COST, f"numbers in [0, {MAX_COST:.0e}]"),
+            "lead_time": (np.int64, 1, MAX_LEAD_TIME, f"integers in [1, {MAX_LEAD_TIME}]"),
+            "intermittency": (np.float64, None, 1.0, "numbers in (0, 1]"),
+            "launch_day": (np.int64, -math.inf, math.inf, "integers"),
+            "retire_day": (np.int64, -math.inf, math.inf, "integers"),
         }
-        for name, (dtype, ok, what) in specs.items():
-            value = getattr(self, name)
-            raw = np.asarray(value)
-            arr = np.array(np.broadcast_to(raw, (n,)) if raw.ndim == 0 else raw, dtype=dtype)
-            if arr.shape != (n,) or not ok(arr).all() or (dtype == np.int64 and not _integral(raw)):
-                raise ConfigError(f"{c}.{name}: expected {n} {what}, got shape {raw.shape}")
+        for name, (dtype, low, high, what) in specs.items():
+            arr = _per_sku(f"{c}.{name}", getattr(self, name), n, dtype, low, high, what)
             if name == "mean_demand":
                 arr = np.maximum(arr, MIN_MEAN_DEMAND)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         if self.history is not None:
-            hist = np.array(self.history, dtype=np.int64)
-            if hist.ndim != 2 or hist.shape[1] != n or len(hist) == 0 or (hist < 0).any():
-                raise ConfigError(f"{c}.history: expected a (T >= 1, {n}) array of integers >= 0, "
-                                  f"got shape {np.shape(self.history)}")
+            hist = _history(f"{c}.history", self.history, n)
             hist.setflags(write=False)
             object.__setattr__(self, "history", hist)
         if self.dates is not None:
@@ -255,344 +230,58 @@ def synthetic_catalogue(n_skus: int, rng: np.random.Generator, lead_time: int | 
     )
 
 
-# -- history generator -----------------------------------------------------------------
-def generate_history(
-    n_skus: int,
-    days: int,
-    rng: np.random.Generator,
-    start: str = "2024-01-01",
-    model: DemandModelConfig | None = None,
-    lead_time: int | None = None,
-) -> Catalogue:
-    """Simulate ``days`` days of demand of a synthetic catalogue; all draws from ``rng``.
 
-    Draws the catalogue (:func:`synthetic_catalogue`), then a lifecycle: ~10% of the SKUs
-    launch on a day in the middle 80% of the history (demand 0 before) and ~10% others retire
-    on such a day (demand 0 from then), then the demand with ``model`` (default
-    :data:`SAMPLE_DEMAND_MODEL`) on the calendar starting at ``start``. The result carries the
-    catalogue's true attributes (``mean_demand`` is the base rate), its lifecycle, the
-    ``history`` and the ``dates``.
-    """
-    days = check_int("days", days, 1)
-    try:
-        first = np.datetime64(start, "D")
-    except ValueError:
-        raise ConfigError(f"start: expected a date YYYY-MM-DD, got {start!r}") from None
-    cat = synthetic_catalogue(n_skus, rng, lead_time)
-    n = cat.n
-    k = int(round(0.1 * n))
-    perm = rng.permutation(n)
-    lo, hi = days // 10, max(days * 9 // 10, days // 10 + 1)
-    launch = np.zeros(n, dtype=np.int64)
-    retire = np.full(n, NEVER, dtype=np.int64)
-    launch[perm[:k]] = rng.integers(lo, hi, k)
-    retire[perm[k:2 * k]] = rng.integers(lo, hi, len(perm[k:2 * k]))
-    dates = first + np.arange(days)
-    cat = replace(cat, launch_day=launch, retire_day=retire, dates=dates)
-    process = DemandProcess(model if model is not None else SAMPLE_DEMAND_MODEL, cat)
-    process.reset(rng, 0)
-    return replace(cat, history=process.next_block(days))
+def _per_sku(field: str, value: Any, n: int, dtype: type, low: float | None, high: float,
+             what: str) -> np.ndarray:
+    """``value`` (a scalar or N values) as a fresh ``dtype`` array; values in [low, high]
+    ((0, high] for ``low`` None) and integral for int64, else a one-line :class:`ConfigError`."""
+    raw = np.asarray(value)
+    if raw.dtype.kind not in "biuf":
+        raise ConfigError(f"{field}: expected {n} {what}, got dtype {raw.dtype}")
+    if raw.ndim == 0:
+        raw = np.broadcast_to(raw, (n,))
+    if raw.shape != (n,):
+        raise ConfigError(f"{field}: expected {n} {what}, got shape {raw.shape}")
+    x = raw.astype(np.float64)
+    ok = (x > 0 if low is None else x >= low) & (x <= high) & np.isfinite(x)
+    if dtype == np.int64:
+        ok &= x == np.floor(x)
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise ConfigError(f"{field}: expected {n} {what}, got {raw[i].item()!r} at index {i}")
+    return np.array(raw, dtype=dtype)
 
 
-def _num(x: float) -> str:
-    text = repr(round(float(x), 2))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def write_demand_csv(catalogue: Catalogue, path: str | Path) -> None:
-    """Write ``catalogue.history`` as a long CSV: date,sku,demand,unit_cost,price,volume,lead_time
-    (one row per date and SKU, dates ascending, then SKUs in catalogue order)."""
-    if catalogue.history is None or catalogue.dates is None:
-        raise ValueError("write_demand_csv needs a catalogue with a history and dates")
-    suffix = [
-        f",{_num(c)},{_num(p)},{_num(v)},{int(lt)}\n"
-        for c, p, v, lt in zip(catalogue.unit_cost, catalogue.price, catalogue.volume,
-                               catalogue.lead_time, strict=True)
-    ]
-    heads = [f"{s}," for s in catalogue.skus]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        fh.write(",".join(CSV_COLUMNS) + "\n")
-        for date, row in zip(catalogue.dates.astype(str), catalogue.history.tolist(), strict=True):
-            fh.write("".join([f"{date},{h}{d}{s}" for h, d, s in zip(heads, row, suffix, strict=True)]))
-
-
-# -- CSV loader ------------------------------------------------------------------------
-class _Rows:
-    """Raw CSV rows with their 1-based line numbers, for error messages."""
-
-    def __init__(self, where: str, lines: np.ndarray):
-        self.where, self.lines = where, lines
-
-    def fail(self, column: str, problem: str, idx: np.ndarray, notes: list[str]) -> ConfigError:
-        shown = [f"{self.lines[i]} ({note})" for i, note in zip(idx[:SHOW_LINES], notes, strict=False)]
-        more = f" and {len(idx) - SHOW_LINES} more" if len(idx) > SHOW_LINES else ""
-        label = "line" if len(idx) == 1 else "lines"
-        name = column if column.startswith("columns ") else f"column {column!r}"
-        return ConfigError(f"{self.where}: {name}: {problem} at {label} {', '.join(shown)}{more}")
-
-
-def _clip(text: Any) -> str:
-    text = str(text)
-    return repr(text if len(text) <= 20 else text[:17] + "...")
-
-
-def load_demand_csv(path: str | Path, lead_time: int = 2, field: str = "env.demand_csv") -> Catalogue:
-    """Load a long-format demand CSV (see the module docstring) as a catalogue with a history.
-
-    Required columns ``date`` (YYYY-MM-DD), ``sku``, ``demand`` (integer >= 0); optional
-    per-SKU constants ``unit_cost`` (>= 0, default 0), ``price`` (>= 0, default 0),
-    ``volume`` (> 0, default 1), ``lead_time`` (integer >= 1, default ``lead_time``). The
-    dates must be consecutive days and every SKU needs a row on every date (demand 0 before
-    launch or after retirement). A ``.gz`` path is read gzip-compressed.
-
-    The result has SKUs sorted by name; ``mean_demand`` = mean over the history (floored at
-    0.01); ``launch_day`` = first day with demand when the SKU sells nothing for the first
-    max(28, 5 x its mean inter-demand interval) days (else 0), ``retire_day`` = the day after
-    its last demand when it sells nothing for as long at the end (else ``NEVER``);
-    ``intermittency`` = fraction of days with demand between launch and retirement, clipped to
-    [0.01, 1] and set to 1 from 0.9.
-    """
-    lead_time = check_int("env.lead_time", lead_time, 1)
-    path = Path(path)
-    where = f"{field}: {path}"
-    header, raw, lines = _read_csv(path, where)
-    table = _Rows(where, lines)
-    cols = _check_header(header, where)
-    if not raw:
-        raise ConfigError(f"{where}: no data rows after the header (line 1)")
-    counts = np.fromiter((len(r) for r in raw), dtype=np.int64, count=len(raw))
-    bad = np.flatnonzero(counts != len(header))
-    if bad.size:
-        shown = ", ".join(f"{lines[i]} ({counts[i]} fields)" for i in bad[:SHOW_LINES])
-        more = f" and {bad.size - SHOW_LINES} more" if bad.size > SHOW_LINES else ""
-        raise ConfigError(f"{where}: expected {len(header)} fields per line like the header, "
-                          f"got other counts at line(s) {shown}{more}")
-    columns = {name: np.char.strip(np.array([r[j] for r in raw], dtype=str)) for name, j in cols.items()}
-
-    parsed = pd.to_datetime(pd.Series(columns["date"]), format="%Y-%m-%d", errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if bad.size:
-        raise table.fail("date", "expected a date YYYY-MM-DD", bad, [_clip(columns["date"][i]) for i in bad])
-    dates = parsed.to_numpy().astype("datetime64[D]")
-
-    sku = columns["sku"]
-    bad = np.flatnonzero(sku == "")
-    if bad.size:
-        raise table.fail("sku", "expected a SKU id", bad, ["empty"] * len(bad))
-
-    demand = _numbers(table, "demand", columns["demand"], "expected an integer >= 0")
-    for problem, bad in (("expected an integer >= 0, got a negative number", demand < 0),
-                         ("expected an integer >= 0, got a fraction", demand != np.floor(demand))):
-        bad = np.flatnonzero(bad)
-        if bad.size:
-            raise table.fail("demand", problem, bad, [_clip(columns["demand"][i]) for i in bad])
-    demand = demand.astype(np.int64)
-
-    extras: dict[str, np.ndarray] = {}
-    rules = {
-        "unit_cost": ("expected a number >= 0", lambda a: a >= 0),
-        "price": ("expected a number >= 0", lambda a: a >= 0),
-        "volume": ("expected a number > 0", lambda a: a > 0),
-        "lead_time": ("expected an integer >= 1", lambda a: (a >= 1) & (a == np.floor(a))),
-    }
-    for name in OPTIONAL_COLUMNS:
-        if name in columns:
-            problem, ok = rules[name]
-            values = _numbers(table, name, columns[name], problem)
-            bad = np.flatnonzero(~ok(values))
-            if bad.size:
-                raise table.fail(name, problem, bad, [_clip(columns[name][i]) for i in bad])
-            extras[name] = values
-
-    names, sku_idx = np.unique(sku.astype(str), return_inverse=True)
-    n = len(names)
-    d0 = dates.min()
-    day = (dates - d0).astype(np.int64)
-    n_days = int(day.max()) + 1
-    key = day * n + sku_idx
-    order = np.argsort(key, kind="stable")
-    dup = order[1:][key[order][1:] == key[order][:-1]]
-    if dup.size:
-        first_line = {}
-        for i in order:
-            first_line.setdefault(int(key[i]), int(lines[i]))
-        raise table.fail("columns 'date', 'sku'", "duplicate (date, sku) row", np.sort(dup),
-                         [f"{dates[i]}, {_clip(sku[i])}, first at line {first_line[int(key[i])]}"
-                          for i in np.sort(dup)])
-
-    _, first_row = np.unique(sku_idx, return_index=True)  # first row of each SKU
-    for name, values in extras.items():
-        bad = np.flatnonzero(values != values[first_row][sku_idx])
-        if bad.size:
-            raise table.fail(
-                name, "expected one value per SKU (a constant), got a different one", bad,
-                [f"SKU {_clip(sku[i])}: {_clip(columns[name][i])}, first "
-                 f"{_clip(columns[name][first_row[sku_idx[i]]])} at line {lines[first_row[sku_idx[i]]]}"
-                 for i in bad])
-
-    present = np.zeros(n_days, dtype=bool)
-    present[day] = True
-    if not present.all():
-        missing = np.flatnonzero(~present)
-        raise ConfigError(
-            f"{where}: column 'date': no rows for {d0 + missing[0]} (the dates must be consecutive "
-            f"days; {missing.size} of the {n_days} days from {d0} to {d0 + n_days - 1} are missing)")
-    per_sku = np.bincount(sku_idx, minlength=n)
-    incomplete = np.flatnonzero(per_sku < n_days)
-    if incomplete.size:
-        s = incomplete[0]
-        seen = np.zeros(n_days, dtype=bool)
-        seen[day[sku_idx == s]] = True
-        first_missing = d0 + int(np.argmin(seen))
-        listed = ", ".join(repr(str(names[i])) for i in incomplete[:SHOW_LINES])
-        more = f" and {incomplete.size - SHOW_LINES} more" if incomplete.size > SHOW_LINES else ""
-        raise ConfigError(
-            f"{where}: column 'sku': SKU {str(names[s])!r} has no row for {first_missing} (every SKU "
-            f"needs a row on every date, demand 0 when not sold); incomplete SKUs: {listed}{more}")
-
-    history = np.zeros((n_days, n), dtype=np.int64)
-    history[day, sku_idx] = demand
-    launch, retire, intermittency = _lifecycle(history)
-
-    def attribute(name: str, default: float) -> np.ndarray:
-        return extras[name][first_row] if name in extras else np.full(n, default, dtype=np.float64)
-
-    return Catalogue(
-        skus=tuple(str(s) for s in names),
-        mean_demand=np.maximum(history.mean(axis=0), MIN_MEAN_DEMAND),
-        volume=attribute("volume", 1.0),
-        unit_cost=attribute("unit_cost", 0.0),
-        price=attribute("price", 0.0),
-        lead_time=attribute("lead_time", lead_time).astype(np.int64),
-        intermittency=intermittency,
-        launch_day=launch,
-        retire_day=retire,
-        history=history,
-        dates=d0 + np.arange(n_days),
-    )
-
-
-def _read_csv(path: Path, where: str) -> tuple[list[str], list[list[str]], np.ndarray]:
-    opener: Any = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", newline="", encoding="utf-8-sig") as fh:
-            text = fh.read()
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, None)
-        if '"' in text:  # quoted fields may span lines: ask the reader for each line number
-            records, numbers = [], []
-            for row in reader:
-                records.append(row)
-                numbers.append(reader.line_num)
-        else:  # one record per physical line
-            records = list(reader)
-            numbers = range(2, len(records) + 2)
-        blank = {i for i, row in enumerate(records) if not row}
-        if blank:  # drop blank lines (their numbers still count)
-            rows = [row for i, row in enumerate(records) if i not in blank]
-            lines = [numbers[i] for i in range(len(records)) if i not in blank]
-        else:
-            rows, lines = records, list(numbers)
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: file not found (expected a CSV file with columns "
-                          f"{', '.join(REQUIRED_COLUMNS)})") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{where}: is a directory, expected a CSV file") from None
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{where}: not a readable CSV text file ({detail})") from None
-    if header is None or not any(cell.strip() for cell in header):
-        raise ConfigError(f"{where}: empty file, expected a header line {','.join(REQUIRED_COLUMNS)}"
-                          f"[,{','.join(OPTIONAL_COLUMNS)}]")
-    return [h.strip() for h in header], rows, np.asarray(lines, dtype=np.int64)
-
-
-def _check_header(header: list[str], where: str) -> dict[str, int]:
-    accepted = f"accepted columns are {', '.join(CSV_COLUMNS)}"
-    cols: dict[str, int] = {}
-    for j, name in enumerate(header):
-        if name not in CSV_COLUMNS:
-            raise ConfigError(f"{where}: column {name!r}: unknown column (line 1); {accepted}")
-        if name in cols:
-            raise ConfigError(f"{where}: column {name!r}: appears twice in the header (line 1)")
-        cols[name] = j
-    for name in REQUIRED_COLUMNS:
-        if name not in cols:
-            raise ConfigError(f"{where}: column {name!r}: missing required column (line 1); "
-                              f"required {', '.join(REQUIRED_COLUMNS)}; {accepted}")
-    return cols
-
-
-def _numbers(table: _Rows, column: str, text: np.ndarray, problem: str) -> np.ndarray:
-    try:
-        values = text.astype(np.float64)
-    except ValueError:
-        values = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise table.fail(column, f"{problem}, got a non-number", bad, [_clip(text[i]) for i in bad])
-    return values
-
-
-def _lifecycle(history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """launch_day, retire_day and intermittency estimated from a (T, N) history."""
-    t_len, n = history.shape
-    pos = history > 0
-    count = pos.sum(axis=0)
-    sold = count > 0
-    first = np.where(sold, pos.argmax(axis=0), 0)
-    last = np.where(sold, t_len - 1 - pos[::-1].argmax(axis=0), t_len - 1)
-    gap = np.maximum(28, np.ceil(5.0 * t_len / np.maximum(count, 1))).astype(np.int64)
-    launch = np.where(sold & (first >= gap), first, 0).astype(np.int64)
-    ends = sold & (t_len - 1 - last >= gap)
-    retire = np.where(ends, last + 1, NEVER).astype(np.int64)
-    alive_days = np.minimum(retire, t_len) - launch
-    frac = np.clip(count / np.maximum(alive_days, 1), 0.01, 1.0)
-    return launch, retire, np.where(frac >= 0.9, 1.0, frac)
-
-
-def _integral(raw: np.ndarray) -> bool:
-    if raw.dtype.kind in "iub":
-        return True
+def _history(field: str, value: Any, n: int) -> np.ndarray:
+    """A (T >= 1, N) int64 copy of ``value``: integers in [0, MAX_DAILY_DEMAND]."""
+    raw = np.asarray(value)
+    what = f"a (T >= 1, {n}) array of integers in [0, {MAX_DAILY_DEMAND:.0e}]"
+    if raw.dtype.kind not in "biuf" or raw.ndim != 2 or raw.shape[1] != n or len(raw) == 0:
+        raise ConfigError(f"{field}: expected {what}, got shape {raw.shape} and dtype {raw.dtype}")
+    bad = (raw < 0) | (raw > MAX_DAILY_DEMAND)
     if raw.dtype.kind == "f":
-        return bool(np.all(np.isfinite(raw)) and np.all(raw == np.floor(raw)))
-    return False
+        bad |= ~np.isfinite(raw) | (raw != np.floor(raw))
+    if bad.any():
+        t, i = np.unravel_index(np.argmax(bad), bad.shape)
+        raise ConfigError(f"{field}: expected {what}, got {raw[t, i].item()!r} at row {t}, column {i}")
+    return np.array(raw, dtype=np.int64)
 
 
-# -- command line ----------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    """The CSV and history-generator names moved to ``history`` (imported lazily: it imports
+    this module)."""
+    if name in HISTORY_NAMES:
+        from envs.replenishment.demand import history
+
+        return getattr(history, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m envs.replenishment.demand.catalogue",
-        description="Simulate the daily demand history of a synthetic e-commerce catalogue and "
-                    "write it as a long CSV (date,sku,demand,unit_cost,price,volume,lead_time) "
-                    "that env.demand_csv can replay.",
-    )
-    parser.add_argument("--n-skus", type=int, default=200, help="number of SKUs (default 200)")
-    parser.add_argument("--days", type=int, default=730, help="days of history (default 730)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    parser.add_argument("--start", default="2024-01-01", help="first date, YYYY-MM-DD (default 2024-01-01)")
-    parser.add_argument("--lead-time", type=int, default=None,
-                        help="lead time of every SKU (default: per-SKU lead times 1..7)")
-    parser.add_argument("--out", default=None,
-                        help="output CSV (default data/fc_sample_<n-skus>x<days>.csv)")
-    args = parser.parse_args(argv)
-    try:
-        check_int("--n-skus", args.n_skus, 1)
-        check_int("--days", args.days, 1)
-        check_int("--seed", args.seed, 0)
-        cat = generate_history(args.n_skus, args.days, np.random.default_rng(args.seed),
-                               start=args.start, lead_time=args.lead_time)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out or f"data/fc_sample_{args.n_skus}x{args.days}.csv")
-    write_demand_csv(cat, out)
-    total = int(cat.history.sum())
-    print(f"wrote {out}: {cat.n} SKUs x {args.days} days from {cat.dates[0]} "
-          f"({cat.n * args.days} rows, total demand {total}, {out.stat().st_size / 1e6:.2f} MB)")
-    return 0
+    """The history generator's command line (:func:`envs.replenishment.demand.history.main`)."""
+    from envs.replenishment.demand.history import main as history_main
+
+    return history_main(argv)
 
 
 if __name__ == "__main__":
