@@ -15,15 +15,29 @@ Distributions
 ``series``             a given demand series, replayed from its start and cycled.
                        Deterministic; for exact DP it is treated as i.i.d. draws from
                        its empirical distribution, which is then only an approximation.
+
+Limits
+------
+The mean demand is at most ``MAX_MEAN`` = 100,000 per period (``LostSales-v0`` orders at most
+``q_max`` <= 100,000 units a period, so a larger mean could never be met), and one period's
+demand at most ``MAX_DEMAND`` = 200,000: the largest ``series`` value, ``len(pmf) - 1``, and
+for ``negative_binomial`` the point beyond which the tail has probability < 1e-12 (so the
+pmf arrays of the exact DP stay small; its variance is also at most ``MAX_DEMAND ** 2``). Quantiles of the demand over several periods are
+closed-form for ``poisson`` (a sum of i.i.d. Poisson is Poisson) and ``negative_binomial``
+(a sum of i.i.d. negative binomials with the same p is negative binomial), so building a
+config takes well under a millisecond at any allowed mean.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.fft
 from scipy import stats
 
 from envs.core.config import ConfigError, check_choice, check_float, check_keys
@@ -31,54 +45,66 @@ from envs.core.config import ConfigError, check_choice, check_float, check_keys
 DISTRIBUTIONS = ("poisson", "negative_binomial", "pmf", "series")
 # pmf tails below this mass are dropped (and the remainder renormalised) for the DP.
 PMF_TAIL = 1e-12
+MAX_MEAN = 100_000.0
+"""Largest mean demand per period (see the module docstring)."""
+MAX_DEMAND = 200_000
+"""Largest one-period demand a distribution may put mass on (see the module docstring)."""
+# sum_pmf convolves directly up to this many multiply-adds (exact, as it always did), and
+# beyond it raises the one-period spectrum to the power `periods` (one FFT).
+DIRECT_CONVOLUTION_WORK = 50_000_000
+# quantile tolerance: P(D <= y) >= q - QUANTILE_TOL (absorbs rounding in sums of pmfs)
+QUANTILE_TOL = 1e-12
 
 
 @dataclass(frozen=True)
 class DemandConfig:
-    """One period's demand distribution (see the module docstring)."""
+    """One period's demand distribution (see the module docstring).
+
+    Limits: ``mean`` in (0, 100000] (``MAX_MEAN``); ``pmf`` at most 200,001 probabilities and
+    ``series`` values at most 200,000 (``MAX_DEMAND``); a ``negative_binomial`` variance above
+    200,000 ** 2 or so large that P(demand > 200,000) >= 1e-12 is refused."""
 
     distribution: str = "poisson"
     """One of ``poisson``, ``negative_binomial``, ``pmf``, ``series``."""
     mean: float = 5.0
-    """Mean demand per period (``poisson`` and ``negative_binomial``)."""
+    """Mean demand per period (``poisson`` and ``negative_binomial``), in (0, 100000]."""
     variance: float | None = None
     """Variance per period (``negative_binomial`` only; must exceed ``mean``)."""
     pmf: tuple[float, ...] | None = None
-    """Probabilities of demand 0, 1, 2, ... (``pmf`` only)."""
+    """Probabilities of demand 0, 1, 2, ... (``pmf`` only; at most 200,001 entries)."""
     series: tuple[int, ...] | None = None
-    """Demand of consecutive periods (``series`` only)."""
+    """Demand of consecutive periods (``series`` only; integers in [0, 200000])."""
     _pmf_cache: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         d = "env.demand"
         check_choice(f"{d}.distribution", self.distribution, DISTRIBUTIONS)
         if self.distribution in ("poisson", "negative_binomial"):
-            object.__setattr__(self, "mean", check_float(f"{d}.mean", self.mean, 0.0, strict_low=True))
+            object.__setattr__(self, "mean", check_float(f"{d}.mean", self.mean, 0.0, MAX_MEAN, strict_low=True))
         if self.distribution == "negative_binomial":
-            if self.variance is None:
-                raise ConfigError(f"{d}.variance: required for negative_binomial, a number > mean ({self.mean})")
-            var = check_float(f"{d}.variance", self.variance)
-            if var <= self.mean:
-                raise ConfigError(
-                    f"{d}.variance: expected a number > mean ({self.mean}) for negative_binomial, got {var}"
-                )
-            object.__setattr__(self, "variance", var)
+            self._check_variance(d)
         if self.distribution == "pmf":
-            probs = _as_float_tuple(f"{d}.pmf", self.pmf)
-            if any(x < 0 for x in probs) or abs(sum(probs) - 1.0) > 1e-9:
-                raise ConfigError(f"{d}.pmf: expected non-negative probabilities summing to 1, got sum {sum(probs):.6g}")
+            probs = _check_pmf(f"{d}.pmf", self.pmf)
             object.__setattr__(self, "pmf", probs)
             object.__setattr__(self, "mean", float(np.dot(np.arange(len(probs)), probs)))
         if self.distribution == "series":
-            if self.series is None or len(self.series) == 0:
-                raise ConfigError(f"{d}.series: expected a non-empty list of integers >= 0, got {self.series!r}")
-            values = []
-            for x in self.series:
-                if isinstance(x, bool) or not float(x).is_integer() or x < 0:
-                    raise ConfigError(f"{d}.series: expected integers >= 0, got {x!r}")
-                values.append(int(x))
-            object.__setattr__(self, "series", tuple(values))
+            values = _check_series(f"{d}.series", self.series)
+            object.__setattr__(self, "series", values)
             object.__setattr__(self, "mean", float(np.mean(values)))
+
+    def _check_variance(self, d: str) -> None:
+        if self.variance is None:
+            raise ConfigError(f"{d}.variance: required for negative_binomial, a number > mean ({self.mean})")
+        var = check_float(f"{d}.variance", self.variance, high=float(MAX_DEMAND) ** 2)
+        if var <= self.mean:
+            raise ConfigError(f"{d}.variance: expected a number > mean ({self.mean}) for negative_binomial, got {var}")
+        object.__setattr__(self, "variance", var)
+        n, p = self.nbinom_params()
+        if not stats.nbinom.sf(MAX_DEMAND, n, p) < PMF_TAIL:  # also refuses NaN
+            raise ConfigError(
+                f"{d}.variance: too large for mean {self.mean:g}: P(demand > {MAX_DEMAND}) must stay "
+                f"below {PMF_TAIL:g} (the largest one-period demand supported), got {var:g}"
+            )
 
     @classmethod
     def from_value(cls, value: Any) -> DemandConfig:
@@ -124,17 +150,33 @@ class DemandConfig:
         return n, n / (n + self.mean)
 
     def sum_pmf(self, periods: int) -> np.ndarray:
-        """pmf of the total demand over ``periods`` i.i.d. periods (``periods`` >= 1)."""
+        """pmf of the total demand over ``periods`` i.i.d. periods (``periods`` >= 1): the
+        ``periods``-fold convolution of :meth:`pmf_array`, over 0..periods * d_max."""
         one = self.pmf_array()
-        out = one
-        for _ in range(periods - 1):
-            out = np.convolve(out, one)
-        return out
+        size = periods * (len(one) - 1) + 1
+        if periods <= 1 or len(one) * size <= DIRECT_CONVOLUTION_WORK:
+            out = one
+            for _ in range(periods - 1):
+                out = np.convolve(out, one)
+            return out
+        nfft = scipy.fft.next_fast_len(size, real=True)
+        out = scipy.fft.irfft(scipy.fft.rfft(one, nfft) ** periods, nfft)[:size]
+        np.maximum(out, 0.0, out=out)  # FFT round-off around zero
+        return out / out.sum()
 
     def sum_quantile(self, periods: int, q: float) -> int:
-        """Smallest y with P(demand over ``periods`` periods <= y) >= q."""
+        """Smallest y with P(demand over ``periods`` periods <= y) >= q (up to 1e-12).
+        Closed-form for ``poisson`` and ``negative_binomial``; other distributions sum pmfs."""
+        target = q - QUANTILE_TOL
+        if target <= 0:
+            return 0
+        if self.distribution == "poisson":
+            return _discrete_quantile(stats.poisson(periods * self.mean), target)
+        if self.distribution == "negative_binomial":
+            n, p = self.nbinom_params()
+            return _discrete_quantile(stats.nbinom(periods * n, p), target)
         cdf = np.cumsum(self.sum_pmf(periods))
-        return int(np.searchsorted(cdf, q - 1e-12))
+        return int(np.searchsorted(cdf, target))
 
     # -- sampling ----------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, size: int, start: int = 0) -> np.ndarray:
@@ -151,11 +193,60 @@ class DemandConfig:
         return series[(start + np.arange(size)) % len(series)]
 
 
-def _as_float_tuple(field_name: str, value: Any) -> tuple[float, ...]:
+def _discrete_quantile(dist: Any, target: float) -> int:
+    """Smallest integer y with ``dist.cdf(y) >= target`` (0 < target < 1): SciPy's ppf, then
+    corrected by whole steps so that rounding inside ppf cannot shift the answer."""
+    y = float(dist.ppf(target))
+    y = int(y) if np.isfinite(y) else int(dist.isf(1.0 - target))
+    while y > 0 and dist.cdf(y - 1) >= target:
+        y -= 1
+    while dist.cdf(y) < target:
+        y += 1
+    return y
+
+
+def _items(field_name: str, value: Any, what: str) -> tuple:
+    if value is None or isinstance(value, (str, bytes, Mapping)):
+        raise ConfigError(f"{field_name}: expected a non-empty list of {what}, got {_short(value)}")
     try:
-        out = tuple(float(x) for x in value)
+        items = tuple(value)
     except TypeError:
-        out = ()
-    if not out:
-        raise ConfigError(f"{field_name}: expected a non-empty list of probabilities, got {value!r}")
-    return out
+        raise ConfigError(f"{field_name}: expected a non-empty list of {what}, got {_short(value)}") from None
+    if not items:
+        raise ConfigError(f"{field_name}: expected a non-empty list of {what}, got {_short(value)}")
+    return items
+
+
+def _check_pmf(field_name: str, value: Any) -> tuple[float, ...]:
+    """Probabilities in [0, 1] summing to 1, at most MAX_DEMAND + 1 of them; the message names
+    the first bad entry (or the sum)."""
+    what = f"at most {MAX_DEMAND + 1} probabilities in [0, 1] summing to 1"
+    items = _items(field_name, value, what)
+    if len(items) > MAX_DEMAND + 1:
+        raise ConfigError(f"{field_name}: expected {what}, got {len(items)} entries")
+    for i, x in enumerate(items):
+        real = isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+        if not real or not 0.0 <= x <= 1.0:  # also NaN
+            raise ConfigError(f"{field_name}: expected {what}, got pmf[{i}] = {_short(x)}")
+    probs = tuple(float(x) for x in items)
+    total = math.fsum(probs)
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(f"{field_name}: expected {what}, got sum {total:.6g}")
+    return probs
+
+
+def _check_series(field_name: str, value: Any) -> tuple[int, ...]:
+    what = f"integers in [0, {MAX_DEMAND}]"
+    items = _items(field_name, value, what)
+    out = []
+    for i, x in enumerate(items):
+        real = isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+        if not real or not 0 <= x <= MAX_DEMAND or not float(x).is_integer():  # also NaN
+            raise ConfigError(f"{field_name}: expected {what}, got series[{i}] = {_short(x)}")
+        out.append(int(x))
+    return tuple(out)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

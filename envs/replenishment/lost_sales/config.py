@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from envs.core.config import (
+    MAX_COST,
     ConfigError,
     check_bool,
     check_choice,
@@ -24,20 +25,27 @@ Q_MAX_LIMIT = 100_000
 
 @dataclass(frozen=True)
 class LostSalesConfig:
-    """Parameters of ``fulfillgym/LostSales-v0`` (the names are its keyword arguments)."""
+    """Parameters of ``fulfillgym/LostSales-v0`` (the names are its keyword arguments).
+
+    Limits (each refused with a one-line :class:`ConfigError` naming the field): cost
+    coefficients in [0, 1e9] (``MAX_COST``: every period's cost stays finite); ``lead_time``
+    in [0, 52]; ``q_max`` in [1, 100000]; the demand's mean in (0, 100000] and one period's
+    demand at most 200,000 (``DemandConfig``). Building a config takes under a millisecond
+    at any allowed mean (the default ``q_max`` comes from closed-form quantiles).
+    """
 
     lead_time: int = 2
     """L >= 0: an order placed at the start of period t first serves demand in period t+L."""
     holding_cost: float = 1.0
-    """h >= 0, per unit of on-hand stock left after demand, per period."""
+    """h in [0, 1e9], per unit of on-hand stock left after demand, per period."""
     penalty: float = 9.0
-    """p >= 0, per unit of unmet demand (lost sales) or per backordered unit per period."""
+    """p in [0, 1e9], per unit of unmet demand (lost sales) or per backordered unit per period."""
     backorders: bool = False
     """False: unmet demand is lost. True: it is backordered and filled when stock arrives."""
     fixed_order_cost: float = 0.0
-    """K >= 0, charged once in every period with a positive order."""
+    """K in [0, 1e9], charged once in every period with a positive order."""
     unit_cost: float = 0.0
-    """c >= 0, per unit ordered, charged when the order is placed."""
+    """c in [0, 1e9], per unit ordered, charged when the order is placed."""
     demand: DemandConfig = field(default_factory=DemandConfig)
     """One period's demand distribution (see ``envs.replenishment.demand.distributions``)."""
     q_max: int | None = None
@@ -52,7 +60,7 @@ class LostSalesConfig:
         e = "env"
         object.__setattr__(self, "lead_time", check_int(f"{e}.lead_time", self.lead_time, 0, 52))
         for name in ("holding_cost", "penalty", "fixed_order_cost", "unit_cost"):
-            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0))
+            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0, MAX_COST))
         object.__setattr__(self, "backorders", check_bool(f"{e}.backorders", self.backorders))
         if not isinstance(self.demand, DemandConfig):
             object.__setattr__(self, "demand", DemandConfig.from_value(self.demand))
