@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.episode import check_reset_options, step_before_reset
 from envs.replenishment.dynamics import period
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import initial_state, order_from_action
@@ -49,8 +50,10 @@ class LostSalesEnv(gym.Env):
 
     ## Action space
     ``action_type="discrete"`` (default): ``Discrete(q_max + 1)``, the action is the
-    order quantity. ``action_type="continuous"``: ``Box(-1, 1, (1,), float32)``, mapped to
-    ``round((a + 1) / 2 * q_max)``. An action outside the space raises ``ValueError``.
+    order quantity (a Python or NumPy integer, or a one-element integer array).
+    ``action_type="continuous"``: ``Box(-1, 1, (1,), float32)``, mapped to
+    ``round((a + 1) / 2 * q_max)`` (floats or integers; not bools or strings). An action
+    outside the space raises a one-line ``ValueError``.
 
     ## Observation space
     ``Box(shape=(max(L, 1),), float32)``:
@@ -69,6 +72,9 @@ class LostSalesEnv(gym.Env):
     ## Starting state
     ``initial_state="mean"``: on-hand and each pipeline slot equal round(mean demand);
     ``"zero"``: all zero; ``"random"``: each uniform on ``0..q_max`` from ``np_random``.
+    ``reset(seed=..., options=None)``: there are no reset options; ``options`` must be None or
+    ``{}`` (any key raises ``ValueError``). Calling ``step()`` before the first ``reset()``
+    raises ``RuntimeError``.
 
     ## Episode end
     Never terminates; truncated by the ``TimeLimit`` wrapper (``max_episode_steps``,
@@ -126,16 +132,20 @@ class LostSalesEnv(gym.Env):
         self._backorders = cfg.backorders
         self._on_hand = 0
         self._pipeline: list[int] = []
+        # an empty demand block: the first step refills it, and the refill checks for reset()
         self._demand: list[int] = []
         self._demand_pos = 0
+        self._was_reset = False
         self._series_pos = 0
         self._history: deque = deque(maxlen=RENDER_WINDOW)
 
     # -- Gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options, "LostSalesEnv")
         super().reset(seed=seed)
         self._on_hand, self._pipeline = initial_state(self.config, self.np_random)
         self._demand, self._demand_pos, self._series_pos = [], 0, 0
+        self._was_reset = True
         self._history.clear()
         return self._obs(), {"inventory_position": self._on_hand + sum(self._pipeline)}
 
@@ -189,17 +199,20 @@ class LostSalesEnv(gym.Env):
 
     def _order(self, action) -> int:
         if self.config.action_type == "discrete":
-            if isinstance(action, np.ndarray) and action.size == 1:
+            if isinstance(action, np.ndarray) and action.size == 1 and action.dtype.kind in "iu":
                 action = action.reshape(()).item()
             if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action <= self.config.q_max:
                 return int(action)
-            raise ValueError(f"action: expected an integer order in [0, {self.config.q_max}] (Discrete({self.config.q_max + 1})), got {action!r}")
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (1,) or not np.isfinite(a[0]) or not -1.0 <= a[0] <= 1.0:
-            raise ValueError(f"action: expected a float array of shape (1,) in [-1, 1], got {action!r}")
-        return int(order_from_action(a[0], self.config))
+            raise ValueError(f"action: expected an integer order in [0, {self.config.q_max}] (Discrete({self.config.q_max + 1})), got {_short(action)}")
+        a = np.asarray(action)
+        # floats and integers only: NumPy would turn True and "1" into 1.0 (an order of q_max)
+        if a.dtype.kind not in "fiu" or a.size != 1 or not -1.0 <= a.reshape(-1)[0] <= 1.0:  # NaN fails too
+            raise ValueError(f"action: expected a float array of shape (1,) in [-1, 1], got {_short(action)}")
+        return int(order_from_action(float(a.reshape(-1)[0]), self.config))
 
     def _refill_demand(self) -> None:
+        if not self._was_reset:
+            raise step_before_reset()
         block = self.config.demand.sample(self.np_random, DEMAND_BLOCK, start=self._series_pos)
         self._series_pos += DEMAND_BLOCK
         self._demand, self._demand_pos = block.tolist(), 0
@@ -209,3 +222,8 @@ class LostSalesEnv(gym.Env):
         for q, d, s, lost, oh, pipe in list(self._history)[-10:]:
             lines.append(f"{q:>6} {d:>6} {s:>6} {lost:>6} {oh:>8} {pipe:>8}")
         return "\n".join(lines)
+
+
+def _short(value) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
