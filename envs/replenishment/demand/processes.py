@@ -50,6 +50,11 @@ identical to it (row-major draws); replayed histories are identical either way.
 
 Replay (``replay=True``): the demand of day t is ``catalogue.history[t]``; :meth:`rate` is
 the mean of the 28 days before t (``mean_demand`` for t < 28).
+
+Limits: ``dispersion`` at most 1e6; the expected demand of a SKU on any generated day
+(rate x promotion uplift) at most ``MAX_DAILY_DEMAND`` = 1e9, so that draws and int64 stock
+arithmetic cannot overflow. ``FulfillmentConfig`` checks an upper bound of it when the
+problem is built; :meth:`DemandProcess.next_block` checks the rates it draws from.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from envs.core.config import (
+    MAX_DAILY_DEMAND,
     ConfigError,
     check_bool,
     check_choice,
@@ -77,6 +83,8 @@ if TYPE_CHECKING:
 DEMAND_DISTRIBUTIONS = ("poisson", "negative_binomial")
 REPLAY_RATE_WINDOW = 28
 """Days of history averaged by :meth:`DemandProcess.rate` in replay mode."""
+MAX_DISPERSION = 1e6
+"""Largest variance / mean of ``negative_binomial`` demand."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ class DemandModelConfig:
     distribution: str = "poisson"
     """``poisson`` or ``negative_binomial`` (regular SKUs)."""
     dispersion: float = 2.0
-    """Variance / mean of ``negative_binomial`` demand, > 1 (ignored for ``poisson``)."""
+    """Variance / mean of ``negative_binomial`` demand, in (1, 1e6] (ignored for ``poisson``)."""
     weekly: tuple[float, ...] | None = None
     """7 day-of-week multipliers, Monday..Sunday, normalised to mean 1; None = flat."""
     yearly_amplitude: float = 0.0
@@ -108,7 +116,7 @@ class DemandModelConfig:
         d = "env.demand"
         check_choice(f"{d}.distribution", self.distribution, DEMAND_DISTRIBUTIONS)
         object.__setattr__(
-            self, "dispersion", check_float(f"{d}.dispersion", self.dispersion, 1.0, strict_low=True)
+            self, "dispersion", check_float(f"{d}.dispersion", self.dispersion, 1.0, MAX_DISPERSION, strict_low=True)
         )
         if self.weekly is not None:
             object.__setattr__(self, "weekly", _check_weekly(f"{d}.weekly", self.weekly))
@@ -263,6 +271,8 @@ class DemandProcess:
         if model.promo_probability > 0.0:
             active = self._promotions(rng, size)
             rate = np.where(active, rate * model.promo_uplift, rate)
+        if not rate.max() <= MAX_DAILY_DEMAND:  # also NaN; one reduction per block
+            self._rate_too_high(rate, days)
         if self._all_regular:
             return self._regular(rng, rate)
         out = np.empty((size, n), dtype=np.int64)
@@ -283,6 +293,13 @@ class DemandProcess:
         return self._rate_matrix(days)
 
     # -- internals ---------------------------------------------------------------------
+    def _rate_too_high(self, rate: np.ndarray, days: np.ndarray) -> None:
+        t, i = np.unravel_index(np.argmax(np.where(np.isnan(rate), np.inf, rate)), rate.shape)
+        raise ConfigError(
+            f"env.demand: the expected demand of SKU {self.catalogue.skus[i]!r} reaches {rate[t, i]:.3g} on "
+            f"day {int(days[t])}; at most {MAX_DAILY_DEMAND:.0e} per SKU and day is supported (lower the trend, "
+            f"promo_uplift or mean demand, or the episode window)")
+
     def _day_factor(self, days: np.ndarray) -> np.ndarray | None:
         """Weekly * yearly * trend multiplier per day (None when all are 1)."""
         m = self.model
@@ -404,7 +421,7 @@ def _check_weekly(field: str, value: Any) -> tuple[float, ...]:
         if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
             raise ConfigError(msg)
         out.append(float(x))
-    if sum(out) <= 0:
+    if not 0 < sum(out) < math.inf:
         raise ConfigError(msg)
     return tuple(out)
 

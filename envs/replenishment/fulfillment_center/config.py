@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from envs.core.config import (
+    MAX_COST,
+    MAX_DAILY_DEMAND,
     ConfigError,
     check_bool,
     check_choice,
@@ -38,11 +40,30 @@ OBS_FORMATS = ("flat", "dict")
 MAX_SKUS = 100_000
 DEFAULT_MULTIPLES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 DEFAULT_LEVELS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5)
+MAX_MULTIPLE = 1000.0
+"""Largest order / level multiple: orders of at most 1,000 periods of demand."""
+MAX_COST_RATE = 1000.0
+"""Largest ``holding_rate`` and ``penalty_margin`` (multipliers of a SKU's unit cost / margin)."""
+MIN_CAPACITY = 1e-6
+"""Smallest finite capacity (volume units): observation features divide by it."""
+MAX_CAPACITY_DAYS = 1e6
+MAX_DAY = 1_000_000
+"""Largest |start_day| (about 2,700 years of days)."""
 
 
 @dataclass(frozen=True)
 class FulfillmentConfig:
-    """Parameters of ``fulfillgym/FulfillmentCenter-v0`` (the names are its keyword arguments)."""
+    """Parameters of ``fulfillgym/FulfillmentCenter-v0`` (the names are its keyword arguments).
+
+    Limits (each refused with a one-line :class:`ConfigError` naming the field): cost
+    coefficients (``holding_cost``, ``penalty``, ``fixed_order_cost``, ``unit_cost``,
+    ``overflow_cost``) in [0, 1e9] (``MAX_COST``); ``holding_rate`` and ``penalty_margin`` in
+    [0, 1000]; ``mean_demand`` in (0, 1e9] (``MAX_DAILY_DEMAND``, also the largest expected
+    demand of a SKU on any day once seasonality, trend and promotions apply, checked when
+    the problem is built); multiples in [0, 1000]; ``capacity`` >= 1e-6 and
+    ``capacity_days`` <= 1e6; ``start_day`` in [-1e6, 1e6] and, when replaying a CSV with a
+    fixed start, inside the history (checked when the problem is built).
+    """
 
     n_skus: int | None = 100
     """N, the number of SKUs. With ``demand_csv``: the N most popular SKUs of the file
@@ -158,37 +179,33 @@ class FulfillmentConfig:
         object.__setattr__(self, "catalogue_seed", check_int(f"{e}.catalogue_seed", self.catalogue_seed, 0))
         if not isinstance(self.demand, DemandModelConfig):
             object.__setattr__(self, "demand", DemandModelConfig.from_value(self.demand))
-        object.__setattr__(self, "mean_demand", check_float(f"{e}.mean_demand", self.mean_demand, 0.0, strict_low=True))
+        object.__setattr__(self, "mean_demand", check_float(f"{e}.mean_demand", self.mean_demand, 0.0,
+                                                            float(MAX_DAILY_DEMAND), strict_low=True))
         if self.lead_time is not None:
             object.__setattr__(self, "lead_time", check_int(f"{e}.lead_time", self.lead_time, 1, 365))
         object.__setattr__(self, "lead_time_jitter", check_int(f"{e}.lead_time_jitter", self.lead_time_jitter, 0, 365))
-        for name in ("holding_cost", "holding_rate", "penalty", "penalty_margin", "fixed_order_cost",
-                     "unit_cost", "overflow_cost"):
-            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0))
+        for name in ("holding_cost", "penalty", "fixed_order_cost", "unit_cost", "overflow_cost"):
+            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0, MAX_COST))
+        for name in ("holding_rate", "penalty_margin"):
+            object.__setattr__(self, name, check_float(f"{e}.{name}", getattr(self, name), 0.0, MAX_COST_RATE))
         for name in ("purchase_cost", "revenue", "backorders"):
             object.__setattr__(self, name, check_bool(f"{e}.{name}", getattr(self, name)))
         if self.capacity is not None:
-            object.__setattr__(self, "capacity", check_float(f"{e}.capacity", self.capacity, 0.0, strict_low=True))
+            object.__setattr__(self, "capacity", check_float(f"{e}.capacity", self.capacity, MIN_CAPACITY))
         if self.capacity_days is not None:
-            object.__setattr__(self, "capacity_days", check_float(f"{e}.capacity_days", self.capacity_days, 0.0))
+            object.__setattr__(self, "capacity_days", check_float(f"{e}.capacity_days", self.capacity_days, 0.0,
+                                                                  MAX_CAPACITY_DAYS))
         check_choice(f"{e}.overflow", self.overflow, OVERFLOW_RULES)
         check_choice(f"{e}.action_type", self.action_type, ACTION_TYPES)
-        multiples = _float_tuple(f"{e}.order_multiples", self.order_multiples)
-        if len(multiples) < 2 or any(m < 0 for m in multiples) or list(multiples) != sorted(set(multiples)):
-            raise ConfigError(f"{e}.order_multiples: expected at least 2 distinct increasing numbers >= 0, "
-                              f"got {list(multiples)}")
-        object.__setattr__(self, "order_multiples", multiples)
-        levels = _float_tuple(f"{e}.level_multiples", self.level_multiples)
-        if len(levels) < 2 or any(m < 0 for m in levels) or list(levels) != sorted(set(levels)):
-            raise ConfigError(f"{e}.level_multiples: expected at least 2 distinct increasing numbers >= 0, "
-                              f"got {list(levels)}")
-        object.__setattr__(self, "level_multiples", levels)
+        for name in ("order_multiples", "level_multiples"):
+            object.__setattr__(self, name, _multiples(f"{e}.{name}", getattr(self, name)))
         check_choice(f"{e}.level_basis", self.level_basis, ("mean", "forecast"))
-        object.__setattr__(self, "max_multiple", check_float(f"{e}.max_multiple", self.max_multiple, 0.0, strict_low=True))
+        object.__setattr__(self, "max_multiple", check_float(f"{e}.max_multiple", self.max_multiple, 0.0, MAX_MULTIPLE,
+                                                             strict_low=True))
         object.__setattr__(self, "forecast_alpha", check_float(f"{e}.forecast_alpha", self.forecast_alpha, 0.0, 1.0, strict_low=True))
         object.__setattr__(self, "episode_length", check_int(f"{e}.episode_length", self.episode_length, 1, 100_000))
         check_choice(f"{e}.episode_start", self.episode_start, EPISODE_STARTS)
-        object.__setattr__(self, "start_day", check_int(f"{e}.start_day", self.start_day))
+        object.__setattr__(self, "start_day", check_int(f"{e}.start_day", self.start_day, -MAX_DAY, MAX_DAY))
         check_choice(f"{e}.initial_state", self.initial_state, INITIAL_STATES)
         check_choice(f"{e}.obs_format", self.obs_format, OBS_FORMATS)
         object.__setattr__(self, "pipeline_slots", check_int(f"{e}.pipeline_slots", self.pipeline_slots, 1, 365))
@@ -230,11 +247,8 @@ class FulfillmentConfig:
 
     def build(self) -> Problem:
         """The catalogue and per-SKU cost arrays this config describes (loads/generates data)."""
-        from envs.replenishment.demand.catalogue import (
-            Catalogue,
-            load_demand_csv,
-            synthetic_catalogue,
-        )
+        from envs.replenishment.demand.catalogue import Catalogue, synthetic_catalogue
+        from envs.replenishment.demand.history import load_demand_csv
 
         if self.catalogue == "csv":
             cat = load_demand_csv(self.demand_csv, lead_time=self.lead_time or 2)
@@ -272,8 +286,15 @@ class Problem:
             capacity = cfg.capacity
         elif cfg.capacity_days:
             capacity = cfg.capacity_days * float(volume @ mean)
+            if capacity < MIN_CAPACITY:
+                raise ConfigError(f"env.capacity_days: gives a capacity of {capacity:.3g} volume units, below the "
+                                  f"smallest supported ({MIN_CAPACITY:g}); expected a larger value, got {cfg.capacity_days}")
         else:
             capacity = math.inf
+        if cfg.catalogue == "csv" and cat.history is not None:
+            _check_window(cfg, len(cat.history))
+        else:
+            _check_peak_demand(cfg, mean)
         q_max = (np.full(cat.n, cfg.q_max, dtype=np.int64) if cfg.q_max is not None
                  else np.ceil(2 * (lead + 1) * mean).astype(np.int64) + 10)
         values = {
@@ -329,6 +350,39 @@ class Problem:
         return Problem(cfg.replace(episode_start="random"), cat)
 
 
+def _check_window(cfg: FulfillmentConfig, days: int) -> None:
+    """A replayed episode must lie inside the history: episode_length <= days and, with
+    fixed starts, start_day in [0, days - E] or [-days, -E]."""
+    length = cfg.episode_length
+    if length > days:
+        raise ConfigError(f"env.episode_length: expected at most {days} (the days of the demand history), got {length}")
+    if cfg.episode_start == "fixed" and not 0 <= cfg.fixed_start(days) <= days - length:
+        raise ConfigError(f"env.start_day: expected an integer in [0, {days - length}] or [{-days}, {-length}] "
+                          f"(an episode of {length} days inside the {days}-day demand history), got {cfg.start_day}")
+
+
+def _check_peak_demand(cfg: FulfillmentConfig, mean: np.ndarray) -> None:
+    """Refuse a stochastic model whose expected demand of a SKU exceeds ``MAX_DAILY_DEMAND`` on a
+    day an episode can reach: the largest mean x weekly x yearly x trend x promo_uplift
+    factors (an upper bound of the rate ``DemandProcess`` draws from), computed in logs."""
+    model, length = cfg.demand, cfg.episode_length
+    first, last = (0, 364 + length) if cfg.episode_start == "random" else (cfg.start_day, cfg.start_day + length)
+    log_peak = math.log(float(mean.max())) + math.log1p(model.yearly_amplitude)
+    if model.weekly is not None:
+        log_peak += math.log(max(model.weekly) / (sum(model.weekly) / 7))
+    if model.promo_probability > 0:
+        log_peak += math.log(model.promo_uplift)
+    if model.trend:
+        growth = math.log1p(model.trend) / 365
+        log_peak += max(first * growth, last * growth)
+    if log_peak > math.log(MAX_DAILY_DEMAND) + 1e-9:
+        raise ConfigError(
+            f"env.demand: the expected demand of a SKU reaches about 10^{log_peak / math.log(10):.1f} per day on "
+            f"days {first}..{last} (largest mean_demand x weekly x yearly x trend x promo_uplift); at most "
+            f"{MAX_DAILY_DEMAND:.0e} per SKU and day is supported: lower the trend, promo_uplift or mean demand, "
+            f"or the episode window")
+
+
 def _float_tuple(name: str, value: Any) -> tuple[float, ...]:
     try:
         out = tuple(float(x) for x in value)
@@ -336,4 +390,12 @@ def _float_tuple(name: str, value: Any) -> tuple[float, ...]:
         raise ConfigError(f"{name}: expected a list of numbers, got {value!r}") from None
     if not all(math.isfinite(x) for x in out):
         raise ConfigError(f"{name}: expected finite numbers, got {list(out)}")
+    return out
+
+
+def _multiples(name: str, value: Any) -> tuple[float, ...]:
+    out = _float_tuple(name, value)
+    if len(out) < 2 or any(not 0 <= m <= MAX_MULTIPLE for m in out) or list(out) != sorted(set(out)):
+        raise ConfigError(f"{name}: expected at least 2 distinct increasing numbers in [0, {MAX_MULTIPLE:g}], "
+                          f"got {list(out)}")
     return out
