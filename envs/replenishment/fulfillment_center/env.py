@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.episode import check_reset_options, step_after_end, step_before_reset
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
 
@@ -53,7 +54,8 @@ class FulfillmentCenterEnv(gym.Env):
     demand over the lead time plus one period (nothing if already above); ``rate_i`` is
     the SKU's long-run mean demand (``level_basis="mean"``, default) or its forecast.
     ``"order"``: ``MultiDiscrete(q_max + 1)``, the order quantities themselves (used by the
-    heuristics). Actions outside the space raise ``ValueError``.
+    heuristics). Actions outside the space (wrong shape, out of range, or of the wrong
+    kind: bools, strings and object arrays are refused) raise a one-line ``ValueError``.
 
     ## Observation space
     A per-SKU feature matrix (N, F) with F = 7 + P (P = ``pipeline_slots``, default 8,
@@ -88,10 +90,15 @@ class FulfillmentCenterEnv(gym.Env):
     round(mu_i) (on-hand scaled down pro rata if it would not fit); ``"zero"``: empty.
     ``episode_start``: ``fixed`` at ``start_day`` or ``random`` (a random day of the year;
     with a CSV, a random window of the history). Randomness: all from ``np_random``.
+    ``reset(seed=..., options=None)``: there are no reset options; ``options`` must be None
+    or ``{}`` (any key raises ``ValueError``).
 
     ## Episode end
     Never terminates; truncated after ``episode_length`` periods (default 365), which the
-    env counts itself because a replayed history must hold the whole window.
+    env counts itself because a replayed history must hold the whole window. With a CSV,
+    a fixed window must lie inside the history (``start_day`` in ``[0, T - E]`` or
+    ``[-T, -E]`` for T days of history and E = ``episode_length``; checked when the env is
+    built). ``step()`` before the first ``reset()`` or after truncation raises ``RuntimeError``.
 
     ## Arguments
     Every field of ``envs.replenishment.fulfillment_center.config.FulfillmentConfig`` (documented
@@ -166,18 +173,24 @@ class FulfillmentCenterEnv(gym.Env):
         else:
             self.action_space = spaces.MultiDiscrete(problem.q_max + 1)
             self._high = problem.q_max
+        self._space_text = _describe_space(self.action_space)
         self._top = np.argsort(-problem.mean_demand, kind="stable")[:TOP_SKUS]
         self._length = cfg.episode_length
+        self._live = False  # between reset() and truncation: step() is allowed
         self._history: deque = deque(maxlen=RENDER_WINDOW)
 
     # -- Gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options, "FulfillmentCenterEnv")
         super().reset(seed=seed)
         self.sim.reset(self.np_random)
+        self._live = True
         self._history.clear()
         return self._obs(), {"day": self.sim.day, "capacity_utilisation": self.sim.utilisation()}
 
     def step(self, action):
+        if not self._live:
+            raise step_before_reset() if self.sim.rng is None else step_after_end(self._length)
         sim = self.sim
         q = self.orders(action)
         totals = sim.step(q)
@@ -185,6 +198,8 @@ class FulfillmentCenterEnv(gym.Env):
         if self.render_mode is not None:
             self._history.append((info["capacity_utilisation"], sim.on_hand[self._top].copy()))
         truncated = sim.t >= self._length
+        if truncated:
+            self._live = False
         return self._obs(), -float(totals["cost"]), False, truncated, info
 
     def render(self):
@@ -200,17 +215,19 @@ class FulfillmentCenterEnv(gym.Env):
         cfg, n = self.config, self.n_skus
         a = np.asarray(action)
         if a.shape != (n,):
-            raise ValueError(f"action: expected shape ({n},) for {n} SKUs ({self.action_space}), got shape {a.shape}")
+            raise ValueError(f"action: expected shape ({n},) for {n} SKUs ({self._space_text}), got shape {a.shape}")
         if cfg.action_type == "continuous":
-            if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
-                raise ValueError(f"action: expected floats in [-1, 1], got dtype {a.dtype}")
+            if a.dtype.kind not in "fiu":  # bools, strings, objects
+                raise ValueError(f"action: expected floats in [-1, 1] (one per SKU), got dtype {a.dtype}")
             if not np.all(np.abs(a) <= 1.0):  # also rejects NaN
                 raise ValueError(f"action: expected floats in [-1, 1], got values in [{a.min()}, {a.max()}]")
             return self.sim.orders_from_actions(a)
+        if a.dtype.kind not in "iu":  # floats, bools, strings, objects
+            raise ValueError(f"action: expected integers in {self._space_text} (one per SKU), got dtype {a.dtype}")
         # one comparison catches both ends: negative integers wrap to huge unsigned values
-        if a.dtype.kind not in "iu" or not _within(_as_unsigned(a), self._high):
-            raise ValueError(f"action: expected integers in {self.action_space} (one per SKU), got "
-                             f"dtype {a.dtype} with values in [{a.min()}, {a.max()}]")
+        if not _within(_as_unsigned(a), self._high):
+            raise ValueError(f"action: expected integers in {self._space_text} (one per SKU), got "
+                             f"values in [{a.min()}, {a.max()}]")
         return self.sim.orders_from_actions(a)
 
     def _obs(self):
@@ -233,6 +250,15 @@ class FulfillmentCenterEnv(gym.Env):
         totals["capacity_utilisation"] = sim.utilisation()
         totals["day"] = sim.day
         return totals
+
+
+def _describe_space(space: spaces.Space) -> str:
+    """A one-line description (``str(MultiDiscrete)`` wraps long ``nvec`` arrays over lines)."""
+    if isinstance(space, spaces.MultiDiscrete):
+        low, high = int(space.nvec.min()), int(space.nvec.max())
+        count = f"{low}" if low == high else f"{low}..{high}"
+        return f"MultiDiscrete with {count} choices per SKU"
+    return f"Box(-1.0, 1.0, {space.shape}, float32)"
 
 
 def _as_unsigned(a: np.ndarray) -> np.ndarray:

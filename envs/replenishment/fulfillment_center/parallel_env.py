@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.core.config import ConfigError, check_choice
+from envs.core.episode import step_after_end, step_before_reset, unknown_reset_option
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
 
@@ -55,8 +57,16 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
     by 1 / mu_i, so the rewards no longer sum to the centralised one (benchmark with the
     centralised env's cost, as ``experiments.train`` does).
 
+    ## Starting state
+    As ``FulfillmentCenter-v0``. ``reset(seed=..., options=None)``: there are no reset
+    options; a non-empty ``options`` dict is ignored with a ``UserWarning`` naming its first
+    key (not an error: PettingZoo's own ``api_test`` calls ``reset(options={"options": 1})``
+    to check that the argument exists).
+
     ## Episode end
-    All agents are truncated together after ``episode_length`` periods.
+    All agents are truncated together after ``episode_length`` periods. ``step()`` before
+    the first ``reset()`` or after the end raises ``RuntimeError``; ``actions`` must hold one
+    action for every live agent and no other key (``ValueError`` naming the first bad key).
 
     ``infos[agent]`` holds the SKU's ``demand``, ``sales``, ``lost``, ``order`` and
     ``overflow_units`` of the period.
@@ -100,6 +110,9 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
         return self._act_space
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        problem = unknown_reset_option(options, "fulfillment_center_v0")
+        if problem is not None:
+            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
         if seed is not None or self.sim.rng is None:
             self._rng = np.random.default_rng(seed)
         self.sim.reset(self._rng)
@@ -109,7 +122,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, Any]):
         if not self.agents:
-            raise RuntimeError("step() called after the episode ended; call reset() first")
+            raise step_before_reset() if self.sim.rng is None else step_after_end(self.config.episode_length)
         action = self.action_array(actions)
         self.sim.step(self.sim.orders_from_actions(action))
         rewards_arr = agent_rewards(self.sim, self.reward_mode)
@@ -144,27 +157,48 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
     # -- helpers -------------------------------------------------------------------------
     def action_array(self, actions: dict[str, Any]) -> np.ndarray:
         """Per-agent actions as one array in agent order; one-line ``ValueError`` if invalid."""
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions: expected a dict from agent to action, got {type(actions).__name__}")
+        if len(actions) != len(self.agents):  # cheap test first; then name the culprit
+            self._check_keys(actions)
+        try:
+            values = [actions[a] for a in self.agents]
+        except KeyError:
+            self._check_keys(actions)
+            raise
+        if self.config.action_choices is not None:
+            out = np.asarray(values)
+            if out.shape != (len(values),) or out.dtype.kind not in "iu" \
+                    or out.min() < 0 or out.max() >= self._act_space.n:
+                raise ValueError(f"actions: expected one integer in [0, {self._act_space.n - 1}] per agent")
+            return out
+        out = np.asarray(values)
+        if out.dtype.kind not in "fiu" or out.size != len(values) or not np.all(np.abs(out) <= 1.0):
+            raise ValueError("actions: expected one float array of shape (1,) in [-1, 1] per agent")
+        return out.reshape(len(values)).astype(np.float64)
+
+    def _check_keys(self, actions: dict[str, Any]) -> None:
+        """One-line ``ValueError`` naming a key that is not a live agent, or a missing agent."""
+        live = set(self.agents)
+        unknown = next((k for k in actions if k not in live), None)
+        if unknown is not None:
+            raise ValueError(f"actions: unknown agent {_short(unknown)}; the agents are "
+                             f"sku_0..sku_{len(self.possible_agents) - 1}")
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"actions: missing for {len(missing)} agent(s), e.g. {missing[0]!r}; "
                              f"every live agent must act")
-        values = [actions[a] for a in self.agents]
-        if self.config.action_choices is not None:
-            out = np.asarray(values)
-            if out.shape != (len(values),) or not np.issubdtype(out.dtype, np.integer) \
-                    or out.min() < 0 or out.max() >= self._act_space.n:
-                raise ValueError(f"actions: expected one integer in [0, {self._act_space.n - 1}] per agent")
-            return out
-        out = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-        if out.shape[1] != 1 or not np.all(np.abs(out) <= 1.0):
-            raise ValueError("actions: expected one float array of shape (1,) in [-1, 1] per agent")
-        return out[:, 0]
 
     def _per_agent(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(self.agents, rows, strict=True))
 
     def _top(self) -> np.ndarray:
         return np.argsort(-self.problem.mean_demand, kind="stable")[:5]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def agent_observations(sim: FulfillmentSimulator) -> np.ndarray:

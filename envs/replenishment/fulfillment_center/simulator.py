@@ -1,7 +1,7 @@
 """The multi-SKU fulfilment-centre simulator: N SKUs under one shared storage capacity.
 
 Plain NumPy, vectorised over SKUs, no Gymnasium or PettingZoo imports: the Gymnasium
-env (``fulfillment_center.py``), the PettingZoo env (``fulfillment_marl.py``) and the
+env (``env.py``), the PettingZoo env (``parallel_env.py``) and the
 shared-policy VecEnv are thin faces over :class:`FulfillmentSimulator`.
 
 Timing of events in period t (the same as ``LostSales-v0``, SKU by SKU, with the shared
@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from envs.core.episode import step_before_reset
 from envs.replenishment.demand.processes import DemandProcess
 from envs.replenishment.dynamics import period
 from envs.replenishment.fulfillment_center.config import Problem
@@ -104,6 +105,9 @@ class FulfillmentSimulator:
         self._util: float | None = None
         self._buf = np.empty(self.n)
         self.rng: np.random.Generator | None = None
+        # an empty demand block: the first step refills it, and the refill checks for reset()
+        self._block = np.empty((0, self.n), dtype=np.int64)
+        self._pos = 0
 
     # -- episode -----------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
@@ -144,9 +148,14 @@ class FulfillmentSimulator:
 
     def _next_demand(self) -> np.ndarray:
         if self._pos >= len(self._block):
+            if self.rng is None:
+                raise step_before_reset()
             size = self.block_periods
             if self.history_days is not None:
                 size = min(size, self.history_days - self.demand.day)
+                if size <= 0:
+                    raise RuntimeError(f"step() called after the last day of the demand history "
+                                       f"(day {self.history_days - 1}); call reset() first")
             self._block = self.demand.next_block(size)
             if self._jitter:
                 self._lead_block = self.rng.integers(self._lead_low, self._lead_high, size=(size, self.n))
