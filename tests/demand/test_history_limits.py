@@ -94,7 +94,11 @@ def test_a_valid_catalogue_is_unchanged():
 
 
 def test_history_names_stay_importable_from_the_catalogue_module():
-    from envs.replenishment.demand.catalogue import SAMPLE_DEMAND_MODEL, generate_history, write_demand_csv
+    from envs.replenishment.demand.catalogue import (
+        SAMPLE_DEMAND_MODEL,
+        generate_history,
+        write_demand_csv,
+    )
 
     assert catalogue.load_demand_csv is history.load_demand_csv
     assert generate_history is history.generate_history and write_demand_csv is history.write_demand_csv
