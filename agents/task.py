@@ -28,6 +28,7 @@ crafted ``_target_`` in a run's ``config.yaml`` cannot run code.
 from __future__ import annotations
 
 import importlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -42,11 +43,21 @@ TASKS: dict[str, str] = {
     "fulfillment_center": "agents.fulfillment_center.task:FulfillmentCenterTask",
 }
 """Task name -> ``module:Class``. One registration line per operation."""
+ENV_VAR = "FULFILLGYM_TASKS"
+"""More tasks from the environment: ``name=module:Class[,name=module:Class...]`` (an operation
+developed outside this repository, or the toy task of the tests)."""
 
 
 def register(name: str, target: str) -> None:
-    """Register a task class (``module:Class``) under ``name`` (tests register a toy task)."""
+    """Register a task class (``module:Class``) under ``name``."""
+    if ":" not in target:
+        raise ConfigError(f"{ENV_VAR}: expected name=module:Class, got {name}={target}")
     TASKS[name] = target
+
+
+for _item in filter(None, os.environ.get(ENV_VAR, "").split(",")):
+    _name, _, _target = _item.partition("=")
+    register(_name.strip(), _target.strip())
 
 
 def task_class(name: str) -> type[Task]:

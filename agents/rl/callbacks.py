@@ -30,9 +30,10 @@ class TrainingKPIs(BaseCallback):
                 self.logger.record_mean(f"train/{key}", value)
             if "cost" in info:
                 self.sums["cost"] += info["cost"]
+                self.sums["steps"] += 1
+            if "sales" in info and "demand" in info:
                 self.sums["demand"] += info["demand"]
                 self.sums["sales"] += info["sales"]
-                self.sums["steps"] += 1
         return True
 
     def _on_rollout_end(self) -> None:
