@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 
 from envs.core.config import ConfigError
-from envs.replenishment.demand.catalogue import NEVER, Catalogue, main, synthetic_catalogue
-from envs.replenishment.demand.history import generate_history, load_demand_csv, write_demand_csv
+from envs.replenishment.demand.catalogue import (
+    NEVER,
+    Catalogue,
+    generate_history,
+    main,
+    synthetic_catalogue,
+    write_demand_csv,
+)
+from envs.replenishment.demand.history import load_demand_csv
 from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "fc_sample_200x730.csv"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from envs.core.config import MAX_DAILY_DEMAND, ConfigError
-from envs.replenishment.demand import catalogue, history
+from envs.replenishment.demand import catalogue
 from envs.replenishment.demand.catalogue import Catalogue
 from envs.replenishment.demand.history import load_demand_csv
 
@@ -91,20 +91,6 @@ def test_a_valid_catalogue_is_unchanged():
     cat = _catalogue(history=np.array([[1.0, 2.0], [3.0, 0.0]]), lead_time=[1.0, 365.0])
     assert cat.history.dtype == np.int64 and cat.history.tolist() == [[1, 2], [3, 0]]
     assert cat.lead_time.tolist() == [1, 365] and cat.volume.tolist() == [1.0, 1.0]
-
-
-def test_history_names_stay_importable_from_the_catalogue_module():
-    from envs.replenishment.demand.catalogue import (
-        SAMPLE_DEMAND_MODEL,
-        generate_history,
-        write_demand_csv,
-    )
-
-    assert catalogue.load_demand_csv is history.load_demand_csv
-    assert generate_history is history.generate_history and write_demand_csv is history.write_demand_csv
-    assert SAMPLE_DEMAND_MODEL is history.SAMPLE_DEMAND_MODEL
-    with pytest.raises(AttributeError):
-        catalogue.no_such_name  # noqa: B018
 
 
 def test_the_generator_command_line_still_runs_as_the_catalogue_module(tmp_path):

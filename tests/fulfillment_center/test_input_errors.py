@@ -13,8 +13,7 @@ import pytest
 import envs  # noqa: F401  (registers the ids)
 from envs import fulfillment_center_v0
 from envs.core.config import ConfigError
-from envs.replenishment.demand.catalogue import Catalogue
-from envs.replenishment.demand.history import generate_history, write_demand_csv
+from envs.replenishment.demand.catalogue import Catalogue, generate_history, write_demand_csv
 from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 

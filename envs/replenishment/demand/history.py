@@ -1,15 +1,9 @@
-"""Daily demand histories: the CSV loader, the CSV writer and the synthetic history generator.
+"""Reading daily demand histories: the validated loader of long-format CSV files.
 
-* :func:`load_demand_csv`: a long-format CSV ``date,sku,demand[,unit_cost,price,volume,lead_time]``
-  (one row per day and SKU), validated with one-line :class:`ConfigError` messages that name
-  the file, the column and the offending CSV lines.
-* :func:`generate_history` / :func:`write_demand_csv` and the command line::
-
-      python -m envs.replenishment.demand.catalogue --n-skus 200 --days 730 --seed 0 \\
-          --start 2024-01-01 --out data/fc_sample_200x730.csv
-
-  simulate a synthetic catalogue's demand (with launches, retirements, weekly and yearly
-  seasonality, trend and promotions) and write it in that CSV format.
+:func:`load_demand_csv` reads ``date,sku,demand[,unit_cost,price,volume,lead_time]`` (one row
+per day and SKU; :func:`envs.replenishment.demand.catalogue.write_demand_csv` writes it) into
+a :class:`~envs.replenishment.demand.catalogue.Catalogue` with a history. Every problem is a
+one-line :class:`ConfigError` naming the file, the column and the offending CSV lines.
 
 Limits of a CSV: ``demand`` an integer in [0, 1e9] (``MAX_DAILY_DEMAND``: with orders of at
 most 1,000 periods of demand and episodes of at most 100,000 periods, stock + pipeline stays
@@ -19,12 +13,9 @@ far below the int64 limit); ``unit_cost`` and ``price`` in [0, 1e9] (``MAX_COST`
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import io
-import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +24,16 @@ import pandas as pd
 
 from envs.core.config import MAX_COST, MAX_DAILY_DEMAND, ConfigError, check_int
 from envs.replenishment.demand.catalogue import (
+    CSV_COLUMNS,
     MAX_LEAD_TIME,
     MAX_VOLUME,
     MIN_MEAN_DEMAND,
     NEVER,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
     Catalogue,
-    synthetic_catalogue,
 )
-from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 
-REQUIRED_COLUMNS = ("date", "sku", "demand")
-OPTIONAL_COLUMNS = ("unit_cost", "price", "volume", "lead_time")
-CSV_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 SHOW_LINES = 5
 """Offending CSV lines named in an error message (the rest are counted)."""
 ATTRIBUTE_RULES = {
@@ -55,83 +44,6 @@ ATTRIBUTE_RULES = {
                   lambda a: (a >= 1) & (a <= MAX_LEAD_TIME) & (a == np.floor(a))),
 }
 """Per-SKU constant columns: the rule a value must pass and the message when it does not."""
-
-SAMPLE_DEMAND_MODEL = DemandModelConfig(
-    distribution="negative_binomial",
-    dispersion=1.5,
-    weekly=(1.15, 1.05, 1.0, 1.0, 0.95, 0.8, 1.05),  # Monday peak, Saturday dip
-    yearly_amplitude=0.3,
-    yearly_peak_day=335,  # 1 December: Black Friday / Cyber Monday to Christmas
-    trend=0.05,
-    promo_probability=0.01,
-    promo_length=5,
-    promo_uplift=2.5,
-    intermittent=True,
-)
-"""Demand model of :func:`generate_history` (and the committed sample file)."""
-
-
-# -- history generator -----------------------------------------------------------------
-def generate_history(
-    n_skus: int,
-    days: int,
-    rng: np.random.Generator,
-    start: str = "2024-01-01",
-    model: DemandModelConfig | None = None,
-    lead_time: int | None = None,
-) -> Catalogue:
-    """Simulate ``days`` days of demand of a synthetic catalogue; all draws from ``rng``.
-
-    Draws the catalogue (:func:`synthetic_catalogue`), then a lifecycle: ~10% of the SKUs
-    launch on a day in the middle 80% of the history (demand 0 before) and ~10% others retire
-    on such a day (demand 0 from then), then the demand with ``model`` (default
-    :data:`SAMPLE_DEMAND_MODEL`) on the calendar starting at ``start``. The result carries the
-    catalogue's true attributes (``mean_demand`` is the base rate), its lifecycle, the
-    ``history`` and the ``dates``.
-    """
-    days = check_int("days", days, 1)
-    try:
-        first = np.datetime64(start, "D")
-    except ValueError:
-        raise ConfigError(f"start: expected a date YYYY-MM-DD, got {start!r}") from None
-    cat = synthetic_catalogue(n_skus, rng, lead_time)
-    n = cat.n
-    k = int(round(0.1 * n))
-    perm = rng.permutation(n)
-    lo, hi = days // 10, max(days * 9 // 10, days // 10 + 1)
-    launch = np.zeros(n, dtype=np.int64)
-    retire = np.full(n, NEVER, dtype=np.int64)
-    launch[perm[:k]] = rng.integers(lo, hi, k)
-    retire[perm[k:2 * k]] = rng.integers(lo, hi, len(perm[k:2 * k]))
-    dates = first + np.arange(days)
-    cat = replace(cat, launch_day=launch, retire_day=retire, dates=dates)
-    process = DemandProcess(model if model is not None else SAMPLE_DEMAND_MODEL, cat)
-    process.reset(rng, 0)
-    return replace(cat, history=process.next_block(days))
-
-
-def _num(x: float) -> str:
-    text = repr(round(float(x), 2))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def write_demand_csv(catalogue: Catalogue, path: str | Path) -> None:
-    """Write ``catalogue.history`` as a long CSV: date,sku,demand,unit_cost,price,volume,lead_time
-    (one row per date and SKU, dates ascending, then SKUs in catalogue order)."""
-    if catalogue.history is None or catalogue.dates is None:
-        raise ValueError("write_demand_csv needs a catalogue with a history and dates")
-    suffix = [
-        f",{_num(c)},{_num(p)},{_num(v)},{int(lt)}\n"
-        for c, p, v, lt in zip(catalogue.unit_cost, catalogue.price, catalogue.volume,
-                               catalogue.lead_time, strict=True)
-    ]
-    heads = [f"{s}," for s in catalogue.skus]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        fh.write(",".join(CSV_COLUMNS) + "\n")
-        for date, row in zip(catalogue.dates.astype(str), catalogue.history.tolist(), strict=True):
-            fh.write("".join([f"{date},{h}{d}{s}" for h, d, s in zip(heads, row, suffix, strict=True)]))
 
 
 # -- CSV loader ------------------------------------------------------------------------
@@ -394,41 +306,3 @@ def _lifecycle(history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     alive_days = np.minimum(retire, t_len) - launch
     frac = np.clip(count / np.maximum(alive_days, 1), 0.01, 1.0)
     return launch, retire, np.where(frac >= 0.9, 1.0, frac)
-
-
-# -- command line ----------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m envs.replenishment.demand.catalogue",
-        description="Simulate the daily demand history of a synthetic e-commerce catalogue and "
-                    "write it as a long CSV (date,sku,demand,unit_cost,price,volume,lead_time) "
-                    "that env.demand_csv can replay.",
-    )
-    parser.add_argument("--n-skus", type=int, default=200, help="number of SKUs (default 200)")
-    parser.add_argument("--days", type=int, default=730, help="days of history (default 730)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    parser.add_argument("--start", default="2024-01-01", help="first date, YYYY-MM-DD (default 2024-01-01)")
-    parser.add_argument("--lead-time", type=int, default=None,
-                        help="lead time of every SKU (default: per-SKU lead times 1..7)")
-    parser.add_argument("--out", default=None,
-                        help="output CSV (default data/fc_sample_<n-skus>x<days>.csv)")
-    args = parser.parse_args(argv)
-    try:
-        check_int("--n-skus", args.n_skus, 1)
-        check_int("--days", args.days, 1)
-        check_int("--seed", args.seed, 0)
-        cat = generate_history(args.n_skus, args.days, np.random.default_rng(args.seed),
-                               start=args.start, lead_time=args.lead_time)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out or f"data/fc_sample_{args.n_skus}x{args.days}.csv")
-    write_demand_csv(cat, out)
-    total = int(cat.history.sum())
-    print(f"wrote {out}: {cat.n} SKUs x {args.days} days from {cat.dates[0]} "
-          f"({cat.n * args.days} rows, total demand {total}, {out.stat().st_size / 1e6:.2f} MB)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

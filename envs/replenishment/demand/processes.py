@@ -63,7 +63,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -76,9 +76,6 @@ from envs.core.config import (
     check_int,
     check_keys,
 )
-
-if TYPE_CHECKING:
-    from envs.replenishment.demand.catalogue import Catalogue
 
 DEMAND_DISTRIBUTIONS = ("poisson", "negative_binomial")
 REPLAY_RATE_WINDOW = 28
@@ -176,7 +173,9 @@ class DemandProcess:
     """Per-SKU demand for N SKUs, generated in blocks of periods; all randomness from the rng
     passed to :meth:`reset` (see the module docstring for the model and the draws)."""
 
-    def __init__(self, model: DemandModelConfig, catalogue: Catalogue, replay: bool = False):
+    def __init__(self, model: DemandModelConfig, catalogue: Any, replay: bool = False):
+        """``catalogue``: an :class:`envs.replenishment.demand.catalogue.Catalogue` (not imported
+        here: the catalogue module builds on this one)."""
         self.model = model = DemandModelConfig.from_value(model)
         self.catalogue = catalogue
         self.replay = bool(replay)
