@@ -10,7 +10,8 @@ evaluation seeds), so comparisons between candidates are paired. The task suppli
 1. *screen*: the whole grid (coarsened if it has more than ``max_screen`` points) on a few
    replications (sized to ``screen_budget`` candidate-replications, at least
    ``min_screen_reps``);
-2. *refine*: if the grid was coarsened, the unit-step neighbourhood of the best points;
+2. *refine*: if the grid was coarsened (every k-th point), the neighbourhood of the best
+   points at half the step (points +-k/2 away), again at half of that, down to unit steps;
 3. *race*: the ``keep[0]`` best candidates on ``max(min_screen_reps, n_reps // 4)``
    replications, then the ``keep[1]`` best of those on ``n_reps``; the lowest mean wins.
 
@@ -25,7 +26,6 @@ natural limit, the grid is extended and the race repeated (at most ``max_rounds`
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -160,7 +160,9 @@ def _race_once(evaluate: Evaluate, axes: list[Axis], settings: RaceSettings, val
         return {a.name: a.values[idx[:, j]] for j, a in enumerate(axes)}
 
     def points(index_sets: list[np.ndarray]) -> np.ndarray:
-        grid = np.array(list(itertools.product(*index_sets)), dtype=np.int64).reshape(-1, len(axes))
+        """Grid points (rows of axis indices) in itertools.product order, valid ones only."""
+        mesh = np.meshgrid(*[np.asarray(i, dtype=np.int64) for i in index_sets], indexing="ij")
+        grid = np.stack([m.reshape(-1) for m in mesh], axis=1) if mesh else np.empty((1, 0), dtype=np.int64)
         if valid is not None and len(grid):
             grid = grid[np.asarray(valid(as_params(grid)), dtype=bool)]
         return grid
@@ -195,10 +197,11 @@ def _race_once(evaluate: Evaluate, axes: list[Axis], settings: RaceSettings, val
     reps = settings.screen_reps(len(idx))
     costs = score(idx, reps)
     stages = [(len(idx), reps)]
-    if step > 1:  # the unit-step neighbourhood of the best coarse points
+    while step > 1:  # refine around the best points, halving the step down to 1
+        step = (step + 1) // 2
         near = set()
         for row in idx[survivors(idx, costs, settings.keep[0] // 2)]:
-            ranges = [np.arange(max(0, i - step + 1), min(n, i + step)) for i, n in zip(row, sizes, strict=True)]
+            ranges = [np.unique(np.clip([i - step, i, i + step], 0, n - 1)) for i, n in zip(row, sizes, strict=True)]
             near.update(map(tuple, points(ranges).tolist()))
         idx = with_anchors(np.array(sorted(near), dtype=np.int64).reshape(-1, len(axes)))
         reps = settings.screen_reps(len(idx))

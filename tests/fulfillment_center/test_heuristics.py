@@ -265,3 +265,20 @@ def test_tuned_s_S_is_never_worse_than_tuned_base_stock_on_the_tuning_episodes()
     base = make_fc_agent("base_stock", problem)
     ss = make_fc_agent("s_S", problem)
     assert ss.tuning_cost <= base.tuning_cost + 1e-9
+
+
+def test_n_skus_null_with_a_csv_means_all_its_skus_on_the_command_line(tmp_path):
+    """``env.n_skus=null`` reaches the config as None (all SKUs of the file), not as the
+    default 100, and null stays null for every key of an env group."""
+    from omegaconf import OmegaConf
+
+    from experiments.common import make_task
+
+    cfg = OmegaConf.create({"env": {"_target_": "agents.fulfillment_center.task.FulfillmentCenterTask",
+                                    "demand_csv": str(REPO / "data" / "fc_sample_200x730.csv"), "n_skus": None,
+                                    "episode_length": 30, "start_day": -30}})
+    assert make_task(cfg).problem.n == 200
+    result = _benchmark(tmp_path, f"env.demand_csv={REPO / 'data' / 'fc_sample_200x730.csv'}", "env.n_skus=null",
+                        "agents=[random]", "env.start_day=-60")
+    assert result.returncode == 0, result.stderr
+    assert "200 SKUs" in result.stdout

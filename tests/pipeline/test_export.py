@@ -272,3 +272,26 @@ def test_export_errors_exit_2_with_one_line(runs):
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: {want}"), err
     assert not (empty / "export").exists()
+
+
+def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_path):
+    from envs.core.config import ConfigError
+
+    path = runs["ppo"] / "export" / "policy.onnx"
+    policy = OnnxPolicy(path)
+    with pytest.raises(ValueError, match="finite"):
+        policy.predict(np.array([np.nan, 3.0], np.float32))
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not an onnx model" * 20)
+    with pytest.raises(ConfigError, match="cannot be loaded by onnxruntime"):
+        OnnxPolicy(garbage)
+    bad_card = tmp_path / "policy.onnx"
+    bad_card.write_bytes(path.read_bytes())
+    card_path(bad_card).write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        OnnxPolicy(bad_card)
+    out = runs["scratch"] / "bench_garbage"
+    code, _, err = finish(python("experiments.benchmark", f"onnx=[{garbage}]", "agents=[base_stock]",
+                                 f"hydra.run.dir={out}", cwd=runs["scratch"]))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "cannot be loaded by onnxruntime" in lines[0], err
