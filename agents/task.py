@@ -239,7 +239,7 @@ class Task(ABC):
         """One sub-env per agent of ``n_copies`` copies (``envs.core.batch`` protocol), for
         parameter-sharing training; None if the task has no multi-agent face. Default: the
         generic batch over :meth:`make_parallel_env`."""
-        if self.make_parallel_env() is None:
+        if type(self).make_parallel_env is Task.make_parallel_env:
             return None
         from envs.core.batch import ParallelEnvBatch
 

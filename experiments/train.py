@@ -141,8 +141,9 @@ def final_policy(cfg: DictConfig, out: Path, session, make_live):
     return make_live(session.model, session.venv)
 
 
-def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run) -> float:
-    """Benchmark the trained policy against the task's agents (the benchmark's code and seeds)."""
+def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run):
+    """Benchmark the trained policy against the task's agents (the benchmark's code and seeds);
+    returns the policy's result row and the reference's name."""
     from agents.harness import evaluate
     from experiments.plots import plot_learning_curve
     from experiments.reporting import print_table, write_results

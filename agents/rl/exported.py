@@ -209,7 +209,8 @@ def onnx_agents(paths, task) -> dict[str, OnnxPolicy]:
         policy = OnnxPolicy(path, task=task)
         if policy.card.get("task") != task.name:
             raise ConfigError(f"onnx: {path} is a policy for env={policy.card.get('task')}, not env={task.name}")
-        differ = [k for k, v in policy.card["env_config"].items() if task.env_kwargs().get(k) != v]
+        mine = task.env_kwargs()
+        differ = [k for k, v in policy.card["env_config"].items() if mine.get(k) != v]
         if differ:
             log.warning("onnx: %s was trained with other %s than this env", path, ", ".join(f"env.{k}" for k in differ))
         stem = Path(path).stem

@@ -96,7 +96,7 @@ def evaluate_policy(
     if config.backorders:
         raise NotImplementedError(
             "exact_average_cost covers lost sales only; with backorders use solve() for the "
-            "optimum or simulate the policy (agents.evaluation.rollout)"
+            "optimum or simulate the policy (agents.lost_sales.rollout.rollout)"
         )
     if start is None:
         start = _start_state(config)

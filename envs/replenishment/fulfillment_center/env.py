@@ -127,9 +127,9 @@ class FulfillmentCenterEnv(gym.Env):
     | obs_format       | flat       | flat or dict                                              |
 
     ## Vectorized environment
-    ``envs.replenishment.fulfillment_center.shared.SharedPolicyVecEnv`` runs copies of this simulator as an SB3 VecEnv with
-    one sub-env per SKU (for one policy shared by all SKUs); ``BatchSimulator``-style
-    batching over SKUs is what the simulator itself does.
+    ``envs.replenishment.fulfillment_center.shared.FulfillmentAgentBatch`` runs copies of this
+    simulator with one sub-env per SKU (the agent batch behind parameter-sharing training,
+    ``shared=true``); the simulator itself is vectorised over SKUs.
 
     ## KPIs in ``info``
     ``cost``, ``holding_cost``, ``shortage_cost``, ``ordering_cost``, ``overflow_cost``,
