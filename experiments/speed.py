@@ -5,7 +5,8 @@ process (machines differ up to 3x; the ratio to CartPole travels between them).
     python -m experiments.speed --task lost_sales --write     # ... and write docs/benchmarks/lost_sales_speed.md
 
 Each task lists its cases (``Task.speed_cases``: env steps per second, batched simulators,
-training VecEnvs, memory). CartPole-v1's raw ``env.unwrapped.step`` rate (random actions,
+training VecEnvs, memory); every task also gets PPO's training throughput on its training
+VecEnv (and on its agent batch, with ``shared=true``). CartPole-v1's raw ``env.unwrapped.step`` rate (random actions,
 reset on termination) is measured in every repeat, interleaved with the cases, so slow
 drifts of the machine hit every figure alike. Each figure is the best of ``--repeats``
 runs of about ``--seconds`` each; ratios are to the best CartPole rate.
@@ -51,6 +52,36 @@ def cartpole_case() -> SpeedCase:
     return SpeedCase(REFERENCE, "steps/s", run)
 
 
+def training_case(task, shared: bool) -> SpeedCase:
+    """PPO training throughput on the task's training VecEnv (4 copies, VecNormalize, one torch
+    thread; the rollout and minibatches of ``configs/agent/ppo.yaml``, or of
+    ``experiment=fulfillment_center_shared_ppo`` when shared): timesteps per second of
+    ``model.learn``, rollouts and gradient updates included."""
+
+    def run(seconds: float) -> float:
+        import torch
+        from stable_baselines3 import PPO
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        from agents.rl.vec_env import base_venv
+
+        torch.set_num_threads(1)
+        venv = VecNormalize(base_venv(task, 4, 0, shared))
+        n_steps, batch, epochs = (64, 3200, 5) if shared else (512, 256, 10)
+        model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=min(batch, n_steps * venv.num_envs),
+                    n_epochs=epochs, seed=0, device="cpu", verbose=0)
+        chunk = n_steps * venv.num_envs
+        model.learn(chunk)  # warm-up: the first rollout builds the buffers
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            model.learn(chunk, reset_num_timesteps=False)
+            done += chunk
+        return done / (time.perf_counter() - start)
+
+    unit = "agent-steps/s" if shared else "env steps/s"
+    return SpeedCase(f"PPO training ({'shared over agents, ' if shared else ''}4 copies)", unit, run)
+
+
 def positive(kind):
     def parse(text: str):
         try:
@@ -70,6 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a registered task (repeatable; default: every task)")
     parser.add_argument("--seconds", type=positive(float), default=1.0, help="duration of each timed run (1.0)")
     parser.add_argument("--repeats", type=positive(int), default=3, help="timed runs per case; the best counts (3)")
+    parser.add_argument("--no-training", action="store_true", help="skip the PPO training-throughput cases")
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks/<task>_speed.md per task")
     parser.add_argument("--docs", type=Path, default=Path("docs/benchmarks"), help="where --write writes")
     return parser.parse_args(argv)
@@ -124,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.task or sorted(TASKS):
         task = task_class(name)()
         cases = [cartpole_case(), *task.speed_cases()]
+        if not args.no_training:
+            cases.append(training_case(task, False))
+            if task.shared_batch(1, 0) is not None:
+                cases.append(training_case(task, True))
         best = measure(cases, args, console)
         reference = best[REFERENCE]
         table = rows(cases, best, reference)

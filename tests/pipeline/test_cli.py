@@ -58,12 +58,13 @@ def test_new_run_refuses_a_directory_that_holds_a_run(tmp_path):
 
 
 def test_speed_benchmark_writes_a_table_per_task_with_ratios_to_cartpole(tmp_path):
-    result = run_module("experiments.speed", "--seconds", "0.02", "--repeats", "1", "--write", "--docs",
-                        str(tmp_path), cwd=REPO)
-    assert result.returncode == 0, result.stderr
+    quick = ("--seconds", "0.02", "--repeats", "1", "--write", "--docs", str(tmp_path))
+    lost_sales = run_module("experiments.speed", "--task", "lost_sales", *quick, cwd=REPO)
+    centre = run_module("experiments.speed", "--task", "fulfillment_center", "--no-training", *quick, cwd=REPO)
+    assert lost_sales.returncode == 0 and centre.returncode == 0, lost_sales.stderr + centre.stderr
     lost_sales = (tmp_path / "lost_sales_speed.md").read_text()
     assert "| CartPole-v1 (raw env.step) |" in lost_sales and "1.00x" in lost_sales
-    assert "goal >= 2x" in lost_sales
+    assert "goal >= 2x" in lost_sales and "| PPO training (4 copies) |" in lost_sales
     centre = (tmp_path / "fulfillment_center_speed.md").read_text()
     for case in ("env.step (N=1,000)", "SuperSuit VecEnv", "shared-policy VecEnv", "peak traced memory"):
         assert case in centre, case
