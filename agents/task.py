@@ -314,6 +314,10 @@ class Task(ABC):
     def speed_cases(self) -> list[SpeedCase]:
         return []
 
+    def speed_description(self) -> str:
+        """What the speed cases measure and how (a paragraph for the speed page)."""
+        return ""
+
     def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
         """Lines stating the task's speed goals against measured ``rates`` (label -> rate)."""
         return []

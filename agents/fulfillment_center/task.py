@@ -171,6 +171,11 @@ class FulfillmentCenterTask(Task):
 
         return speed_cases()
 
+    def speed_description(self) -> str:
+        import agents.fulfillment_center.speed as speed
+
+        return speed.__doc__ or ""
+
     def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
         from agents.fulfillment_center.speed import speed_notes
 

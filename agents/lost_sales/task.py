@@ -221,6 +221,11 @@ class LostSalesTask(Task):
 
         return speed_cases()
 
+    def speed_description(self) -> str:
+        import agents.lost_sales.speed as speed
+
+        return speed.__doc__ or ""
+
     def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
         from agents.lost_sales.speed import speed_notes
 
