@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -57,7 +58,10 @@ def register(name: str, target: str) -> None:
 
 for _item in filter(None, os.environ.get(ENV_VAR, "").split(",")):
     _name, _, _target = _item.partition("=")
-    register(_name.strip(), _target.strip())
+    if ":" in _target and _name.strip():
+        register(_name.strip(), _target.strip())
+    else:  # importing the registry must not fail; the task is simply not registered
+        warnings.warn(f"{ENV_VAR}: ignoring {_item!r}; expected name=module:Class", stacklevel=1)
 
 
 def task_class(name: str) -> type[Task]:

@@ -70,15 +70,12 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import describe_params
 from agents.fulfillment_center.quantiles import critical_ratio, demand_dispersion, demand_quantile
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU_FEATURES
 
 BISECTION_STEPS = 30
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 class FCPolicy:
@@ -132,8 +129,7 @@ class FCPolicy:
         return {}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={_fmt(v)}" for k, v in self.params().items())
-        return f"{type(self).__name__}({args})"
+        return f"{type(self).__name__}({describe_params(self)})"
 
 
 class ForecastBaseStock(FCPolicy):
