@@ -17,7 +17,8 @@ task gives the entry points:
   the one result schema;
 * how a trained SB3 model becomes a policy of its evaluation env (:meth:`Task.model_interface`,
   used by ``agents.rl.adapter.SB3Policy`` and by exported policies);
-* its speed cases (:meth:`Task.speed_cases`) and a smoke-sized variant (:meth:`Task.smoke_overrides`).
+* its speed cases (:meth:`Task.speed_cases`, from its ``speed_module``) and a smoke-sized
+  variant (:meth:`Task.smoke_overrides`).
 
 The registry :data:`TASKS` maps each task name (its config group name) to its class, by
 import path so that importing the registry imports no task. Adding an operation adds one
@@ -194,6 +195,7 @@ class Task(ABC):
     default_agents: ClassVar[tuple[str, ...]] = ()
     evaluation_defaults: ClassVar[EvaluationDefaults] = EvaluationDefaults()
     training_options: ClassVar[type] = type(None)
+    speed_module: ClassVar[str | None] = None  # e.g. "agents.lost_sales.speed"
 
     def __init__(self, training: Mapping[str, Any] | None = None, evaluation: Mapping[str, Any] | None = None,
                  **env_kwargs: Any):
@@ -315,16 +317,24 @@ class Task(ABC):
             raise ConfigError(f"shared: env={self.name} has no multi-agent (PettingZoo) face; set shared=false")
 
     # -- speed, smoke, extras -------------------------------------------------------------
+    def _speed(self):
+        """The task's speed module (``speed_module``: ``speed_cases()``, ``speed_notes(rates,
+        reference)`` and a docstring saying what they measure), imported on first use."""
+        return importlib.import_module(self.speed_module) if self.speed_module else None
+
     def speed_cases(self) -> list[SpeedCase]:
-        return []
+        speed = self._speed()
+        return speed.speed_cases() if speed else []
 
     def speed_description(self) -> str:
         """What the speed cases measure and how (a paragraph for the speed page)."""
-        return ""
+        speed = self._speed()
+        return (speed.__doc__ or "") if speed else ""
 
     def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
         """Lines stating the task's speed goals against measured ``rates`` (label -> rate)."""
-        return []
+        speed = self._speed()
+        return speed.speed_notes(rates, reference) if speed else []
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
 from agents.fulfillment_center.rollout import run_episodes
-from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task, plain
+from agents.task import EvaluationDefaults, Kpi, Task, plain
 from envs.core.config import ConfigError, check_choice, check_keys
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
@@ -74,6 +74,7 @@ class FulfillmentCenterTask(Task):
             Kpi("inventory_turnover", "turnover", "{:.2f}", table=False))
     default_agents = ("base_stock", "s_S", "capacity_base_stock", "random")
     evaluation_defaults = EvaluationDefaults(periods=None, warmup=28, reps=16, validation_reps=4)
+    speed_module = "agents.fulfillment_center.speed"
     training_options = FulfillmentTraining
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
@@ -164,19 +165,3 @@ class FulfillmentCenterTask(Task):
     def smoke_overrides(cls) -> dict[str, Any]:
         return {**super().smoke_overrides(), "env.n_skus": 5, "env.episode_length": 45,
                 "env.evaluation.periods": None, "env.evaluation.warmup": 5}
-
-    # -- extras --------------------------------------------------------------------------
-    def speed_cases(self) -> list[SpeedCase]:
-        from agents.fulfillment_center.speed import speed_cases
-
-        return speed_cases()
-
-    def speed_description(self) -> str:
-        import agents.fulfillment_center.speed as speed
-
-        return speed.__doc__ or ""
-
-    def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
-        from agents.fulfillment_center.speed import speed_notes
-
-        return speed_notes(rates, reference)

@@ -17,7 +17,7 @@ import numpy as np
 
 from agents.lost_sales.interface import check_shapes, interface_for
 from agents.lost_sales.rollout import Scenario, kpis, rollout
-from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task, plain
+from agents.task import EvaluationDefaults, Kpi, Task, plain
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.lost_sales.config import INITIAL_STATES, LostSalesConfig
 from envs.replenishment.lost_sales.wrappers import PARAMETERISATIONS, level_max_default
@@ -74,6 +74,7 @@ class LostSalesTask(Task):
             Kpi("lost_per_period", "lost / period", table=False))
     default_agents = ("optimal", "base_stock", "capped_base_stock", "constant_order", "s_S", "myopic", "random")
     evaluation_defaults = EvaluationDefaults(periods=1000, warmup=100, reps=64, validation_reps=64)
+    speed_module = "agents.lost_sales.speed"
     training_options = LostSalesTraining
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> LostSalesConfig:
@@ -216,21 +217,6 @@ class LostSalesTask(Task):
         return {**super().smoke_overrides(), "env.training.episode_steps": 50}
 
     # -- extras --------------------------------------------------------------------------
-    def speed_cases(self) -> list[SpeedCase]:
-        from agents.lost_sales.speed import speed_cases
-
-        return speed_cases()
-
-    def speed_description(self) -> str:
-        import agents.lost_sales.speed as speed
-
-        return speed.__doc__ or ""
-
-    def speed_notes(self, rates: dict[str, float], reference: float) -> list[str]:
-        from agents.lost_sales.speed import speed_notes
-
-        return speed_notes(rates, reference)
-
     def plots(self, out, agents: Mapping[str, Any], trained: str | None) -> list[str]:
         if trained is None:
             return []
