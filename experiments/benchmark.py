@@ -83,10 +83,13 @@ def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console
 
 def trained_agents(task: Task, runs) -> dict:
     """The best-on-validation policy of each training run directory in ``runs``."""
-    out = {}
-    for path in runs or []:
-        from agents.rl.loading import load_policy, open_run, preferred_checkpoint
+    if not runs:
+        return {}
+    # torch and SB3 from here on
+    from agents.rl.loading import load_policy, open_run, preferred_checkpoint
 
+    out = {}
+    for path in runs:
         run = open_run(path, "models")
         if run.task.name != task.name:
             raise ConfigError(f"models: {path} was trained on env={run.task.name}, not env={task.name}")

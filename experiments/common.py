@@ -40,14 +40,19 @@ def make_task(cfg: DictConfig) -> Task:
     return build_task(OmegaConf.to_container(cfg.env, resolve=True))
 
 
-def apply_smoke(cfg: DictConfig, extra: dict[str, Any] | None = None) -> None:
-    """Shrink ``cfg`` in place for ``smoke=true``: the task's own overrides, tiny evaluation,
-    and ``extra`` (dotted keys) from the entry point; keys set on the command line win."""
+def apply_smoke(cfg: DictConfig) -> None:
+    """Shrink ``cfg`` in place for ``smoke=true``: the task's own overrides and a tiny
+    evaluation (an entry point adds its own, e.g. training's); keys set on the command line win."""
     if not cfg.get("smoke"):
         return
     cls = task_class(name_of_target(cfg.env.get("_target_")))
+    set_unless_given(cfg, {**cls.smoke_overrides(), **SMOKE_EVAL})
+
+
+def set_unless_given(cfg: DictConfig, values: dict[str, Any]) -> None:
+    """Set dotted keys in ``cfg``, except those this run's command line sets itself."""
     given = command_line_keys()
-    for key, value in {**cls.smoke_overrides(), **SMOKE_EVAL, **(extra or {})}.items():
+    for key, value in values.items():
         if key not in given:
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
 

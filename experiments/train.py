@@ -28,6 +28,7 @@ import hydra
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from agents.harness import EvalSettings
 from agents.rl.algorithms import algorithm
 from agents.seeds import MAX_SEED, VALID_SEED_BASE
 from envs.core.config import ConfigError, check_bool, check_choice, check_int
@@ -36,13 +37,13 @@ from experiments.common import (
     apply_smoke,
     clean_errors,
     command_line,
-    command_line_keys,
     eval_settings,
     make_console,
     make_task,
     progress_bar,
     run_dir,
     save_resolved_config,
+    set_unless_given,
 )
 from experiments.rundir import read_marker, write_marker
 
@@ -73,11 +74,10 @@ def validate(cfg: DictConfig, task, algo) -> None:
         wandb_mode(OmegaConf.to_container(cfg.logger.wandb))
 
 
-def validation_settings(cfg: DictConfig):
-    section = OmegaConf.create({**OmegaConf.to_container(cfg.validation, resolve=True), "max_reps": None,
-                                "target_rel_ci": 0.0})
-    section.max_reps = section.reps
-    return eval_settings(section, "validation", seed_base=VALID_SEED_BASE)
+def validation_settings(cfg: DictConfig) -> EvalSettings:
+    """Every validation plays the same ``validation.reps`` replications (no stopping rule)."""
+    v = cfg.validation
+    return EvalSettings(v.periods, v.warmup, v.reps, v.reps, 0.0, VALID_SEED_BASE, "validation")
 
 
 def smoke_training(cfg: DictConfig, task, algo) -> dict:
@@ -185,10 +185,7 @@ def main(cfg: DictConfig) -> float:
     task = make_task(cfg)
     algo = algorithm(str(cfg.agent.name))
     if cfg.smoke and not cfg.resume:
-        given = command_line_keys()
-        for key, value in smoke_training(cfg, task, algo).items():
-            if key not in given:
-                OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+        set_unless_given(cfg, smoke_training(cfg, task, algo))
     validate(cfg, task, algo)
     out = run_dir()
     if not cfg.resume:

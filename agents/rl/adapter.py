@@ -73,7 +73,28 @@ class ObsNormalizer:
         return cls.from_dict(data["obs"], str(path)) if data.get("norm_obs") and data.get("obs") else None
 
 
-class SB3Policy:
+class InterfacePolicy:
+    """The policy protocol over a model and a task's model interface: a batch (or one) raw env
+    observation in, ``model_action`` on it, ``interface.env_action`` out. Subclasses set
+    ``interface`` and implement ``model_action(batch, state, episode_start, deterministic)``."""
+
+    interface = None
+
+    def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic: bool = True):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        obs = np.asarray(observation)
+        single = obs.ndim == 1
+        batch = obs[None] if single else obs
+        if single and episode_start is not None:
+            episode_start = np.reshape(episode_start, (1,))
+        action, state = self.model_action(batch, state, episode_start, deterministic)
+        out = self.interface.env_action(action, batch)
+        return (out[0] if single else out), state
+
+
+class SB3Policy(InterfacePolicy):
     """A trained SB3 policy network as a policy on the raw observations of a task's env.
 
     Args:
@@ -97,16 +118,6 @@ class SB3Policy:
         extra = {} if masks is None else {"action_masks": masks}
         return self.policy.predict(self.model_input(obs), state=state, episode_start=episode_start,
                                    deterministic=deterministic, **extra)
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=True):
-        obs = np.asarray(observation)
-        single = obs.ndim == 1
-        batch = obs[None] if single else obs
-        if single and episode_start is not None:
-            episode_start = np.reshape(episode_start, (1,))
-        action, state = self.model_action(batch, state, episode_start, deterministic)
-        out = self.interface.env_action(action, batch)
-        return (out[0] if single else out), state
 
     def params(self) -> dict[str, Any]:
         return self.interface.params()

@@ -111,14 +111,24 @@ def list_checkpoints(run_dir: Path) -> list[Checkpoint]:
     folder = Path(run_dir) / "checkpoints"
     out = []
     for path in sorted(folder.glob("step_*")) if folder.exists() else []:
-        meta_file = path / META
-        if meta_file.exists():
-            try:
-                meta = json.loads(meta_file.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                meta = {"corrupt": True, "timesteps": -1}
-            out.append(Checkpoint(path, int(meta.get("timesteps", -1)), meta))
+        if (path / META).exists():
+            out.append(read(path))
     return out
+
+
+def read(path: Path) -> Checkpoint:
+    """The checkpoint in ``path`` with its ``meta.json`` (``{"corrupt": True}`` if unreadable,
+    not a JSON object or without integer timesteps; none: empty)."""
+    meta: dict = {}
+    if (path / META).exists():
+        try:
+            meta = json.loads((path / META).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            meta = None
+    try:
+        return Checkpoint(path, int(meta.get("timesteps", -1)), meta)
+    except (AttributeError, TypeError, ValueError):  # not an object, or timesteps not an integer
+        return Checkpoint(path, -1, {"corrupt": True, "timesteps": -1})
 
 
 def latest(run_dir: Path) -> Checkpoint:
@@ -206,11 +216,4 @@ def find(run_dir: Path, spec, field: str = "checkpoint") -> Checkpoint:
     path = run_dir / "best" if str(spec) == "best" else Path(str(spec))
     if not (path / "model.zip").is_file():
         raise ConfigError(f"{field}: {path} holds no model.zip; {accepted}")
-    meta: dict = {}
-    if (path / META).exists():
-        try:
-            meta = json.loads((path / META).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            meta = {"corrupt": True}
-    return Checkpoint(path, int(meta.get("timesteps", -1)) if isinstance(meta, dict) else -1,
-                      meta if isinstance(meta, dict) else {"corrupt": True})
+    return read(path)

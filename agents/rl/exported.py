@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl.adapter import InterfacePolicy
 from envs.core.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-class ExportedPolicy:
+class ExportedPolicy(InterfacePolicy):
     """Shared protocol logic; subclasses load the file and implement :meth:`run`."""
 
     format = "exported"
@@ -100,18 +101,12 @@ class ExportedPolicy:
         """The file's outputs (``action`` first) for a float32 batch of raw model rows."""
         raise NotImplementedError
 
-    def model_action(self, obs: np.ndarray) -> np.ndarray:
+    def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic: bool = True):
+        """The file's ``action`` for a batch of raw env observations (deterministic, stateless)."""
         rows = np.ascontiguousarray(self.interface.model_obs(obs), dtype=np.float32)
         if not np.all(np.isfinite(rows)):
             raise ValueError(NON_FINITE)
-        return np.asarray(self.run(rows)[0])
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=True):
-        obs = np.asarray(observation)
-        single = obs.ndim == 1
-        batch = obs[None] if single else obs
-        action = self.interface.env_action(self.model_action(batch), batch)
-        return (action[0] if single else action), None
+        return np.asarray(self.run(rows)[0]), None
 
     def params(self) -> dict[str, Any]:
         timesteps = (self.card.get("training") or {}).get("timesteps")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.rl.adapter import InterfacePolicy
 from agents.seeds import EVAL_SEED_BASE
 
 
@@ -21,21 +22,17 @@ class ParityError(RuntimeError):
     """The exported file does not reproduce the SB3 policy (the message is one line)."""
 
 
-class _Recorder:
+class _Recorder(InterfacePolicy):
     """The SB3 policy, recording every observation batch and model action it produces."""
 
     def __init__(self, sb3):
-        self.sb3, self.name, self.env_overrides = sb3, sb3.name, sb3.env_overrides
+        self.sb3, self.name, self.env_overrides, self.interface = sb3, sb3.name, sb3.env_overrides, sb3.interface
         self.records: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def predict(self, observation, state=None, episode_start=None, deterministic=True):
-        obs = np.asarray(observation)
-        single = obs.ndim == 1
-        batch = obs[None] if single else obs
-        action, state = self.sb3.model_action(batch, state, episode_start, deterministic)
-        self.records.append((batch.copy(), np.asarray(action)))
-        out = self.sb3.interface.env_action(action, batch)
-        return (out[0] if single else out), state
+    def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic: bool = True):
+        action, state = self.sb3.model_action(obs, state, episode_start, deterministic)
+        self.records.append((obs.copy(), np.asarray(action)))
+        return action, state
 
 
 def parity(task, sb3, exported, settings) -> dict:
