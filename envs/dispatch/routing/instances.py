@@ -1,0 +1,171 @@
+"""Static routing instances: VRPLIB / Solomon files and generated ones, as a :class:`RoutingProblem`.
+
+Files are read with the ``vrplib`` package (VRPLIB format, or Solomon's format detected by
+its ``VEHICLE`` / ``CUSTOMER`` sections). Distances follow the benchmark conventions
+(``rounding``):
+
+* ``nint``: TSPLIB's nearest integer, ``int(d + 0.5)`` (CVRP sets A, B, E, P, X: the
+  published optima, e.g. 784 for A-n32-k5, use it);
+* ``trunc1``: truncated to one decimal, ``floor(10 d) / 10`` (Solomon's VRPTW convention,
+  PyVRP's ``round_func="dimacs"``: RC208's 776.1 reproduces exactly with it);
+* ``exact``: unrounded Euclidean distances, or the explicit matrix as given;
+* ``auto`` (default): ``trunc1`` for an instance with time windows, ``nint`` for a Euclidean
+  one without, ``exact`` for an explicit matrix.
+
+Durations equal distances (one distance unit per time unit), as in both benchmark sets. The
+fleet is unlimited (one vehicle per customer, all ready at 0): a file's ``VEHICLES`` count
+(Solomon: 25) and the ``k`` in a CVRP name (the fewest trucks needed) are *not* limits;
+published best costs are minimum-distance solutions. Time windows are hard
+(``hard_deadline``), service times as given, the depot's due date is the shift end.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from envs.dispatch.routing.problem import INF, RoutingProblem, Trip
+
+ROUNDINGS = ("auto", "exact", "nint", "trunc1")
+
+
+def detect_format(path: str | Path) -> str:
+    """``"solomon"`` when the file has Solomon's ``VEHICLE`` and ``CUSTOMER`` sections, else ``"vrplib"``."""
+    head = Path(path).read_text(errors="replace")[:4000]
+    solomon = re.search(r"^\s*VEHICLE\s*$", head, re.M) and re.search(r"^\s*CUSTOMER\s*$", head, re.M)
+    return "solomon" if solomon else "vrplib"
+
+
+def round_distances(matrix: np.ndarray, rounding: str) -> np.ndarray:
+    """Apply a benchmark rounding convention (``nint``, ``trunc1`` or ``exact``) to a matrix."""
+    if rounding == "nint":
+        return np.floor(matrix + 0.5)
+    if rounding == "trunc1":
+        # 1e-9 guards exact tenths against a representation error just below them
+        return np.floor(matrix * 10 + 1e-9) / 10
+    if rounding == "exact":
+        return np.asarray(matrix, dtype=float)
+    raise ValueError(f"rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+
+
+def read_instance(path: str | Path, rounding: str = "auto") -> tuple[RoutingProblem, dict]:
+    """Read a VRPLIB or Solomon file into a :class:`RoutingProblem` (node 0 the depot).
+
+    Returns the problem and a small description (``name``, ``format``, ``rounding`` used,
+    ``time_windows``). Raises ``ValueError`` (unknown rounding, several depots, unsupported
+    content) or the reader's own error for an unreadable file.
+    """
+    import vrplib
+
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+    fmt = detect_format(path)
+    data = vrplib.read_instance(str(path), instance_format=fmt, compute_edge_weights=True)
+    depots = np.atleast_1d(data.get("depot", [0]))
+    if len(depots) != 1 or int(depots[0]) != 0:
+        raise ValueError(f"{path}: expected one depot, the first node; got {depots.tolist()}")
+    if "edge_weight" not in data:
+        raise ValueError(f"{path}: no distances (EDGE_WEIGHT_TYPE {data.get('edge_weight_type')!r})")
+    weights = np.asarray(data["edge_weight"], dtype=float)
+    m = len(weights)
+    windows = data.get("time_window")
+    explicit = str(data.get("edge_weight_type", "")).upper() == "EXPLICIT"
+    if rounding == "auto":
+        rounding = "trunc1" if windows is not None else ("exact" if explicit else "nint")
+    dist = round_distances(weights, rounding)
+    service = np.broadcast_to(np.asarray(data.get("service_time", 0), dtype=float), (m,)).copy()
+    service[0] = 0.0
+    demand = np.asarray(data.get("demand", np.zeros(m)), dtype=np.int64)
+    if demand.ndim > 1:
+        raise ValueError(f"{path}: expected one demand dimension")
+    earliest = np.zeros(m)
+    deadline = np.full(m, INF)
+    shift_end = INF
+    if windows is not None:
+        windows = np.asarray(windows, dtype=float)
+        earliest[1:], deadline[1:] = windows[1:, 0], windows[1:, 1]
+        shift_end = float(windows[0, 1])
+    release = np.asarray(data.get("release_time", np.zeros(m)), dtype=float).copy()
+    release[0] = 0.0
+    n = m - 1
+    problem = RoutingProblem(
+        distance=dist, duration=dist.copy(), service=service, demand=demand, earliest=earliest,
+        deadline=deadline, release=release, capacity=int(data["capacity"]), vehicle_ready=np.zeros(max(n, 1)),
+        shift_end=shift_end, hard_deadline=windows is not None)
+    info = {"name": str(data.get("name", Path(path).stem)), "format": fmt, "rounding": rounding,
+            "time_windows": windows is not None}
+    return problem, info
+
+
+def read_solution(path: str | Path) -> tuple[list[Trip], float | None]:
+    """A VRPLIB ``.sol`` file as trips (vehicle i for its i-th route) and its ``Cost`` line
+    (None if absent). Customer numbers in ``.sol`` files are our order nodes (depot 0)."""
+    import vrplib
+
+    sol = vrplib.read_solution(str(path))
+    trips = [Trip(i, [int(c) for c in route]) for i, route in enumerate(sol["routes"])]
+    cost = sol.get("cost")
+    return trips, None if cost is None else float(cost)
+
+
+def generate_instance(n: int, kind: str = "uniform", time_windows: bool = False, seed: int = 0,
+                      capacity: int = 100) -> RoutingProblem:
+    """A random static instance of ``n`` customers on a 1000 x 1000 grid (depot at the centre),
+    distances Euclidean rounded to the nearest integer, demands uniform in 1..10.
+
+    ``kind``: ``"uniform"`` (customers uniform on the square) or ``"clustered"`` (8 cluster
+    centres uniform on the square, customers normal around them with standard deviation 60,
+    clipped to the square). ``time_windows``: hard windows in the spirit of Solomon's sets: a
+    horizon of 6000, service time 10, each window 300..1200 wide centred uniformly between the
+    earliest reachable time and the latest time that still allows the return (always feasible
+    as a trip of its own). Deterministic for a given ``seed``.
+    """
+    if kind not in ("uniform", "clustered"):
+        raise ValueError(f"kind: expected 'uniform' or 'clustered', got {kind!r}")
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        xy = rng.uniform(0, 1000, size=(n, 2))
+    else:
+        centres = rng.uniform(100, 900, size=(8, 2))
+        xy = np.clip(centres[rng.integers(0, 8, size=n)] + rng.normal(0, 60, size=(n, 2)), 0, 1000)
+    xy = np.vstack([[500.0, 500.0], xy])
+    dist = np.floor(np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)) + 0.5)
+    demand = np.concatenate([[0], rng.integers(1, 11, size=n)])
+    service = np.zeros(n + 1)
+    earliest = np.zeros(n + 1)
+    deadline = np.full(n + 1, INF)
+    shift_end = INF
+    if time_windows:
+        shift_end, service[1:] = 6000.0, 10.0
+        lo = dist[0, 1:]
+        hi = shift_end - dist[1:, 0] - service[1:]
+        centre = rng.uniform(lo, hi)
+        half = rng.uniform(150, 600, size=n)
+        earliest[1:] = np.maximum(lo, np.floor(centre - half))
+        deadline[1:] = np.minimum(hi, np.ceil(centre + half))
+    return RoutingProblem(
+        distance=dist, duration=dist.copy(), service=service, demand=demand, earliest=earliest,
+        deadline=deadline, release=np.zeros(n + 1), capacity=int(capacity), vehicle_ready=np.zeros(n),
+        shift_end=shift_end, hard_deadline=time_windows)
+
+
+def plan_summary(problem: RoutingProblem, trips: list[Trip]) -> tuple[bool, str]:
+    """``(feasible, why)``: :func:`check_plan` plus every order served exactly once."""
+    from envs.dispatch.routing.problem import check_plan
+
+    try:
+        check_plan(problem, trips)
+    except ValueError as err:
+        return False, str(err)
+    served = sum(len(t.stops) for t in trips)
+    if served != problem.n_orders:
+        return False, f"{problem.n_orders - served} of {problem.n_orders} orders are not served"
+    return True, ""
+
+
+def tidy(cost: float) -> float:
+    """A cost summed from tenths, without float noise (776.0999999 -> 776.1)."""
+    return round(cost, 6) if math.isfinite(cost) else cost
