@@ -188,7 +188,7 @@ def _section(raw: dict, name: str, rows: int, cols: int | None, fail) -> np.ndar
         if data.dtype.kind == "f":  # some token was a decimal number: the whole section is float
             odd = np.flatnonzero(flat != np.round(flat))
             k = int(odd[0]) if odd.size else 0
-            shown = f"decimal numbers such as {flat[k]!r}" if odd.size else "decimal numbers (x.0)"
+            shown = f"decimal numbers such as {flat[k].item()!r}" if odd.size else "decimal numbers (x.0)"
         else:  # some token is not a number: numpy made the whole section text
             k = next(i for i, v in enumerate(flat.tolist()) if not _is_int_text(v))
             shown = repr(flat[k].item())
