@@ -53,7 +53,8 @@ class Day:
     service time; ``node``: its node in ``travel``; ``x``, ``y``: position relative to the
     depot (km, or the instance's coordinates); ``customer``: the instance's customer index
     (-1 for generated orders); ``epoch``: the epoch it was sampled in (instance rule sets; -1
-    otherwise)."""
+    otherwise). An instance rule set may also fix the day's ``capacity``, decision
+    ``epoch_times`` and ``shift_end`` (otherwise the config's apply)."""
 
     release: np.ndarray
     earliest: np.ndarray
@@ -66,6 +67,9 @@ class Day:
     travel: Travel
     customer: np.ndarray | None = None
     epoch: np.ndarray | None = None
+    capacity: int | None = None             # the instance's vehicle capacity (None: the config's)
+    epoch_times: np.ndarray | None = None   # the day's decision epochs (None: the config's)
+    shift_end: float | None = None          # when every vehicle must be back (None: the config's)
 
     def __post_init__(self) -> None:
         n = len(self.release)

@@ -50,6 +50,7 @@ def observe(sim, pos_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     """(orders (K, F), mask (K,), fleet (G,), visible order ids) of the simulator's epoch."""
     c, d, t = sim.config, sim.day, sim.t
     K, ts = c.max_orders, time_scale(c)
+    start, end = float(sim.epoch_times[0]), float(sim.shift_end)
     ids = visible_orders(sim)
     n = len(ids)
     rows = np.zeros((K, F), dtype=np.float32)
@@ -59,7 +60,7 @@ def observe(sim, pos_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         direct = sim.direct[ids]
         rows[:n, 0] = d.x[ids] / pos_scale
         rows[:n, 1] = d.y[ids] / pos_scale
-        rows[:n, 2] = d.size[ids] / c.capacity
+        rows[:n, 2] = d.size[ids] / sim.capacity
         rows[:n, 3] = (d.deadline[ids] - depart - direct) / ts
         rows[:n, 4] = direct / ts
         rows[:n, 5] = sim.must_go(ids)
@@ -67,21 +68,21 @@ def observe(sim, pos_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         rows[:n, 7] = (t - d.release[ids]) / ts
         mask[:n] = 1
     fleet = np.zeros(G, dtype=np.float32)
-    fleet[0] = t / c.day_minutes
+    fleet[0] = (t - start) / max(end - start, 1e-9)
     if c.n_vehicles:
         away = sim.ready[sim.ready > sim.depart_time + 1e-9]
         fleet[1] = len(sim.idle_vehicles()) / c.n_vehicles
         fleet[2] = (away.min() - t) / ts if len(away) else 0.0
-        fleet[4] = d.size[sim.pending].sum() / (c.capacity * c.n_vehicles)
+        fleet[4] = d.size[sim.pending].sum() / (sim.capacity * c.n_vehicles)
     else:
         fleet[1] = 1.0
-        fleet[4] = d.size[sim.pending].sum() / c.capacity / max(1, len(sim.pending))
+        fleet[4] = d.size[sim.pending].sum() / sim.capacity / max(1, len(sim.pending))
     fleet[3] = len(sim.pending) / K
     released = d.release[: sim.next_order]
-    mean_rate = max(np.mean(c.arrival_rates), 1e-9) if c.rules == "same_day" else max(len(d) / max(c.day_minutes / 60, 1), 1e-9)
+    mean_rate = max(np.mean(c.arrival_rates), 1e-9) if c.rules == "same_day" else max(len(d) / max((end - start) / 60, 1), 1e-9)
     fleet[5] = np.count_nonzero(released > t - 60.0) / mean_rate
     fleet[6] = float(sim.last_epoch)
-    fleet[7] = (c.n_epochs - 1 - sim.epoch) / max(c.n_epochs - 1, 1)
+    fleet[7] = (sim.n_epochs - 1 - sim.epoch) / max(sim.n_epochs - 1, 1)
     np.clip(rows, -CLIP, CLIP, out=rows)
     np.clip(fleet, -CLIP, CLIP, out=fleet)
     return rows, mask, fleet, ids

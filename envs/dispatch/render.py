@@ -16,7 +16,7 @@ def render_map(sim, pos_scale: float) -> np.ndarray:
     ax.set_ylim(-1.05 * pos_scale, 1.05 * pos_scale)
     ax.set_aspect("equal")
     cmap = plt.get_cmap("tab10")
-    for veh, ids, leave, back in sim.trip_routes:
+    for veh, ids, _leave, back in sim.trip_routes:
         if back > t + 1e-9:  # under way (or leaving after the dispatch margin)
             xs = np.concatenate([[0.0], d.x[ids], [0.0]])
             ys = np.concatenate([[0.0], d.y[ids], [0.0]])

@@ -90,8 +90,12 @@ class DispatchSimulator:
     def reset(self, day: Day) -> None:
         c = self.config
         self.day = day
+        self.epoch_times = (np.asarray(day.epoch_times, dtype=float) if day.epoch_times is not None
+                            else np.arange(c.n_epochs) * c.epoch_minutes)
+        self.capacity = int(day.capacity if day.capacity is not None else c.capacity)
+        self.shift_end = float(day.shift_end if day.shift_end is not None else c.shift_end)
         self.epoch = 0
-        self.t = 0.0
+        self.t = float(self.epoch_times[0])
         self.next_order = 0
         self.pending = np.zeros(0, dtype=np.int64)
         self.dispatched = np.zeros(len(day), dtype=bool)
@@ -113,8 +117,12 @@ class DispatchSimulator:
             self.pending = np.concatenate([self.pending, np.arange(start, self.next_order)])
 
     @property
+    def n_epochs(self) -> int:
+        return len(self.epoch_times)
+
+    @property
     def last_epoch(self) -> bool:
-        return self.epoch >= self.config.n_epochs - 1
+        return self.epoch >= self.n_epochs - 1
 
     @property
     def depart_time(self) -> float:
@@ -125,7 +133,7 @@ class DispatchSimulator:
         orders = self.pending if orders is None else orders
         if self.last_epoch:
             return np.ones(len(orders), dtype=bool)
-        later = self.t + self.config.epoch_minutes + self.config.dispatch_margin_minutes
+        later = self.epoch_times[self.epoch + 1] + self.config.dispatch_margin_minutes
         return later + self.direct[orders] > self.day.deadline[orders] + EPS
 
     def idle_vehicles(self) -> np.ndarray:
@@ -147,7 +155,7 @@ class DispatchSimulator:
             self._end_of_day(result)
         else:
             self.epoch += 1
-            self.t = self.epoch * self.config.epoch_minutes
+            self.t = float(self.epoch_times[self.epoch])
             self._reveal()
         result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
         self.totals.add(result)
@@ -161,8 +169,8 @@ class DispatchSimulator:
         return RoutingProblem(
             distance=dist, duration=dur, service=pad(d.service, 0.0), demand=pad(d.size, 0),
             earliest=pad(d.earliest, 0.0), deadline=pad(d.deadline, np.inf), release=pad(d.release, 0.0),
-            capacity=c.capacity, vehicle_ready=np.full(len(vehicles), self.depart_time),
-            shift_end=c.shift_end, cost_per_km=c.cost_per_km, cost_per_trip=c.cost_per_trip,
+            capacity=self.capacity, vehicle_ready=np.full(len(vehicles), self.depart_time),
+            shift_end=self.shift_end, cost_per_km=c.cost_per_km, cost_per_trip=c.cost_per_trip,
             cost_per_late_minute=c.cost_per_late_minute, hard_deadline=c.hard_deadlines)
 
     def _dispatch(self, chosen: np.ndarray, result: EpochResult) -> None:
@@ -232,7 +240,7 @@ class DispatchSimulator:
         """The day's KPIs so far (all recomputable from :meth:`plan`)."""
         c, tot, n = self.config, self.totals, len(self.day)
         delivered = tot.dispatched
-        fleet_minutes = (c.n_vehicles or 0) * c.shift_end
+        fleet_minutes = (c.n_vehicles or 0) * (self.shift_end - float(self.epoch_times[0]))
         return {
             "cost": tot.cost, "cost_km": tot.cost_km, "cost_trips": tot.cost_trips, "cost_late": tot.cost_late,
             "cost_failed": tot.cost_failed, "orders": n, "delivered": delivered,
@@ -274,7 +282,7 @@ class DispatchSimulator:
                 routed = self.record(problem, [trip], orders, np.arange(n_veh), result)
                 self.dispatched[routed] = True
                 problem.vehicle_ready[v] = self.rows[-1][-1]
-        self.epoch = self.config.n_epochs - 1
+        self.epoch = self.n_epochs - 1
         self._end_of_day(result)
         result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
         self.totals = EpochResult()

@@ -1,0 +1,78 @@
+"""How a trained SB3 model acts in the dispatch task (``Task.model_interface``).
+
+* ``shared=false``: the model acts on the Gymnasium env's flat observation and answers the
+  ``MultiBinary(K)`` dispatch bits itself (:class:`DispatchBits`).
+* ``shared=true``: one MaskablePPO policy for every courier of ``courier_dispatch_v0``
+  (:class:`CourierRows`). The task's courier rollout hands it *joint rows*: one row per
+  courier, its observation followed by its action mask (``agents.dispatch.couriers``); the
+  model sees the observation (which ends with a copy of the mask, so the exported graph can
+  apply the mask to the logits from its one input).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class DispatchBits:
+    """The model reads the flat observation and outputs the dispatch bits."""
+
+    extra_outputs: dict[str, str] = {}
+    env_overrides: dict[str, Any] = {}
+    masked = False
+    shared = False
+
+    def essentials(self) -> dict[str, Any]:
+        return {"shared": False}
+
+    def model_obs(self, obs):
+        return np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+
+    def env_action(self, action, obs):
+        return np.asarray(action).reshape(len(obs), -1).astype(np.int8)
+
+    def action_masks(self, obs):
+        return None
+
+    def params(self) -> dict[str, Any]:
+        return {"shared": False}
+
+    def export_outputs(self, torch, x, value):
+        return {}
+
+    def extra_values(self, obs, action):
+        return {}
+
+    def near_boundary(self, action, tol):
+        return np.zeros(len(action), dtype=bool)
+
+
+class CourierRows(DispatchBits):
+    """Joint courier rows (observation | mask of ``n_actions``) -> one action per courier."""
+
+    masked = True
+    shared = True
+
+    def __init__(self, obs_dim: int, n_actions: int):
+        self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
+
+    def essentials(self) -> dict[str, Any]:
+        return {"shared": True, "obs_dim": self.obs_dim, "n_actions": self.n_actions}
+
+    def model_obs(self, obs):
+        return np.asarray(obs, dtype=np.float32)[:, : self.obs_dim]
+
+    def action_masks(self, obs):
+        return np.asarray(obs)[:, self.obs_dim: self.obs_dim + self.n_actions] > 0.5
+
+    def graph_masks(self, torch, x):
+        """In the exported graph: the courier observation ends with its own action mask."""
+        return x[:, self.obs_dim - self.n_actions: self.obs_dim] > 0.5
+
+    def env_action(self, action, obs):
+        return np.asarray(action).reshape(-1).astype(np.int64)
+
+    def params(self) -> dict[str, Any]:
+        return {"shared": True}
