@@ -275,3 +275,29 @@ def test_the_minutes_day_is_the_seconds_day_over_60():
         b = must_dispatch(mins, e, end_epoch=inst.end_epoch, shift_end=inst.horizon / 60,
                           epoch_duration=60, margin=60)
         assert np.array_equal(a, b)
+
+
+def test_the_rule_on_a_tiny_instance_where_every_bound_is_hit_exactly():
+    """Equal durations and windows built so that arrivals and returns land exactly on the
+    bounds: the filter and the must-go rule keep the competition's <= (and its > for
+    must-go) at the boundaries, which the random instances hardly ever reach."""
+    d = np.full((5, 5), 600, dtype=np.int64)
+    np.fill_diagonal(d, 0)
+    window = np.array([[0, 12000], [3600, 4200], [4200, 7800], [10800, 11100], [7800, 11400]])
+    inst = EuroInstance(path="tiny", name="tiny", duration=d, coords=np.zeros((5, 2), dtype=np.int64),
+                        demand=np.array([0, 1, 2, 3, 4]), service=np.array([0, 300, 600, 300, 600]),
+                        time_window=window, capacity=10)
+    assert (inst.start_epoch, inst.end_epoch) == (0, 2)
+    for seed in range(5):
+        want = literal_requests(inst, seed)
+        req = sample_requests(inst, seed)
+        assert req.early.tolist() == [r["early"] for r in want] and req.epoch.tolist() == [r["epoch"] for r in want]
+        assert req.service.tolist() == [r["service"] for r in want]
+        assert req.must_dispatch.tolist() == [literal_must_go(inst, r, r["epoch"]) for r in want]
+        day = euro_day(inst, seed, req)
+        for e in range(3):
+            got = must_dispatch(day, e, end_epoch=2, shift_end=12000)
+            assert got.tolist() == [r["epoch"] <= e and literal_must_go(inst, r, e) for r in want]
+    edge = [r for r in literal_requests(inst, 0) if r["epoch"] == 0]
+    assert any(r["late"] == 4200 for r in edge)  # arrives exactly at its latest time
+    assert any(r["early"] == 10800 and r["service"] == 600 for r in edge)  # back exactly at 12000
