@@ -43,6 +43,8 @@ from envs.core.config import ConfigError, check_int, check_keys
 TASKS: dict[str, str] = {
     "lost_sales": "agents.lost_sales.task:LostSalesTask",
     "fulfillment_center": "agents.fulfillment_center.task:FulfillmentCenterTask",
+    "dispatch": "agents.dispatch.task:DispatchTask",
+    "dispatch_euro_neurips": "agents.dispatch.task:EuroNeuripsTask",
 }
 """Task name -> ``module:Class``. One registration line per operation."""
 ENV_VAR = "FULFILLGYM_TASKS"

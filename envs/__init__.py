@@ -17,4 +17,10 @@ gymnasium.register(
     # hold the whole window), so no TimeLimit wrapper
 )
 
+gymnasium.register(
+    id="fulfillgym/SameDayDelivery-v0",
+    entry_point="envs.dispatch.env:SameDayDeliveryEnv",
+    # one episode is one day: the env terminates after its last decision epoch
+)
+
 __all__ = ["ConfigError"]

@@ -85,7 +85,7 @@ def test_env_groups_hold_exactly_the_dataclass_defaults(name):
     evaluation block) with the dataclass's default value, and none is missing."""
     raw = OmegaConf.to_container(OmegaConf.load(CONFIGS / "env" / f"{name}.yaml"))
     cls = task_class(name)
-    env_keys = {k: v for k, v in raw.items() if k not in ("_target_", "training", "evaluation")}
+    env_keys = {k: v for k, v in raw.items() if k not in ("_target_", "training", "evaluation", "reference")}
     assert plain(env_keys) == declared_defaults(type(cls().config))
     assert plain(raw["training"]) == declared_defaults(cls.training_options)
     assert raw["evaluation"] == dataclasses.asdict(cls.evaluation_defaults)

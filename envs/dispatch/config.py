@@ -35,6 +35,19 @@ MAX_ORDERS_PER_HOUR = 10_000.0
 MAX_VEHICLES = 1000
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def find_instance(path: Any) -> Path:
+    """An instance file: ``path`` as given, else relative to the repository (the shipped
+    ``data/dispatch`` files work from any working directory)."""
+    if isinstance(path, str | Path):
+        for candidate in (Path(path), REPO / path):
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"instance: expected the path of an existing instance file, got {path!r}")
+
+
 @dataclass(frozen=True)
 class DispatchConfig:
     """Parameters of a dispatch day (the names are the env's keyword arguments).
@@ -79,7 +92,7 @@ class DispatchConfig:
     size_max: int = 3
     service_minutes: float = 3.0
     locations: str = "uniform"
-    area_km: float = 20.0
+    area_km: float = 15.0
     n_hotspots: int = 5
     hotspot_km: float = 1.5
     instance: str | None = None
@@ -123,9 +136,7 @@ class DispatchConfig:
         s(self, "hotspot_km", check_float("hotspot_km", self.hotspot_km, 0.0, 10_000.0))
         s(self, "instance_km_per_unit", check_float("instance_km_per_unit", self.instance_km_per_unit, 0.0, 1e6, strict_low=True))
         if self.instance is not None:
-            if not isinstance(self.instance, str | Path) or not Path(self.instance).is_file():
-                raise ConfigError(f"instance: expected the path of an existing instance file, got {self.instance!r}")
-            s(self, "instance", str(self.instance))
+            s(self, "instance", str(find_instance(self.instance)))
         needs_instance = self.locations == "instance" or self.rules == "euro_neurips"
         if needs_instance and self.instance is None:
             raise ConfigError(f"instance: required with {'rules=euro_neurips' if self.rules == 'euro_neurips' else 'locations=instance'}; give env.instance=<path to a VRPLIB file>")
@@ -171,3 +182,34 @@ class DispatchConfig:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["arrival_rates"] = list(self.arrival_rates)
         return out
+
+
+EURO_INSTANCE = "data/dispatch/euro_neurips_synthetic_n60.txt"
+"""A small synthetic instance in the competition's format (ours; the competition's own
+instances are CC BY-NC and are not shipped: give ``env.instance=<file>``)."""
+
+
+@dataclass(frozen=True)
+class EuroNeuripsConfig(DispatchConfig):
+    """:class:`DispatchConfig` with the EURO Meets NeurIPS 2022 dynamic protocol's values as
+    defaults (``env=dispatch_euro_neurips``): its rules on ``instance``, hourly epochs, a
+    60-minute dispatch margin, unlimited vehicles (capacity from the instance), hard time
+    windows, and the cost = driving duration in seconds (``cost_per_km`` 1 on the instance's
+    seconds; no trip or lateness charges). ``failed_penalty`` prices an order no vehicle
+    took (the protocol's must-dispatch rule makes that impossible with the default router;
+    the competition voids such a solution). The same-day fields (arrival rates, locations,
+    sizes, speed) are not used by these rules."""
+
+    rules: str = "euro_neurips"
+    instance: str | None = EURO_INSTANCE
+    day_minutes: float = 1440.0
+    epoch_minutes: float = 60.0
+    dispatch_margin_minutes: float = 60.0
+    n_vehicles: int | None = None
+    capacity: int = 1_000_000
+    cost_per_km: float = 1.0
+    cost_per_trip: float = 0.0
+    cost_per_late_minute: float = 0.0
+    failed_penalty: float = 100_000.0
+    hard_deadlines: bool = True
+    max_orders: int = 128

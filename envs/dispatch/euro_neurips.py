@@ -299,14 +299,20 @@ def euro_day(instance: EuroInstance, seed: int, requests: EuroRequests | None = 
 
 
 def euro_day_minutes(instance: EuroInstance | str | Path, seed: int) -> Day:
-    """:func:`euro_day` with every time and the matrices in minutes (seconds / 60); the
-    rules are unchanged (epoch and margin become 60 minutes)."""
+    """:func:`euro_day` for the simulator: every time and the duration matrix in minutes
+    (seconds / 60; the rules are unchanged: epoch and margin become 60 minutes), the
+    distance matrix in driving *seconds* (the competition's cost), and the day's capacity,
+    decision epochs (``start_epoch .. end_epoch``) and shift end (the depot's closing time)."""
     inst = instance if isinstance(instance, EuroInstance) else read_instance(instance)
     day = euro_day(inst, seed)
-    matrix = day.travel.duration / 60.0
+    seconds = day.travel.duration
+    # durations in minutes; the "distance" stays in driving seconds, so that cost_per_km = 1
+    # charges exactly the competition's cost
     return Day(release=day.release / 60.0, earliest=day.earliest / 60.0, deadline=day.deadline / 60.0,
                size=day.size, service=day.service / 60.0, node=day.node, x=day.x, y=day.y,
-               travel=Travel(distance=matrix, duration=matrix), customer=day.customer, epoch=day.epoch)
+               travel=Travel(distance=seconds, duration=seconds / 60.0), customer=day.customer, epoch=day.epoch,
+               capacity=int(inst.capacity), shift_end=inst.horizon / 60.0,
+               epoch_times=EPOCH_DURATION / 60.0 * np.arange(inst.start_epoch, inst.end_epoch + 1))
 
 
 def must_dispatch(day: Day, epoch: int, *, end_epoch: int, shift_end: float,

@@ -2,11 +2,14 @@
 
 Timing of events at decision epoch k (time t = k * ``epoch_minutes``):
 
-1. Orders released by t are *pending* (known, not yet dispatched); the policy sees them.
+1. Orders with ``release <= t + margin`` are *pending* (known, not yet dispatched; an order
+   becomes known one margin before it may leave); the policy sees them.
 2. The policy marks each pending order dispatch-now or postpone. *Must-go* orders are
-   dispatched whatever it says: those that could not reach their deadline if they waited one
-   more epoch (t + epoch + margin + direct travel time > deadline), and every pending
-   order at the last epoch.
+   dispatched whatever it says: those that could not be served alone in time if they waited
+   one more epoch (leaving at the next epoch + margin, a direct trip arrives at
+   a = max(that + travel, earliest); must-go iff a > deadline, or a + service + the way back
+   > shift end), and every pending order at the last epoch. This is the EURO-NeurIPS
+   2022 rule (``envs/dispatch/euro_neurips.py: must_dispatch``) in general form.
 3. The dispatched orders are routed (``router``) onto the vehicles that are at the depot by
    t + margin, one trip each; trips leave at t + margin (never before their orders'
    release). Orders that fit on no trip (capacity, fleet, shift end) stay pending.
@@ -107,11 +110,13 @@ class DispatchSimulator:
         self.done = False
         self.trip_routes: list[tuple[int, list[int], float, float]] = []  # vehicle, order ids, leave, back
         _, self.direct = day.travel.from_depot(day.node)
+        self.back = day.travel.duration[day.node, 0] if day.travel.duration is not None else self.direct
         self._reveal()
 
     def _reveal(self) -> None:
+        """Orders become known at ``release - margin`` (their trips leave ``margin`` later)."""
         rel, start = self.day.release, self.next_order
-        while self.next_order < len(rel) and rel[self.next_order] <= self.t + EPS:
+        while self.next_order < len(rel) and rel[self.next_order] <= self.depart_time + EPS:
             self.next_order += 1
         if self.next_order > start:
             self.pending = np.concatenate([self.pending, np.arange(start, self.next_order)])
@@ -133,8 +138,11 @@ class DispatchSimulator:
         orders = self.pending if orders is None else orders
         if self.last_epoch:
             return np.ones(len(orders), dtype=bool)
+        d = self.day
         later = self.epoch_times[self.epoch + 1] + self.config.dispatch_margin_minutes
-        return later + self.direct[orders] > self.day.deadline[orders] + EPS
+        arrive = np.maximum(later + self.direct[orders], d.earliest[orders])
+        return ((arrive > d.deadline[orders] + EPS)
+                | (arrive + d.service[orders] + self.back[orders] > self.shift_end + EPS))
 
     def idle_vehicles(self) -> np.ndarray:
         """Vehicles at the depot by the departure time of this epoch's trips."""

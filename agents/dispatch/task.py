@@ -1,0 +1,272 @@
+"""The dispatch task (``env=dispatch``, ``env=dispatch_euro_neurips``): same-day delivery.
+
+Agents: the online dispatch-or-postpone rules of the Gymnasium env (``greedy``, ``lazy``,
+``random``, the CRN-tuned ``threshold``), the courier rules of the PettingZoo env
+(``nearest``, ``edf``, ``hungarian``) and the perfect-information reference ``hindsight``
+(PyVRP on the whole day, the reference of every gap). One replication is one day; ``cost``
+is the day's cost. Every face plays the same day for a seed (common random numbers): the
+Gymnasium env, the courier env and the hindsight plan all draw it with
+``generate_day(config, np_random(seed), seed)``.
+
+Training: ``shared=false`` trains PPO / A2C on the Gymnasium env's ``MultiBinary(K)``
+action; ``shared=true`` trains one MaskablePPO policy for every courier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.dispatch.heuristics import Greedy, Lazy, RandomDispatch, Threshold
+from agents.dispatch.hindsight import Hindsight
+from agents.dispatch.interface import CourierRows, DispatchBits
+from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
+from agents.task import EvaluationDefaults, Kpi, Task, typed
+from agents.tuning import Axis, RaceSettings, race
+from envs.core.config import ConfigError, check_float
+from envs.dispatch.config import DispatchConfig, EuroNeuripsConfig
+from envs.dispatch.env import SameDayDeliveryEnv
+
+ONLINE = ("greedy", "lazy", "random", "threshold")
+COURIER = ("nearest", "edf", "hungarian")
+SHARED_ALGOS = ("maskable_ppo",)
+BITS_ALGOS = ("ppo", "a2c")
+
+
+@dataclass(frozen=True)
+class DispatchTraining:
+    """Training defaults (``env.training.*``): ``courier_detour_minutes``: how far a courier's
+    trip may grow by insertion (the courier env's ``grow_max_detour``)."""
+
+    courier_detour_minutes: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_float("env.training.courier_detour_minutes", self.courier_detour_minutes, 0.0, 1e6)
+
+
+@dataclass(frozen=True)
+class DispatchReference:
+    """The ``env.reference`` block: PyVRP's time limit per day of the hindsight plan."""
+
+    hindsight_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_float("env.reference.hindsight_seconds", self.hindsight_seconds, 0.0, 3600.0, strict_low=True)
+
+
+class DispatchTask(Task):
+    name = "dispatch"
+    env_id = "fulfillgym/SameDayDelivery-v0"
+    kpis = (
+        Kpi("on_time_rate", "on time", "{:.1%}"),
+        Kpi("failed", "failed", "{:.1f}"),
+        Kpi("late", "late", "{:.1f}"),
+        Kpi("km", "km", "{:.0f}"),
+        Kpi("km_per_order", "km/order", "{:.2f}"),
+        Kpi("trips", "trips", "{:.1f}"),
+        Kpi("utilisation", "util.", "{:.1%}"),
+        Kpi("co2_kg", "CO2 kg", "{:.0f}", table=False),
+        Kpi("delivered", "delivered", "{:.1f}", table=False),
+        Kpi("late_minutes", "late min", "{:.0f}", table=False),
+        Kpi("cost_km", "cost km", "{:.1f}", table=False),
+        Kpi("cost_trips", "cost trips", "{:.1f}", table=False),
+        Kpi("cost_late", "cost late", "{:.1f}", table=False),
+        Kpi("cost_failed", "cost failed", "{:.1f}", table=False),
+        Kpi("orders", "orders", "{:.1f}", table=False),
+    )
+    cost_decimals = 2
+    default_agents = ("hindsight", "threshold", "greedy", "lazy", "random", "nearest", "edf", "hungarian")
+    evaluation_defaults = EvaluationDefaults(periods=None, warmup=0, reps=32, validation_reps=16)
+    training_options = DispatchTraining
+    speed_module = "agents.dispatch.speed"
+
+    def __init__(self, training=None, evaluation=None, reference=None, **env_kwargs):
+        self.reference = typed(DispatchReference, "env.reference", reference)
+        self.plan_dir: Path | None = None
+        self.plan_names: dict[int, str] = {}
+        super().__init__(training, evaluation, **env_kwargs)
+
+    # -- config ---------------------------------------------------------------------------
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> DispatchConfig:
+        return DispatchConfig.from_kwargs(env_kwargs)
+
+    def env_kwargs(self) -> dict[str, Any]:
+        return self.config.plain()
+
+    def describe(self) -> str:
+        c = self.config
+        fleet = f"{c.n_vehicles} vehicles" if c.n_vehicles else "unlimited vehicles"
+        if c.rules == "euro_neurips":
+            return f"EURO-NeurIPS 2022 dynamic rules on {Path(c.instance).name}: {fleet}, hourly epochs, {c.router} router"
+        where = Path(c.instance).name if c.locations == "instance" else f"{c.locations} {c.area_km:g} km"
+        return (f"Same-day delivery: {sum(c.arrival_rates):g} orders/day ({where}), {fleet} x {c.capacity}, "
+                f"{c.promise_minutes:g}-min promise, {c.epoch_minutes:g}-min epochs, {c.router} router")
+
+    # -- env factories --------------------------------------------------------------------
+    def make_env(self, **overrides: Any):
+        return SameDayDeliveryEnv(config=DispatchConfig.from_kwargs({**self.env_kwargs(), **overrides}))
+
+    def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
+        config = DispatchConfig.from_kwargs({**self.env_kwargs(), "observation": "flat"})
+        return lambda: SameDayDeliveryEnv(config=config)
+
+    def make_parallel_env(self):
+        if self.config.n_vehicles is None:
+            return None
+        from envs.dispatch.parallel_env import CourierDispatchEnv
+
+        return CourierDispatchEnv(config=self.config, grow_max_detour=self.training.courier_detour_minutes)
+
+    def shared_batch(self, n_copies: int, seed: int):
+        if self.config.n_vehicles is None:
+            return None
+        return super().shared_batch(n_copies, seed)
+
+    # -- agents ---------------------------------------------------------------------------
+    def agent_names(self) -> tuple[str, ...]:
+        return ("hindsight", *ONLINE, *COURIER)
+
+    def reference_name(self) -> str | None:
+        return "hindsight"
+
+    def unavailable(self, name: str) -> str | None:
+        if name in COURIER and self.config.n_vehicles is None:
+            return "courier rules need a fleet (n_vehicles)"
+        return None
+
+    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        c = self.config
+        if name == "greedy":
+            return Greedy(c)
+        if name == "lazy":
+            return Lazy(c)
+        if name == "random":
+            return RandomDispatch(c)
+        if name == "hindsight":
+            return Hindsight(0.1 if smoke else self.reference.hindsight_seconds)
+        if name == "threshold":
+            return self.tune_threshold(tuning_reps or (2 if smoke else 24), smoke)
+        if name in COURIER:
+            if why := self.unavailable(name):
+                raise ConfigError(f"agents: {name} is not available for this instance: {why}")
+            from agents.dispatch import couriers
+
+            return couriers.make(name, self.make_parallel_env())
+        raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
+                          f"{', '.join(self.agent_names())}")
+
+    def tune_threshold(self, reps: int, smoke: bool) -> Threshold:
+        """The threshold rule raced on the tuning days (anchors: greedy and lazy)."""
+        from envs.dispatch.env import position_scale
+        from envs.dispatch.observation import time_scale
+
+        c, pos = self.config, position_scale(self.config)
+        ts = time_scale(c)
+        seeds = TUNE_SEED_BASE + np.arange(reps)
+        greedy_slack = 100.0 * ts
+
+        def evaluate(params: dict[str, np.ndarray], n: int) -> np.ndarray:
+            return np.stack([
+                self.rollout(Threshold(c, s, r, f, pos), seeds[:n], None, 0)["cost"]
+                for s, r, f in zip(params["slack"], params["radius"], params["fill"], strict=True)])
+
+        slack = np.concatenate([np.arange(0.0, 2.0 * ts + 1e-9, ts / (2 if smoke else 4)), [greedy_slack]])
+        radius = pos * np.array([0.0, 0.1] if smoke else [0.0, 0.05, 0.1, 0.2])
+        fill = np.array([np.inf] if smoke else [2.0, 4.0, np.inf])
+        axes = [Axis("slack", slack, 0.0, greedy_slack), Axis("radius", radius, 0.0, float(radius[-1])),
+                Axis("fill", fill, float(fill[0]), np.inf)]
+        anchors = [{"slack": greedy_slack, "radius": 0.0, "fill": np.inf},  # = greedy
+                   {"slack": 0.0, "radius": 0.0, "fill": np.inf}]  # = lazy (must-go only)
+        result = race(evaluate, axes, RaceSettings(reps, min_screen_reps=min(4, reps), screen_budget=64 * 4,
+                                                   max_rounds=1 if smoke else 2), anchors=anchors)
+        p = result.params
+        return Threshold(c, p["slack"], p["radius"], p["fill"], pos)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def record_plans(self, directory: Path, names: Mapping[int, str]) -> None:
+        """Write every evaluated day's plan to ``directory/<agent>/episode_<r>.csv``
+        (``names``: id(policy) -> agent name; r: the replication)."""
+        self.plan_dir, self.plan_names = Path(directory), dict(names)
+
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        rows = [self.play(policy, int(s)) for s in seeds]
+        return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+
+    def play(self, policy, seed: int) -> dict[str, float]:
+        """One day of ``policy`` (online, courier or hindsight) for ``seed``; its KPIs."""
+        if getattr(policy, "hindsight", False):
+            env = self.make_env()
+            env.reset(seed=seed)
+            policy.run(env.sim, env.sim.day)
+            sim = env.sim
+        elif getattr(policy, "courier", False) or getattr(getattr(policy, "interface", None), "shared", False):
+            from agents.dispatch.couriers import play_day
+
+            sim = play_day(self.make_parallel_env(), policy, seed)
+        else:
+            env = self.make_env()
+            obs, _ = env.reset(seed=seed)
+            done = False
+            while not done:
+                action, _ = policy.predict(obs, deterministic=True)
+                obs, _, done, _, _ = env.step(action)
+            sim = env.sim
+        if self.plan_dir is not None and id(policy) in self.plan_names:
+            folder = self.plan_dir / self.plan_names[id(policy)]
+            folder.mkdir(parents=True, exist_ok=True)
+            r = seed - EVAL_SEED_BASE if seed >= EVAL_SEED_BASE else seed
+            sim.plan().to_csv(folder / f"episode_{r}.csv", index=False)
+        return sim.kpis()
+
+    # -- trained models -------------------------------------------------------------------
+    def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
+                        maskable: bool = False):
+        if not shared:
+            if self.config.observation != "flat":
+                raise ConfigError("env.observation: trained policies act on the flat observation; set observation=flat")
+            return DispatchBits()
+        env = self.make_parallel_env()
+        if env is None:
+            raise ConfigError("shared: couriers need a fleet; set env.n_vehicles")
+        agent = env.possible_agents[0]
+        interface = CourierRows(env.observation_space(agent)["observation"].shape[0], env.action_space(agent).n)
+        if essentials and (essentials.get("obs_dim"), essentials.get("n_actions")) not in (
+                (None, None), (interface.obs_dim, interface.n_actions)):
+            raise ConfigError(f"model: trained on courier rows of {essentials.get('obs_dim')} features and "
+                              f"{essentials.get('n_actions')} actions; this instance has {interface.obs_dim} and "
+                              f"{interface.n_actions} (max_orders must match)")
+        return interface
+
+    def check_algorithm(self, algorithm, shared: bool) -> None:
+        super().check_algorithm(algorithm, shared)
+        allowed = SHARED_ALGOS if shared else BITS_ALGOS
+        if algorithm.name not in allowed:
+            face = "the courier env (shared=true)" if shared else "the MultiBinary dispatch action (shared=false)"
+            raise ConfigError(f"agent={algorithm.name}: {face} trains with {', '.join(allowed)}")
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        return {"env.evaluation.reps": 2, "env.evaluation.validation_reps": 2, "env.day_minutes": 180.0,
+                "env.arrival_rates": [12.0, 12.0], "env.n_vehicles": 3, "env.max_orders": 12,
+                "env.reference.hindsight_seconds": 0.1}
+
+
+class EuroNeuripsTask(DispatchTask):
+    """``env=dispatch_euro_neurips``: the EURO Meets NeurIPS 2022 dynamic protocol on a
+    competition-format instance (``env.instance``); courier agents need a fleet, which the
+    protocol does not have, so the agents are the online rules and the hindsight plan."""
+
+    name = "dispatch_euro_neurips"
+    default_agents = ("hindsight", "threshold", "greedy", "lazy", "random")
+
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> DispatchConfig:
+        return EuroNeuripsConfig.from_kwargs(env_kwargs)
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        return {"env.evaluation.reps": 2, "env.evaluation.validation_reps": 2,
+                "env.reference.hindsight_seconds": 0.1}
