@@ -1,0 +1,398 @@
+"""PettingZoo ``courier_dispatch_v0``: one agent per courier of the same-day delivery fleet.
+
+    from envs.dispatch import courier_dispatch_v0
+    env = courier_dispatch_v0.parallel_env(n_vehicles=10)     # ParallelEnv
+    aec = courier_dispatch_v0.env(n_vehicles=10)              # AEC, through parallel_to_aec
+
+The env is a face over :class:`envs.dispatch.simulator.DispatchSimulator`: the couriers' picks
+become timed trips (:func:`courier_trips`), which the simulator records and books exactly as
+the trips of its own router (:func:`commit_epoch`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from envs.core.config import ConfigError, check_choice, check_float
+from envs.core.episode import step_before_reset, unknown_reset_option
+from envs.dispatch import observation as ob
+from envs.dispatch.config import DispatchConfig
+from envs.dispatch.env import position_scale
+from envs.dispatch.generator import generate_day
+from envs.dispatch.routing.problem import RoutingProblem, Schedule, Trip, schedule
+from envs.dispatch.simulator import DispatchSimulator, EpochResult
+
+EPS = 1e-9
+INVALID_ACTIONS = ("raise", "wait")
+OWN_FEATURES = ("at_depot", "back_in", "trips_per_hour", "index")
+COST_PARTS = ("cost", "cost_km", "cost_trips", "cost_late", "cost_failed")
+
+
+def obs_dim(max_orders: int) -> int:
+    """Length of a courier's ``observation``: K x 8 order rows, K shown flags, 8 fleet, 4 own."""
+    return max_orders * (ob.F + 1) + ob.G + len(OWN_FEATURES)
+
+
+def split_agent_obs(obs: np.ndarray, max_orders: int):
+    """(orders (..., K, 8), shown (..., K), fleet (..., 8), own (..., 4)) of courier observations."""
+    obs = np.asarray(obs)
+    orders, shown, rest = ob.unflatten(obs[..., : obs.shape[-1] - len(OWN_FEATURES)], max_orders)
+    return orders, shown, rest, obs[..., obs.shape[-1] - len(OWN_FEATURES):]
+
+
+# -- trips from picks ---------------------------------------------------------------------
+def insertion_table(p: RoutingProblem, stops: list[int], s: Schedule, cands: np.ndarray):
+    """Every insertion of each candidate node into the timed trip ``stops`` (schedule ``s``),
+    vectorised over (candidate, position j = before the j-th stop; j = len(stops): last).
+
+    Returns (added km, added late minutes including the candidate's own, new return time,
+    feasible), each (C, len(stops) + 1). Times follow :func:`schedule`'s recursion exactly;
+    feasible: capacity, shift end, hard deadlines, and the departure unchanged (the candidate
+    released by then)."""
+    prev, nxt = np.array([0, *stops]), np.array([*stops, 0])
+    km = p.distance[np.ix_(prev, cands)].T + p.distance[np.ix_(cands, nxt)] - p.distance[prev, nxt]
+    end_prev = np.concatenate([[s.departure], s.service_end])
+    start = np.maximum(end_prev + p.duration[np.ix_(prev, cands)].T, p.earliest[cands, None])
+    late = np.maximum(0.0, start - p.deadline[cands, None])
+    t = start + p.service[cands, None] + p.duration[np.ix_(cands, nxt)]  # arrival after the candidate
+    for j, node in enumerate(stops):  # push the later stops (positions <= j precede stop j)
+        st = np.maximum(t[:, : j + 1], p.earliest[node])
+        late[:, : j + 1] += np.maximum(0.0, st - p.deadline[node]) - s.late[j]
+        t[:, : j + 1] = st + p.service[node] + p.duration[node, nxt[j + 1]]
+    ok = ((s.load + p.demand[cands] <= p.capacity) & (p.release[cands] <= s.departure + EPS))[:, None]
+    ok = ok & (t <= p.shift_end + EPS)
+    if p.hard_deadline:
+        ok &= late <= EPS
+    return km, late, t, ok
+
+
+def cheapest_insertions(p: RoutingProblem, trips: list[list[int]], cands: list[int], price) -> list[int]:
+    """Insert ``cands`` (nodes) one at a time where ``price(stops, sched, km, late, back, ok)``
+    (an array over (candidate, position), inf = not allowed) is least over all ``trips``;
+    ties go to the lower trip, then the earlier candidate. ``trips`` grow in place; returns
+    the candidates that found no place."""
+    cands = list(cands)
+    scheds = [schedule(p, Trip(k, stops)) for k, stops in enumerate(trips)]
+
+    def best(k):
+        if not cands:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        cost = price(trips[k], scheds[k], *insertion_table(p, trips[k], scheds[k], np.asarray(cands)))
+        return cost.min(axis=1), cost.argmin(axis=1)
+
+    table = [best(k) for k in range(len(trips))]
+    while cands and trips:
+        costs = np.stack([c for c, _ in table])
+        k, i = np.unravel_index(int(np.argmin(costs)), costs.shape)
+        if not np.isfinite(costs[k, i]):
+            break
+        trips[k].insert(int(table[k][1][i]), cands.pop(i))
+        scheds[k] = schedule(p, Trip(int(k), trips[k]))
+        table = [(c[np.arange(len(c)) != i], pos[np.arange(len(pos)) != i]) for c, pos in table]
+        table[k] = best(k)
+    return cands
+
+
+def direct_trip_ok(sim: DispatchSimulator, ids: np.ndarray) -> np.ndarray:
+    """Whether a trip from the depot to each order alone, leaving now, is feasible (back by
+    the shift end; on time with hard deadlines)."""
+    c, d = sim.config, sim.day
+    _, out = d.travel.from_depot(d.node[ids])
+    back = d.travel.duration[d.node[ids], 0] if d.travel.duration is not None else out
+    start = np.maximum(sim.depart_time + out, d.earliest[ids])
+    ok = start + d.service[ids] + back <= c.shift_end + EPS
+    return ok & (start <= d.deadline[ids] + EPS) if c.hard_deadlines else ok
+
+
+def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour: float):
+    """The epoch's trips from the couriers' picks ``seeds`` (vehicle -> day order id).
+
+    1. each picking courier's trip is seeded by its order;
+    2. the pending must-go orders are inserted by cheapest insertion (added km, lateness and,
+       for a waiting idle courier, the trip charge: it opens a trip only when that is cheaper
+       or nothing else fits);
+    3. every trip grows by cheapest insertion (added km) of other pending orders while it
+       stays feasible, no stop gets later than it was, the new order is on time and the
+       return moves by at most ``grow_max_detour`` minutes.
+
+    Returns (problem, trips, orders, vehicles, unrouted must-go count) for
+    :meth:`DispatchSimulator.record` (None for the problem when there is nothing to do)."""
+    c = sim.config
+    idle = sim.idle_vehicles()
+    orders = sim.pending[np.lexsort((sim.pending, sim.day.deadline[sim.pending]))]  # most urgent first
+    must = orders[sim.must_go(orders)]
+    if not len(idle) or not (seeds or len(must)):
+        return None, [], orders, idle, len(must) if not len(idle) else 0
+    p = sim.problem(orders, idle)
+    node = {int(o): i + 1 for i, o in enumerate(orders)}
+    slot = {int(v): k for k, v in enumerate(idle)}
+    trips: list[list[int]] = [[] for _ in idle]
+    for veh, oid in seeds.items():
+        trips[slot[veh]] = [node[oid]]
+    taken = {node[o] for o in seeds.values()}
+    ckm, clate, ctrip = c.cost_per_km, c.cost_per_late_minute, c.cost_per_trip
+
+    def must_price(stops, s, km, late, back, ok):
+        return np.where(ok, ckm * km + clate * late + (0.0 if stops else ctrip), np.inf)
+
+    left = cheapest_insertions(p, trips, [node[int(o)] for o in must if node[int(o)] not in taken], must_price)
+
+    def grow_price(stops, s, km, late, back, ok):
+        fits = ok & (late <= EPS) & (back - s.trip_return <= grow_max_detour + EPS)
+        return np.where(fits, ckm * km, np.inf)
+
+    used = [k for k, stops in enumerate(trips) if stops]
+    busy = {n for stops in trips for n in stops} | set(left)
+    grown = [trips[k] for k in used]
+    cheapest_insertions(p, grown, [n for n in range(1, len(orders) + 1) if n not in busy], grow_price)
+    return p, [Trip(k, trips[k]) for k in used], orders, idle, len(left)
+
+
+def commit_epoch(sim: DispatchSimulator, problem, trips: list[Trip], orders: np.ndarray, vehicles: np.ndarray,
+                 unrouted: int) -> EpochResult:
+    """Execute the epoch's ``trips`` and end the epoch exactly as :meth:`DispatchSimulator.step`
+    does after routing: record the trips, mark their orders dispatched, move the clock (or end
+    the day: undispatched orders fail), price the epoch and add it to the day's totals.
+
+    (Proposed as a public simulator method ``commit(problem, trips, orders, vehicles,
+    unrouted)``, with ``step`` calling it after its router; until then it lives here.)"""
+    result = EpochResult()
+    if trips:
+        routed = sim.record(problem, trips, orders, vehicles, result)
+        sim.dispatched[routed] = True
+        sim.pending = sim.pending[~np.isin(sim.pending, routed)]
+    result.unrouted = unrouted
+    if sim.last_epoch:
+        sim._end_of_day(result)
+    else:
+        sim.epoch += 1
+        sim.t = sim.epoch * sim.config.epoch_minutes
+        sim._reveal()
+    result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
+    sim.totals.add(result)
+    return result
+
+
+# -- the env ------------------------------------------------------------------------------
+class CourierDispatchEnv(ParallelEnv):
+    """Same-day delivery with one agent per courier: at each decision epoch every courier at
+    the depot picks the order that starts its next trip, or waits.
+
+    ## Description
+    The day, orders, fleet, costs and simulator of ``fulfillgym/SameDayDelivery-v0``
+    (:class:`envs.dispatch.env.SameDayDeliveryEnv`); only the decision differs. Agents
+    ``courier_0 .. courier_{V-1}`` (V = ``n_vehicles``, required) all act at every decision
+    epoch and finish together at the end of the day. All share one observation and one
+    action space, so one policy can drive any fleet size.
+
+    ## Timing of events (one step = one decision epoch at t = k * epoch_minutes)
+    1. every courier sees the K most urgent pending orders, the fleet and itself;
+    2. each courier at the depot by the departure time (t + ``dispatch_margin_minutes``) picks
+       a shown order or waits; couriers away can only wait. Two couriers picking the same
+       order: the lower index gets it, the other waits (``info["conflict"]``);
+    3. trips (:func:`courier_trips`): each pick seeds its courier's trip; the must-go orders
+       (those that could not wait another epoch; all at the last epoch) are added by
+       cheapest insertion over those trips and the waiting idle couriers (opening a trip
+       costs its charge); then every trip grows by cheapest insertion of other pending orders
+       while capacity allows, no stop gets later, the new order is on time and the return
+       moves by at most ``grow_max_detour`` minutes. Must-go orders that fit nowhere stay
+       pending (``unrouted``);
+    4. the trips leave, their costs are booked (the reward), the clock moves to t + epoch and
+       new orders are revealed. After the last epoch undispatched orders fail.
+
+    ## Action space (every agent)
+    ``Discrete(K + 1)``, K = ``max_orders``: a in 0..K-1 starts a trip with the a-th shown
+    order (most urgent first, as in the Gymnasium env's observation); a = K waits. Only what
+    ``action_mask`` allows is legal: a masked or out-of-range action is a one-line
+    ``ValueError`` (``invalid_action="wait"``: a masked in-range action is a wait instead).
+
+    ## Observation space (every agent)
+    ``{"observation": Box(-10, 10, (9K + 12,), float32), "action_mask": MultiBinary(K + 1)}``.
+    ``observation``: the epoch's order rows (K x 8), the shown flags (K) and the fleet
+    features (8), all as in :mod:`envs.dispatch.observation` and shared by every courier,
+    then the courier's own 4: at the depot (1/0), time until it is back / time scale, trips
+    so far per hour of the day, its index / V. ``action_mask``: 1 for wait, and, for a
+    courier at the depot, for every shown order whose direct trip is feasible (back by the
+    shift end; on time with ``hard_deadlines``).
+
+    ## Rewards
+    A team reward: every courier receives minus the cost booked this epoch (km, trip charges
+    and lateness of the trips leaving now; failed orders at the last epoch), the Gymnasium
+    env's reward. One courier's return is minus the day's cost.
+
+    ## Episode end
+    All couriers terminate together after the last decision epoch. ``step()`` before
+    ``reset()`` or after the end raises ``RuntimeError``; ``reset(options=...)``: no options
+    exist; a non-empty dict is ignored with a ``UserWarning`` (PettingZoo's ``api_test`` passes
+    one). ``reset(seed=s)`` draws the same day as the Gymnasium env with seed s.
+
+    ## Arguments
+    The fields of :class:`envs.dispatch.config.DispatchConfig` (``n_vehicles`` must be an
+    integer), ``render_mode`` (``rgb_array``: the Gymnasium env's map), ``grow_max_detour``
+    (minutes a grown order may add to a trip's return, default 10; 0: no growth) and
+    ``invalid_action`` (``raise``, default, or ``wait``).
+
+    ## KPIs in info (every agent)
+    ``cost`` and its parts (``cost_km``, ``cost_trips``, ``cost_late``, ``cost_failed``) of the
+    step, ``unrouted``, ``day`` (the day so far, the keys of ``DispatchSimulator.kpis``, as in
+    the Gymnasium env), and the courier's own ``trip`` (day order ids it left with this epoch)
+    and ``conflict`` (its pick went to a lower-index courier).
+
+    ## Version history
+    * v0: first version (FulfillGym 0.1).
+    """
+
+    metadata = {"name": "courier_dispatch_v0", "render_modes": ["rgb_array"], "is_parallelizable": True,
+                "render_fps": 2}
+
+    def __init__(self, render_mode: str | None = None, grow_max_detour: float = 10.0,
+                 invalid_action: str = "raise", config: DispatchConfig | None = None, **kwargs: Any):
+        self.config = c = config if config is not None else DispatchConfig.from_kwargs(kwargs)
+        if c.n_vehicles is None:
+            raise ConfigError("n_vehicles: the courier env needs a fleet (an integer >= 1), got None (unlimited)")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.grow_max_detour = check_float("env.grow_max_detour", grow_max_detour, 0.0, c.day_minutes)
+        self.invalid_action = check_choice("env.invalid_action", invalid_action, INVALID_ACTIONS)
+        self.sim = DispatchSimulator(c)
+        self.pos_scale = position_scale(c)
+        self.K, self.n_vehicles, self.obs_dim = c.max_orders, c.n_vehicles, obs_dim(c.max_orders)
+        self.possible_agents = [f"courier_{i}" for i in range(c.n_vehicles)]
+        self.agents: list[str] = []
+        self._obs_space = spaces.Dict({
+            "observation": spaces.Box(-ob.CLIP, ob.CLIP, shape=(self.obs_dim,), dtype=np.float32),
+            "action_mask": spaces.MultiBinary(self.K + 1)})
+        self._act_space = spaces.Discrete(self.K + 1)
+        self._rng: np.random.Generator | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._masks = np.zeros((c.n_vehicles, self.K + 1), dtype=np.int8)
+
+    # One space object shared by all agents and returned on every call (PettingZoo's
+    # functools.cache idiom, without a cache that keeps every env alive).
+    def observation_space(self, agent: str) -> spaces.Dict:
+        return self._obs_space
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return self._act_space
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        problem = unknown_reset_option(options, "courier_dispatch_v0")
+        if problem is not None:
+            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
+        if seed is not None or self._rng is None:  # as gymnasium.Env.reset seeds np_random (CRN with the Gym env)
+            self._rng, _ = seeding.np_random(seed)
+        self.sim.reset(generate_day(self.config, self._rng, seed=seed))
+        self.agents = list(self.possible_agents)
+        day = self.sim.kpis()
+        return self._observe(), {a: {"day": dict(day)} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]):
+        if not self.agents:
+            raise step_before_reset() if self.sim.day is None else RuntimeError(
+                "step() called after the episode ended; call reset() first")
+        picks = self.action_array(actions)
+        seeds, conflict = {}, np.zeros(self.n_vehicles, dtype=bool)
+        for v in np.flatnonzero(picks < self.K):  # lower index first: it wins a contested order
+            oid = int(self._ids[picks[v]])
+            if oid in seeds.values():
+                conflict[v] = True
+            else:
+                seeds[int(v)] = oid
+        problem, trips, orders, vehicles, unrouted = courier_trips(self.sim, seeds, self.grow_max_detour)
+        result = commit_epoch(self.sim, problem, trips, orders, vehicles, unrouted)
+        own_trip = dict(zip(result.trip_vehicles, result.trip_stops, strict=True))
+        obs = self._observe()
+        day = self.sim.kpis()
+        parts = {k: float(getattr(result, k)) for k in COST_PARTS}
+        infos = {a: {**parts, "unrouted": int(result.unrouted), "day": dict(day), "trip": own_trip.get(i, []),
+                     "conflict": bool(conflict[i])} for i, a in enumerate(self.agents)}
+        rewards = dict.fromkeys(self.agents, -parts["cost"])
+        done = self.sim.done
+        terminations = dict.fromkeys(self.agents, done)
+        truncations = dict.fromkeys(self.agents, False)
+        if done:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.sim.day is None:
+            return None
+        from envs.dispatch.render import render_map
+
+        return render_map(self.sim, self.pos_scale)
+
+    def close(self) -> None:
+        pass
+
+    def plan(self):
+        """The executed plan so far (one row per stop; see ``DispatchSimulator.plan``)."""
+        return self.sim.plan()
+
+    def action_masks(self) -> np.ndarray:
+        """The current masks, (V, K + 1) bool, one row per courier."""
+        return self._masks.astype(bool)
+
+    # -- helpers -------------------------------------------------------------------------
+    def action_array(self, actions: dict[str, Any]) -> np.ndarray:
+        """Actions in courier order, masked choices turned into waits with
+        ``invalid_action="wait"``; otherwise a one-line ``ValueError``."""
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions: expected a dict from courier to action, got {type(actions).__name__}")
+        unknown = next((k for k in actions if k not in self.agents), None)
+        if unknown is not None:
+            raise ValueError(f"actions: unknown agent {str(unknown)[:40]!r}; the agents are "
+                             f"courier_0..courier_{self.n_vehicles - 1}")
+        out = np.full(self.n_vehicles, self.K, dtype=np.int64)
+        for i, a in enumerate(self.agents):
+            if a not in actions:
+                raise ValueError(f"actions: missing for {a!r}; every courier must act")
+            value = np.asarray(actions[a])
+            if value.size != 1 or value.dtype.kind not in "iu" or not 0 <= int(value.reshape(-1)[0]) <= self.K:
+                raise ValueError(f"actions[{a!r}]: expected an integer in [0, {self.K}] (Discrete({self.K + 1})), "
+                                 f"got {str(actions[a])[:40]}")
+            out[i] = int(value.reshape(-1)[0])
+            if not self._masks[i, out[i]]:
+                if self.invalid_action == "wait":
+                    out[i] = self.K
+                    continue
+                what = "a courier away from the depot can only wait" if not self._masks[i, :self.K].any() \
+                    else "that order is not shown or its direct trip is infeasible"
+                raise ValueError(f"actions[{a!r}]: {out[i]} is masked ({what}); legal: "
+                                 f"{np.flatnonzero(self._masks[i]).tolist()[:12]}")
+        return out
+
+    def _observe(self) -> dict[str, dict[str, np.ndarray]]:
+        sim, c = self.sim, self.config
+        rows, mask, fleet, ids = ob.observe(sim, self.pos_scale)
+        self._ids = ids
+        shared = ob.flatten(rows, mask, fleet)
+        idle = sim.ready <= sim.depart_time + EPS
+        own = np.stack([idle, np.maximum(0.0, sim.ready - sim.t) / ob.time_scale(c),
+                        sim.vehicle_trips * 60.0 / c.day_minutes, np.arange(self.n_vehicles) / self.n_vehicles], axis=1)
+        own = np.clip(own, -ob.CLIP, ob.CLIP).astype(np.float32)
+        masks = np.zeros((self.n_vehicles, self.K + 1), dtype=np.int8)
+        masks[:, self.K] = 1
+        if len(ids) and not sim.done:
+            masks[np.ix_(idle, np.arange(len(ids)))] = direct_trip_ok(sim, ids)
+        self._masks = masks
+        return {a: {"observation": np.concatenate([shared, own[i]]), "action_mask": masks[i].copy()}
+                for i, a in enumerate(self.possible_agents)}
+
+
+def parallel_env(**kwargs: Any) -> CourierDispatchEnv:
+    """The ParallelEnv (keyword arguments: ``DispatchConfig`` fields, ``grow_max_detour``,
+    ``invalid_action``, ``render_mode``)."""
+    return CourierDispatchEnv(**kwargs)
+
+
+def env(**kwargs: Any):
+    """The AEC version (PettingZoo's ``parallel_to_aec`` conversion of :func:`parallel_env`)."""
+    return parallel_to_aec(parallel_env(**kwargs))
