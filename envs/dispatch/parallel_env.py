@@ -103,12 +103,10 @@ def cheapest_insertions(p: RoutingProblem, trips: list[list[int]], cands: list[i
 def direct_trip_ok(sim: DispatchSimulator, ids: np.ndarray) -> np.ndarray:
     """Whether a trip from the depot to each order alone, leaving now, is feasible (back by
     the shift end; on time with hard deadlines)."""
-    c, d = sim.config, sim.day
-    _, out = d.travel.from_depot(d.node[ids])
-    back = d.travel.duration[d.node[ids], 0] if d.travel.duration is not None else out
-    start = np.maximum(sim.depart_time + out, d.earliest[ids])
-    ok = start + d.service[ids] + back <= c.shift_end + EPS
-    return ok & (start <= d.deadline[ids] + EPS) if c.hard_deadlines else ok
+    d = sim.day
+    start = np.maximum(sim.depart_time + sim.direct[ids], d.earliest[ids])
+    ok = start + d.service[ids] + sim.back[ids] <= sim.shift_end + EPS
+    return ok & (start <= d.deadline[ids] + EPS) if sim.config.hard_deadlines else ok
 
 
 def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour: float):
@@ -122,14 +120,14 @@ def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour
        stays feasible, no stop gets later than it was, the new order is on time and the
        return moves by at most ``grow_max_detour`` minutes.
 
-    Returns (problem, trips, orders, vehicles, unrouted must-go count) for
-    :meth:`DispatchSimulator.record` (None for the problem when there is nothing to do)."""
+    Returns (problem, trips, orders, vehicles) for :meth:`DispatchSimulator.record` (no
+    trips and None for the problem when there is nothing to do)."""
     c = sim.config
     idle = sim.idle_vehicles()
     orders = sim.pending[np.lexsort((sim.pending, sim.day.deadline[sim.pending]))]  # most urgent first
     must = orders[sim.must_go(orders)]
     if not len(idle) or not (seeds or len(must)):
-        return None, [], orders, idle, len(must) if not len(idle) else 0
+        return None, [], orders, idle
     p = sim.problem(orders, idle)
     node = {int(o): i + 1 for i, o in enumerate(orders)}
     slot = {int(v): k for k, v in enumerate(idle)}
@@ -152,31 +150,29 @@ def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour
     busy = {n for stops in trips for n in stops} | set(left)
     grown = [trips[k] for k in used]
     cheapest_insertions(p, grown, [n for n in range(1, len(orders) + 1) if n not in busy], grow_price)
-    return p, [Trip(k, trips[k]) for k in used], orders, idle, len(left)
+    return p, [Trip(k, trips[k]) for k in used], orders, idle
 
 
-def commit_epoch(sim: DispatchSimulator, problem, trips: list[Trip], orders: np.ndarray, vehicles: np.ndarray,
-                 unrouted: int) -> EpochResult:
-    """Execute the epoch's ``trips`` and end the epoch exactly as :meth:`DispatchSimulator.step`
-    does after routing: record the trips, mark their orders dispatched, move the clock (or end
-    the day: undispatched orders fail), price the epoch and add it to the day's totals.
-
-    (Proposed as a public simulator method ``commit(problem, trips, orders, vehicles,
-    unrouted)``, with ``step`` calling it after its router; until then it lives here.)"""
+def commit_epoch(sim: DispatchSimulator, problem, trips: list[Trip], orders: np.ndarray,
+                 vehicles: np.ndarray) -> EpochResult:
+    """Execute the epoch's ``trips`` (:meth:`DispatchSimulator.record`: plan rows, vehicle
+    availability, booked costs), then end the epoch with the simulator's own
+    :meth:`~DispatchSimulator.step` and no extra dispatch: it moves the clock (or ends the
+    day: undispatched orders fail) and prices the epoch. The must-go orders left over by
+    :func:`courier_trips` fit on no idle courier alone, so ``step`` leaves them pending
+    (``unrouted``) as its router finds no place for them either. Returns the whole epoch."""
     result = EpochResult()
     if trips:
         routed = sim.record(problem, trips, orders, vehicles, result)
         sim.dispatched[routed] = True
         sim.pending = sim.pending[~np.isin(sim.pending, routed)]
-    result.unrouted = unrouted
-    if sim.last_epoch:
-        sim._end_of_day(result)
-    else:
-        sim.epoch += 1
-        sim.t = sim.epoch * sim.config.epoch_minutes
-        sim._reveal()
-    result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
-    sim.totals.add(result)
+        result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
+        sim.totals.add(result)
+    tail = sim.step(np.zeros(len(sim.pending), dtype=bool))
+    result.add(tail)
+    result.unrouted = tail.unrouted
+    result.trip_stops += tail.trip_stops
+    result.trip_vehicles += tail.trip_vehicles
     return result
 
 
@@ -306,8 +302,7 @@ class CourierDispatchEnv(ParallelEnv):
                 conflict[v] = True
             else:
                 seeds[int(v)] = oid
-        problem, trips, orders, vehicles, unrouted = courier_trips(self.sim, seeds, self.grow_max_detour)
-        result = commit_epoch(self.sim, problem, trips, orders, vehicles, unrouted)
+        result = commit_epoch(self.sim, *courier_trips(self.sim, seeds, self.grow_max_detour))
         own_trip = dict(zip(result.trip_vehicles, result.trip_stops, strict=True))
         obs = self._observe()
         day = self.sim.kpis()
