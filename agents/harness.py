@@ -19,6 +19,7 @@ the task's KPI columns (means over replications of the per-replication values), 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,6 +122,9 @@ def evaluate(task, agents: dict, settings: EvalSettings, reference: str | None =
     if not agents:
         raise ConfigError("agents: expected at least one agent to evaluate, got none")
     parts: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in agents}
+    cap = getattr(getattr(task, "evaluation", None), "max_reps", None)
+    if cap is not None and cap < settings.max_reps:  # the task's cap (expensive replications)
+        settings = dataclasses.replace(settings, max_reps=cap, reps=min(settings.reps, cap))
     done, size = 0, settings.reps
     while True:
         seeds = np.arange(settings.seed_base + done, settings.seed_base + done + size)

@@ -134,12 +134,15 @@ class EvaluationDefaults:
     ``periods``: measured periods per replication (None: the task's natural horizon);
     ``warmup``: periods simulated first and not measured; ``reps``: replications of the first
     round of the benchmark (doubled until the CI target is met); ``validation_reps``:
-    replications of each periodic validation during training."""
+    replications of each periodic validation during training; ``max_reps``: a cap on the
+    replications of any evaluation of this task (the entry points' ``eval.max_reps`` applies
+    below it; None: no cap), for tasks whose replications are expensive."""
 
     periods: int | None = 1000
     warmup: int = 100
     reps: int = 64
     validation_reps: int = 64
+    max_reps: int | None = None
 
     def __post_init__(self) -> None:
         e = "env.evaluation"
@@ -148,6 +151,8 @@ class EvaluationDefaults:
         object.__setattr__(self, "warmup", check_int(f"{e}.warmup", self.warmup, 0, 10_000_000))
         object.__setattr__(self, "reps", check_int(f"{e}.reps", self.reps, 1, 1_000_000))
         object.__setattr__(self, "validation_reps", check_int(f"{e}.validation_reps", self.validation_reps, 1, 1_000_000))
+        if self.max_reps is not None:
+            object.__setattr__(self, "max_reps", check_int(f"{e}.max_reps", self.max_reps, 1, 1_000_000))
 
 
 def typed(cls, section: str, value: Mapping[str, Any] | None):
@@ -343,6 +348,11 @@ class Task(ABC):
         """Config overrides (dotted keys under ``env.``) that make the task tiny for smoke runs."""
         return {"env.evaluation.periods": 40, "env.evaluation.warmup": 5, "env.evaluation.reps": 2,
                 "env.evaluation.validation_reps": 2}
+
+    def record_plans(self, directory, names: Mapping[int, str]) -> None:
+        """Write the plan of every evaluated episode under ``directory/<agent>/`` from now on
+        (``names``: ``id(policy)`` -> agent name); a ConfigError if the task has no plans."""
+        raise ConfigError(f"save_plans: env={self.name} has no plans to save")
 
     def plots(self, out, agents: Mapping[str, Any], trained: str | None) -> list[str]:
         """Task-specific PNGs of a run (e.g. a policy map); returns the file names written."""

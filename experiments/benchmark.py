@@ -6,6 +6,7 @@
     python -m experiments.benchmark env=fulfillment_center models=[outputs/train/<run>]
     python -m experiments.benchmark onnx=[outputs/train/<run>/export/policy.onnx]
     python -m experiments.benchmark env=lost_sales suite=classic     # the 16 classic instances
+    python -m experiments.benchmark env=dispatch save_plans=true     # + plans/<agent>/episode_<r>.csv
 
 The task (``configs/env/<task>.yaml``) builds its agents (``agents=[...]``, default: the
 task's own list: tuned heuristics, the exact optimum where one exists), and any trained
@@ -117,6 +118,8 @@ def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> f
 
             add_agents(agents, onnx_agents(list(cfg.onnx), task), "onnx")
         add_agents(agents, trained_agents(task, cfg.get("models")), "models")
+        if cfg.get("save_plans"):
+            task.record_plans(out / "plans", {id(policy): name for name, policy in agents.items()})
         bar = progress.add_task("evaluating (agent x round)", total=None)
         evaluation = evaluate(task, agents, settings, reference=cfg.get("reference"),
                               progress=lambda name: progress.advance(bar))

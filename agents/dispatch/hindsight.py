@@ -27,14 +27,14 @@ from envs.dispatch.simulator import DispatchSimulator, EpochResult
 
 
 class Hindsight:
-    """Plan each day with perfect information (module docstring); ``seconds``: PyVRP's time
-    limit per day."""
+    """Plan each day with perfect information (module docstring): PyVRP stops after
+    ``iterations`` and/or ``seconds`` per day (iterations alone are reproducible)."""
 
     name = "hindsight"
     hindsight = True
 
-    def __init__(self, seconds: float = 2.0, seed: int = 0):
-        self.seconds, self.seed = float(seconds), int(seed)
+    def __init__(self, iterations: int | None = 3000, seconds: float | None = None, seed: int = 0):
+        self.iterations, self.seconds, self.seed = iterations, seconds, int(seed)
 
     def plan(self, sim: DispatchSimulator, day: Day) -> list[list[list[int]]]:
         """Per vehicle, its trips of the day as lists of the day's order ids."""
@@ -47,7 +47,7 @@ class Hindsight:
         fleet = sim.config.n_vehicles or n
         problem = sim.problem(np.arange(n), np.arange(fleet))
         problem.vehicle_ready = np.zeros(fleet)
-        routes = multi_trip_routes(problem, time_limit=self.seconds, seed=self.seed)
+        routes = multi_trip_routes(problem, time_limit=self.seconds, seed=self.seed, max_iterations=self.iterations)
         return [[[int(s) - 1 for s in trip] for trip in trips if trip] for trips in routes]
 
     def run(self, sim: DispatchSimulator, day: Day) -> EpochResult:
@@ -58,4 +58,7 @@ class Hindsight:
         raise TypeError("hindsight plans whole days (Hindsight.run); it does not act on observations")
 
     def params(self) -> dict[str, Any]:
-        return {"pyvrp_seconds": self.seconds}
+        out = {"pyvrp_iterations": self.iterations}
+        if self.seconds is not None:
+            out["pyvrp_seconds"] = self.seconds
+        return out

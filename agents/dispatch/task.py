@@ -27,7 +27,7 @@ from agents.dispatch.interface import CourierRows, DispatchBits
 from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
 from agents.task import EvaluationDefaults, Kpi, Task, typed
 from agents.tuning import Axis, RaceSettings, race
-from envs.core.config import ConfigError, check_float
+from envs.core.config import ConfigError, check_float, check_int
 from envs.dispatch.config import DispatchConfig, EuroNeuripsConfig
 from envs.dispatch.env import SameDayDeliveryEnv
 
@@ -50,12 +50,19 @@ class DispatchTraining:
 
 @dataclass(frozen=True)
 class DispatchReference:
-    """The ``env.reference`` block: PyVRP's time limit per day of the hindsight plan."""
+    """The ``env.reference`` block: how long PyVRP plans each day of the hindsight reference:
+    ``hindsight_iterations`` (reproducible) and/or ``hindsight_seconds`` (a time limit)."""
 
-    hindsight_seconds: float = 2.0
+    hindsight_iterations: int | None = 3000
+    hindsight_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        check_float("env.reference.hindsight_seconds", self.hindsight_seconds, 0.0, 3600.0, strict_low=True)
+        if self.hindsight_iterations is not None:
+            check_int("env.reference.hindsight_iterations", self.hindsight_iterations, 1, 10**9)
+        if self.hindsight_seconds is not None:
+            check_float("env.reference.hindsight_seconds", self.hindsight_seconds, 0.0, 3600.0, strict_low=True)
+        if self.hindsight_iterations is None and self.hindsight_seconds is None:
+            raise ConfigError("env.reference.hindsight_iterations: give it or hindsight_seconds")
 
 
 class DispatchTask(Task):
@@ -80,7 +87,7 @@ class DispatchTask(Task):
     )
     cost_decimals = 2
     default_agents = ("hindsight", "threshold", "greedy", "lazy", "random", "nearest", "edf", "hungarian")
-    evaluation_defaults = EvaluationDefaults(periods=None, warmup=0, reps=32, validation_reps=16)
+    evaluation_defaults = EvaluationDefaults(periods=None, warmup=0, reps=32, validation_reps=16, max_reps=128)
     training_options = DispatchTraining
     speed_module = "agents.dispatch.speed"
 
@@ -147,7 +154,8 @@ class DispatchTask(Task):
         if name == "random":
             return RandomDispatch(c)
         if name == "hindsight":
-            return Hindsight(0.1 if smoke else self.reference.hindsight_seconds)
+            r = self.reference
+            return Hindsight(iterations=50 if smoke else r.hindsight_iterations, seconds=None if smoke else r.hindsight_seconds)
         if name == "threshold":
             return self.tune_threshold(tuning_reps or (2 if smoke else 24), smoke)
         if name in COURIER:
@@ -176,7 +184,7 @@ class DispatchTask(Task):
 
         slack = np.concatenate([np.arange(0.0, 2.0 * ts + 1e-9, ts / (2 if smoke else 4)), [greedy_slack]])
         radius = pos * np.array([0.0, 0.1] if smoke else [0.0, 0.05, 0.1, 0.2])
-        fill = np.array([np.inf] if smoke else [2.0, 4.0, np.inf])
+        fill = np.array([4.0, np.inf] if smoke else [1.0, 2.0, 4.0, np.inf])
         axes = [Axis("slack", slack, 0.0, greedy_slack), Axis("radius", radius, 0.0, float(radius[-1])),
                 Axis("fill", fill, float(fill[0]), np.inf)]
         anchors = [{"slack": greedy_slack, "radius": 0.0, "fill": np.inf},  # = greedy
@@ -251,8 +259,7 @@ class DispatchTask(Task):
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:
         return {"env.evaluation.reps": 2, "env.evaluation.validation_reps": 2, "env.day_minutes": 180.0,
-                "env.arrival_rates": [12.0, 12.0], "env.n_vehicles": 3, "env.max_orders": 12,
-                "env.reference.hindsight_seconds": 0.1}
+                "env.arrival_rates": [12.0, 12.0], "env.n_vehicles": 3, "env.max_orders": 12}
 
 
 class EuroNeuripsTask(DispatchTask):
@@ -268,5 +275,4 @@ class EuroNeuripsTask(DispatchTask):
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:
-        return {"env.evaluation.reps": 2, "env.evaluation.validation_reps": 2,
-                "env.reference.hindsight_seconds": 0.1}
+        return {"env.evaluation.reps": 2, "env.evaluation.validation_reps": 2}

@@ -69,7 +69,9 @@ class DispatchConfig:
         of ``capacity``, at ``speed_kmh``, all working until ``shift_end_minutes`` (None: T).
         Trips dispatched at epoch t leave at t + ``dispatch_margin_minutes``.
     Routing (``router``): ``insertion`` (cheapest insertion + local search) or ``pyvrp``
-        (``router_time_limit`` seconds per epoch).
+        (per epoch, stopped after ``router_iterations`` iterations and/or
+        ``router_time_limit`` seconds; an iteration limit alone is reproducible across
+        machines, a time limit is not).
     Costs: ``cost_per_km``, ``cost_per_trip``, ``cost_per_late_minute``, ``failed_penalty``
         (per order not delivered by day end); ``co2_kg_per_km`` is a KPI only.
         ``hard_deadlines``: lateness is infeasible rather than charged (EURO-NeurIPS).
@@ -103,7 +105,8 @@ class DispatchConfig:
     shift_end_minutes: float | None = None
     dispatch_margin_minutes: float = 0.0
     router: str = "insertion"
-    router_time_limit: float = 0.2
+    router_time_limit: float | None = None
+    router_iterations: int | None = 1000
     cost_per_km: float = 0.5
     cost_per_trip: float = 5.0
     cost_per_late_minute: float = 0.5
@@ -150,7 +153,12 @@ class DispatchConfig:
             s(self, "shift_end_minutes", check_float("shift_end_minutes", self.shift_end_minutes, self.epoch_minutes, MAX_MINUTES))
         s(self, "dispatch_margin_minutes", check_float("dispatch_margin_minutes", self.dispatch_margin_minutes, 0.0, MAX_MINUTES))
         s(self, "router", check_choice("router", self.router, ROUTERS))
-        s(self, "router_time_limit", check_float("router_time_limit", self.router_time_limit, 0.0, 3600.0, strict_low=True))
+        if self.router_time_limit is not None:
+            s(self, "router_time_limit", check_float("router_time_limit", self.router_time_limit, 0.0, 3600.0, strict_low=True))
+        if self.router_iterations is not None:
+            s(self, "router_iterations", check_int("router_iterations", self.router_iterations, 1, 10**9))
+        if self.router_time_limit is None and self.router_iterations is None:
+            raise ConfigError("router_iterations: give router_iterations or router_time_limit (seconds) for router=pyvrp")
         for name in ("cost_per_km", "cost_per_trip", "cost_per_late_minute", "failed_penalty", "co2_kg_per_km"):
             s(self, name, check_float(name, getattr(self, name), 0.0, MAX_COST))
         s(self, "hard_deadlines", check_bool("hard_deadlines", self.hard_deadlines))

@@ -75,7 +75,7 @@ def route(config: DispatchConfig, problem: RoutingProblem) -> tuple[list[Trip], 
     if config.router == "pyvrp":
         from envs.dispatch.routing.pyvrp_router import pyvrp_route
 
-        return pyvrp_route(problem, time_limit=config.router_time_limit)
+        return pyvrp_route(problem, time_limit=config.router_time_limit, max_iterations=config.router_iterations)
     from envs.dispatch.routing.insertion import insertion_route
 
     return insertion_route(problem)
@@ -249,16 +249,18 @@ class DispatchSimulator:
         c, tot, n = self.config, self.totals, len(self.day)
         delivered = tot.dispatched
         fleet_minutes = (c.n_vehicles or 0) * (self.shift_end - float(self.epoch_times[0]))
-        return {
+        out = {
             "cost": tot.cost, "cost_km": tot.cost_km, "cost_trips": tot.cost_trips, "cost_late": tot.cost_late,
             "cost_failed": tot.cost_failed, "orders": n, "delivered": delivered,
             "on_time": delivered - tot.late_orders, "late": tot.late_orders, "failed": tot.failed,
             "on_time_rate": (delivered - tot.late_orders) / n if n else 1.0,
             "late_minutes": tot.late_minutes, "km": tot.km,
             "km_per_order": tot.km / delivered if delivered else 0.0, "trips": tot.trips,
-            "utilisation": tot.busy_minutes / fleet_minutes if fleet_minutes else float("nan"),
             "co2_kg": c.co2_kg_per_km * tot.km,
         }
+        if fleet_minutes:  # (undefined with an unlimited fleet)
+            out["utilisation"] = tot.busy_minutes / fleet_minutes
+        return out
 
     def plan(self):
         """The executed plan: a pandas DataFrame with one row per stop (:data:`PLAN_COLUMNS`)."""
