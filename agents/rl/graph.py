@@ -8,13 +8,14 @@ Inside, in order, mirroring :class:`agents.rl.adapter.SB3Policy`:
 * the policy network's deterministic action: PPO / A2C / MaskablePPO discrete: the argmax
   of the action probabilities (softmax of the logits, as SB3's ``mode()``; MaskablePPO's
   action mask, a function of the observation, is computed and applied inside the graph);
-  MultiDiscrete: the same per dimension; Box: the Gaussian mean clipped to the action
+  MultiDiscrete: the same per dimension; MultiBinary: the Bernoulli mode
+  ``round(sigmoid(logits))``; Box: the Gaussian mean clipped to the action
   bounds (tanh-squashed with gSDE ``squash_output``); DQN: the argmax of Q; SAC: the tanh of
   the Gaussian mean unscaled to the bounds; TD3: the actor's output unscaled;
 * the task's extra outputs (``interface.export_outputs``, e.g. the order of an order-up-to
   level), computed from the raw rows and the action.
 
-Outputs: ``action`` (int64 for Discrete / MultiDiscrete, float32 for Box) and the extra
+Outputs: ``action`` (int64 for Discrete / MultiDiscrete / MultiBinary, float32 for Box) and the extra
 outputs. RecurrentPPO is not exportable (its LSTM state would be an input and an output).
 """
 
@@ -41,7 +42,8 @@ def build_graph(policy, algo_name: str, interface, normalizer):
         raise ConfigError(f"agent={algo_name}: only Box observation spaces can be exported")
     space = policy.action_space
     kind = ("discrete" if isinstance(space, spaces.Discrete) else
-            "multi" if isinstance(space, spaces.MultiDiscrete) else "box")
+            "multi" if isinstance(space, spaces.MultiDiscrete) else
+            "binary" if isinstance(space, spaces.MultiBinary) else "box")
     head = _head(policy, algo_name, kind, nn, torch)
 
     class PolicyGraph(nn.Module):
@@ -75,6 +77,9 @@ def build_graph(policy, algo_name: str, interface, normalizer):
                 if self.masked:
                     out = out.masked_fill(~interface.graph_masks(torch, x), HUGE_NEG)
                 action = torch.argmax(out if self.dqn else _probs(torch, out), dim=1)
+                value = action.to(torch.float64)
+            elif kind == "binary":  # Bernoulli mode, as SB3: round(sigmoid(logits))
+                action = torch.round(torch.sigmoid(out)).to(torch.int64)
                 value = action.to(torch.float64)
             elif kind == "multi":
                 parts = torch.split(out, self.splits, dim=1)
