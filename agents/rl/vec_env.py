@@ -24,7 +24,10 @@ from envs.core.config import ConfigError
 
 
 class AgentBatchVecEnv(VecEnv):
-    """An SB3 ``VecEnv`` over an agent batch (the ``envs.core.batch`` protocol), no copies."""
+    """An SB3 ``VecEnv`` over an agent batch (the ``envs.core.batch`` protocol), no copies.
+
+    A batch with ``action_masks()`` (masked agents) serves MaskablePPO:
+    ``env_method("action_masks")`` returns one mask row per sub-env."""
 
     def __init__(self, batch):
         self.batch = batch
@@ -56,6 +59,8 @@ class AgentBatchVecEnv(VecEnv):
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
         result = getattr(self.batch, method_name)(*method_args, **method_kwargs)
+        if method_name == "action_masks":  # one row per sub-env (sb3_contrib stacks the list)
+            return [result[i] for i in self._indices(indices)]
         return [result] * len(self._indices(indices))
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:

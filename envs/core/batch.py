@@ -15,6 +15,12 @@ in plain NumPy and with the same contract as stable-baselines3's ``VecEnv`` (whi
   an ``episode`` record (``r``: the agent's return, ``l``: its length), and ``obs`` already
   holds the next episode's first observation (automatic reset).
 
+Masked agents: when the agents' observations are dicts ``{"observation", "action_mask"}``
+(PettingZoo's convention), the sub-env rows are the ``observation`` parts
+(``observation_space`` is that subspace) and the batch offers ``action_masks()``: the masks of
+the current observations, ``(num_envs, n_actions)`` bool (what sb3_contrib's MaskablePPO
+asks for, one row per sub-env, through ``agents.rl.vec_env.AgentBatchVecEnv``).
+
 Episode k of copy c is seeded with ``SeedSequence([seed, k, c])``, so no two (copy, episode)
 pairs share a stream and the batch is reproducible from its seed.
 
@@ -30,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from envs.core.config import ConfigError
 
@@ -50,11 +57,16 @@ class ParallelEnvBatch:
         self.agents = list(first.possible_agents)
         self.n_agents, self.n_copies = len(self.agents), n_copies
         self.num_envs = n_copies * self.n_agents
-        self.observation_space = first.observation_space(self.agents[0])
+        space = first.observation_space(self.agents[0])
         self.action_space = first.action_space(self.agents[0])
-        if any(first.observation_space(a) != self.observation_space or first.action_space(a) != self.action_space
+        if any(first.observation_space(a) != space or first.action_space(a) != self.action_space
                for a in self.agents):
             raise ConfigError("shared: the agents of this env do not share one observation and action space")
+        self.masked = isinstance(space, spaces.Dict) and set(space.spaces) == {"observation", "action_mask"}
+        self.observation_space = space["observation"] if self.masked else space
+        if self.masked:  # only a masked batch has the method (MaskablePPO checks with hasattr)
+            self.action_masks = self._action_masks
+            self._masks = np.ones((n_copies, self.n_agents, int(np.prod(space["action_mask"].shape))), dtype=bool)
         self._seed = int(seed)
         self._episodes = np.zeros(n_copies, dtype=np.int64)  # episodes started, per copy
         self._returns = np.zeros((n_copies, self.n_agents))
@@ -72,7 +84,19 @@ class ParallelEnvBatch:
         self._episodes[c] += 1
         self._returns[c] = 0.0
         self._lengths[c] = 0
-        return np.stack([obs[a] for a in self.agents])
+        return self._rows(c, obs)
+
+    def _rows(self, c: int, obs: dict[str, Any]) -> np.ndarray:
+        """Copy ``c``'s observation rows in agent order (the ``observation`` parts, keeping
+        the masks, when masked)."""
+        if not self.masked:
+            return np.stack([obs[a] for a in self.agents])
+        self._masks[c] = np.stack([np.reshape(obs[a]["action_mask"], -1) for a in self.agents]).astype(bool)
+        return np.stack([obs[a]["observation"] for a in self.agents])
+
+    def _action_masks(self) -> np.ndarray:
+        """The masks of the current observations, (num_envs, n_actions) bool."""
+        return self._masks.reshape(self.num_envs, -1).copy()
 
     def step(self, actions: np.ndarray):
         actions = np.asarray(actions).reshape(self.n_copies, self.n_agents, *np.shape(actions)[1:])
@@ -83,7 +107,7 @@ class ParallelEnvBatch:
             self._returns[c] += r
             self._lengths[c] += 1
             done = not env.agents
-            rows = np.stack([obs[a] for a in self.agents])
+            rows = self._rows(c, obs)
             copy_infos = [dict(info.get(a, {})) for a in self.agents]
             if done:
                 for i, a in enumerate(self.agents):

@@ -36,15 +36,20 @@ COST_PARTS = ("cost", "cost_km", "cost_trips", "cost_late", "cost_failed")
 
 
 def obs_dim(max_orders: int) -> int:
-    """Length of a courier's ``observation``: K x 8 order rows, K shown flags, 8 fleet, 4 own."""
-    return max_orders * (ob.F + 1) + ob.G + len(OWN_FEATURES)
+    """Length of a courier's ``observation``: K x 8 order rows, K shown flags, 8 fleet
+    features, 4 own features, then a copy of its K + 1 action mask: 10 K + 13."""
+    return max_orders * (ob.F + 1) + ob.G + len(OWN_FEATURES) + max_orders + 1
 
 
 def split_agent_obs(obs: np.ndarray, max_orders: int):
-    """(orders (..., K, 8), shown (..., K), fleet (..., 8), own (..., 4)) of courier observations."""
+    """(orders (..., K, 8), shown (..., K), fleet (..., 8), own (..., 4), mask (..., K + 1))
+    of courier observations (rows may carry more columns after them: ignored)."""
     obs = np.asarray(obs)
-    orders, shown, rest = ob.unflatten(obs[..., : obs.shape[-1] - len(OWN_FEATURES)], max_orders)
-    return orders, shown, rest, obs[..., obs.shape[-1] - len(OWN_FEATURES):]
+    K, n_own = max_orders, len(OWN_FEATURES)
+    shared = K * (ob.F + 1) + ob.G
+    orders, shown, fleet = ob.unflatten(obs[..., :shared], K)
+    own = obs[..., shared: shared + n_own]
+    return orders, shown, fleet, own, obs[..., shared + n_own: shared + n_own + K + 1]
 
 
 # -- trips from picks ---------------------------------------------------------------------
@@ -210,13 +215,14 @@ class CourierDispatchEnv(ParallelEnv):
     ``ValueError`` (``invalid_action="wait"``: a masked in-range action is a wait instead).
 
     ## Observation space (every agent)
-    ``{"observation": Box(-10, 10, (9K + 12,), float32), "action_mask": MultiBinary(K + 1)}``.
+    ``{"observation": Box(-10, 10, (10K + 13,), float32), "action_mask": MultiBinary(K + 1)}``.
     ``observation``: the epoch's order rows (K x 8), the shown flags (K) and the fleet
     features (8), all as in :mod:`envs.dispatch.observation` and shared by every courier,
     then the courier's own 4: at the depot (1/0), time until it is back / time scale, trips
-    so far per hour of the day, its index / V. ``action_mask``: 1 for wait, and, for a
-    courier at the depot, for every shown order whose direct trip is feasible (back by the
-    shift end; on time with ``hard_deadlines``).
+    so far per hour of the day, its index / V; last a copy of its action mask (K + 1; so an
+    exported policy can mask its logits from its one input). :func:`split_agent_obs` splits
+    it. ``action_mask``: 1 for wait, and, for a courier at the depot, for every shown order
+    whose direct trip is feasible (back by the shift end; on time with ``hard_deadlines``).
 
     ## Rewards
     A team reward: every courier receives minus the cost booked this epoch (km, trip charges
@@ -378,8 +384,8 @@ class CourierDispatchEnv(ParallelEnv):
         if len(ids) and not sim.done:
             masks[np.ix_(idle, np.arange(len(ids)))] = direct_trip_ok(sim, ids)
         self._masks = masks
-        return {a: {"observation": np.concatenate([shared, own[i]]), "action_mask": masks[i].copy()}
-                for i, a in enumerate(self.possible_agents)}
+        return {a: {"observation": np.concatenate([shared, own[i], masks[i]]).astype(np.float32),
+                    "action_mask": masks[i].copy()} for i, a in enumerate(self.possible_agents)}
 
 
 def parallel_env(**kwargs: Any) -> CourierDispatchEnv:
