@@ -364,8 +364,9 @@ class CourierDispatchEnv(ParallelEnv):
                 if self.invalid_action == "wait":
                     out[i] = self.K
                     continue
-                what = "a courier away from the depot can only wait" if not self._masks[i, :self.K].any() \
-                    else "that order is not shown or its direct trip is infeasible"
+                away = self.sim.ready[i] > self.sim.depart_time + EPS
+                what = "a courier away from the depot can only wait" if away \
+                    else "no shown order there, or its direct trip is infeasible"
                 raise ValueError(f"actions[{a!r}]: {out[i]} is masked ({what}); legal: "
                                  f"{np.flatnonzero(self._masks[i]).tolist()[:12]}")
         return out
