@@ -1,39 +1,37 @@
 """Cheapest insertion with local search: the fast router of the dispatch simulator.
 
 Description:
-    :func:`insertion_route` builds one trip per vehicle at most. Orders are taken in
-    increasing deadline order (urgent orders get vehicles first; ties: farthest from the
-    depot first) and each is inserted at the position of least added cost, over every trip
-    and a new trip on the earliest-ready idle vehicle. Added cost = ``cost_per_km`` x extra km
-    + ``cost_per_trip`` when a trip is opened + ``cost_per_late_minute`` x extra late minutes
-    (of the order and of every later stop it pushes). Capacity, the shift end and, with
-    ``hard_deadline``, the deadlines are respected; orders that fit nowhere are returned as
-    unrouted. A first-improvement local search follows until no move improves: *relocate*
-    (one order to another position, in its trip or another, or to a new trip), *2-opt\\**
-    (exchange the tails of two trips) and *2-opt* (reverse a segment of a trip).
+    :func:`insertion_route` builds at most one trip per vehicle. Orders are taken in
+    increasing deadline order (urgent ones get vehicles first; ties along a nearest-neighbour
+    chain from the farthest order) and each goes where it adds least cost, over every trip
+    and a new trip on the earliest-ready idle vehicle: ``cost_per_km`` x extra km +
+    ``cost_per_trip`` for a new trip + ``cost_per_late_minute`` x extra late minutes (its own
+    and those of the stops it delays). Capacity, the shift end and, with ``hard_deadline``,
+    the deadlines hold; orders that fit nowhere are returned as unrouted. A first-improvement
+    local search follows until no move improves: relocate (in its trip, to another or a new
+    one), swap, 2-opt* (tail exchange; an empty tail merges two trips), or-opt (2-3 stops to
+    another trip) and 2-opt (reverse a segment). Optional ``rounds`` of ruin and recreate:
+    remove an order and some neighbours, re-insert them, improve, keep it if cheaper.
 
 Objective:
-    The plan cost of :func:`~envs.dispatch.routing.problem.plan_cost`: km, trip charges and
-    lateness, exactly as :func:`~envs.dispatch.routing.problem.schedule` times the trips.
+    :func:`~envs.dispatch.routing.problem.plan_cost` (km, trip charges, lateness), with the
+    times of :func:`~envs.dispatch.routing.problem.schedule`.
 
 Evaluation:
-    Every trip's times come from ``schedule``; a move's cost change is computed from them in
-    O(1) (plus the stops it delays, when lateness is priced), with Solomon's latest-start
-    times for feasibility. After a move the changed trips are re-timed by ``schedule``; a
-    move whose real effect is not an improvement (possible only around release times, or
-    with distances that break the triangle inequality) is undone. Candidate moves are
-    *granular*: an order is only placed next to one of its ``neighbours`` nearest orders
-    (all of them in small problems), with a full scan when that finds no feasible place.
+    Trips are timed by ``schedule``, whose times (and prefix km / lateness / load, latest
+    starts) price a move from the first stop it changes, the rest shifted (exact; O(1) when
+    lateness costs nothing); changed trips are re-timed by ``schedule`` and a move that does
+    not gain as predicted is undone. Moves are granular: next to one of an order's
+    ``neighbours`` nearest orders (km plus wait / lateness between them, like PyVRP's).
 
 Limits:
-    A construction heuristic plus simple neighbourhoods: no perturbation, no restarts, so
-    it stops in the first local optimum (see ``docs/benchmarks/routing.md`` for its gap to
-    PyVRP). Each vehicle makes at most one trip; a trip leaves as early as its vehicle and
-    its orders' release allow.
+    A descent: without ``rounds`` it stops in the first local optimum (gaps to PyVRP in
+    ``docs/benchmarks/routing.md``). Pure Python: ~1 ms for 10-20 orders, 0.1-0.3 s for 500.
 """
 
 from __future__ import annotations
 
+import random
 from collections import deque
 
 import numpy as np
@@ -45,7 +43,7 @@ TOL = 1e-9  # the feasibility tolerance of ``schedule``
 
 
 class _Trip:
-    """A trip and its timing caches (from :func:`schedule`)."""
+    """A trip and its caches (from :func:`schedule`)."""
 
     __slots__ = ("vehicle", "stops", "dep", "arr", "st", "lat", "back", "load", "cum", "cost", "late_cost",
                  "pkm", "plate", "prel")
@@ -57,15 +55,14 @@ class _Trip:
 def neighbour_lists(problem: RoutingProblem, k: int) -> list[list[int]]:
     """The ``k`` nearest orders of every order (entry 0, the depot: none). Nearness is km
     plus, when time windows matter, the wait (x0.2) and the lateness (x1) of going from one
-    to the other, in the better direction (PyVRP's granular neighbourhoods do the same)."""
+    to the other, in the better direction."""
     p, n = problem, problem.n_orders
     k = min(k, n - 1)
     if k <= 0:
         return [[] for _ in range(n + 1)]
     prox = p.distance[1:, 1:].astype(float)
     if p.hard_deadline or p.cost_per_late_minute > 0:
-        e, dl, s = p.earliest[1:], p.deadline[1:], p.service[1:]
-        go = p.duration[1:, 1:] + s[:, None]
+        e, dl, go = p.earliest[1:], p.deadline[1:], p.duration[1:, 1:] + p.service[1:, None]
         with np.errstate(invalid="ignore"):
             wait = np.nan_to_num(np.maximum(0.0, e[None, :] - dl[:, None] - go))
             late = np.nan_to_num(np.maximum(0.0, e[:, None] + go - dl[None, :]))
@@ -77,17 +74,11 @@ def neighbour_lists(problem: RoutingProblem, k: int) -> list[list[int]]:
 
 
 def chain_rank(problem: RoutingProblem) -> list[int]:
-    """Rank of each order on a nearest-neighbour chain from the order farthest from the depot
-    (consecutive orders are close, so equal-deadline orders fill trips petal by petal)."""
-    n = problem.n_orders
-    rank = [0] * (n + 1)
-    if n == 0:
-        return rank
-    dist = problem.distance[1:, 1:].astype(float)
-    cur = int(np.argmax(problem.distance[0, 1:]))
-    for k in range(n):
-        rank[cur + 1] = k
-        dist[:, cur] = INF
+    """Rank of each order on a nearest-neighbour chain from the order farthest from the depot."""
+    rank, dist = [0] * (problem.n_orders + 1), problem.distance[1:, 1:].astype(float)
+    cur = int(np.argmax(problem.distance[0, 1:])) if problem.n_orders else 0
+    for k in range(problem.n_orders):
+        rank[cur + 1], dist[:, cur] = k, INF
         cur = int(np.argmin(dist[cur]))
     return rank
 
@@ -100,7 +91,7 @@ class InsertionRouter:
     nearest orders bound the candidate positions of an order (granular search).
     """
 
-    def __init__(self, problem: RoutingProblem, neighbours: int = 16):
+    def __init__(self, problem: RoutingProblem, neighbours: int = 10):
         p = self.problem = problem
         n = p.n_orders
         self.D, self.T = p.distance.tolist(), p.duration.tolist()
@@ -110,67 +101,58 @@ class InsertionRouter:
         self.cap, self.shift, self.hard = int(p.capacity), float(p.shift_end), bool(p.hard_deadline)
         self.ckm, self.ctrip = float(p.cost_per_km), float(p.cost_per_trip)
         self.clate = 0.0 if self.hard else float(p.cost_per_late_minute)
-        # fast: no priced lateness and no release after the first vehicle is ready, so every
-        # move is checked in O(1) from the caches (else moving stops is re-timed exactly)
-        self.fast = not self.clate and max(self.rel[1:], default=0.0) <= min(self.ready, default=0.0) + TOL
-        self.trips: list[_Trip] = []
-        self.spare = sorted(range(p.n_vehicles), key=lambda v: (self.ready[v], v))  # idle vehicles
+        # fixed: no release after the first vehicle is ready, so trips leave when their vehicle
+        # is ready (else a trip whose departure may move is re-timed from the depot)
+        self.fixed = max(self.rel[1:], default=0.0) <= min(self.ready, default=0.0) + TOL
+        self.trips, self.unrouted = [], []  # type: list[_Trip], list[int]
+        self.journal: dict[int, list[int]] | None = None  # stops before a ruin-and-recreate round
         self.where: list[tuple[_Trip, int] | None] = [None] * (n + 1)
-        self.empty = self._new_empty()
-        self.unrouted: list[int] = []
-        self.cost = 0.0
+        self.spare = sorted(range(p.n_vehicles), key=lambda v: (self.ready[v], v))  # idle vehicles
+        self.empty, self.cost = self._new_empty(), 0.0
         self.near = neighbour_lists(p, neighbours)
-        self.rev: list[list[int]] = [[] for _ in range(n + 1)]
-        for u in range(1, n + 1):
-            for v in self.near[u]:
-                self.rev[v].append(u)
+        self.rev: list[list[int]] = [[] for _ in range(n + 1)]  # who has v as a neighbour
+        for a, b in ((u, v) for u in range(1, n + 1) for v in self.near[u]):
+            self.rev[b].append(a)
         self.full_scan = n <= 2 * neighbours
 
-    # ---- timing caches -------------------------------------------------------------------
+    # ---- caches --------------------------------------------------------------------------
     def _new_empty(self) -> _Trip | None:
+        """An empty trip of the earliest-ready idle vehicle: where a new trip is priced."""
         if not self.spare:
             return None
-        tr = _Trip(self.spare[0], [])
-        self._refresh(tr)
+        self._refresh(tr := _Trip(self.spare[0], []))
         return tr
 
     def _refresh(self, tr: _Trip) -> bool:
         """Re-time ``tr`` with :func:`schedule`; return its feasibility."""
         sched = schedule(self.problem, Trip(tr.vehicle, tr.stops))
-        tr.dep, tr.back = sched.departure, sched.trip_return
+        tr.dep, tr.back, tr.cost = sched.departure, sched.trip_return, trip_cost(self.problem, sched)
         tr.arr, tr.st = sched.arrival.tolist(), sched.service_start.tolist()
-        tr.cost = trip_cost(self.problem, sched)
         tr.late_cost = self.clate * sched.late_minutes
-        stops, T, svc, dl, dem = tr.stops, self.T, self.svc, self.dl, self.dem
+        stops, T, D, svc, dl, dem, rel = tr.stops, self.T, self.D, self.svc, self.dl, self.dem, self.rel
         n = len(stops)
-        lat, cum, nxt, latest, load = [0.0] * n, [0] * n, 0, self.shift, 0
+        tr.lat, nxt, latest = [0.0] * n, 0, self.shift
         for k in range(n - 1, -1, -1):  # latest service start keeping the rest feasible
             s = stops[k]
             latest = latest - T[s][nxt] - svc[s]
             if self.hard and dl[s] < latest:
                 latest = dl[s]
-            lat[k], nxt = latest, s
-        pkm, plate, prel, prev, D, rel = [0.0], [0.0], [0.0], 0, self.D, self.rel
-        for k, s in enumerate(stops):  # prefix km, late minutes, latest release
-            load += dem[s]
-            cum[k] = load
-            self.where[s] = (tr, k)
-            pkm.append(pkm[-1] + D[prev][s])
-            plate.append(plate[-1] + max(0.0, tr.st[k] - dl[s]))
-            prel.append(max(prel[-1], rel[s]))
-            prev = s
-        tr.lat, tr.cum, tr.load, tr.pkm, tr.plate, tr.prel = lat, cum, load, pkm, plate, prel
+            tr.lat[k], nxt = latest, s
+        tr.cum, tr.pkm, tr.plate, tr.prel, prev = [], [0.0], [0.0], [0.0], 0
+        for k, s in enumerate(stops):  # prefix load, km, late minutes, latest release
+            tr.cum.append((tr.cum[-1] if k else 0) + dem[s])
+            tr.pkm.append(tr.pkm[-1] + D[prev][s])
+            tr.plate.append(tr.plate[-1] + max(0.0, tr.st[k] - dl[s]))
+            tr.prel.append(max(tr.prel[-1], rel[s]))
+            self.where[s], prev = (tr, k), s
+        tr.load = tr.cum[-1] if n else 0
         return sched.feasible
 
     def _leave(self, tr: _Trip, i: int) -> float:
         """When the vehicle leaves the stop before position ``i`` (the depot for 0)."""
         return tr.st[i - 1] + self.svc[tr.stops[i - 1]] if i else tr.dep
 
-    def _latest(self, tr: _Trip, i: int) -> float:
-        """Latest arrival at position ``i`` (the return for ``len(stops)``)."""
-        return tr.lat[i] if i < len(tr.stops) else self.shift
-
-    # ---- move evaluation -----------------------------------------------------------------
+    # ---- pricing moves -------------------------------------------------------------------
     def _shift(self, tr: _Trip, j: int, x: float) -> float:
         """Extra late cost when the arrival at stop ``j`` of ``tr`` (``len(stops)``: the
         return) moves by ``x``; INF if that breaks the shift end or a hard deadline."""
@@ -189,94 +171,63 @@ class InsertionRouter:
                 new = early[s]
             if new == old:
                 break
-            d = dl[s]
-            late += max(0.0, new - d) - max(0.0, old - d)
+            late += max(0.0, new - dl[s]) - max(0.0, old - dl[s])
             x = new - old
         return self.clate * late
 
-    def _exact(self, tr: _Trip, i: int, seq: list[int]) -> float:
-        """Cost change of replacing the stops of ``tr`` after its first ``i`` by ``seq`` (INF
-        if infeasible): ``schedule``'s rules, continued from the cached prefix."""
-        stops, rel = tr.stops, self.rel
-        if not i and not seq:
+    def _replace(self, tr: _Trip, i: int, k: int, seq: list[int]) -> float:
+        """Cost change of replacing stops ``i..k-1`` of ``tr`` by ``seq`` (INF if infeasible):
+        ``schedule``'s rules from the cached prefix, the kept tail shifted."""
+        stops, dem = tr.stops, self.dem
+        n, dep = len(stops), tr.dep
+        if not i and k == n and not seq:
             return -tr.cost
-        dep = max(self.ready[tr.vehicle], tr.prel[i], max([rel[s] for s in seq], default=0.0))
-        if dep != tr.dep:  # the departure moves (release times): re-time from the depot
-            i, seq = 0, stops[:i] + seq
-        D, T, early, dl, svc, dem = self.D, self.T, self.early, self.dl, self.svc, self.dem
-        if i:
-            prev, t, km, late, load = stops[i - 1], tr.st[i - 1] + svc[stops[i - 1]], tr.pkm[i], tr.plate[i], tr.cum[i - 1]
-        else:
-            prev, t, km, late, load = 0, dep, 0.0, 0.0, 0
+        if not self.fixed:  # the departure may move: time everything after the prefix
+            seq, k = seq + stops[k:], n
+            dep = max(self.ready[tr.vehicle], tr.prel[i], max([self.rel[s] for s in seq], default=0.0))
+            if dep != tr.dep:
+                seq, i = stops[:i] + seq, 0
+        load = tr.load - (tr.cum[k - 1] if k else 0) + (tr.cum[i - 1] if i else 0)
         for s in seq:
-            km += D[prev][s]
-            t += T[prev][s]
+            load += dem[s]
+        if load > self.cap:
+            return INF
+        D, T, early, dl, svc = self.D, self.T, self.early, self.dl, self.svc
+        prev = p = stops[i - 1] if i else 0
+        t, km, late = (tr.st[i - 1] + svc[prev] if i else dep), 0.0, 0.0
+        for s in seq:
+            km += D[p][s]
+            t += T[p][s]
             if t < early[s]:
                 t = early[s]
             if t > dl[s]:
+                if self.hard and t > dl[s] + TOL:
+                    return INF
                 late += t - dl[s]
             t += svc[s]
-            load += dem[s]
-            prev = s
-        if load > self.cap or t + T[prev][0] > self.shift + TOL or (self.hard and late > TOL):
+            p = s
+        nxt = stops[k] if k < n else 0
+        extra = self._shift(tr, k, t + T[p][nxt] - (tr.arr[k] if k < n else tr.back))
+        if extra == INF:
             return INF
-        p = self.problem
-        return p.cost_per_km * (km + D[prev][0]) + p.cost_per_trip + p.cost_per_late_minute * late - tr.cost
+        old_km = tr.pkm[k] - tr.pkm[i] + D[stops[k - 1] if k > i else prev][nxt]
+        late_cost = self.problem.cost_per_late_minute * (late - tr.plate[k] + tr.plate[i])
+        return self.ckm * (km + D[p][nxt] - old_km) + extra + late_cost + (self.ctrip if not n else 0.0)
 
     def insert_delta(self, tr: _Trip, i: int, u: int) -> float:
         """Cost change of inserting order ``u`` before stop ``i`` of ``tr``."""
-        stops, D, T = tr.stops, self.D, self.T
-        if tr.load + self.dem[u] > self.cap:
-            return INF
-        if self.rel[u] > tr.dep + TOL:
-            return self._exact(tr, i, [u] + stops[i:])
-        n = len(stops)
-        prev = stops[i - 1] if i else 0
-        nxt = stops[i] if i < n else 0
-        t = self._leave(tr, i) + T[prev][u]
-        if t < self.early[u]:
-            t = self.early[u]
-        late = t - self.dl[u]
-        if late > TOL and self.hard:
-            return INF
-        extra = self._shift(tr, i, t + self.svc[u] + T[u][nxt] - (tr.arr[i] if i < n else tr.back))
-        if extra == INF:
-            return INF
-        added = self.ckm * (D[prev][u] + D[u][nxt] - D[prev][nxt]) + extra + self.clate * max(0.0, late)
-        return added + (self.ctrip if not n else 0.0)
+        return INF if tr.load + self.dem[u] > self.cap else self._replace(tr, i, i, [u])
 
-    def remove_delta(self, tr: _Trip, i: int) -> float:
-        """Cost change of removing stop ``i`` from ``tr``."""
-        stops = tr.stops
-        n, u = len(stops), stops[i]
-        if n == 1:
-            return -tr.cost
-        if self.rel[u] > self.ready[tr.vehicle] + TOL and self.rel[u] >= tr.dep - TOL:
-            return self._exact(tr, i, stops[i + 1:])
-        prev = stops[i - 1] if i else 0
-        nxt = stops[i + 1] if i + 1 < n else 0
-        t = self._leave(tr, i) + self.T[prev][nxt]
-        extra = self._shift(tr, i + 1, t - (tr.arr[i + 1] if i + 1 < n else tr.back))
-        if extra == INF:
-            return INF
-        D = self.D
-        own = self.clate * max(0.0, tr.st[i] - self.dl[u])
-        return self.ckm * (D[prev][nxt] - D[prev][u] - D[u][nxt]) + extra - own
-
-    def _put_ok(self, tr: _Trip, i: int, v: int) -> bool:
-        """Whether order ``v`` can replace stop ``i`` of ``tr`` in time (fast mode)."""
-        stops = tr.stops
-        prev = stops[i - 1] if i else 0
-        nxt = stops[i + 1] if i + 1 < len(stops) else 0
-        t = max(self._leave(tr, i) + self.T[prev][v], self.early[v])
-        if self.hard and t > self.dl[v] + TOL:
-            return False
-        return t + self.svc[v] + self.T[v][nxt] <= self._latest(tr, i + 1) + TOL
+    def _late_bound(self, changes: list[tuple[_Trip, int]]) -> float:
+        """The most late cost a move can save in trips that keep their first stops."""
+        return self.clate * sum(tr.plate[-1] - (tr.plate[k] if self.fixed else 0.0) for tr, k in changes)
 
     # ---- applying moves ------------------------------------------------------------------
     def _set(self, tr: _Trip, stops: list[int]) -> bool:
         """Give ``tr`` new stops (opening or closing its vehicle); return feasibility."""
         was_empty = not tr.stops
+        if self.journal is not None:
+            self.journal.setdefault(tr.vehicle, tr.stops)
         for s in tr.stops:
             if self.where[s] is not None and self.where[s][0] is tr:
                 self.where[s] = None
@@ -288,221 +239,179 @@ class InsertionRouter:
             self.empty = self._new_empty()
         elif not stops and not was_empty:
             self.trips.remove(tr)
-            self.spare.append(tr.vehicle)
-            self.spare.sort(key=lambda v: (self.ready[v], v))
+            self.spare = sorted([*self.spare, tr.vehicle], key=lambda v: (self.ready[v], v))
             self.empty = self._new_empty()
         return ok
 
-    def _apply(self, changes: list[tuple[_Trip, list[int]]], predicted: float) -> list[_Trip] | None:
-        """Apply new stop lists; undo unless they are feasible and improve as predicted
-        (construction passes ``predicted=INF``: feasibility only). Returns the changed trips."""
+    def _apply(self, changes: list[tuple[_Trip, list[int]]], predicted: float | None) -> list[_Trip] | None:
+        """Apply new stop lists if ``predicted`` (their cost change) is an improvement, and
+        undo unless they are feasible and improve as predicted (``None``: construction,
+        feasibility only). Returns the changed trips."""
+        if predicted is not None and predicted >= -EPS:  # INF included
+            return None
         old = [(tr, tr.stops) for tr, _ in changes]
         before = sum(tr.cost for tr, _ in changes)
         ok = all([self._set(tr, stops) for tr, stops in changes])
         after = sum(tr.cost for tr, _ in changes)
-        if ok and (predicted == INF or after - before < -EPS):
-            self.cost += after - before if predicted == INF else predicted
+        if ok and (predicted is None or after - before < -EPS):
+            self.cost += after - before if predicted is None else predicted
             return [tr for tr, _ in changes]
         for tr, stops in reversed(old):
             self._set(tr, stops)
         return None
 
-    def _try(self, changes: list[tuple[_Trip, list[int]]], keep: tuple[int, int], dkm: float,
-             check: bool = False) -> list[_Trip] | None:
-        """Apply a move that saves ``dkm`` km (checked in time by the caller in fast mode),
-        or, in exact mode, one whose exact cost change is negative. ``keep``: how many first
-        stops of each trip the move leaves in place; ``check``: time it even in fast mode."""
-        closed = sum(1 for _, stops in changes if not stops)
-        if self.fast and not check:
-            return self._apply(changes, self.ckm * dkm - self.ctrip * closed)
-        # lateness can only be saved after the kept stops (unless the departure moves)
-        late = sum(tr.plate[-1] - (tr.plate[k] if tr.dep <= self.ready[tr.vehicle] + TOL else 0.0)
-                   for (tr, _), k in zip(changes, keep, strict=True))
-        if self.ckm * dkm - self.ctrip * closed - self.clate * late >= -EPS:
-            return None
-        d = sum(self._exact(tr, k, stops[k:]) for (tr, stops), k in zip(changes, keep, strict=True))
-        return self._apply(changes, d) if d < -EPS else None
-
     def _candidates(self, u: int, full: bool) -> list[tuple[_Trip, int]]:
         """Positions to try for ``u``: next to its routed neighbours, or everywhere."""
         out = []
-        if not full:
-            for v in self.near[u]:
-                hit = self.where[v]
-                if hit is not None:
-                    out.append(hit)
-                    out.append((hit[0], hit[1] + 1))
+        for v in () if full else self.near[u]:
+            if (hit := self.where[v]) is not None:
+                out += [hit, (hit[0], hit[1] + 1)]
         if full or not out:
             out = [(tr, i) for tr in self.trips for i in range(len(tr.stops) + 1)]
-        if self.empty is not None:
-            out.append((self.empty, 0))
-        return out
+        return out + ([(self.empty, 0)] if self.empty is not None else [])
 
-    def best_insertion(self, u: int, exclude: _Trip | None = None) -> tuple[float, _Trip | None, int]:
+    def best_insertion(self, u: int) -> tuple[float, _Trip | None, int]:
         """The cheapest feasible position of ``u`` (granular first, then everywhere)."""
         best, where, pos = INF, None, 0
         for full in (True,) if self.full_scan else (False, True):
             for tr, i in self._candidates(u, full):
-                if tr is not exclude:
-                    d = self.insert_delta(tr, i, u)
-                    if d < best:
-                        best, where, pos = d, tr, i
+                if (d := self.insert_delta(tr, i, u)) < best:
+                    best, where, pos = d, tr, i
             if where is not None:
                 break
         return best, where, pos
+
+    def _insert(self, u: int) -> bool:
+        _, tr, i = self.best_insertion(u)
+        return tr is not None and self._apply([(tr, tr.stops[:i] + [u] + tr.stops[i:])], None) is not None
 
     # ---- construction --------------------------------------------------------------------
     def start(self, trips: list[Trip]) -> None:
         """Begin from given feasible trips, e.g. a partial plan to complete."""
         for t in trips:
             if t.stops:
-                tr = _Trip(t.vehicle, [])
-                self._set(tr, list(t.stops))
+                self._set(tr := _Trip(t.vehicle, []), list(t.stops))
                 self.cost += tr.cost
 
     def construct(self, orders: list[int] | None = None) -> None:
-        """Insert ``orders`` (default: all) at their cheapest positions, in increasing deadline
-        order (ties: along a nearest-neighbour chain from the farthest order)."""
+        """Insert ``orders`` (default: all) at their cheapest places in increasing deadline order."""
         orders = list(range(1, self.problem.n_orders + 1)) if orders is None else list(orders)
         rank = chain_rank(self.problem)
         orders.sort(key=lambda u: (self.dl[u], rank[u]))
-        for u in orders:
-            _, tr, i = self.best_insertion(u)
-            if tr is None or not self._apply([(tr, tr.stops[:i] + [u] + tr.stops[i:])], INF):
-                self.unrouted.append(u)
-        self.unrouted.sort()
+        self.unrouted = sorted(self.unrouted + [u for u in orders if not self._insert(u)])
 
     # ---- local search --------------------------------------------------------------------
     def relocate(self, u: int) -> list[_Trip] | None:
-        """Move ``u`` to its best position elsewhere (another trip, a new one, or its own)."""
+        """Move ``u`` to its best place in another trip or a new one, else within its trip."""
         tr, i = self.where[u]
-        gain = self.remove_delta(tr, i)
+        stops, D = tr.stops, self.D
+        rest = stops[:i] + stops[i + 1:]
+        gain = self._replace(tr, i, i + 1, [])
         best, to, j = INF, None, 0
         if gain < INF:
             for other, k in self._candidates(u, self.full_scan):
-                if other is not tr and not (other is self.empty and len(tr.stops) == 1):
-                    d = self.insert_delta(other, k, u)
-                    if d < best:
+                if other is not tr and not (other is self.empty and not rest):
+                    if (d := self.insert_delta(other, k, u)) < best:
                         best, to, j = d, other, k
         if to is not None and gain + best < -EPS:
-            rest = tr.stops[:i] + tr.stops[i + 1:]
             return self._apply([(tr, rest), (to, to.stops[:j] + [u] + to.stops[j:])], gain + best)
-        stops, D = tr.stops, self.D
-        rest = stops[:i] + stops[i + 1:]
         p, q = stops[i - 1] if i else 0, stops[i + 1] if i + 1 < len(stops) else 0
         removed = D[p][q] - D[p][u] - D[u][q]
         for v in stops if self.full_scan else self.near[u]:
-            hit = self.where[v]
-            if v == u or hit is None or hit[0] is not tr:
+            if v == u or (hit := self.where[v]) is None or hit[0] is not tr:
                 continue
             k = rest.index(v)
             for pos in (k, k + 1):
                 a, b = rest[pos - 1] if pos else 0, rest[pos] if pos < len(rest) else 0
-                dkm = removed + D[a][u] + D[u][b] - D[a][b]
-                if self.ckm * dkm - tr.late_cost < -EPS:
-                    new = rest[:pos] + [u] + rest[pos:]
-                    d = self._exact(tr, min(i, pos), new[min(i, pos):])
-                    if d < -EPS and (done := self._apply([(tr, new)], d)):
+                if self.ckm * (removed + D[a][u] + D[u][b] - D[a][b]) - tr.late_cost < -EPS:
+                    new, m = rest[:pos] + [u] + rest[pos:], min(i, pos)
+                    if done := self._apply([(tr, new)], self._replace(tr, m, len(stops), new[m:])):
                         return done
         return None
 
     def or_opt(self, u: int) -> list[_Trip] | None:
         """Move the 2 or 3 stops starting at ``u`` into another trip, next to a neighbour."""
         a, i = self.where[u]
-        A, D, cap = a.stops, self.D, self.cap
+        A, D = a.stops, self.D
         for size in (2, 3):
             if i + size > len(A):
                 return None
-            seg = A[i:i + size]
-            last, load = seg[-1], sum(self.dem[s] for s in seg)
+            seg, load = A[i:i + size], a.cum[i + size - 1] - (a.cum[i - 1] if i else 0)
             p, q = A[i - 1] if i else 0, A[i + size] if i + size < len(A) else 0
-            removed = D[p][q] - D[p][u] - D[last][q]
+            removed = D[p][q] - D[p][u] - D[seg[-1]][q]
             for v in self.near[u]:
-                hit = self.where[v]
-                if hit is None or hit[0] is a or hit[0].load + load > cap:
+                if (hit := self.where[v]) is None or hit[0] is a or hit[0].load + load > self.cap:
                     continue
                 b, j = hit
                 B = b.stops
                 for k in (j, j + 1):  # before or after v
                     x, y = B[k - 1] if k else 0, B[k] if k < len(B) else 0
-                    dkm = removed + D[x][u] + D[last][y] - D[x][y]
-                    if self.ckm * dkm - (self.ctrip if len(A) == size else 0.0) < -EPS:
-                        done = self._try([(a, A[:i] + A[i + size:]), (b, B[:k] + seg + B[k:])], (i, k), dkm, True)
-                        if done:
+                    bound = self._late_bound([(a, i), (b, k)]) + (self.ctrip if len(A) == size else 0.0)
+                    if self.ckm * (removed + D[x][u] + D[seg[-1]][y] - D[x][y]) - bound < -EPS:
+                        d = self._replace(a, i, i + size, []) + self._replace(b, k, k, seg)
+                        if done := self._apply([(a, A[:i] + A[i + size:]), (b, B[:k] + seg + B[k:])], d):
                             return done
         return None
 
     def swap(self, u: int) -> list[_Trip] | None:
         """Exchange ``u`` with a neighbour in another trip."""
         a, i = self.where[u]
-        A, D, dem, cap = a.stops, self.D, self.dem, self.cap
+        A, D, dem = a.stops, self.D, self.dem
         pa, sa = A[i - 1] if i else 0, A[i + 1] if i + 1 < len(A) else 0
         for v in self.near[u]:
-            hit = self.where[v]
-            if hit is None or hit[0] is a:
+            if (hit := self.where[v]) is None or hit[0] is a:
                 continue
             b, j = hit
-            if a.load - dem[u] + dem[v] > cap or b.load - dem[v] + dem[u] > cap:
+            if a.load - dem[u] + dem[v] > self.cap or b.load - dem[v] + dem[u] > self.cap:
                 continue
             B = b.stops
             pb, sb = B[j - 1] if j else 0, B[j + 1] if j + 1 < len(B) else 0
             dkm = (D[pa][v] + D[v][sa] - D[pa][u] - D[u][sa]) + (D[pb][u] + D[u][sb] - D[pb][v] - D[v][sb])
-            if dkm * self.ckm - a.late_cost - b.late_cost >= -EPS:
-                continue
-            if self.fast and not (self._put_ok(a, i, v) and self._put_ok(b, j, u)):
-                continue
-            done = self._try([(a, A[:i] + [v] + A[i + 1:]), (b, B[:j] + [u] + B[j + 1:])], (i, j), dkm)
-            if done:
-                return done
+            if self.ckm * dkm - self._late_bound([(a, i), (b, j)]) < -EPS:
+                if (d := self._replace(a, i, i + 1, [v])) < INF:
+                    d += self._replace(b, j, j + 1, [u])
+                    if done := self._apply([(a, A[:i] + [v] + A[i + 1:]), (b, B[:j] + [u] + B[j + 1:])], d):
+                        return done
         return None
 
+    def _tails(self, a: _Trip, i: int, b: _Trip, j: int) -> list[_Trip] | None:
+        """2-opt* of ``a`` and ``b`` into ``a[:i] + b[j:]`` and ``b[:j] + a[i:]``, if it pays."""
+        A, B, D = a.stops, b.stops, self.D
+        head_a, head_b = (a.cum[i - 1] if i else 0), (b.cum[j - 1] if j else 0)
+        if head_a + b.load - head_b > self.cap or head_b + a.load - head_a > self.cap:
+            return None
+        pa, sa = A[i - 1] if i else 0, A[i] if i < len(A) else 0
+        pb, sb = B[j - 1] if j else 0, B[j] if j < len(B) else 0
+        closed = (not i and j == len(B)) + (not j and i == len(A))
+        d = self.ckm * (D[pa][sb] + D[pb][sa] - D[pa][sa] - D[pb][sb]) - self.ctrip * closed
+        if d - self._late_bound([(a, i), (b, j)]) >= -EPS:
+            return None
+        new_a, new_b = A[:i] + B[j:], B[:j] + A[i:]
+        if self.fixed and not closed:  # each tail keeps its order; only its start moves
+            d += self._shift(b, j, self._leave(a, i) + self.T[pa][sb] - (b.arr[j] if j < len(B) else b.back))
+            if d < INF:
+                d += self._shift(a, i, self._leave(b, j) + self.T[pb][sa] - (a.arr[i] if i < len(A) else a.back))
+        else:
+            d = self._replace(a, i, len(A), new_a[i:]) + self._replace(b, j, len(B), new_b[j:])
+        return self._apply([(a, new_a), (b, new_b)], d)
+
     def two_opt_star(self, u: int) -> list[_Trip] | None:
-        """Exchange the tails of ``u``'s trip and a neighbour's so that the two are adjacent
-        (a tail may be empty: merging two trips)."""
+        """Exchange the tails of ``u``'s trip and a neighbour's to make the two adjacent."""
         a, i = self.where[u]
-        A, D, cap = a.stops, self.D, self.cap
         for v in self.near[u]:
-            hit = self.where[v]
-            if hit is None or hit[0] is a:
-                continue
-            b, j = hit
-            B = b.stops
-            late = a.late_cost + b.late_cost + self.ctrip
-            # u -> v: A[:i+1] + B[j:] and B[:j] + A[i+1:]
-            sa, pb = A[i + 1] if i + 1 < len(A) else 0, B[j - 1] if j else 0
-            dkm = D[u][v] + D[pb][sa] - D[u][sa] - D[pb][v]
-            if self.ckm * dkm - late < -EPS:
-                head_b = b.cum[j - 1] if j else 0
-                if (a.cum[i] + b.load - head_b <= cap and head_b + a.load - a.cum[i] <= cap and (
-                        not self.fast or (self._leave(a, i + 1) + self.T[u][v] <= b.lat[j] + TOL
-                                          and self._leave(b, j) + self.T[pb][sa] <= self._latest(a, i + 1) + TOL))):
-                    done = self._try([(a, A[:i + 1] + B[j:]), (b, B[:j] + A[i + 1:])], (i + 1, j), dkm)
-                    if done:
-                        return done
-            # v -> u: B[:j+1] + A[i:] and A[:i] + B[j+1:]
-            pa, sb = A[i - 1] if i else 0, B[j + 1] if j + 1 < len(B) else 0
-            dkm = D[v][u] + D[pa][sb] - D[v][sb] - D[pa][u]
-            if self.ckm * dkm - late < -EPS:
-                head_a = a.cum[i - 1] if i else 0
-                if (b.cum[j] + a.load - head_a <= cap and head_a + b.load - b.cum[j] <= cap and (
-                        not self.fast or (self._leave(b, j + 1) + self.T[v][u] <= a.lat[i] + TOL
-                                          and self._leave(a, i) + self.T[pa][sb] <= self._latest(b, j + 1) + TOL))):
-                    done = self._try([(b, B[:j + 1] + A[i:]), (a, A[:i] + B[j + 1:])], (j + 1, i), dkm)
-                    if done:
-                        return done
+            if (hit := self.where[v]) is not None and hit[0] is not a:
+                b, j = hit
+                if done := self._tails(a, i + 1, b, j) or self._tails(b, j + 1, a, i):  # u->v, v->u
+                    return done
         return None
 
     def two_opt(self, tr: _Trip, tries: int = 8) -> bool:
-        """Reverse the segment of ``tr`` that saves most km (checked exactly, best first)."""
-        n = len(tr.stops)
-        if n < 2:
-            return False
-        path, D = [0, *tr.stops, 0], self.D
-        fw, bw = [0.0], [0.0]
+        """Reverse the segment of ``tr`` that saves most km (priced exactly, best first)."""
+        n, D = len(tr.stops), self.D
+        path, fw, bw, found = [0, *tr.stops, 0], [0.0], [0.0], []
         for m in range(n + 1):
             fw.append(fw[-1] + D[path[m]][path[m + 1]])
             bw.append(bw[-1] + D[path[m + 1]][path[m]])
-        found = []
         for a in range(1, n):
             pa, xa = path[a - 1], path[a]
             for b in range(a + 1, n + 1):
@@ -510,63 +419,81 @@ class InsertionRouter:
                 dkm = D[pa][pb] + D[xa][nb] + bw[b] - bw[a] - D[pa][xa] - D[pb][nb] - fw[b] + fw[a]
                 if self.ckm * dkm - tr.late_cost < -EPS:
                     found.append((dkm, a, b))
-        found.sort()
-        for _, a, b in found[:tries]:
+        for _, a, b in sorted(found)[:tries]:
             stops = tr.stops[:a - 1] + tr.stops[a - 1:b][::-1] + tr.stops[b:]
-            d = self._exact(tr, a - 1, stops[a - 1:])
-            if d < -EPS and self._apply([(tr, stops)], d):
+            if self._apply([(tr, stops)], self._replace(tr, a - 1, n, stops[a - 1:])):
                 return True
         return False
 
-    def improve(self) -> None:
-        """First-improvement local search until no move improves: every order is examined
-        (relocate, swap, 2-opt*), and again whenever its trip or a neighbour's trip changes;
-        changed trips get 2-opt."""
-        queue = deque(u for u in range(1, self.problem.n_orders + 1) if self.where[u] is not None)
-        queued = set(queue)
-        reverse = {id(tr): tr for tr in self.trips}
+    def improve(self, orders: list[int] | None = None) -> None:
+        """Local search until no move improves: each order (default: all) is examined, and
+        again whenever its trip or a neighbour's changes; changed trips get 2-opt."""
+        routed = range(1, self.problem.n_orders + 1) if orders is None else orders
+        queue = deque(u for u in routed if self.where[u] is not None)
+        queued, todo = set(queue), {id(self.where[u][0]): self.where[u][0] for u in queue}
 
         def mark(trips: list[_Trip]) -> None:
             for tr in trips:
                 if tr.stops:
-                    reverse[id(tr)] = tr
-                for s in tr.stops:
-                    for w in (s, *self.rev[s]):
-                        if w not in queued and self.where[w] is not None:
-                            queued.add(w)
-                            queue.append(w)
+                    todo[id(tr)] = tr
+                for w in (w for s in tr.stops for w in (s, *self.rev[s])):
+                    if w not in queued and self.where[w] is not None:
+                        queued.add(w)
+                        queue.append(w)
 
-        while queue or reverse:
+        while queue or todo:
             while queue:
                 u = queue.popleft()
                 queued.discard(u)
-                if self.where[u] is not None:
-                    changed = self.relocate(u) or self.swap(u) or self.two_opt_star(u) or self.or_opt(u)
-                    if changed:
-                        mark(changed)
-            todo, reverse = list(reverse.values()), {}
-            for tr in todo:
-                changed = False
-                while tr.stops and self.two_opt(tr):
-                    changed = True
-                if changed:
-                    mark([tr])
-                    reverse.pop(id(tr), None)
+                if self.where[u] is not None and (
+                        changed := self.relocate(u) or self.swap(u) or self.two_opt_star(u) or self.or_opt(u)):
+                    mark(changed)
+            trips, todo = list(todo.values()), {}
+            for tr in trips:
+                if tr.stops and self.two_opt(tr):
+                    mark([tr])  # (two_opt is called again when the trip comes back in todo)
+
+    def perturb(self, rounds: int, seed: int = 0) -> None:
+        """Ruin and recreate ``rounds`` times: remove an order and up to 11 of its neighbours,
+        re-insert them (deadline order, random ties), improve there; keep it if cheaper."""
+        rng = random.Random(seed)
+        for _ in range(rounds):
+            if len(routed := [u for u in range(1, len(self.where)) if self.where[u] is not None]) < 2:
+                return
+            first = rng.choice(routed)
+            removed = [first, *(v for v in self.near[first] if self.where[v] is not None)]
+            removed = removed[:rng.randint(2, max(2, min(12, len(routed) // 3)))]
+            before, self.journal = self.cost, {}
+            trips = {id(self.where[u][0]): self.where[u][0] for u in removed}
+            ok = all(self._apply([(tr, [s for s in tr.stops if s not in removed])], None) for tr in trips.values())
+            rng.shuffle(removed)
+            removed.sort(key=lambda u: self.dl[u])
+            if ok := ok and all(self._insert(u) for u in removed):
+                self.improve(removed)
+            journal, self.journal = self.journal, None
+            if not ok or self.cost > before - EPS:  # restore the plan before the round
+                current = {tr.vehicle: tr for tr in self.trips}
+                for v, stops in journal.items():
+                    tr = current.get(v) or (self.empty if self.empty and self.empty.vehicle == v else _Trip(v, []))
+                    self._set(tr, stops)
+                self.cost = before
 
     def plan(self) -> list[Trip]:
         return [Trip(tr.vehicle, list(tr.stops)) for tr in self.trips]
 
 
-def insertion_route(problem: RoutingProblem, local_search: bool = True, *,
-                    neighbours: int = 16) -> tuple[list[Trip], list[int]]:
+def insertion_route(problem: RoutingProblem, local_search: bool = True, *, neighbours: int = 10,
+                    rounds: int = 0, seed: int = 0) -> tuple[list[Trip], list[int]]:
     """Cheapest insertion in deadline order, then local search (see the module doc).
 
     Returns ``(trips, unrouted)``: feasible trips (each vehicle at most once, each order at
-    most once) and the order nodes that fit in no trip. ``neighbours`` bounds the candidate
-    positions of an order to those next to its nearest orders (granular search).
+    most once) and the order nodes that fit in no trip. ``neighbours``: the granular
+    neighbourhood size; ``rounds``: ruin-and-recreate rounds after the local search (0: none,
+    the simulator's default), random with ``seed``.
     """
     router = InsertionRouter(problem, neighbours)
     router.construct()
     if local_search:
         router.improve()
+        router.perturb(rounds, seed)
     return router.plan(), router.unrouted
