@@ -73,16 +73,6 @@ def neighbour_lists(problem: RoutingProblem, k: int) -> list[list[int]]:
     return [[]] + [[int(v) + 1 for v in row[np.argsort(prox[i, row], kind="stable")]] for i, row in enumerate(idx)]
 
 
-def chain_rank(problem: RoutingProblem) -> list[int]:
-    """Rank of each order on a nearest-neighbour chain from the order farthest from the depot."""
-    rank, dist = [0] * (problem.n_orders + 1), problem.distance[1:, 1:].astype(float)
-    cur = int(np.argmax(problem.distance[0, 1:])) if problem.n_orders else 0
-    for k in range(problem.n_orders):
-        rank[cur + 1], dist[:, cur] = k, INF
-        cur = int(np.argmin(dist[cur]))
-    return rank
-
-
 class InsertionRouter:
     """The state of :func:`insertion_route`: its trips, unrouted orders and tracked cost.
 
@@ -214,10 +204,6 @@ class InsertionRouter:
         late_cost = self.problem.cost_per_late_minute * (late - tr.plate[k] + tr.plate[i])
         return self.ckm * (km + D[p][nxt] - old_km) + extra + late_cost + (self.ctrip if not n else 0.0)
 
-    def insert_delta(self, tr: _Trip, i: int, u: int) -> float:
-        """Cost change of inserting order ``u`` before stop ``i`` of ``tr``."""
-        return INF if tr.load + self.dem[u] > self.cap else self._replace(tr, i, i, [u])
-
     def _late_bound(self, changes: list[tuple[_Trip, int]]) -> float:
         """The most late cost a move can save in trips that keep their first stops."""
         return self.clate * sum(tr.plate[-1] - (tr.plate[k] if self.fixed else 0.0) for tr, k in changes)
@@ -233,13 +219,10 @@ class InsertionRouter:
                 self.where[s] = None
         tr.stops = stops
         ok = self._refresh(tr)
-        if was_empty and stops:
-            self.trips.append(tr)
-            self.spare.remove(tr.vehicle)
-            self.empty = self._new_empty()
-        elif not stops and not was_empty:
-            self.trips.remove(tr)
-            self.spare = sorted([*self.spare, tr.vehicle], key=lambda v: (self.ready[v], v))
+        if was_empty != (not stops):  # a vehicle starts or stops working
+            self.trips.append(tr) if stops else self.trips.remove(tr)
+            self.spare = sorted({*self.spare, tr.vehicle} - ({tr.vehicle} if stops else set()),
+                                key=lambda v: (self.ready[v], v))
             self.empty = self._new_empty()
         return ok
 
@@ -275,7 +258,7 @@ class InsertionRouter:
         best, where, pos = INF, None, 0
         for full in (True,) if self.full_scan else (False, True):
             for tr, i in self._candidates(u, full):
-                if (d := self.insert_delta(tr, i, u)) < best:
+                if (d := self._replace(tr, i, i, [u])) < best:
                     best, where, pos = d, tr, i
             if where is not None:
                 break
@@ -294,11 +277,24 @@ class InsertionRouter:
                 self.cost += tr.cost
 
     def construct(self, orders: list[int] | None = None) -> None:
-        """Insert ``orders`` (default: all) at their cheapest places in increasing deadline order."""
-        orders = list(range(1, self.problem.n_orders + 1)) if orders is None else list(orders)
-        rank = chain_rank(self.problem)
+        """Insert ``orders`` (default: all) at their cheapest places in increasing deadline order,
+        ties along a nearest-neighbour chain from the order farthest from the depot."""
+        p = self.problem
+        orders = list(range(1, p.n_orders + 1)) if orders is None else list(orders)
+        rank, dist = [0] * (p.n_orders + 1), p.distance[1:, 1:].astype(float)
+        cur = int(np.argmax(p.distance[0, 1:])) if p.n_orders else 0
+        for k in range(p.n_orders):
+            rank[cur + 1], dist[:, cur] = k, INF
+            cur = int(np.argmin(dist[cur]))
         orders.sort(key=lambda u: (self.dl[u], rank[u]))
         self.unrouted = sorted(self.unrouted + [u for u in orders if not self._insert(u)])
+
+    def reinsert(self) -> bool:
+        """Insert the unrouted orders that fit now (the local search made room), improve there."""
+        left, self.unrouted = self.unrouted, []
+        self.construct(left)
+        self.improve([u for u in left if self.where[u] is not None])
+        return len(self.unrouted) < len(left)
 
     # ---- local search --------------------------------------------------------------------
     def relocate(self, u: int) -> list[_Trip] | None:
@@ -311,7 +307,7 @@ class InsertionRouter:
         if gain < INF:
             for other, k in self._candidates(u, self.full_scan):
                 if other is not tr and not (other is self.empty and not rest):
-                    if (d := self.insert_delta(other, k, u)) < best:
+                    if (d := self._replace(other, k, k, [u])) < best:
                         best, to, j = d, other, k
         if to is not None and gain + best < -EPS:
             return self._apply([(tr, rest), (to, to.stops[:j] + [u] + to.stops[j:])], gain + best)
@@ -405,7 +401,7 @@ class InsertionRouter:
                     return done
         return None
 
-    def two_opt(self, tr: _Trip, tries: int = 8) -> bool:
+    def two_opt(self, tr: _Trip) -> bool:
         """Reverse the segment of ``tr`` that saves most km (priced exactly, best first)."""
         n, D = len(tr.stops), self.D
         path, fw, bw, found = [0, *tr.stops, 0], [0.0], [0.0], []
@@ -419,7 +415,7 @@ class InsertionRouter:
                 dkm = D[pa][pb] + D[xa][nb] + bw[b] - bw[a] - D[pa][xa] - D[pb][nb] - fw[b] + fw[a]
                 if self.ckm * dkm - tr.late_cost < -EPS:
                     found.append((dkm, a, b))
-        for _, a, b in sorted(found)[:tries]:
+        for _, a, b in sorted(found)[:8]:
             stops = tr.stops[:a - 1] + tr.stops[a - 1:b][::-1] + tr.stops[b:]
             if self._apply([(tr, stops)], self._replace(tr, a - 1, n, stops[a - 1:])):
                 return True
@@ -496,4 +492,6 @@ def insertion_route(problem: RoutingProblem, local_search: bool = True, *, neigh
     if local_search:
         router.improve()
         router.perturb(rounds, seed)
+        while router.unrouted and router.reinsert():
+            pass
     return router.plan(), router.unrouted
