@@ -74,16 +74,13 @@ def neighbour_lists(problem: RoutingProblem, k: int) -> list[list[int]]:
 
 
 class InsertionRouter:
-    """The state of :func:`insertion_route`: its trips, unrouted orders and tracked cost.
+    """The state of :func:`insertion_route`: trips, unrouted orders and ``cost``, the sum of
+    the cost changes *predicted* for the moves applied (tests compare it with :func:`plan_cost`)."""
 
-    ``cost`` is the sum of the cost changes the router *predicted* for the moves it applied
-    (tests compare it with :func:`plan_cost` of :meth:`plan`). ``neighbours``: how many
-    nearest orders bound the candidate positions of an order (granular search).
-    """
-
-    def __init__(self, problem: RoutingProblem, neighbours: int = 10):
+    def __init__(self, problem: RoutingProblem, neighbours: int | None = None):
         p = self.problem = problem
         n = p.n_orders
+        neighbours = neighbours or (6 if n <= 40 else 10)
         self.D, self.T = p.distance.tolist(), p.duration.tolist()
         self.svc, self.dem = p.service.tolist(), [int(x) for x in p.demand]
         self.early, self.dl, self.rel = p.earliest.tolist(), p.deadline.tolist(), p.release.tolist()
@@ -253,16 +250,25 @@ class InsertionRouter:
             out = [(tr, i) for tr in self.trips for i in range(len(tr.stops) + 1)]
         return out + ([(self.empty, 0)] if self.empty is not None else [])
 
-    def best_insertion(self, u: int) -> tuple[float, _Trip | None, int]:
-        """The cheapest feasible position of ``u`` (granular first, then everywhere)."""
-        best, where, pos = INF, None, 0
-        for full in (True,) if self.full_scan else (False, True):
-            for tr, i in self._candidates(u, full):
+    def _cheapest(self, u: int, places: list[tuple[_Trip, int]], limit: float = INF) -> tuple[float, _Trip | None, int]:
+        """The cheapest of ``places`` for ``u`` if it costs less than ``limit``. A place is
+        priced only if its extra km (and trip charge) alone could beat the best so far."""
+        best, where, pos, D, ckm = limit, None, 0, self.D, self.ckm
+        for tr, i in places:
+            stops = tr.stops
+            a, b = stops[i - 1] if i else 0, stops[i] if i < len(stops) else 0
+            if ckm * (D[a][u] + D[u][b] - D[a][b]) + (0.0 if stops else self.ctrip) < best:
                 if (d := self._replace(tr, i, i, [u])) < best:
                     best, where, pos = d, tr, i
-            if where is not None:
-                break
         return best, where, pos
+
+    def best_insertion(self, u: int) -> tuple[float, _Trip | None, int]:
+        """The cheapest feasible position of ``u`` (granular first, then everywhere)."""
+        best = (INF, None, 0)
+        for full in (True,) if self.full_scan else (False, True):
+            if (best := self._cheapest(u, self._candidates(u, full)))[1] is not None:
+                break
+        return best
 
     def _insert(self, u: int) -> bool:
         _, tr, i = self.best_insertion(u)
@@ -302,13 +308,10 @@ class InsertionRouter:
         tr, i = self.where[u]
         stops, D = tr.stops, self.D
         rest = stops[:i] + stops[i + 1:]
-        gain = self._replace(tr, i, i + 1, [])
         best, to, j = INF, None, 0
-        if gain < INF:
-            for other, k in self._candidates(u, self.full_scan):
-                if other is not tr and not (other is self.empty and not rest):
-                    if (d := self._replace(other, k, k, [u])) < best:
-                        best, to, j = d, other, k
+        if (gain := self._replace(tr, i, i + 1, [])) < INF:
+            places = [(o, k) for o, k in self._candidates(u, self.full_scan) if o is not tr and (rest or o.stops)]
+            best, to, j = self._cheapest(u, places, -gain - EPS)
         if to is not None and gain + best < -EPS:
             return self._apply([(tr, rest), (to, to.stops[:j] + [u] + to.stops[j:])], gain + best)
         p, q = stops[i - 1] if i else 0, stops[i + 1] if i + 1 < len(stops) else 0
@@ -319,8 +322,9 @@ class InsertionRouter:
             k = rest.index(v)
             for pos in (k, k + 1):
                 a, b = rest[pos - 1] if pos else 0, rest[pos] if pos < len(rest) else 0
-                if self.ckm * (removed + D[a][u] + D[u][b] - D[a][b]) - tr.late_cost < -EPS:
-                    new, m = rest[:pos] + [u] + rest[pos:], min(i, pos)
+                m = min(i, pos)
+                if self.ckm * (removed + D[a][u] + D[u][b] - D[a][b]) - self._late_bound([(tr, m)]) < -EPS:
+                    new = rest[:pos] + [u] + rest[pos:]
                     if done := self._apply([(tr, new)], self._replace(tr, m, len(stops), new[m:])):
                         return done
         return None
@@ -478,15 +482,12 @@ class InsertionRouter:
         return [Trip(tr.vehicle, list(tr.stops)) for tr in self.trips]
 
 
-def insertion_route(problem: RoutingProblem, local_search: bool = True, *, neighbours: int = 10,
+def insertion_route(problem: RoutingProblem, local_search: bool = True, *, neighbours: int | None = None,
                     rounds: int = 0, seed: int = 0) -> tuple[list[Trip], list[int]]:
-    """Cheapest insertion in deadline order, then local search (see the module doc).
-
-    Returns ``(trips, unrouted)``: feasible trips (each vehicle at most once, each order at
-    most once) and the order nodes that fit in no trip. ``neighbours``: the granular
-    neighbourhood size; ``rounds``: ruin-and-recreate rounds after the local search (0: none,
-    the simulator's default), random with ``seed``.
-    """
+    """Cheapest insertion in deadline order, then local search (module doc). Returns feasible
+    trips (each vehicle and order at most once) and the orders that fit nowhere. ``neighbours``:
+    the granular neighbourhood (default 6 up to 40 orders, the simulator's problems, else 10);
+    ``rounds``: ruin-and-recreate rounds after the local search (default none), random by ``seed``."""
     router = InsertionRouter(problem, neighbours)
     router.construct()
     if local_search:
