@@ -139,6 +139,7 @@ def test_insertion_is_feasible_and_its_cost_bookkeeping_is_exact(problem, rounds
     router.improve()
     improved = plan_cost(problem, router.plan())
     assert improved <= built + 1e-9  # the local search never worsens the construction
+    router.eliminate()
     router.perturb(rounds, seed=rounds)
     assert plan_cost(problem, router.plan()) <= improved + 1e-9
     assert router.cost == pytest.approx(plan_cost(problem, router.plan()), abs=1e-6)

@@ -10,8 +10,9 @@ Description:
     the deadlines hold; orders that fit nowhere are returned as unrouted. A first-improvement
     local search follows until no move improves: relocate (in its trip, to another or a new
     one), swap, 2-opt* (tail exchange; an empty tail merges two trips), or-opt (2-3 stops to
-    another trip) and 2-opt (reverse a segment). Optional ``rounds`` of ruin and recreate:
-    remove an order and some neighbours, re-insert them, improve, keep it if cheaper.
+    another trip) and 2-opt (reverse a segment). Then trips are emptied into the others where
+    that pays (fewest stops first, until 1 + trips // 10 attempts fail); optional ``rounds`` of ruin
+    and recreate: remove an order and some neighbours, re-insert them, improve, keep if cheaper.
 
 Objective:
     :func:`~envs.dispatch.routing.problem.plan_cost` (km, trip charges, lateness), with the
@@ -36,6 +37,7 @@ from collections import deque
 
 import numpy as np
 
+from envs.dispatch.routing.instances import neighbour_lists
 from envs.dispatch.routing.problem import INF, RoutingProblem, Trip, schedule, trip_cost
 
 EPS = 1e-7
@@ -50,27 +52,6 @@ class _Trip:
 
     def __init__(self, vehicle: int, stops: list[int]):
         self.vehicle, self.stops = vehicle, stops
-
-
-def neighbour_lists(problem: RoutingProblem, k: int) -> list[list[int]]:
-    """The ``k`` nearest orders of every order (entry 0, the depot: none). Nearness is km
-    plus, when time windows matter, the wait (x0.2) and the lateness (x1) of going from one
-    to the other, in the better direction."""
-    p, n = problem, problem.n_orders
-    k = min(k, n - 1)
-    if k <= 0:
-        return [[] for _ in range(n + 1)]
-    prox = p.distance[1:, 1:].astype(float)
-    if p.hard_deadline or p.cost_per_late_minute > 0:
-        e, dl, go = p.earliest[1:], p.deadline[1:], p.duration[1:, 1:] + p.service[1:, None]
-        with np.errstate(invalid="ignore"):
-            wait = np.nan_to_num(np.maximum(0.0, e[None, :] - dl[:, None] - go))
-            late = np.nan_to_num(np.maximum(0.0, e[:, None] + go - dl[None, :]))
-        prox = prox + 0.2 * wait + late
-    prox = np.minimum(prox, prox.T)
-    np.fill_diagonal(prox, INF)
-    idx = np.argpartition(prox, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(prox, axis=1)[:, :k]
-    return [[]] + [[int(v) + 1 for v in row[np.argsort(prox[i, row], kind="stable")]] for i, row in enumerate(idx)]
 
 
 class InsertionRouter:
@@ -453,9 +434,40 @@ class InsertionRouter:
                 if tr.stops and self.two_opt(tr):
                     mark([tr])  # (two_opt is called again when the trip comes back in todo)
 
+    def _recreate(self, removed: list[int], new_trips: bool = True) -> bool:
+        """Ruin and recreate: take ``removed`` out, re-insert them in deadline order (on new
+        trips too if ``new_trips``), improve there; keep the result only if it is cheaper."""
+        before, self.journal = self.cost, {}
+        trips = {id(self.where[u][0]): self.where[u][0] for u in removed}
+        ok = all(self._apply([(tr, [s for s in tr.stops if s not in removed])], None) for tr in trips.values())
+        self.empty = self.empty if new_trips else None
+        ok = ok and all(self._insert(u) for u in sorted(removed, key=lambda u: self.dl[u]))
+        self.empty = self._new_empty()
+        if ok:
+            self.improve(removed)
+        journal, self.journal = self.journal, None
+        if ok and self.cost < before - EPS:
+            return True
+        current = {tr.vehicle: tr for tr in self.trips}  # restore the plan before
+        for v, stops in journal.items():
+            tr = current.get(v) or (self.empty if self.empty and self.empty.vehicle == v else _Trip(v, []))
+            self._set(tr, stops)
+        self.cost = before
+        return False
+
+    def eliminate(self, failures: int | None = None) -> None:
+        """Try to empty trips, fewest stops first, into the others, until ``failures`` attempts
+        fail (default: 1 + one per 10 trips)."""
+        failures = failures or 1 + len(self.trips) // 10
+        for tr in sorted(self.trips, key=lambda t: len(t.stops)):
+            if failures <= 0:
+                return
+            room = sum(self.cap - t.load for t in self.trips if t is not tr)
+            if tr in self.trips and len(self.trips) > 1 and room >= tr.load:
+                failures -= not self._recreate(list(tr.stops), new_trips=False)
+
     def perturb(self, rounds: int, seed: int = 0) -> None:
-        """Ruin and recreate ``rounds`` times: remove an order and up to 11 of its neighbours,
-        re-insert them (deadline order, random ties), improve there; keep it if cheaper."""
+        """``rounds`` times, ruin and recreate an order and up to 11 of its neighbours."""
         rng = random.Random(seed)
         for _ in range(rounds):
             if len(routed := [u for u in range(1, len(self.where)) if self.where[u] is not None]) < 2:
@@ -463,20 +475,8 @@ class InsertionRouter:
             first = rng.choice(routed)
             removed = [first, *(v for v in self.near[first] if self.where[v] is not None)]
             removed = removed[:rng.randint(2, max(2, min(12, len(routed) // 3)))]
-            before, self.journal = self.cost, {}
-            trips = {id(self.where[u][0]): self.where[u][0] for u in removed}
-            ok = all(self._apply([(tr, [s for s in tr.stops if s not in removed])], None) for tr in trips.values())
-            rng.shuffle(removed)
-            removed.sort(key=lambda u: self.dl[u])
-            if ok := ok and all(self._insert(u) for u in removed):
-                self.improve(removed)
-            journal, self.journal = self.journal, None
-            if not ok or self.cost > before - EPS:  # restore the plan before the round
-                current = {tr.vehicle: tr for tr in self.trips}
-                for v, stops in journal.items():
-                    tr = current.get(v) or (self.empty if self.empty and self.empty.vehicle == v else _Trip(v, []))
-                    self._set(tr, stops)
-                self.cost = before
+            rng.shuffle(removed)  # random ties in deadline order
+            self._recreate(removed)
 
     def plan(self) -> list[Trip]:
         return [Trip(tr.vehicle, list(tr.stops)) for tr in self.trips]
@@ -492,6 +492,7 @@ def insertion_route(problem: RoutingProblem, local_search: bool = True, *, neigh
     router.construct()
     if local_search:
         router.improve()
+        router.eliminate()
         router.perturb(rounds, seed)
         while router.unrouted and router.reinsert():
             pass

@@ -1,4 +1,4 @@
-"""Static routing instances: VRPLIB / Solomon files and generated ones, as a :class:`RoutingProblem`.
+"""Static routing instances (VRPLIB / Solomon files, generated ones) and helpers on problems.
 
 Files are read with the ``vrplib`` package (VRPLIB format, or Solomon's format detected by
 its ``VEHICLE`` / ``CUSTOMER`` sections). Distances follow the benchmark conventions
@@ -17,6 +17,9 @@ fleet is unlimited (one vehicle per customer, all ready at 0): a file's ``VEHICL
 (Solomon: 25) and the ``k`` in a CVRP name (the fewest trucks needed) are *not* limits;
 published best costs are minimum-distance solutions. Time windows are hard
 (``hard_deadline``), service times as given, the depot's due date is the shift end.
+
+Helpers: :func:`plan_summary` (a plan's feasibility, every order served), :func:`tidy`, and
+:func:`neighbour_lists` (the granular neighbourhoods of the insertion router).
 """
 
 from __future__ import annotations
@@ -150,6 +153,27 @@ def generate_instance(n: int, kind: str = "uniform", time_windows: bool = False,
         distance=dist, duration=dist.copy(), service=service, demand=demand, earliest=earliest,
         deadline=deadline, release=np.zeros(n + 1), capacity=int(capacity), vehicle_ready=np.zeros(n),
         shift_end=shift_end, hard_deadline=time_windows)
+
+
+def neighbour_lists(problem: RoutingProblem, k: int) -> list[list[int]]:
+    """The ``k`` nearest orders of every order (entry 0, the depot: none). Nearness is km
+    plus, when time windows matter, the wait (x0.2) and the lateness (x1) of going from one
+    to the other, in the better direction."""
+    p, n = problem, problem.n_orders
+    k = min(k, n - 1)
+    if k <= 0:
+        return [[] for _ in range(n + 1)]
+    prox = p.distance[1:, 1:].astype(float)
+    if p.hard_deadline or p.cost_per_late_minute > 0:
+        e, dl, go = p.earliest[1:], p.deadline[1:], p.duration[1:, 1:] + p.service[1:, None]
+        with np.errstate(invalid="ignore"):
+            wait = np.nan_to_num(np.maximum(0.0, e[None, :] - dl[:, None] - go))
+            late = np.nan_to_num(np.maximum(0.0, e[:, None] + go - dl[None, :]))
+        prox = prox + 0.2 * wait + late
+    prox = np.minimum(prox, prox.T)
+    np.fill_diagonal(prox, INF)
+    idx = np.argpartition(prox, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(prox, axis=1)[:, :k]
+    return [[]] + [[int(v) + 1 for v in row[np.argsort(prox[i, row], kind="stable")]] for i, row in enumerate(idx)]
 
 
 def plan_summary(problem: RoutingProblem, trips: list[Trip]) -> tuple[bool, str]:
