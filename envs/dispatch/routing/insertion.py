@@ -11,8 +11,8 @@ Description:
     local search follows until no move improves: relocate (in its trip, to another or a new
     one), swap, 2-opt* (tail exchange; an empty tail merges two trips), or-opt (2-3 stops to
     another trip) and 2-opt (reverse a segment). Then trips are emptied into the others where
-    that pays (fewest stops first, until 1 + trips // 10 attempts fail); optional ``rounds`` of ruin
-    and recreate: remove an order and some neighbours, re-insert them, improve, keep if cheaper.
+    it pays (fewest stops first, until 1 + trips // 10 attempts fail). Optional ``rounds`` of
+    ruin and recreate: remove an order and neighbours, re-insert, improve, keep if cheaper.
 
 Objective:
     :func:`~envs.dispatch.routing.problem.plan_cost` (km, trip charges, lateness), with the
@@ -27,7 +27,7 @@ Evaluation:
 
 Limits:
     A descent: without ``rounds`` it stops in the first local optimum (gaps to PyVRP in
-    ``docs/benchmarks/routing.md``). Pure Python: ~1 ms for 10-20 orders, 0.1-0.3 s for 500.
+    ``docs/benchmarks/routing.md``). Pure Python: ~1-2 ms for 10-30 orders, 0.1-0.3 s for 500.
 """
 
 from __future__ import annotations
