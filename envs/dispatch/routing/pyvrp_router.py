@@ -131,8 +131,8 @@ def build_data(problem: RoutingProblem, orders: list[int], reloads: int | None =
     types = []
     for ready, ids in groups.items():
         kw = {"tw_early": ready}
-        if math.isfinite(p.shift_end):
-            kw["tw_late"] = _down(p.shift_end, ts)
+        if math.isfinite(p.shift_end):  # (a vehicle ready after the shift end serves nothing)
+            kw["tw_late"] = max(_down(p.shift_end, ts), ready)
         if reloads is not None:
             kw.update(reload_depots=[0], max_reloads=int(reloads))
         types.append(pyvrp.VehicleType(len(ids), capacity=[int(p.capacity)], **kw))
