@@ -6,24 +6,27 @@ Joint-row protocol: a courier policy's ``predict(rows)`` gets one row per courie
 :func:`play_day` also accepts SB3-style policies whose ``predict`` returns ``(actions,
 state)`` (a trained shared model through ``agents.rl.adapter``).
 
-The rules share one *start rule* (when couriers leave), and differ in which order a leaving
-courier takes:
+The rules share one *start rule* (when couriers leave) and differ in which order a leaving
+courier takes. An order's *slack* is how long it can still wait: the minutes until a direct
+trip leaving then would be late or back after the shift end (from its observation row:
+deadline slack, direct travel time; Euclidean travel, so the way back takes the way out).
 
-* start rule: idle couriers start trips one after another while the shown must-go orders
-  not yet covered weigh more than 0 or the pending load not yet covered is at least
-  ``fill`` vehicle capacities; each courier that starts covers one capacity of both (its
-  trip grows with the env's insertion). The env dispatches the must-go orders anyway; the
-  rule only decides when a courier leaves early to consolidate.
+* start rule: idle couriers start trips one after another while the *urgent* shown orders
+  (must-go, or slack below ``urgent`` minutes, default 60) not yet covered weigh more than 0,
+  or the pending load not yet covered is at least ``fill`` vehicle capacities (default 3);
+  each courier that starts covers one capacity of both (its trip grows by the env's
+  insertion). The env dispatches must-go orders anyway; the rule decides when a courier
+  leaves early. Defaults: measured on the tuning days of the default instance (fill in
+  {2, 3, 4}, urgent in {15, 30, 45, 60, 90, 120} minutes).
 * ``nearest``: the unclaimed shown order nearest to the depot (direct travel time);
-* ``edf``: the most urgent unclaimed shown order (earliest deadline: the first shown);
+* ``edf``: the unclaimed shown order of least slack (earliest effective deadline);
 * ``hungarian``: every courier (idle, and busy ones by the time until they are back) is
   matched to the shown orders by ``scipy.optimize.linear_sum_assignment`` on
   ``cost[v, o] = cost_per_km x direct round-trip km(o) + cost_per_late_minute x max(0, a_v - s_o)
   + hold x max(0, s_o - a_v)``, with a_v the minutes until courier v can leave and s_o the
-  order's slack (minutes it can still wait before a direct trip is late): late starts pay
-  the lateness price, early starts ``hold`` per minute (consolidation given up). Idle
-  couriers then start with their match, most urgent first, as the start rule allows; an
-  order matched to a busy courier waits for it.
+  order's slack: late starts pay the lateness price, early starts ``hold`` per minute
+  (consolidation given up; default 0.25). Idle couriers then start with their match, least
+  slack first, as the start rule allows; an order matched to a busy courier waits for it.
 * ``random``: a uniformly random legal action per courier (the sanity baseline).
 """
 
@@ -52,19 +55,28 @@ def joint_rows(obs: dict[str, dict[str, np.ndarray]], agents: Sequence[str]) -> 
 
 class CourierRule:
     """A courier rule (module docstring). ``fill``: pending load, in vehicle capacities, that
-    lets one more idle courier leave before any order is must-go."""
+    lets one more idle courier leave; ``urgent``: slack (minutes) below which a shown order
+    makes a courier leave."""
 
     name = "courier"
     courier = True  # the task plays it in the courier env
 
-    def __init__(self, config: DispatchConfig, fill: float = 3.0):
+    def __init__(self, config: DispatchConfig, fill: float = 3.0, urgent: float = 60.0):
         self.config = config
         self.K, self.obs_dim = config.max_orders, obs_dim(config.max_orders)
         self.ts = ob.time_scale(config)
-        self.fill = float(fill)
+        self.fill, self.urgent = float(fill), float(urgent)
 
     def params(self) -> dict[str, Any]:
-        return {"fill": self.fill}
+        return {"fill": self.fill, "urgent": self.urgent}
+
+    def slack(self, rows0: np.ndarray, fleet0: np.ndarray) -> np.ndarray:
+        """Minutes each shown order can still wait before a direct trip leaving then is late
+        or back after the shift end (Euclidean travel: the way back takes the way out)."""
+        c = self.config
+        depart = fleet0[0] * c.day_minutes + c.dispatch_margin_minutes
+        direct = rows0[:, 4] * self.ts
+        return np.minimum(rows0[:, 3] * self.ts, c.shift_end - depart - 2.0 * direct - c.service_minutes)
 
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in self.params().items())})"
@@ -79,14 +91,16 @@ class CourierRule:
         rows0, visible = orders[0], shown[0] > 0.5  # the order rows are the same for every courier
         if not visible.any():
             return actions
-        must_load = float(rows0[visible & (rows0[:, 5] > 0.5), 2].sum())  # capacities
+        slack = self.slack(rows0, fleet[0])
+        urgent = visible & ((rows0[:, 5] > 0.5) | (slack < self.urgent))
+        must_load = float(rows0[urgent, 2].sum())  # capacities
         load = float(fleet[0, 4]) * n  # the whole pending load, in capacities (fleet feature 4)
         claimed = np.zeros(self.K, dtype=bool)
-        for v, choice in self.proposals(rows0, visible, own, masks):
+        for v, choice in self.proposals(rows0, np.where(visible, slack, np.inf), own, masks):
             if not (must_load > EPS or load >= self.fill - EPS):
                 break
             if choice is None:
-                choice = self.pick(rows0, visible & masks[v, : self.K] & ~claimed)
+                choice = self.pick(rows0, slack, visible & masks[v, : self.K] & ~claimed)
             if choice is None or claimed[choice] or not masks[v, choice]:
                 continue
             actions[v], claimed[choice] = choice, True
@@ -94,19 +108,19 @@ class CourierRule:
             load -= 1.0
         return actions
 
-    def proposals(self, rows0, visible, own, masks):
+    def proposals(self, rows0, slack, own, masks):
         """(courier, proposed order or None: pick at its turn) of the idle couriers, in the
-        order they may start (default: by index)."""
+        order they may start (default: by index); ``slack``: inf for rows not shown."""
         return [(int(v), None) for v in np.flatnonzero(masks[:, : self.K].any(axis=1))]
 
-    def pick(self, rows0: np.ndarray, allowed: np.ndarray) -> int | None:
+    def pick(self, rows0: np.ndarray, slack: np.ndarray, allowed: np.ndarray) -> int | None:
         raise NotImplementedError
 
 
 class Nearest(CourierRule):
     name = "nearest"
 
-    def pick(self, rows0, allowed):
+    def pick(self, rows0, slack, allowed):
         if not allowed.any():
             return None
         return int(np.flatnonzero(allowed)[np.argmin(rows0[allowed, 4])])
@@ -115,8 +129,10 @@ class Nearest(CourierRule):
 class EarliestDeadline(CourierRule):
     name = "edf"
 
-    def pick(self, rows0, allowed):
-        return int(np.flatnonzero(allowed)[0]) if allowed.any() else None
+    def pick(self, rows0, slack, allowed):
+        if not allowed.any():
+            return None
+        return int(np.flatnonzero(allowed)[np.argmin(slack[allowed])])
 
 
 class Hungarian(CourierRule):
@@ -124,19 +140,19 @@ class Hungarian(CourierRule):
 
     name = "hungarian"
 
-    def __init__(self, config: DispatchConfig, fill: float = 3.0, hold: float = 0.25):
-        super().__init__(config, fill)
+    def __init__(self, config: DispatchConfig, fill: float = 3.0, urgent: float = 60.0, hold: float = 0.25):
+        super().__init__(config, fill, urgent)
         self.hold = float(hold)
 
     def params(self) -> dict[str, Any]:
-        return {"fill": self.fill, "hold": self.hold}
+        return {**super().params(), "hold": self.hold}
 
-    def cost_matrix(self, rows0, visible, own, masks) -> np.ndarray:
+    def cost_matrix(self, rows0, slack, own, masks) -> np.ndarray:
         """(couriers, shown orders) assignment cost (module docstring); BIG where an idle
         courier may not take the order."""
         c = self.config
-        idx = np.flatnonzero(visible)
-        slack = rows0[idx, 3] * self.ts
+        idx = np.flatnonzero(np.isfinite(slack))
+        slack = slack[idx]
         km = 2.0 * rows0[idx, 4] * self.ts * c.speed  # direct round trip (Euclidean days)
         idle = masks[:, : self.K].any(axis=1)
         avail = np.where(idle, 0.0, np.maximum(0.0, own[:, 1] * self.ts - c.dispatch_margin_minutes))
@@ -145,16 +161,16 @@ class Hungarian(CourierRule):
             + self.hold * np.maximum(0.0, -gap)
         return np.where(idle[:, None] & ~masks[:, idx], BIG, cost)
 
-    def proposals(self, rows0, visible, own, masks):
-        idx = np.flatnonzero(visible)
-        cost = self.cost_matrix(rows0, visible, own, masks)
+    def proposals(self, rows0, slack, own, masks):
+        idx = np.flatnonzero(np.isfinite(slack))
+        cost = self.cost_matrix(rows0, slack, own, masks)
         couriers, cols = linear_sum_assignment(cost)
         idle = masks[:, : self.K].any(axis=1)
         out = [(int(v), int(idx[j])) for v, j in zip(couriers, cols, strict=True)
                if idle[v] and cost[v, j] < BIG / 2]
-        return sorted(out, key=lambda vo: (rows0[vo[1], 3], vo[0]))  # most urgent match first
+        return sorted(out, key=lambda vo: (slack[vo[1]], vo[0]))  # most urgent match first
 
-    def pick(self, rows0, allowed):
+    def pick(self, rows0, slack, allowed):
         return None
 
 
