@@ -121,9 +121,10 @@ def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour
     2. the pending must-go orders are inserted by cheapest insertion (added km, lateness and,
        for a waiting idle courier, the trip charge: it opens a trip only when that is cheaper
        or nothing else fits);
-    3. every trip grows by cheapest insertion (added km) of other pending orders while it
-       stays feasible, no stop gets later than it was, the new order is on time and the
-       return moves by at most ``grow_max_detour`` minutes.
+    3. every trip grows by cheapest insertion (added km, over all trips at once) of other
+       pending orders while an insertion keeps the trip feasible (capacity, shift end), makes
+       no stop later than it was, puts the new order on time and moves the return by at most
+       ``grow_max_detour`` minutes (each insertion).
 
     Returns (problem, trips, orders, vehicles) for :meth:`DispatchSimulator.record` (no
     trips and None for the problem when there is nothing to do)."""
@@ -203,7 +204,7 @@ class CourierDispatchEnv(ParallelEnv):
        cheapest insertion over those trips and the waiting idle couriers (opening a trip
        costs its charge); then every trip grows by cheapest insertion of other pending orders
        while capacity allows, no stop gets later, the new order is on time and the return
-       moves by at most ``grow_max_detour`` minutes. Must-go orders that fit nowhere stay
+       moves by at most ``grow_max_detour`` minutes per insertion. Must-go orders that fit nowhere stay
        pending (``unrouted``);
     4. the trips leave, their costs are booked (the reward), the clock moves to t + epoch and
        new orders are revealed. After the last epoch undispatched orders fail.
@@ -238,7 +239,7 @@ class CourierDispatchEnv(ParallelEnv):
     ## Arguments
     The fields of :class:`envs.dispatch.config.DispatchConfig` (``n_vehicles`` must be an
     integer), ``render_mode`` (``rgb_array``: the Gymnasium env's map), ``grow_max_detour``
-    (minutes a grown order may add to a trip's return, default 10; 0: no growth) and
+    (minutes one grown order may add to a trip's return, default 10) and
     ``invalid_action`` (``raise``, default, or ``wait``).
 
     ## KPIs in info (every agent)
