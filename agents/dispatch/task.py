@@ -33,7 +33,7 @@ from envs.dispatch.env import SameDayDeliveryEnv
 
 ONLINE = ("greedy", "lazy", "random", "threshold")
 COURIER = ("nearest", "edf", "hungarian")
-SHARED_ALGOS = ("maskable_ppo",)
+SHARED_ALGOS = ("maskable_ppo", "ppo", "a2c")  # masked picks are waits, so unmasked PPO can learn too
 BITS_ALGOS = ("ppo", "a2c")
 
 
@@ -126,7 +126,10 @@ class DispatchTask(Task):
             return None
         from envs.dispatch.parallel_env import CourierDispatchEnv
 
-        return CourierDispatchEnv(config=self.config, grow_max_detour=self.training.courier_detour_minutes)
+        # a masked (in-range) action is a wait, as PettingZoo's conformance tests need (they
+        # sample unmasked); out-of-range actions still raise
+        return CourierDispatchEnv(config=self.config, grow_max_detour=self.training.courier_detour_minutes,
+                                  invalid_action="wait")
 
     def shared_batch(self, n_copies: int, seed: int):
         if self.config.n_vehicles is None:
@@ -241,7 +244,8 @@ class DispatchTask(Task):
         if env is None:
             raise ConfigError("shared: couriers need a fleet; set env.n_vehicles")
         agent = env.possible_agents[0]
-        interface = CourierRows(env.observation_space(agent)["observation"].shape[0], env.action_space(agent).n)
+        interface = CourierRows(env.observation_space(agent)["observation"].shape[0], env.action_space(agent).n,
+                                masked=maskable or bool((essentials or {}).get("masked", False)))
         if essentials and (essentials.get("obs_dim"), essentials.get("n_actions")) not in (
                 (None, None), (interface.obs_dim, interface.n_actions)):
             raise ConfigError(f"model: trained on courier rows of {essentials.get('obs_dim')} features and "
@@ -269,6 +273,9 @@ class EuroNeuripsTask(DispatchTask):
 
     name = "dispatch_euro_neurips"
     default_agents = ("hindsight", "threshold", "greedy", "lazy", "random")
+    kpis = tuple(k for k in DispatchTask.kpis if k.name != "utilisation")  # no fleet
+    make_parallel_env = Task.make_parallel_env  # no fleet, so no couriers
+    shared_batch = Task.shared_batch
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> DispatchConfig:
         return EuroNeuripsConfig.from_kwargs(env_kwargs)

@@ -23,6 +23,7 @@ from envs.core.config import (
     check_int,
     check_keys,
 )
+from envs.dispatch.instance_files import euro_instance, instance_coordinates
 
 RULES = ("same_day", "euro_neurips")
 LOCATIONS = ("uniform", "clustered", "instance")
@@ -143,6 +144,8 @@ class DispatchConfig:
         needs_instance = self.locations == "instance" or self.rules == "euro_neurips"
         if needs_instance and self.instance is None:
             raise ConfigError(f"instance: required with {'rules=euro_neurips' if self.rules == 'euro_neurips' else 'locations=instance'}; give env.instance=<path to a VRPLIB file>")
+        if self.instance is not None:  # read now (cached), so a malformed file fails here, in one line
+            (euro_instance if self.rules == "euro_neurips" else instance_coordinates)(self.instance)
         if self.n_vehicles is not None:
             s(self, "n_vehicles", check_int("n_vehicles", self.n_vehicles, 1, MAX_VEHICLES))
         s(self, "capacity", check_int("capacity", self.capacity, 1, 10**9))

@@ -11,7 +11,8 @@ from gymnasium import spaces
 from envs.core.episode import check_reset_options, step_before_reset
 from envs.dispatch import observation as ob
 from envs.dispatch.config import DispatchConfig
-from envs.dispatch.generator import generate_day, instance_coordinates
+from envs.dispatch.generator import generate_day
+from envs.dispatch.instance_files import instance_coordinates
 from envs.dispatch.simulator import DispatchSimulator
 
 
@@ -26,10 +27,15 @@ def position_scale(config: DispatchConfig) -> float:
 
 def check_dispatch_action(action, K: int) -> np.ndarray:
     """A MultiBinary(K) action as a bool array, or a one-line ValueError."""
-    a = np.asarray(action)
-    if a.shape != (K,) or not np.isin(a, (0, 1)).all():
-        raise ValueError(f"action: expected MultiBinary({K}), {K} values in {{0, 1}}, got shape {a.shape} "
-                         f"with values {np.unique(a)[:4].tolist()}")
+    try:
+        a = np.asarray(action)
+        ok = a.shape == (K,) and a.dtype.kind in "biuf" and bool(np.isin(a, (0, 1)).all())
+    except (ValueError, TypeError):
+        ok, a = False, None
+    if not ok:
+        shape = getattr(a, "shape", "?")
+        raise ValueError(f"action: expected MultiBinary({K}), {K} values in {{0, 1}}, got {str(action)[:60]!s} "
+                         f"(shape {shape})")
     return a.astype(bool)
 
 

@@ -329,7 +329,7 @@ def must_dispatch(day: Day, epoch: int, *, end_epoch: int, shift_end: float,
     known = day.release <= t + margin
     if epoch >= end_epoch:
         return known.copy()
-    out, _ = day.travel.from_depot(day.node)
+    _, out = day.travel.from_depot(day.node)  # durations (the minutes day keeps its distance in seconds)
     back = day.travel.duration[day.node, 0] if day.travel.duration is not None else out
     arrive = np.maximum(t + epoch_duration + margin + out, day.earliest)
     return known & ((arrive > day.deadline) | (arrive + day.service + back > shift_end))

@@ -13,34 +13,11 @@ seed (``envs/dispatch/euro_neurips.py``), converted from seconds to minutes.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from envs.core.config import ConfigError
 from envs.dispatch.config import DispatchConfig
 from envs.dispatch.day import Day, Travel
-
-
-@lru_cache(maxsize=8)
-def instance_coordinates(path: str) -> np.ndarray:
-    """The node coordinates of a VRPLIB file (row 0 the depot), read with ``vrplib``."""
-    import vrplib
-
-    try:
-        data = vrplib.read_instance(path, compute_edge_weights=False)
-    except Exception as err:  # vrplib raises many kinds on malformed files
-        raise ConfigError(f"instance: {path}: not a readable VRPLIB file ({type(err).__name__}: {str(err)[:80]})") from None
-    xy = data.get("node_coord")
-    if xy is None or np.ndim(xy) != 2 or np.shape(xy)[1] != 2 or len(xy) < 2:
-        raise ConfigError(f"instance: {path}: expected a NODE_COORD_SECTION with a depot and at least one customer")
-    xy = np.asarray(xy, dtype=float)
-    if not np.isfinite(xy).all():
-        raise ConfigError(f"instance: {path}: NODE_COORD_SECTION holds non-finite coordinates")
-    depots = data.get("depot")
-    depot = int(np.asarray(depots).reshape(-1)[0]) if depots is not None and np.size(depots) else 0
-    order = [depot] + [i for i in range(len(xy)) if i != depot]
-    return xy[order]
+from envs.dispatch.instance_files import euro_instance, instance_coordinates
 
 
 def arrival_times(config: DispatchConfig, rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +46,7 @@ def generate_day(config: DispatchConfig, rng: np.random.Generator, seed: int | N
     if config.rules == "euro_neurips":
         from envs.dispatch.euro_neurips import euro_day_minutes
 
-        return euro_day_minutes(config.instance, int(rng.integers(2**31)) if seed is None else int(seed))
+        return euro_day_minutes(euro_instance(config.instance), int(rng.integers(2**31)) if seed is None else int(seed))
     release = arrival_times(config, rng)
     n = len(release)
     xy = locations(config, rng, n)

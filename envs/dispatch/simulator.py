@@ -282,16 +282,21 @@ class DispatchSimulator:
         problem = self.problem(orders, np.arange(n_veh))
         problem.vehicle_ready = np.zeros(n_veh)
         result = EpochResult()
-        seen = set()
+        seen: set[int] = set()
         for v, trips in enumerate(vehicle_trips):
             for stops in trips:
-                if seen.intersection(stops):
+                stops = [int(i) for i in stops]
+                if not stops:
+                    continue
+                bad = [i for i in stops if not 0 <= i < len(day)]
+                if bad:
+                    raise ValueError(f"plan: vehicle {v} visits order {bad[0]}; the day's orders are 0..{len(day) - 1}")
+                if seen.intersection(stops) or len(set(stops)) < len(stops):
                     raise ValueError(f"plan: an order of vehicle {v}'s trips is served twice")
                 seen.update(stops)
-                trip = Trip(v, [int(i) + 1 for i in stops])
-                routed = self.record(problem, [trip], orders, np.arange(n_veh), result)
+                routed = self.record(problem, [Trip(v, [i + 1 for i in stops])], orders, np.arange(n_veh), result)
                 self.dispatched[routed] = True
-                problem.vehicle_ready[v] = self.rows[-1][-1]
+                problem.vehicle_ready[v] = self.trip_routes[-1][3]
         self.epoch = self.n_epochs - 1
         self._end_of_day(result)
         result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed

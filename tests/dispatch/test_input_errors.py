@@ -228,12 +228,6 @@ def test_a_malformed_instance_is_a_one_line_error_naming_instance_before_the_fir
     assert names(message, "instance") and str(tmp_path) in message, message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "envs/dispatch/config.py DispatchConfig.__post_init__ only checks that the instance file "
-    "exists (find_instance); it is read later, by position_scale at env construction or by "
-    "generate_day at the first reset (EURO-NeurIPS), so DispatchConfig / the task accept a "
-    "malformed file. Fix: read it in __post_init__ (instance_coordinates for locations=instance, "
-    "euro_neurips.read_instance(path, field='instance') for rules=euro_neurips; both cheap, cacheable)"))
 @pytest.mark.parametrize(("name", "rules"), [("garbage", "same_day"), ("coordinates_only", "euro_neurips")])
 def test_a_malformed_instance_is_refused_by_the_config_itself(tmp_path, name, rules):
     kwargs = instance_kwargs(rules, write_malformed(tmp_path, name))

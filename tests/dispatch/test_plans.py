@@ -357,12 +357,6 @@ def test_an_executed_whole_day_plan_is_recomputable_from_its_rows():
     assert first["dispatch_time"].iloc[0] == day.release[3]  # leaves when its order is released
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "envs/dispatch/simulator.py DispatchSimulator.execute: after each trip it sets "
-    "problem.vehicle_ready[v] = self.rows[-1][-1], the return of the last row recorded by any "
-    "vehicle; an empty trip records no row, so vehicle 1's next trip waits for vehicle 0's "
-    "return (100.2 instead of its order's release, 23.5), and an empty first trip raises "
-    "IndexError. Fix: skip empty trips (if not stops: continue) before recording"))
 def test_an_empty_trip_in_a_whole_day_plan_changes_nothing():
     sim, day = executed([[[0, 1], [2]], [[], [3]]])
     plan = sim.plan()
@@ -371,12 +365,6 @@ def test_an_empty_trip_in_a_whole_day_plan_changes_nothing():
     assert sim.plan()["vehicle"].tolist() == [1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "envs/dispatch/simulator.py DispatchSimulator.execute checks only that no order is in two "
-    "trips: an order twice in one trip is delivered twice (delivered + failed > orders), order "
-    "-1 becomes stop 0, the depot, and books the day's last order at the depot (0 km), an id "
-    ">= the day's orders raises IndexError. Fix: refuse, in one ValueError line 'plan: ...', "
-    "ids outside 0..n-1 and repeats within a trip (len(set(stops)) != len(stops))"))
 @pytest.mark.parametrize("trips", [[[[0, 0]]], [[[-1]]], [[[17]]]], ids=["twice_in_a_trip", "minus_one", "beyond"])
 def test_a_whole_day_plan_with_a_bad_order_id_is_refused(trips):
     assert len(day_of(SMOKE, 5)) == 17
