@@ -1,7 +1,8 @@
 """Parity of an exported policy file with the SB3 policy it was exported from.
 
 The SB3 policy is rolled out with the task's own rollout on the evaluation seeds
-``EVAL_SEED_BASE + r`` (``reps`` x ``periods``, no warm-up); every raw observation batch it
+``EVAL_SEED_BASE + r`` (``reps`` x ``periods``, no warm-up; more replications while that gave
+fewer than ``reps`` x ``periods`` observations, e.g. short dispatch days); every raw observation batch it
 met and its model actions are recorded. The exported file is run on the same model rows:
 discrete actions and the task's extra outputs must be identical; continuous actions must
 agree within ``atol``, and extra outputs may differ only where the model's action sits within
@@ -37,10 +38,18 @@ class _Recorder(InterfacePolicy):
 
 def parity(task, sb3, exported, settings) -> dict:
     """Compare ``exported`` with ``sb3`` (module docstring); raise :class:`ParityError`."""
-    seeds = EVAL_SEED_BASE + np.arange(int(settings.reps))
+    reps, periods = int(settings.reps), int(settings.periods)
     recorder = _Recorder(sb3)
-    reference = task.rollout(recorder, seeds, int(settings.periods), 0)
     interface = sb3.interface
+    seeds, chunks = np.zeros(0, dtype=np.int64), []
+    # a task with episodes of its own length (a dispatch day) may give fewer than reps x
+    # periods observations: more replications are rolled out until it has them (or 100x)
+    while not chunks or (sum(len(interface.model_obs(r[0])) for r in recorder.records) < reps * periods
+                         and len(seeds) < 100 * reps):
+        more = EVAL_SEED_BASE + np.arange(len(seeds), len(seeds) + reps)
+        chunks.append(task.rollout(recorder, more, periods, 0))
+        seeds = np.concatenate([seeds, more])
+    reference = {k: np.concatenate([np.asarray(c[k]).reshape(-1) for c in chunks]) for k in chunks[0]}
     obs = np.concatenate([r[0] for r in recorder.records])
     ref_action = np.concatenate([r[1].reshape(len(interface.model_obs(r[0])), -1) for r in recorder.records])
     rows = np.ascontiguousarray(interface.model_obs(obs), dtype=np.float32)
@@ -54,12 +63,12 @@ def parity(task, sb3, exported, settings) -> dict:
         near = interface.near_boundary(ref_action, settings.boundary_tol) | interface.near_boundary(
             action, settings.boundary_tol)
     mismatched, near_obs = _extra_mismatches(interface, obs, ref_action, outputs[1:], near)
-    rollout = task.rollout(exported, seeds, int(settings.periods), 0)
+    rollout = task.rollout(exported, seeds, periods, 0)
     identical = bool(np.array_equal(reference["cost"], rollout["cost"]))
     stats = {
         "observations": len(rows),
-        "rollouts": f"{settings.reps} x {settings.periods} periods of the SB3 policy on seeds EVAL_SEED_BASE + "
-                    f"0..{settings.reps - 1} (EVAL_SEED_BASE = {EVAL_SEED_BASE})",
+        "rollouts": f"{len(seeds)} x {settings.periods} periods of the SB3 policy on seeds EVAL_SEED_BASE + "
+                    f"0..{len(seeds) - 1} (EVAL_SEED_BASE = {EVAL_SEED_BASE})",
         "runtime": "onnxruntime CPUExecutionProvider" if exported.format == "onnx" else "torch.jit.load",
         "action_mismatches": int(bad_action.sum()),
         "max_abs_action_diff": float(diff.max()) if len(diff) else 0.0,
