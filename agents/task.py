@@ -199,6 +199,7 @@ class Task(ABC):
     env_id: ClassVar[str]
     kpis: ClassVar[tuple[Kpi, ...]] = ()
     cost_decimals: ClassVar[int] = 4
+    cost_unit: ClassVar[str] = "period"  # what one "cost" of the rollout is per (e.g. "day")
     default_agents: ClassVar[tuple[str, ...]] = ()
     evaluation_defaults: ClassVar[EvaluationDefaults] = EvaluationDefaults()
     training_options: ClassVar[type] = type(None)

@@ -15,7 +15,7 @@ from rich.table import Table
 from agents.harness import Evaluation
 from experiments.plots import plot_costs
 
-FOOTNOTE = ("Cost per period: mean over replications ± 95% CI. Gap: paired by replication (common random "
+FOOTNOTE = ("Cost per {unit}: mean over replications ± 95% CI. Gap: paired by replication (common random "
             "numbers) against {reference}, ± 95% CI.")
 
 
@@ -42,7 +42,7 @@ def print_table(evaluation: Evaluation, task, title: str, console: Console | Non
     frame, ref, dec = evaluation.frame, evaluation.reference, task.cost_decimals
     kpis = table_kpis(task, frame)
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    for header, justify in [("agent", "left"), ("cost / period", "right"), ("gap %", "right"),
+    for header, justify in [("agent", "left"), (f"cost / {task.cost_unit}", "right"), ("gap %", "right"),
                             *((k.header, "right") for k in kpis)]:
         table.add_column(header, justify=justify, no_wrap=True)
     for row in frame.itertuples():
@@ -51,7 +51,7 @@ def print_table(evaluation: Evaluation, task, title: str, console: Console | Non
     for row in frame.itertuples():
         if row.parameters:
             console.print(f"  {row.agent}: {row.parameters}")
-    console.print(FOOTNOTE.format(reference=ref) + f" Replications: {int(frame['reps'].iloc[0])}.")
+    console.print(FOOTNOTE.format(reference=ref, unit=task.cost_unit) + f" Replications: {int(frame['reps'].iloc[0])}.")
     if note := evaluation.note():
         console.print(f"[yellow]{note}[/yellow]")
 
@@ -59,7 +59,7 @@ def print_table(evaluation: Evaluation, task, title: str, console: Console | Non
 def markdown(evaluation: Evaluation, task) -> str:
     frame, ref, dec = evaluation.frame, evaluation.reference, task.cost_decimals
     kpis = table_kpis(task, frame)
-    head = ["agent", "cost / period (95% CI)", "gap % (paired 95% CI)", *(k.header for k in kpis), "parameters"]
+    head = ["agent", f"cost / {task.cost_unit} (95% CI)", "gap % (paired 95% CI)", *(k.header for k in kpis), "parameters"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
     for row in frame.itertuples():
         cells = [row.agent, _cost(row, dec), _gap(row, ref), *(k.cell(row) for k in kpis),

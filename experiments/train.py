@@ -216,7 +216,7 @@ def main(cfg: DictConfig) -> float:
             session.wandb_run.finish()
     best = session.evaluator.best
     console.print(f"done in {time.perf_counter() - start:.0f}s: {policy.name} mean cost "
-                  f"{row.mean_cost:.{task.cost_decimals}f}/period ({row.gap_pct:+.2f}% vs {reference}); "
+                  f"{row.mean_cost:.{task.cost_decimals}f}/{task.cost_unit} ({row.gap_pct:+.2f}% vs {reference}); "
                   f"best validation cost {best:.{task.cost_decimals}f}; results in {out}")
     return float(best)
 

@@ -86,6 +86,7 @@ class DispatchTask(Task):
         Kpi("orders", "orders", "{:.1f}", table=False),
     )
     cost_decimals = 2
+    cost_unit = "day"
     default_agents = ("hindsight", "threshold", "greedy", "lazy", "random", "nearest", "edf", "hungarian")
     evaluation_defaults = EvaluationDefaults(periods=None, warmup=0, reps=32, validation_reps=16, max_reps=128)
     training_options = DispatchTraining
@@ -188,8 +189,8 @@ class DispatchTask(Task):
         slack = np.concatenate([np.arange(0.0, 2.0 * ts + 1e-9, ts / (2 if smoke else 4)), [greedy_slack]])
         radius = pos * np.array([0.0, 0.1] if smoke else [0.0, 0.05, 0.1, 0.2])
         fill = np.array([4.0, np.inf] if smoke else [1.0, 2.0, 4.0, np.inf])
-        axes = [Axis("slack", slack, 0.0, greedy_slack), Axis("radius", radius, 0.0, float(radius[-1])),
-                Axis("fill", fill, float(fill[0]), np.inf)]
+        axes = [Axis("slack", slack, 0.0, greedy_slack), Axis("radius", radius, 0.0, pos),
+                Axis("fill", fill, 0.5, np.inf, step=0.5)]
         anchors = [{"slack": greedy_slack, "radius": 0.0, "fill": np.inf},  # = greedy
                    {"slack": 0.0, "radius": 0.0, "fill": np.inf}]  # = lazy (must-go only)
         result = race(evaluate, axes, RaceSettings(reps, min_screen_reps=min(4, reps), screen_budget=64 * 4,
