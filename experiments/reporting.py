@@ -75,7 +75,7 @@ def write_results(evaluation: Evaluation, task, out: Path, title: str, command: 
     out.mkdir(parents=True, exist_ok=True)
     frame = evaluation.frame
     frame.to_csv(out / "results.csv", index=False)
-    notes = [FOOTNOTE.format(reference=f"`{evaluation.reference}`") + f" Replications: {int(frame['reps'].iloc[0])}."]
+    notes = [FOOTNOTE.format(reference=f"`{evaluation.reference}`", unit=task.cost_unit) + f" Replications: {int(frame['reps'].iloc[0])}."]
     if note := evaluation.note():
         notes.append(note)
     md = [f"# {title}", "", f"Command: `{command}`", "", markdown(evaluation, task), "", *notes, ""]
