@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-slow test-ray lint benchmark speed suite clean
+.PHONY: install train test test-slow test-ray lint benchmark speed suite dispatch routing-table clean
 
 install: $(STAMP)
 
@@ -50,6 +50,14 @@ speed: $(STAMP)
 
 suite: $(STAMP)
 	$(PY) -m experiments.benchmark suite=classic
+
+# dispatch: every agent on the default same-day scenario, with the hindsight reference
+dispatch: $(STAMP)
+	$(PY) -m experiments.benchmark env=dispatch
+
+# the static routing table (docs/benchmarks/routing.md): savings and insertion against PyVRP
+routing-table: $(STAMP)
+	$(PY) -m experiments.routing suite=table
 
 clean:
 	rm -rf outputs multirun .pytest_cache
