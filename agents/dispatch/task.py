@@ -275,6 +275,7 @@ class EuroNeuripsTask(DispatchTask):
     name = "dispatch_euro_neurips"
     default_agents = ("hindsight", "threshold", "greedy", "lazy", "random")
     kpis = tuple(k for k in DispatchTask.kpis if k.name != "utilisation")  # no fleet
+    speed_module = None  # the same simulator as env=dispatch (its speed page)
     make_parallel_env = Task.make_parallel_env  # no fleet, so no couriers
     shared_batch = Task.shared_batch
 
