@@ -121,7 +121,8 @@ def rows(cases: list[SpeedCase], best: dict[str, float], reference: float) -> li
     for case in cases:
         value = best[case.label]
         per = (f"{1e6 / value:.3f} µs" if value < 1e6 else f"{1e9 / value:.1f} ns") if case.per_step else ""
-        ratio = f"{value / reference:.2f}x" if case.ratio else ""
+        r = value / reference
+        ratio = (f"{r:.2f}x" if r >= 0.01 else f"{r:.2e}x") if case.ratio else ""  # days/s vs steps/s: tiny
         figure = f"{value:,.0f} {case.unit}" if value >= 100 else f"{value:,.2f} {case.unit}"
         out.append((case.label, figure, per, ratio))
     return out
