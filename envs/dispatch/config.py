@@ -118,6 +118,13 @@ class DispatchConfig:
     observation: str = "flat"
 
     def __post_init__(self) -> None:
+        try:
+            self._validate()
+        except ConfigError as err:  # name the field as the command line does (env.<field>)
+            message = str(err)
+            raise ConfigError(message if message.startswith("env.") else f"env.{message}") from None
+
+    def _validate(self) -> None:
         s = object.__setattr__
         s(self, "rules", check_choice("rules", self.rules, RULES))
         s(self, "day_minutes", check_float("day_minutes", self.day_minutes, 1.0, MAX_MINUTES))

@@ -101,17 +101,17 @@ def test_a_bad_value_is_a_one_line_config_error_naming_the_field(case):
 
 def test_relations_name_their_bound():
     message = one_line_error(ConfigError, DispatchConfig, arrival_rates=[1.0] * 11)
-    assert message.startswith("arrival_rates: ") and "day_minutes=600" in message
+    assert message.startswith("env.arrival_rates: ") and "day_minutes=600" in message
     message = one_line_error(ConfigError, DispatchConfig, day_minutes=120.0, arrival_rates=[1.0, 1.0, 1.0])
-    assert message.startswith("arrival_rates: ") and "day_minutes=120" in message
+    assert message.startswith("env.arrival_rates: ") and "day_minutes=120" in message
     message = one_line_error(ConfigError, DispatchConfig, size_max=13)
-    assert message.startswith("size_max: ") and "capacity=12" in message
+    assert message.startswith("env.size_max: ") and "capacity=12" in message
     message = one_line_error(ConfigError, DispatchConfig, capacity=4, size_max=5)
-    assert message.startswith("size_max: ") and "capacity=4" in message
+    assert message.startswith("env.size_max: ") and "capacity=4" in message
     message = one_line_error(ConfigError, DispatchConfig, earliest_delay_minutes=30.0, promise_minutes=20.0)
-    assert message.startswith("earliest_delay_minutes: ")
+    assert message.startswith("env.earliest_delay_minutes: ")
     message = one_line_error(ConfigError, DispatchConfig, router="pyvrp", router_iterations=None)
-    assert message.startswith("router_iterations: ") and "router_time_limit" in message
+    assert message.startswith("env.router_iterations: ") and "router_time_limit" in message
 
 
 def test_the_bounds_themselves_are_accepted():
@@ -134,12 +134,12 @@ def test_an_unknown_key_is_refused_naming_it(key):
 def test_a_missing_instance_is_refused_when_the_rules_need_one(rules):
     kwargs = {"locations": "instance"} if rules == "same_day" else {"rules": "euro_neurips"}
     message = one_line_error(ConfigError, DispatchConfig, **kwargs)
-    assert message.startswith("instance: required with ")
+    assert message.startswith("env.instance: required with ")
     assert ("locations=instance" if rules == "same_day" else "rules=euro_neurips") in message
     message = one_line_error(ConfigError, EuroNeuripsConfig, instance=None)
-    assert message.startswith("instance: required with rules=euro_neurips")
+    assert message.startswith("env.instance: required with rules=euro_neurips")
     message = one_line_error(ConfigError, DispatchConfig, **kwargs, instance="data/dispatch/nope.txt")
-    assert message.startswith("instance: ") and "nope.txt" in message
+    assert message.startswith("env.instance: ") and "nope.txt" in message
 
 
 # -- malformed instance files -----------------------------------------------------------------
