@@ -1,0 +1,1 @@
+"""Slotting: dynamic storage assignment in a piece-picking warehouse (issue 10)."""
