@@ -1,0 +1,135 @@
+"""Typed configuration of the slotting operation (``env=slotting``).
+
+The fields of :class:`SlottingConfig` are the env's ``env.*`` keys. Lengths are metres,
+times seconds, the time unit of the demand's drift is one picking *tour* (the tour index
+``t = 0, 1, 2, ...`` of :mod:`envs.slotting.demand`). The config holds no seed: every random
+draw comes from the ``numpy.random.Generator`` passed to ``SlottingSimulator.reset``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from envs.core.config import (
+    MAX_COST,
+    ConfigError,
+    check_choice,
+    check_float,
+    check_int,
+    check_keys,
+)
+from envs.slotting.layout import DEPOTS, Layout, LayoutConfig
+from envs.slotting.routing import METHODS
+
+POPULARITIES = ("zipf", "uniform")
+LAYOUT_FIELDS = ("n_aisles", "slots_per_side", "levels", "aisle_spacing", "slot_width", "depot")
+MAX_SKUS = 1_000_000
+MAX_UNITS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SlottingConfig:
+    """Parameters of the slotting operation (the names are the env's keyword arguments).
+
+    Geometry (:class:`envs.slotting.layout.LayoutConfig`): ``n_aisles``, ``slots_per_side``,
+        ``levels``, ``aisle_spacing``, ``slot_width``, ``depot`` (``left`` | ``centre``).
+    Catalogue and demand (:mod:`envs.slotting.demand`): ``n_skus`` SKUs at the start;
+        ``popularity``: ``zipf`` (SKU i's base weight ``(i + 1) ** -zipf_exponent``) or
+        ``uniform``. Drift: ``season_amplitude`` in [0, 0.95] and ``season_period`` (tours)
+        of a sinusoidal multiplier per SKU with a random phase; ``launch_rate`` /
+        ``retire_rate``: expected new / retired SKUs per tour (Poisson). Orders have
+        ``1 + Poisson(lines_per_order - 1)`` lines (mean ``lines_per_order`` >= 1), one unit
+        each. A tour takes ``batch_size`` orders, fewer if ``picker_capacity`` (lines per tour,
+        None: no limit) would be exceeded.
+    Stock: a slot holds one SKU, at most ``slot_capacity`` units; an inbound load is
+        ``load_units`` (<= ``slot_capacity``) units of one SKU. A SKU whose stock (in slots
+        plus queued loads) is <= ``reorder_point`` orders one load. ``initial_occupancy``:
+        the share of slots filled at reset.
+    Travel and time: ``routing`` (``s_shape`` | ``return`` | ``largest_gap`` | ``optimal``),
+        ``walking_speed`` (m/s) and ``time_per_pick`` (s per line) for lines per hour.
+    Costs: pick travel costs 1 per metre; putaway travel ``putaway_cost_per_m`` per metre;
+        a relocation ``relocation_cost``. ``episode_loads``: inbound loads per episode.
+    """
+
+    n_aisles: int = 10
+    slots_per_side: int = 20
+    levels: int = 1
+    aisle_spacing: float = 3.0
+    slot_width: float = 1.0
+    depot: str = "left"
+    n_skus: int = 200
+    popularity: str = "zipf"
+    zipf_exponent: float = 1.0
+    season_amplitude: float = 0.3
+    season_period: float = 500.0
+    launch_rate: float = 0.01
+    retire_rate: float = 0.01
+    lines_per_order: float = 2.0
+    batch_size: int = 5
+    picker_capacity: int | None = None
+    slot_capacity: int = 20
+    load_units: int = 20
+    reorder_point: int = 2
+    initial_occupancy: float = 0.5
+    routing: str = "s_shape"
+    walking_speed: float = 1.0
+    time_per_pick: float = 10.0
+    putaway_cost_per_m: float = 1.0
+    relocation_cost: float = 10.0
+    episode_loads: int = 500
+
+    def __post_init__(self) -> None:
+        try:
+            self._validate()
+        except ConfigError as err:  # name the field as the command line does (env.<field>)
+            message = str(err)
+            raise ConfigError(message if message.startswith("env.") else f"env.{message}") from None
+
+    def _validate(self) -> None:
+        s = object.__setattr__
+        LayoutConfig(**{name: getattr(self, name) for name in LAYOUT_FIELDS})  # geometry checks
+        s(self, "depot", check_choice("depot", self.depot, DEPOTS))
+        for name in LAYOUT_FIELDS[:3]:
+            s(self, name, int(getattr(self, name)))
+        for name in LAYOUT_FIELDS[3:5]:
+            s(self, name, float(getattr(self, name)))
+        s(self, "n_skus", check_int("n_skus", self.n_skus, 1, MAX_SKUS))
+        s(self, "popularity", check_choice("popularity", self.popularity, POPULARITIES))
+        s(self, "zipf_exponent", check_float("zipf_exponent", self.zipf_exponent, 0.0, 10.0))
+        s(self, "season_amplitude", check_float("season_amplitude", self.season_amplitude, 0.0, 0.95))
+        s(self, "season_period", check_float("season_period", self.season_period, 0.0, 1e9, strict_low=True))
+        s(self, "launch_rate", check_float("launch_rate", self.launch_rate, 0.0, 100.0))
+        s(self, "retire_rate", check_float("retire_rate", self.retire_rate, 0.0, 100.0))
+        s(self, "lines_per_order", check_float("lines_per_order", self.lines_per_order, 1.0, 1000.0))
+        s(self, "batch_size", check_int("batch_size", self.batch_size, 1, 10_000))
+        if self.picker_capacity is not None:
+            s(self, "picker_capacity", check_int("picker_capacity", self.picker_capacity, 1, 1_000_000))
+        s(self, "slot_capacity", check_int("slot_capacity", self.slot_capacity, 1, MAX_UNITS))
+        s(self, "load_units", check_int("load_units", self.load_units, 1, self.slot_capacity))
+        s(self, "reorder_point", check_int("reorder_point", self.reorder_point, 0, MAX_UNITS))
+        s(self, "initial_occupancy", check_float("initial_occupancy", self.initial_occupancy, 0.0, 1.0))
+        s(self, "routing", check_choice("routing", self.routing, METHODS))
+        s(self, "walking_speed", check_float("walking_speed", self.walking_speed, 0.0, 100.0, strict_low=True))
+        s(self, "time_per_pick", check_float("time_per_pick", self.time_per_pick, 0.0, 3600.0))
+        for name in ("putaway_cost_per_m", "relocation_cost"):
+            s(self, name, check_float(name, getattr(self, name), 0.0, MAX_COST))
+        s(self, "episode_loads", check_int("episode_loads", self.episode_loads, 1, 10_000_000))
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SlottingConfig:
+        """A config from keyword arguments, unknown keys refused in one line."""
+        check_keys("env", kwargs, [f.name for f in fields(cls)])
+        return cls(**dict(kwargs))
+
+    def layout_config(self) -> LayoutConfig:
+        return LayoutConfig(**{name: getattr(self, name) for name in LAYOUT_FIELDS})
+
+    def layout(self) -> Layout:
+        """The warehouse geometry."""
+        return Layout(self.layout_config())
+
+    def plain(self) -> dict[str, Any]:
+        """JSON-ready keyword arguments."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

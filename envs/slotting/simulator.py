@@ -1,0 +1,290 @@
+"""The slotting simulator: inbound loads put away one per step, picking tours in between.
+
+State: every slot holds one SKU (``slot_sku``, -1 if free) and ``slot_units`` units (1 ..
+``slot_capacity``; a slot whose stock reaches 0 is free again). A SKU may lie in several
+slots. The *stock* of a SKU is the sum of its slots' units. Demand is
+:mod:`envs.slotting.demand` (common random numbers: the tours do not depend on the actions).
+
+Reset (``reset(rng)``)
+    ``rng`` is split with ``rng.spawn(2)`` into the demand's generator and the placement
+    generator. ``round(initial_occupancy * n_slots)`` slots, drawn uniformly without
+    replacement, each receive a SKU drawn from the line shares of tour 0 and a uniform number
+    of units in ``1 .. slot_capacity``. Then the reorder rule runs and the demand advances
+    (below) until the first load can be stored; the tours played then are in the KPIs but
+    charged to no step (:attr:`SlottingSimulator.reset_result`).
+Inbound loads (the reorder rule)
+    After reset, after every tour and after every putaway, each active SKU with stock <=
+    ``reorder_point`` and no load already queued appends one load of ``load_units`` units to
+    the FIFO inbound queue (in increasing SKU id). Loads arrive at once (no lead time). A
+    launched SKU has no stock, so it is ordered at once; a retiring SKU's queued load is
+    cancelled. This keeps every active SKU stocked, so the occupancy settles where the
+    catalogue's stock needs it.
+Legal slots of a load of SKU ``s`` (:meth:`SlottingSimulator.legal_mask`)
+    A free slot, or a slot already holding ``s`` with room for the whole load
+    (``units + load_units <= slot_capacity``). Loads are never split.
+Timing of a step ``step(slot)``
+    1. The head load of the queue (:meth:`SlottingSimulator.current_load`) is put away into
+       ``slot``; an illegal slot raises a one-line ``ValueError`` and changes nothing.
+       Putaway travel: depot -> slot -> depot, rectilinear, ``2 (|x - depot_x| + y)``.
+    2. The reorder rule runs. If the (new) head load has a legal slot, the step ends.
+       Otherwise (empty queue, or no room for the head load: it waits at the dock) one
+       picking tour is played, and this repeats. So between two steps, zero or more tours.
+    3. A tour: for each order, each line (one unit of SKU ``s``) picks from the slot of
+       ``s`` with the fewest units (ties: the lowest slot id), which empties slots early and
+       frees space. A line of a SKU without stock is *unfilled* (shortage KPI) and not
+       walked to. The tour's length is ``routing.tour_length(layout, picked slots,
+       routing)``. Then the tour's drift applies: a retired SKU's remaining stock is cleared
+       from its slots (``units_cleared``) and its slots are free; launched SKUs are ordered.
+    ``relocate(src, dst)`` may be called between steps: all units of ``src`` move to
+    ``dst`` (free, or the same SKU with room for them all) at ``relocation_cost``.
+Cost accounting (:class:`StepResult`)
+    ``cost = pick_travel + putaway_cost + relocation_cost`` where ``pick_travel`` (m, 1 per
+    metre) is the length of the tours played in the step, ``putaway_cost =
+    putaway_cost_per_m * putaway_travel`` and ``relocation_cost`` that of the relocations
+    made since the previous step. The step is the last one (``done``) when
+    ``episode_loads`` loads have been put away.
+Units are conserved
+    ``units_initial + units_put_away = units_picked + units_cleared + slot_units.sum()``.
+KPIs (:meth:`SlottingSimulator.kpis`, since reset)
+    travel per filled pick line and per order (orders of the tours played), lines per hour
+    ``3600 * lines / (pick_travel / walking_speed + lines * time_per_pick)``, golden-zone
+    share of the pick lines (golden zone: the front third of the positions, ``position <
+    ceil(slots_per_side / 3)``, on the two lowest levels ``level <= 1``), space utilisation
+    (occupied slots / slots, and units / (slots * slot_capacity)), unfilled lines and fill
+    rate, putaway travel, relocations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.slotting.config import SlottingConfig
+from envs.slotting.demand import Demand
+from envs.slotting.routing import tour_length
+
+MAX_WAIT_TOURS = 100_000
+"""Tours played while a load waits for room before the simulator gives up (RuntimeError)."""
+
+
+@dataclass
+class StepResult:
+    """What one step (or the reset) cost and did."""
+
+    cost: float = 0.0
+    pick_travel: float = 0.0
+    putaway_travel: float = 0.0
+    putaway_cost: float = 0.0
+    relocation_cost: float = 0.0
+    relocations: int = 0
+    tours: int = 0
+    orders: int = 0
+    lines: int = 0
+    unfilled: int = 0
+    golden_lines: int = 0
+    done: bool = False
+    tour_picks: list[np.ndarray] = field(default_factory=list)  # picked slot ids, one per filled line
+    tour_lengths: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Load:
+    """The inbound load to put away: its SKU, units, the SKU's current line share, cube (the
+    share of a slot it fills) and the SKU's stock in the slots."""
+
+    sku: int
+    units: int
+    popularity: float
+    cube: float
+    stock: int
+
+
+class SlottingSimulator:
+    """The slotting dynamics (module docstring). ``reset(rng)``, then ``step(slot)``."""
+
+    def __init__(self, config: SlottingConfig) -> None:
+        self.config = config
+        self.layout = lay = config.layout()
+        self.n_slots = lay.n_slots
+        self.golden = (lay.slot_position < math.ceil(lay.slots_per_side / 3)) & (lay.slot_level <= 1)
+        self.putaway_distance = 2.0 * (np.abs(lay.slot_x - lay.depot_x) + lay.slot_y)
+        self.demand: Demand | None = None
+
+    # -- reset ----------------------------------------------------------------------------
+    def reset(self, rng: np.random.Generator) -> None:
+        c = self.config
+        demand_rng, place_rng = rng.spawn(2)
+        self.demand = Demand(c, demand_rng)
+        self.slot_sku = np.full(self.n_slots, -1, dtype=np.int64)
+        self.slot_units = np.zeros(self.n_slots, dtype=np.int64)
+        n_init = int(round(c.initial_occupancy * self.n_slots))
+        slots = place_rng.choice(self.n_slots, size=n_init, replace=False)
+        self.slot_sku[slots] = place_rng.choice(self.demand.n_ids, size=n_init, p=self.demand.shares())
+        self.slot_units[slots] = place_rng.integers(1, c.slot_capacity + 1, size=n_init)
+        self.units_initial = int(self.slot_units.sum())
+        self.units_put_away = self.units_picked = self.units_cleared = 0
+        self.loads_put_away = 0
+        self.queue: list[int] = []
+        self.totals = StepResult()
+        self.last_tour = np.zeros(0, dtype=np.int64)
+        self._acc = StepResult()
+        self._advance()
+        self.reset_result = self._acc
+        self._acc = StepResult()
+
+    # -- queries --------------------------------------------------------------------------
+    def stock(self) -> np.ndarray:
+        """Units in the slots per SKU id."""
+        held = self.slot_sku >= 0
+        return np.bincount(self.slot_sku[held], weights=self.slot_units[held],
+                           minlength=self.demand.n_ids).astype(np.int64)
+
+    def legal_mask(self, sku: int) -> np.ndarray:
+        """Slots that can take a load of ``sku`` (module docstring)."""
+        room = self.slot_units + self.config.load_units <= self.config.slot_capacity
+        return (self.slot_sku == -1) | ((self.slot_sku == sku) & room)
+
+    def free_mask(self) -> np.ndarray:
+        """The legal slots of the current load (bool per slot; at least one is True)."""
+        return self.legal_mask(self.queue[0])
+
+    def current_load(self) -> Load:
+        sku = self.queue[0]
+        c = self.config
+        return Load(sku=sku, units=c.load_units, popularity=float(self.demand.shares()[sku]),
+                    cube=c.load_units / c.slot_capacity, stock=int(self.stock()[sku]))
+
+    @property
+    def done(self) -> bool:
+        return self.loads_put_away >= self.config.episode_loads
+
+    # -- actions --------------------------------------------------------------------------
+    def _check_slot(self, name: str, slot) -> int:
+        if isinstance(slot, bool) or not isinstance(slot, int | np.integer) or not 0 <= slot < self.n_slots:
+            raise ValueError(f"{name}: expected a slot id in [0, {self.n_slots}), got {slot!r}")
+        return int(slot)
+
+    def step(self, slot) -> StepResult:
+        """Put the current load away into ``slot`` and advance to the next load."""
+        c = self.config
+        slot = self._check_slot("slot", slot)
+        sku = self.queue[0]
+        if not self.legal_mask(sku)[slot]:
+            held = int(self.slot_sku[slot])
+            raise ValueError(f"slot: slot {slot} cannot take the load of SKU {sku} ({c.load_units} units): "
+                             f"it holds SKU {held} with {int(self.slot_units[slot])} of {c.slot_capacity} units")
+        self.queue.pop(0)
+        self.slot_sku[slot] = sku
+        self.slot_units[slot] += c.load_units
+        self.units_put_away += c.load_units
+        self.loads_put_away += 1
+        acc = self._acc
+        acc.putaway_travel += float(self.putaway_distance[slot])
+        acc.putaway_cost += c.putaway_cost_per_m * float(self.putaway_distance[slot])
+        self.totals.putaway_travel += float(self.putaway_distance[slot])
+        self.totals.putaway_cost += c.putaway_cost_per_m * float(self.putaway_distance[slot])
+        self._advance()
+        acc.cost = acc.pick_travel + acc.putaway_cost + acc.relocation_cost
+        acc.done = self.done
+        self.totals.cost += acc.cost  # the sum of the step costs (reset tours excluded)
+        self._acc = StepResult()
+        return acc
+
+    def relocate(self, src, dst) -> None:
+        """Move all units of slot ``src`` to slot ``dst`` at ``relocation_cost``."""
+        src = self._check_slot("src", src)
+        dst = self._check_slot("dst", dst)
+        sku, units = int(self.slot_sku[src]), int(self.slot_units[src])
+        if sku < 0:
+            raise ValueError(f"src: slot {src} is empty")
+        ok = dst != src and (self.slot_sku[dst] == -1 or (
+            self.slot_sku[dst] == sku and self.slot_units[dst] + units <= self.config.slot_capacity))
+        if not ok:
+            raise ValueError(f"dst: slot {dst} cannot take the {units} units of SKU {sku} from slot {src}")
+        self.slot_sku[dst] = sku
+        self.slot_units[dst] += units
+        self.slot_sku[src], self.slot_units[src] = -1, 0
+        for r in (self._acc, self.totals):
+            r.relocations += 1
+            r.relocation_cost += self.config.relocation_cost
+
+    # -- dynamics -------------------------------------------------------------------------
+    def _reorder(self) -> None:
+        stock = self.stock()
+        queued = np.zeros(self.demand.n_ids, dtype=bool)
+        queued[self.queue] = True
+        low = self.demand.active & (stock <= self.config.reorder_point) & ~queued
+        self.queue.extend(int(s) for s in np.flatnonzero(low))
+
+    def _advance(self) -> None:
+        self._reorder()
+        waited = 0
+        while not (self.queue and self.legal_mask(self.queue[0]).any()):
+            if waited >= MAX_WAIT_TOURS:
+                raise RuntimeError(f"no room for an inbound load after {MAX_WAIT_TOURS} tours")
+            self._tour()
+            self._reorder()
+            waited += 1
+
+    def _tour(self) -> None:
+        tour = self.demand.next_tour()
+        picks: list[int] = []
+        unfilled = 0
+        for order in tour.orders:
+            for sku in order:
+                slots = np.flatnonzero(self.slot_sku == sku)
+                if not len(slots):
+                    unfilled += 1
+                    continue
+                s = int(slots[np.argmin(self.slot_units[slots])])
+                self.slot_units[s] -= 1
+                if self.slot_units[s] == 0:
+                    self.slot_sku[s] = -1
+                picks.append(s)
+        picked = np.asarray(picks, dtype=np.int64)
+        length = tour_length(self.layout, picked, self.config.routing)
+        self.units_picked += len(picks)
+        self.last_tour = picked
+        for r in (self._acc, self.totals):
+            r.tours += 1
+            r.orders += len(tour.orders)
+            r.lines += len(picks)
+            r.unfilled += unfilled
+            r.golden_lines += int(self.golden[picked].sum())
+            r.pick_travel += length
+        self._acc.tour_picks.append(picked)
+        self._acc.tour_lengths.append(length)
+        for sku in tour.retired:
+            held = self.slot_sku == sku
+            self.units_cleared += int(self.slot_units[held].sum())
+            self.slot_sku[held], self.slot_units[held] = -1, 0
+            if sku in self.queue:
+                self.queue.remove(sku)
+
+    # -- KPIs -----------------------------------------------------------------------------
+    def kpis(self) -> dict[str, float]:
+        """Key figures since reset (module docstring)."""
+        c, t = self.config, self.totals
+        lines = t.lines
+        hours = (t.pick_travel / c.walking_speed + lines * c.time_per_pick) / 3600.0
+        requested = lines + t.unfilled
+        return {
+            "pick_travel": t.pick_travel,
+            "travel_per_line": t.pick_travel / lines if lines else 0.0,
+            "travel_per_order": t.pick_travel / t.orders if t.orders else 0.0,
+            "lines_per_hour": lines / hours if hours > 0 else 0.0,
+            "golden_share": t.golden_lines / lines if lines else 0.0,
+            "space_utilisation": float(np.mean(self.slot_sku >= 0)),
+            "cube_utilisation": float(self.slot_units.sum() / (self.n_slots * c.slot_capacity)),
+            "lines": float(lines),
+            "orders": float(t.orders),
+            "tours": float(t.tours),
+            "unfilled_lines": float(t.unfilled),
+            "fill_rate": lines / requested if requested else 1.0,
+            "putaway_travel": t.putaway_travel,
+            "relocations": float(t.relocations),
+            "relocation_cost": t.relocation_cost,
+            "loads_put_away": float(self.loads_put_away),
+        }
