@@ -23,4 +23,10 @@ gymnasium.register(
     # one episode is one day: the env terminates after its last decision epoch
 )
 
+gymnasium.register(
+    id="fulfillgym/Slotting-v0",
+    entry_point="envs.slotting.env:SlottingEnv",
+    # the env terminates itself after `episode_loads` putaways, so no TimeLimit wrapper
+)
+
 __all__ = ["ConfigError"]

@@ -139,7 +139,11 @@ for info in pkgutil.walk_packages(envs.__path__, 'envs.'):
 for env_id in [k for k in gym.registry if k.startswith('fulfillgym/')]:
     env = gym.make(env_id)
     env.reset(seed=0)
-    env.step(env.action_space.sample())
+    masks = getattr(env.unwrapped, 'action_masks', None)
+    if masks is not None and isinstance(env.action_space, gym.spaces.Discrete):
+        env.step(env.action_space.sample(masks().astype(np.int8)))
+    else:
+        env.step(env.action_space.sample())
 from envs import fulfillment_center_v0
 par = fulfillment_center_v0.parallel_env(n_skus=4, episode_length=5)
 obs, _ = par.reset(seed=0)
@@ -148,4 +152,4 @@ print('ok', len([k for k in gym.registry if k.startswith('fulfillgym/')]))
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith("ok 3")  # LostSales, FulfillmentCenter, SameDayDelivery
+    assert result.stdout.startswith("ok 4")  # LostSales, FulfillmentCenter, SameDayDelivery, Slotting

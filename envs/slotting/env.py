@@ -1,0 +1,277 @@
+"""``fulfillgym/Slotting-v0``: put each inbound load away into a slot (or a zone) of the warehouse."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.core.config import ConfigError, check_choice
+from envs.core.episode import check_reset_options, step_before_reset
+from envs.slotting.config import SlottingConfig
+from envs.slotting.policies import abc_zones, distance_order, slot_distance, zone_has_free
+from envs.slotting.simulator import SlottingSimulator, StepResult
+
+ACTION_MODES = ("slot", "zone")
+OBS_MAPS = ("grid", "zones")
+RECENT_TOURS = 10
+"""Tours the *recent picks* block of the observation looks back over."""
+LOW, HIGH = -1.0, 10.0
+"""Bounds of every observation value (relative popularities are clipped to ``HIGH``)."""
+LOAD_FEATURES, SLOT_CHANNELS, ZONE_FEATURES, CLOCK_FEATURES = 4, 3, 4, 5
+
+
+class MaskedDiscrete(spaces.Discrete):
+    """``Discrete(n)`` whose ``sample()`` without a mask draws among the legal actions.
+
+    The env refreshes ``legal`` (a bool array of length n) at every reset and step, so the
+    random actions of ``action_space.sample()`` (the env checkers, random baselines) are legal
+    ones; ``sample(mask)`` with an explicit mask is ``Discrete.sample(mask)``. The env itself
+    still refuses an illegal action with a ``ValueError``."""
+
+    def __init__(self, n: int, seed: int | np.random.Generator | None = None):
+        super().__init__(n, seed=seed)
+        self.legal = np.ones(n, dtype=bool)
+
+    def sample(self, mask=None, probability=None):
+        if mask is None and probability is None and self.legal.any():
+            mask = self.legal.astype(np.int8)
+        return super().sample(mask=mask, probability=probability)
+
+
+def check_zones_arg(n_zones, n_slots: int) -> tuple[float, ...]:
+    """``n_zones`` (an int k: k equal shares, or a sequence of positive shares summing to 1)
+    as the shares of :func:`envs.slotting.policies.abc_zones`; a one-line ConfigError."""
+    if isinstance(n_zones, bool):
+        raise ConfigError(f"env.n_zones: expected an integer >= 1 or a list of shares, got {n_zones!r}")
+    if isinstance(n_zones, int | np.integer):
+        if not 1 <= n_zones <= n_slots:
+            raise ConfigError(f"env.n_zones: expected an integer in [1, {n_slots}] (the slots), got {n_zones}")
+        return tuple([1.0 / int(n_zones)] * int(n_zones))
+    try:
+        shares = tuple(float(s) for s in n_zones)
+        ok = len(shares) >= 1 and all(np.isfinite(s) and s > 0 for s in shares) and abs(sum(shares) - 1) <= 1e-9
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"env.n_zones: expected an integer >= 1 or positive shares summing to 1, got {n_zones!r}")
+    return shares
+
+
+class SlottingEnv(gym.Env):
+    """Dynamic storage assignment in a piece-picking warehouse: every step, put one inbound
+    load away; picking tours run in between and walk to wherever the SKUs were stored.
+
+    ## Description
+    One block of parallel aisles with a depot on the front cross-aisle (geometry:
+    :mod:`envs.slotting.layout`). Customer orders over a drifting long-tail catalogue are
+    batched into picking tours routed by ``routing`` (``s_shape``, ``return``, ``largest_gap``,
+    ``optimal``); SKUs falling to their reorder point send an inbound load that must be put
+    away. Storing popular SKUs close to the depot shortens the tours. The env is a thin face
+    over :class:`envs.slotting.simulator.SlottingSimulator`, whose docstring gives the timing
+    of a step, the legal slots of a load and the cost accounting.
+
+    ## Action space
+    ``action_mode="slot"`` (default): ``Discrete(n_slots)``, the slot id (ids: the layout's
+    ``((aisle * 2 + side) * slots_per_side + position) * levels + level``). Legal slots: free
+    ones, or one holding the same SKU with room for the whole load. ``action_masks()`` (for
+    sb3-contrib's MaskablePPO) and ``info["action_mask"]`` give them.
+
+    ``action_mode="zone"``: ``Discrete(k)``; zone ``z`` stores the load at its legal slot
+    closest to the depot (one-way walk ``|x - depot_x| + y``, ties by slot id). The zones are
+    distance classes (:func:`envs.slotting.policies.abc_zones`): ``n_zones=k`` (default 3)
+    splits the slots, closest first, into k equal shares; ``n_zones=[0.2, 0.3, 0.5]`` gives
+    the shares (an ABC split; a tiny class may be empty). The mask: zones with a legal slot.
+
+    An illegal action (out of range, or masked) is a one-line ``ValueError`` that changes
+    nothing; there is no silent fallback. ``action_space.sample()`` without a mask draws among
+    the legal actions of the current state (:class:`MaskedDiscrete`), so random agents and the
+    env checkers act legally. One caveat: Gymnasium's ``check_env`` samples the action of its
+    step-determinism check *before* ``reset(seed=123)``, so it passes when every slot is legal
+    after reset (``initial_occupancy=0``); with a half-full warehouse that action may be
+    illegal in the new state and the check stops at the ``ValueError``.
+
+    ## Observation space
+    A flat ``Box(-1, 10, (d,), float32)``, the blocks in this order (k = the zones above):
+
+    | block | size | values |
+    |---|---|---|
+    | load | 4 | the load's SKU: line share x active SKUs (1 = average, clipped to 10); popularity quantile (0 = most popular, 1 = least); cube (``load_units / slot_capacity``); stock in the slots / ``slot_capacity`` (clipped to 10) |
+    | map, ``obs_map="grid"`` | 3 n_slots | per slot, slot-major: legal for this load (0/1); fill (units / ``slot_capacity``); the stored SKU's line share x active SKUs / 10 (clipped to 1; 0 if free) |
+    | map, ``obs_map="zones"`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its closest legal slot / the farthest slot's (1 if none); mean stored relative popularity / 10 |
+    | recent picks | k | share of the pick lines of the last 10 tours (reset tours included) that fell in each zone (0 before any tour) |
+    | clock | 5 | loads put away / ``episode_loads``; occupied slots / slots; units / capacity; sin and cos of ``2 pi tour / season_period`` |
+
+    ``grid`` suits small warehouses (a CNN/MLP sees every slot); ``zones`` keeps the
+    observation small for large ones (then only zone actions make sense for a plain MLP).
+
+    ## Rewards
+    Minus the step's cost: pick travel (m) of the tours played since the previous step, plus
+    ``putaway_cost_per_m`` x putaway travel (depot -> slot -> depot), plus ``relocation_cost``
+    x relocations made between steps (``env.unwrapped.sim.relocate``, e.g. by a re-slotting
+    baseline). Tours played at reset are charged to no step.
+
+    ## Episode end
+    Terminates when the simulator is done: after ``episode_loads`` putaways. Never truncated.
+
+    ## Arguments
+    The fields of :class:`envs.slotting.config.SlottingConfig` (geometry, demand, stock,
+    routing, costs, ``episode_loads``), plus the env-only ``action_mode`` (``slot`` |
+    ``zone``), ``n_zones`` (int or shares, above), ``obs_map`` (``grid`` | ``zones``) and
+    ``render_mode`` (``rgb_array``: a top view of the aisles, slots coloured by the stored
+    SKU's popularity, the last tour's picks overlaid; needs matplotlib).
+
+    ## ``info``
+    ``action_mask`` (bool, as ``action_masks()``); after a step ``slot`` and ``sku`` (where
+    the load went), ``cost`` and its parts ``pick_travel``, ``putaway_travel``,
+    ``putaway_cost``, ``relocation_cost``, ``relocations``, ``tours``, ``lines``; always
+    ``kpis``: :meth:`SlottingSimulator.kpis` (travel per line and per order, lines per hour,
+    golden-zone share, space utilisation, putaway travel, ...).
+
+    ## Version history
+    * v0: first version (FulfillGym 0.1).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(self, render_mode: str | None = None, config: SlottingConfig | None = None,
+                 action_mode: str = "slot", n_zones=3, obs_map: str = "grid", **kwargs: Any):
+        self.config = config if config is not None else SlottingConfig.from_kwargs(kwargs)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.action_mode = check_choice("env.action_mode", action_mode, ACTION_MODES)
+        self.obs_map = check_choice("env.obs_map", obs_map, OBS_MAPS)
+        self.sim = SlottingSimulator(self.config)
+        lay = self.sim.layout
+        self.zone_shares = check_zones_arg(n_zones, lay.n_slots)
+        self.n_zones = len(self.zone_shares)
+        self.zones = abc_zones(lay, self.zone_shares)
+        self._zone_size = np.maximum(np.bincount(self.zones, minlength=self.n_zones), 1)
+        self._order = distance_order(lay)
+        self._dist = slot_distance(lay)
+        self._max_dist = max(float(self._dist.max()), 1e-9)
+        n_actions = lay.n_slots if self.action_mode == "slot" else self.n_zones
+        self.action_space = MaskedDiscrete(n_actions)
+        k = self.n_zones
+        n_map = SLOT_CHANNELS * lay.n_slots if self.obs_map == "grid" else ZONE_FEATURES * k
+        self.observation_space = spaces.Box(LOW, HIGH, shape=(LOAD_FEATURES + n_map + k + CLOCK_FEATURES,),
+                                            dtype=np.float32)
+        self._recent: deque[np.ndarray] = deque(maxlen=RECENT_TOURS)
+        self._started = False
+
+    # -- episode --------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options, "SlottingEnv")
+        super().reset(seed=seed)
+        self.sim.reset(self.np_random)
+        self._recent.clear()
+        self._remember(self.sim.reset_result)
+        self._started = True
+        obs, mask = self._observe()
+        return obs, {"action_mask": mask, "kpis": self.sim.kpis()}
+
+    def step(self, action):
+        if not self._started:
+            raise step_before_reset()
+        if self.sim.done:
+            raise RuntimeError("step() called after the episode ended; call reset() first")
+        slot = self._slot_of(action)
+        sku = self.sim.queue[0]
+        result = self.sim.step(slot)
+        self._remember(result)
+        obs, mask = self._observe()
+        info = {"action_mask": mask, "slot": slot, "sku": sku, "cost": result.cost,
+                "pick_travel": result.pick_travel, "putaway_travel": result.putaway_travel,
+                "putaway_cost": result.putaway_cost, "relocation_cost": result.relocation_cost,
+                "relocations": result.relocations, "tours": result.tours, "lines": result.lines,
+                "kpis": self.sim.kpis()}
+        return obs, -float(result.cost), bool(result.done), False, info
+
+    # -- actions --------------------------------------------------------------------------
+    def _slot_of(self, action) -> int:
+        """The slot the action stores the load at, or a one-line ValueError."""
+        n = int(self.action_space.n)
+        a = np.asarray(action) if not isinstance(action, int | np.integer) else action
+        if isinstance(a, np.ndarray):
+            a = a.item() if a.size == 1 and a.dtype.kind in "iu" else None
+        if isinstance(a, bool) or not isinstance(a, int | np.integer) or not 0 <= a < n:
+            raise ValueError(f"action: expected an integer in [0, {n}) ({self.action_mode} mode), "
+                             f"got {str(action)[:60]}")
+        a = int(a)
+        legal = self.sim.free_mask()
+        if self.action_mode == "zone":
+            hits = self._order[(legal & (self.zones == a))[self._order]]
+            if not hits.size:
+                raise ValueError(f"action: zone {a} has no legal slot for the load of SKU {self.sim.queue[0]} "
+                                 f"(see action_masks())")
+            return int(hits[0])
+        if not legal[a]:
+            sku, held = self.sim.queue[0], int(self.sim.slot_sku[a])
+            raise ValueError(f"action: slot {a} cannot take the load of SKU {sku}: it holds SKU {held} with "
+                             f"{int(self.sim.slot_units[a])} of {self.config.slot_capacity} units "
+                             f"(see action_masks())")
+        return a
+
+    def _mask(self, legal: np.ndarray) -> np.ndarray:
+        if self.action_mode == "zone":
+            return zone_has_free(legal, self.zones, self.n_zones)
+        return legal.copy()
+
+    def action_masks(self) -> np.ndarray:
+        """Bool mask of the legal actions for the current load (MaskablePPO)."""
+        if not self._started:
+            raise step_before_reset()
+        return self._mask(self.sim.free_mask())
+
+    # -- observation ----------------------------------------------------------------------
+    def _remember(self, result: StepResult) -> None:
+        for picks in result.tour_picks:
+            self._recent.append(np.bincount(self.zones[picks], minlength=self.n_zones))
+
+    def _observe(self) -> tuple[np.ndarray, np.ndarray]:
+        sim, c, k = self.sim, self.config, self.n_zones
+        legal = sim.free_mask()
+        load = sim.current_load()
+        shares = sim.demand.shares()
+        active = sim.demand.active
+        n_active = max(int(active.sum()), 1)
+        quantile = float(np.sum(shares[active] > load.popularity)) / max(n_active - 1, 1)
+        load_block = [min(load.popularity * n_active, HIGH), quantile, load.cube,
+                      min(load.stock / c.slot_capacity, HIGH)]
+        held = sim.slot_sku >= 0
+        fill = sim.slot_units / c.slot_capacity
+        rel_pop = np.where(held, np.minimum(shares[np.maximum(sim.slot_sku, 0)] * n_active / HIGH, 1.0), 0.0)
+        if self.obs_map == "grid":
+            map_block = np.stack([legal.astype(float), fill, rel_pop], axis=1).ravel()
+        else:
+            size = self._zone_size
+            nearest = np.ones(k)
+            hits = self._order[legal[self._order]]
+            zs, first = np.unique(self.zones[hits], return_index=True)  # each zone's closest legal slot
+            nearest[zs] = self._dist[hits[first]] / self._max_dist
+            map_block = np.stack([np.bincount(self.zones, weights=legal, minlength=k) / size,
+                                  np.bincount(self.zones, weights=fill, minlength=k) / size, nearest,
+                                  np.bincount(self.zones, weights=rel_pop, minlength=k) / size], axis=1).ravel()
+        recent = np.sum(self._recent, axis=0) if self._recent else np.zeros(k)
+        recent = recent / recent.sum() if recent.sum() > 0 else np.zeros(k)
+        phase = 2.0 * np.pi * sim.demand.t / c.season_period
+        clock = [sim.loads_put_away / c.episode_loads, float(held.mean()), float(fill.mean()),
+                 np.sin(phase), np.cos(phase)]
+        obs = np.concatenate([load_block, map_block, recent, clock]).astype(np.float32)
+        mask = self._mask(legal)
+        self.action_space.legal = mask.copy()
+        return np.clip(obs, LOW, HIGH), mask
+
+    # -- rendering ------------------------------------------------------------------------
+    def render(self):
+        if self.render_mode == "rgb_array":
+            if not self._started:
+                raise step_before_reset()
+            from envs.slotting.render import render_top_view
+
+            return render_top_view(self.sim)
+        return None
