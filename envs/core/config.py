@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 MAX_COST = 1e9
@@ -97,3 +98,15 @@ def _range(low: float | None, high: float | None) -> str:
     if high is not None:
         return f" <= {high}"
     return ""
+
+
+@contextmanager
+def env_fields():
+    """Inside it, a :class:`ConfigError` naming a bare field (``capacity: ...``) is re-raised
+    naming it as the command line does (``env.capacity: ...``), for configs validated with
+    the bare field names of their dataclass."""
+    try:
+        yield
+    except ConfigError as err:
+        message = str(err)
+        raise ConfigError(message if message.startswith("env.") else f"env.{message}") from None

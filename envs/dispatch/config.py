@@ -22,6 +22,7 @@ from envs.core.config import (
     check_float,
     check_int,
     check_keys,
+    env_fields,
 )
 from envs.dispatch.instance_files import euro_instance, instance_coordinates
 
@@ -118,11 +119,8 @@ class DispatchConfig:
     observation: str = "flat"
 
     def __post_init__(self) -> None:
-        try:
+        with env_fields():  # name the field as the command line does (env.<field>)
             self._validate()
-        except ConfigError as err:  # name the field as the command line does (env.<field>)
-            message = str(err)
-            raise ConfigError(message if message.startswith("env.") else f"env.{message}") from None
 
     def _validate(self) -> None:
         s = object.__setattr__

@@ -14,11 +14,11 @@ from typing import Any
 
 from envs.core.config import (
     MAX_COST,
-    ConfigError,
     check_choice,
     check_float,
     check_int,
     check_keys,
+    env_fields,
 )
 from envs.slotting.layout import DEPOTS, Layout, LayoutConfig
 from envs.slotting.routing import METHODS
@@ -81,11 +81,8 @@ class SlottingConfig:
     episode_loads: int = 500
 
     def __post_init__(self) -> None:
-        try:
+        with env_fields():  # name the field as the command line does (env.<field>)
             self._validate()
-        except ConfigError as err:  # name the field as the command line does (env.<field>)
-            message = str(err)
-            raise ConfigError(message if message.startswith("env.") else f"env.{message}") from None
 
     def _validate(self) -> None:
         s = object.__setattr__
