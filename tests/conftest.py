@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from agents.task import ENV_VAR, TASKS, register
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,3 +26,12 @@ def task_overrides(name: str) -> list[str]:
 
 
 ALL_TASKS = sorted(TASKS)
+
+
+def one_line_error(error_type, call, *args, **kwargs) -> str:
+    """The message of the ``error_type`` that ``call(*args, **kwargs)`` raises; it must be one line."""
+    with pytest.raises(error_type) as err:
+        call(*args, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message, message
+    return message

@@ -32,6 +32,7 @@ from hypothesis.extra.numpy import arrays
 import envs  # noqa: F401  (registers the ids)
 from envs.dispatch.config import EuroNeuripsConfig
 from envs.dispatch.env import SameDayDeliveryEnv
+from tests.conftest import one_line_error
 
 ENV_ID = "fulfillgym/SameDayDelivery-v0"
 EPS = 1e-9
@@ -401,14 +402,6 @@ def test_rendering_returns_an_rgb_uint8_array_at_every_stage():
     assert make({}).render() is None  # no render_mode
     with pytest.raises(ValueError, match=r"^render_mode: "):
         make({}, render_mode="human")
-
-
-def one_line_error(error_type, call, *args, **kwargs) -> str:
-    with pytest.raises(error_type) as err:
-        call(*args, **kwargs)
-    message = str(err.value)
-    assert "\n" not in message, message
-    return message
 
 
 def test_step_before_reset_and_after_the_end_are_one_line_runtime_errors():

@@ -20,6 +20,7 @@ import envs  # noqa: F401  (registers the ids)
 from envs.core.config import ConfigError
 from envs.dispatch.config import EURO_INSTANCE, DispatchConfig, EuroNeuripsConfig
 from envs.dispatch.env import SameDayDeliveryEnv
+from tests.conftest import one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_ID = "fulfillgym/SameDayDelivery-v0"
@@ -67,14 +68,6 @@ def case_id(case) -> str:
     field, value = case
     text = repr(value)
     return f"{field}={text if len(text) <= 20 else text[:17] + '...'}"
-
-
-def one_line_error(error_type, call, *args, **kwargs) -> str:
-    with pytest.raises(error_type) as err:
-        call(*args, **kwargs)
-    message = str(err.value)
-    assert "\n" not in message, message
-    return message
 
 
 def names(message: str, field: str) -> bool:

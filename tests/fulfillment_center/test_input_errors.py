@@ -16,18 +16,11 @@ from envs.core.config import ConfigError
 from envs.replenishment.demand.catalogue import Catalogue, generate_history, write_demand_csv
 from envs.replenishment.demand.processes import DemandModelConfig, DemandProcess
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
+from tests.conftest import one_line_error
 
 FC_ID = "fulfillgym/FulfillmentCenter-v0"
 ENDED = r"^step\(\) called after the episode ended \(truncated after {} periods\); call reset\(\) first$"
 NOT_RESET = r"^step\(\) called before reset\(\); call reset\(\) first$"
-
-
-def one_line_error(error_type, call, *args, **kwargs) -> str:
-    with pytest.raises(error_type) as err:
-        call(*args, **kwargs)
-    message = str(err.value)
-    assert "\n" not in message, message
-    return message
 
 
 def matches(pattern: str, text: str) -> bool:

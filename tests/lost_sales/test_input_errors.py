@@ -14,16 +14,9 @@ from envs.core.config import ConfigError
 from envs.replenishment.demand.distributions import MAX_DEMAND, DemandConfig
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.env import LostSalesEnv
+from tests.conftest import one_line_error
 
 ENV_ID = "fulfillgym/LostSales-v0"
-
-
-def one_line_error(error_type, call, *args, **kwargs) -> str:
-    with pytest.raises(error_type) as err:
-        call(*args, **kwargs)
-    message = str(err.value)
-    assert "\n" not in message, message
-    return message
 
 
 # -- config limits --------------------------------------------------------------------------
