@@ -6,7 +6,7 @@
 
 The env is a face over :class:`envs.dispatch.simulator.DispatchSimulator`: the couriers' picks
 become timed trips (:func:`courier_trips`), which the simulator records and books exactly as
-the trips of its own router (:func:`commit_epoch`).
+the trips of its own router (``DispatchSimulator.step(..., planned=...)``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from envs.dispatch.config import DispatchConfig
 from envs.dispatch.env import position_scale
 from envs.dispatch.generator import generate_day
 from envs.dispatch.routing.problem import RoutingProblem, Schedule, Trip, schedule
-from envs.dispatch.simulator import DispatchSimulator, EpochResult
+from envs.dispatch.simulator import DispatchSimulator
 
 EPS = 1e-9
 INVALID_ACTIONS = ("raise", "wait")
@@ -159,29 +159,6 @@ def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour
     return p, [Trip(k, trips[k]) for k in used], orders, idle
 
 
-def commit_epoch(sim: DispatchSimulator, problem, trips: list[Trip], orders: np.ndarray,
-                 vehicles: np.ndarray) -> EpochResult:
-    """Execute the epoch's ``trips`` (:meth:`DispatchSimulator.record`: plan rows, vehicle
-    availability, booked costs), then end the epoch with the simulator's own
-    :meth:`~DispatchSimulator.step` and no extra dispatch: it moves the clock (or ends the
-    day: undispatched orders fail) and prices the epoch. The must-go orders left over by
-    :func:`courier_trips` fit on no idle courier alone, so ``step`` leaves them pending
-    (``unrouted``) as its router finds no place for them either. Returns the whole epoch."""
-    result = EpochResult()
-    if trips:
-        routed = sim.record(problem, trips, orders, vehicles, result)
-        sim.dispatched[routed] = True
-        sim.pending = sim.pending[~np.isin(sim.pending, routed)]
-        result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
-        sim.totals.add(result)
-    tail = sim.step(np.zeros(len(sim.pending), dtype=bool))
-    result.add(tail)
-    result.unrouted = tail.unrouted
-    result.trip_stops += tail.trip_stops
-    result.trip_vehicles += tail.trip_vehicles
-    return result
-
-
 # -- the env ------------------------------------------------------------------------------
 class CourierDispatchEnv(ParallelEnv):
     """Same-day delivery with one agent per courier: at each decision epoch every courier at
@@ -309,7 +286,10 @@ class CourierDispatchEnv(ParallelEnv):
                 conflict[v] = True
             else:
                 seeds[int(v)] = oid
-        result = commit_epoch(self.sim, *courier_trips(self.sim, seeds, self.grow_max_detour))
+        # the couriers' trips first; the simulator's router then places the must-go orders
+        # left over (they fit on no idle courier alone, so it finds no place either: unrouted)
+        result = self.sim.step(np.zeros(len(self.sim.pending), dtype=bool),
+                               planned=courier_trips(self.sim, seeds, self.grow_max_detour))
         own_trip = dict(zip(result.trip_vehicles, result.trip_stops, strict=True))
         obs = self._observe()
         day = self.sim.kpis()

@@ -64,6 +64,11 @@ class EpochResult:
     ADDITIVE = ("cost", "cost_km", "cost_trips", "cost_late", "cost_failed", "km", "trips", "dispatched",
                 "failed", "late_minutes", "late_orders", "busy_minutes")
 
+    def close(self) -> EpochResult:
+        """Set ``cost`` to the sum of its parts (the epoch's figures are complete)."""
+        self.cost = self.cost_km + self.cost_trips + self.cost_late + self.cost_failed
+        return self
+
     def add(self, other: EpochResult) -> None:
         """Accumulate another epoch's additive figures (the day's totals)."""
         for name in self.ADDITIVE:
@@ -149,14 +154,23 @@ class DispatchSimulator:
         return np.flatnonzero(self.ready <= self.depart_time + EPS)
 
     # -- one epoch ------------------------------------------------------------------------
-    def step(self, dispatch: np.ndarray) -> EpochResult:
+    def step(self, dispatch: np.ndarray, planned: tuple | None = None) -> EpochResult:
+        """Play one epoch: ``dispatch`` flags the :attr:`pending` orders to send now (must-go
+        orders are sent anyway) and the router places them. ``planned``: trips already built
+        for this epoch, ``(problem, trips, orders, vehicles)`` as :meth:`record` takes them
+        (the courier env's), executed first; the router then places the rest on the vehicles
+        still idle."""
         if self.done:
             raise RuntimeError("the day is over; call reset()")
         dispatch = np.asarray(dispatch, dtype=bool).reshape(-1)
         if dispatch.shape != self.pending.shape:
             raise ValueError(f"dispatch: expected {len(self.pending)} flags (one per pending order), got {dispatch.shape[0]}")
-        chosen = self.pending[dispatch | self.must_go()]
         result = EpochResult()
+        if planned is not None:
+            before = self.pending
+            routed = self.record(*planned, result)
+            dispatch = dispatch[~np.isin(before, routed)]
+        chosen = self.pending[dispatch | self.must_go()]
         if len(chosen):
             self._dispatch(chosen, result)
         if self.last_epoch:
@@ -165,8 +179,7 @@ class DispatchSimulator:
             self.epoch += 1
             self.t = float(self.epoch_times[self.epoch])
             self._reveal()
-        result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
-        self.totals.add(result)
+        self.totals.add(result.close())
         return result
 
     def problem(self, orders: np.ndarray, vehicles: np.ndarray) -> RoutingProblem:
@@ -188,15 +201,14 @@ class DispatchSimulator:
             return
         problem = self.problem(chosen, vehicles)
         trips, unrouted = route(self.config, problem)
-        routed = self.record(problem, trips, chosen, vehicles, result)
+        self.record(problem, trips, chosen, vehicles, result)
         result.unrouted = len(unrouted)
-        self.dispatched[routed] = True
-        self.pending = self.pending[~np.isin(self.pending, routed)]
 
     def record(self, problem: RoutingProblem, trips: list[Trip], orders: np.ndarray, vehicles: np.ndarray,
                result: EpochResult) -> np.ndarray:
         """Execute timed ``trips`` of ``problem`` (stops index ``orders``, trip vehicles index
-        ``vehicles``): plan rows, vehicle availability, totals, the epoch's booked costs."""
+        ``vehicles``): plan rows, vehicle availability, the epoch's booked costs in ``result``;
+        the orders on them are dispatched (no longer pending). Returns their ids."""
         c, d = self.config, self.day
         routed = []
         for trip in trips:
@@ -234,7 +246,10 @@ class DispatchSimulator:
             result.trip_vehicles.append(veh)
             self.trip_routes.append((veh, [int(i) for i in ids], s.departure, s.trip_return))
             routed.extend(int(i) for i in ids)
-        return np.asarray(routed, dtype=np.int64)
+        routed = np.asarray(routed, dtype=np.int64)
+        self.dispatched[routed] = True
+        self.pending = self.pending[~np.isin(self.pending, routed)]
+        return routed
 
     def _end_of_day(self, result: EpochResult) -> None:
         failed = int(len(self.day) - self.dispatched.sum())
@@ -294,12 +309,10 @@ class DispatchSimulator:
                 if seen.intersection(stops) or len(set(stops)) < len(stops):
                     raise ValueError(f"plan: an order of vehicle {v}'s trips is served twice")
                 seen.update(stops)
-                routed = self.record(problem, [Trip(v, [i + 1 for i in stops])], orders, np.arange(n_veh), result)
-                self.dispatched[routed] = True
+                self.record(problem, [Trip(v, [i + 1 for i in stops])], orders, np.arange(n_veh), result)
                 problem.vehicle_ready[v] = self.trip_routes[-1][3]
         self.epoch = self.n_epochs - 1
         self._end_of_day(result)
-        result.cost = result.cost_km + result.cost_trips + result.cost_late + result.cost_failed
         self.totals = EpochResult()
-        self.totals.add(result)
+        self.totals.add(result.close())
         return result
