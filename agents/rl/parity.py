@@ -29,10 +29,12 @@ class _Recorder(InterfacePolicy):
     def __init__(self, sb3):
         self.sb3, self.name, self.env_overrides, self.interface = sb3, sb3.name, sb3.env_overrides, sb3.interface
         self.records: list[tuple[np.ndarray, np.ndarray]] = []
+        self.rows = 0  # model rows recorded (one model action each)
 
     def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic: bool = True):
         action, state = self.sb3.model_action(obs, state, episode_start, deterministic)
         self.records.append((obs.copy(), np.asarray(action)))
+        self.rows += len(np.atleast_1d(action))
         return action, state
 
 
@@ -44,8 +46,7 @@ def parity(task, sb3, exported, settings) -> dict:
     seeds, chunks = np.zeros(0, dtype=np.int64), []
     # a task with episodes of its own length (a dispatch day) may give fewer than reps x
     # periods observations: more replications are rolled out until it has them (or 100x)
-    while not chunks or (sum(len(interface.model_obs(r[0])) for r in recorder.records) < reps * periods
-                         and len(seeds) < 100 * reps):
+    while not chunks or (recorder.rows < reps * periods and len(seeds) < 100 * reps):
         more = EVAL_SEED_BASE + np.arange(len(seeds), len(seeds) + reps)
         chunks.append(task.rollout(recorder, more, periods, 0))
         seeds = np.concatenate([seeds, more])
