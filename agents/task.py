@@ -45,6 +45,7 @@ TASKS: dict[str, str] = {
     "fulfillment_center": "agents.fulfillment_center.task:FulfillmentCenterTask",
     "dispatch": "agents.dispatch.task:DispatchTask",
     "dispatch_euro_neurips": "agents.dispatch.task:EuroNeuripsTask",
+    "slotting": "agents.slotting.task:SlottingTask",
 }
 """Task name -> ``module:Class``. One registration line per operation."""
 ENV_VAR = "FULFILLGYM_TASKS"

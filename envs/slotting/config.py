@@ -46,20 +46,24 @@ class SlottingConfig:
     Stock: a slot holds one SKU, at most ``slot_capacity`` units; an inbound load is
         ``load_units`` (<= ``slot_capacity``) units of one SKU. A SKU whose stock (in slots
         plus queued loads) is <= ``reorder_point`` orders one load. ``initial_occupancy``:
-        the share of slots filled at reset.
+        the share of slots filled at reset, one distinct random SKU per slot (random storage;
+        at most ``n_skus`` slots).
     Travel and time: ``routing`` (``s_shape`` | ``return`` | ``largest_gap`` | ``optimal``),
         ``walking_speed`` (m/s) and ``time_per_pick`` (s per line) for lines per hour.
+    Popularity estimate: the warehouse's estimate of a SKU's line share is its requested lines,
+        exponentially weighted with a half-life of ``estimate_halflife`` tours (what the
+        observation and the ABC / COI policies see; the turnover oracle sees the true shares).
     Costs: pick travel costs 1 per metre; putaway travel ``putaway_cost_per_m`` per metre;
         a relocation ``relocation_cost``. ``episode_loads``: inbound loads per episode.
     """
 
     n_aisles: int = 10
-    slots_per_side: int = 20
-    levels: int = 1
+    slots_per_side: int = 25
+    levels: int = 4
     aisle_spacing: float = 3.0
     slot_width: float = 1.0
     depot: str = "left"
-    n_skus: int = 200
+    n_skus: int = 1000
     popularity: str = "zipf"
     zipf_exponent: float = 1.0
     season_amplitude: float = 0.3
@@ -78,7 +82,8 @@ class SlottingConfig:
     time_per_pick: float = 10.0
     putaway_cost_per_m: float = 1.0
     relocation_cost: float = 10.0
-    episode_loads: int = 500
+    estimate_halflife: float = 200.0
+    episode_loads: int = 1000
 
     def __post_init__(self) -> None:
         with env_fields():  # name the field as the command line does (env.<field>)
@@ -112,6 +117,8 @@ class SlottingConfig:
         s(self, "time_per_pick", check_float("time_per_pick", self.time_per_pick, 0.0, 3600.0))
         for name in ("putaway_cost_per_m", "relocation_cost"):
             s(self, name, check_float(name, getattr(self, name), 0.0, MAX_COST))
+        s(self, "estimate_halflife", check_float("estimate_halflife", self.estimate_halflife, 0.0, 1e9,
+                                                 strict_low=True))
         s(self, "episode_loads", check_int("episode_loads", self.episode_loads, 1, 10_000_000))
 
     @classmethod

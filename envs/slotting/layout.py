@@ -52,8 +52,8 @@ class LayoutConfig:
     """
 
     n_aisles: int = 10
-    slots_per_side: int = 20
-    levels: int = 1
+    slots_per_side: int = 25
+    levels: int = 4
     aisle_spacing: float = 3.0
     slot_width: float = 1.0
     depot: str = "left"

@@ -202,7 +202,7 @@ def coi(cube, pick_frequency) -> np.ndarray:
     return out
 
 
-def coi_target(layout: Layout, coi_values, sku: int, active=None) -> int:
+def coi_target(layout: Layout, coi_values, sku: int, active=None, positions: int | None = None) -> int:
     """The target distance rank of ``sku`` under COI storage (see :func:`coi_slot`)."""
     v = np.asarray(coi_values, dtype=float)
     if v.ndim != 1 or v.size == 0 or np.any(np.isnan(v)) or np.any(v < 0):
@@ -220,10 +220,11 @@ def coi_target(layout: Layout, coi_values, sku: int, active=None) -> int:
     # rank among active SKUs by (COI, SKU id)
     before = (v[ids] < v[sku]) | ((v[ids] == v[sku]) & (ids < sku))
     r, m = int(before.sum()), ids.size
-    return (r * layout.n_slots) // m
+    n = layout.n_slots if positions is None else int(np.clip(positions, 1, layout.n_slots))
+    return (r * n) // m
 
 
-def coi_slot(layout: Layout, free_mask, coi_values, sku: int, active=None) -> int:
+def coi_slot(layout: Layout, free_mask, coi_values, sku: int, active=None, positions: int | None = None) -> int:
     """The COI putaway slot of ``sku``.
 
     ``coi_values``: the COI of every SKU (:func:`coi`; ``inf`` allowed). ``active``: optional
@@ -232,11 +233,14 @@ def coi_slot(layout: Layout, free_mask, coi_values, sku: int, active=None) -> in
     lowest COI) maps to the same relative position of the distance order of all slots:
     the target distance rank is ``t = floor(r * n_slots / m)`` (``t = r`` when there is one
     slot per active SKU; each SKU's target is the start of an equal share of the slots).
+    ``positions`` (default ``n_slots``) spreads the SKUs over the closest ``positions``
+    distance ranks instead: ``t = floor(r * positions / m)`` (e.g. the occupied slots, so
+    that the SKUs are packed towards the depot in COI order as they would be by sorting).
     The load goes to the free slot whose distance rank is nearest to ``t``; a tie (equally
     far before and after) goes to the closer slot (lower rank).
     """
     free = _free(layout, free_mask, "coi_slot")
-    t = coi_target(layout, coi_values, sku, active)
+    t = coi_target(layout, coi_values, sku, active, positions)
     rank = distance_rank(layout)
     cand = np.flatnonzero(free)
     best = np.lexsort((rank[cand], np.abs(rank[cand] - t)))[0]

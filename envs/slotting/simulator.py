@@ -7,11 +7,13 @@ slots. The *stock* of a SKU is the sum of its slots' units. Demand is
 
 Reset (``reset(rng)``)
     ``rng`` is split with ``rng.spawn(2)`` into the demand's generator and the placement
-    generator. ``round(initial_occupancy * n_slots)`` slots, drawn uniformly without
-    replacement, each receive a SKU drawn from the line shares of tour 0 and a uniform number
-    of units in ``1 .. slot_capacity``. Then the reorder rule runs and the demand advances
-    (below) until the first load can be stored; the tours played then are in the KPIs but
-    charged to no step (:attr:`SlottingSimulator.reset_result`).
+    generator. ``k = min(round(initial_occupancy * n_slots), n_skus)`` slots, drawn uniformly
+    without replacement, each receive a distinct SKU (the first ``k`` of a random permutation
+    of the SKUs: random storage, one slot per SKU) and a uniform number of units in ``1 ..
+    slot_capacity``. SKUs left out have no stock and are ordered at once. Then the reorder
+    rule runs and the demand advances (below) until the first load can be stored; the tours
+    played then are in the KPIs but charged to no step
+    (:attr:`SlottingSimulator.reset_result`).
 Inbound loads (the reorder rule)
     After reset, after every tour and after every putaway, each active SKU with stock <=
     ``reorder_point`` and no load already queued appends one load of ``load_units`` units to
@@ -19,6 +21,18 @@ Inbound loads (the reorder rule)
     launched SKU has no stock, so it is ordered at once; a retiring SKU's queued load is
     cancelled. This keeps every active SKU stocked, so the occupancy settles where the
     catalogue's stock needs it.
+Popularity estimate (:meth:`SlottingSimulator.popularity_estimate`)
+    Per SKU, the lines requested (filled or not) in past tours, each tour's weight decaying by
+    ``0.5 ** (1 / estimate_halflife)`` per tour; at reset it holds a history of the same
+    weight at tour 0's true shares (``shares(0) * batch_size * lines_per_order / (1 -
+    decay)``), a launched SKU starts at 0. The estimated share is the SKU's value over the
+    active SKUs' sum. The observation and the ABC / COI policies use it; only the turnover
+    oracle reads the true shares ``demand.shares()``.
+Operators (``SlottingSimulator(config, operators=n)``)
+    Operator ``i`` holds load ``i`` of the queue. After reset and after every step, tours
+    are played until the queue holds at least ``n`` loads and each of the first ``n`` has a
+    legal slot (one always does while a slot is free). ``step(slots)`` takes one slot per
+    operator and stores the loads in operator order (step 1 below, for each load).
 Legal slots of a load of SKU ``s`` (:meth:`SlottingSimulator.legal_mask`)
     A free slot, or a slot already holding ``s`` with room for the whole load
     (``units + load_units <= slot_capacity``). Loads are never split.
@@ -26,9 +40,10 @@ Timing of a step ``step(slot)``
     1. The head load of the queue (:meth:`SlottingSimulator.current_load`) is put away into
        ``slot``; an illegal slot raises a one-line ``ValueError`` and changes nothing.
        Putaway travel: depot -> slot -> depot, rectilinear, ``2 (|x - depot_x| + y)``.
-    2. The reorder rule runs. If the (new) head load has a legal slot, the step ends.
-       Otherwise (empty queue, or no room for the head load: it waits at the dock) one
-       picking tour is played, and this repeats. So between two steps, zero or more tours.
+    2. The reorder rule runs. If the (new) head load has a legal slot (with ``n``
+       operators: the first ``n`` loads, above), the step ends. Otherwise (empty queue, or
+       no room for the head load: it waits at the dock) one picking tour is played, and this
+       repeats. So between two steps, zero or more tours.
     3. A tour: for each order, each line (one unit of SKU ``s``) picks from the slot of
        ``s`` with the fewest units (ties: the lowest slot id), which empties slots early and
        frees space. A line of a SKU without stock is *unfilled* (shortage KPI) and not
@@ -63,6 +78,7 @@ import numpy as np
 
 from envs.slotting.config import SlottingConfig
 from envs.slotting.demand import Demand
+from envs.slotting.policies import distance_rank
 from envs.slotting.routing import tour_length
 
 MAX_WAIT_TOURS = 100_000
@@ -86,7 +102,14 @@ class StepResult:
     golden_lines: int = 0
     done: bool = False
     tour_picks: list[np.ndarray] = field(default_factory=list)  # picked slot ids, one per filled line
+    tour_skus: list[np.ndarray] = field(default_factory=list)  # the SKU of each pick
     tour_lengths: list[float] = field(default_factory=list)
+    loads: int = 0  # loads put away (in snapshots)
+    putaway_by_load: np.ndarray | None = None  # putaway cost of each load of the step, in operator order
+
+
+_TOTALS = ("cost", "pick_travel", "putaway_travel", "putaway_cost", "relocation_cost", "relocations", "tours",
+           "orders", "lines", "unfilled", "golden_lines")
 
 
 @dataclass(frozen=True)
@@ -104,12 +127,20 @@ class Load:
 class SlottingSimulator:
     """The slotting dynamics (module docstring). ``reset(rng)``, then ``step(slot)``."""
 
-    def __init__(self, config: SlottingConfig) -> None:
+    def __init__(self, config: SlottingConfig, operators: int = 1) -> None:
+        """``operators``: loads put away per step (the putaway operators of ``slotting_v0``);
+        between steps tours are played until the first ``operators`` loads of the queue each
+        have a legal slot."""
         self.config = config
+        if isinstance(operators, bool) or not isinstance(operators, int | np.integer) or operators < 1:
+            raise ValueError(f"operators: expected an integer >= 1, got {operators!r}")
+        self.operators = int(operators)
         self.layout = lay = config.layout()
         self.n_slots = lay.n_slots
         self.golden = (lay.slot_position < math.ceil(lay.slots_per_side / 3)) & (lay.slot_level <= 1)
         self.putaway_distance = 2.0 * (np.abs(lay.slot_x - lay.depot_x) + lay.slot_y)
+        self.distance_rank = distance_rank(lay)
+        self.decay = 0.5 ** (1.0 / config.estimate_halflife)
         self.demand: Demand | None = None
 
     # -- reset ----------------------------------------------------------------------------
@@ -117,11 +148,14 @@ class SlottingSimulator:
         c = self.config
         demand_rng, place_rng = rng.spawn(2)
         self.demand = Demand(c, demand_rng)
+        # a history as long as the estimate remembers, at tour 0's shares
+        lines_per_tour = c.batch_size * c.lines_per_order
+        self.estimate = self.demand.shares() * lines_per_tour / (1.0 - self.decay)
         self.slot_sku = np.full(self.n_slots, -1, dtype=np.int64)
         self.slot_units = np.zeros(self.n_slots, dtype=np.int64)
-        n_init = int(round(c.initial_occupancy * self.n_slots))
+        n_init = min(int(round(c.initial_occupancy * self.n_slots)), self.demand.n_ids)
         slots = place_rng.choice(self.n_slots, size=n_init, replace=False)
-        self.slot_sku[slots] = place_rng.choice(self.demand.n_ids, size=n_init, p=self.demand.shares())
+        self.slot_sku[slots] = place_rng.permutation(self.demand.n_ids)[:n_init]
         self.slot_units[slots] = place_rng.integers(1, c.slot_capacity + 1, size=n_init)
         self.units_initial = int(self.slot_units.sum())
         self.units_put_away = self.units_picked = self.units_cleared = 0
@@ -131,7 +165,7 @@ class SlottingSimulator:
         self.last_tour = np.zeros(0, dtype=np.int64)
         self._acc = StepResult()
         self._advance()
-        self.reset_result = self._acc
+        self.reset_result = self.last_result = self._acc
         self._acc = StepResult()
 
     # -- queries --------------------------------------------------------------------------
@@ -150,11 +184,26 @@ class SlottingSimulator:
         """The legal slots of the current load (bool per slot; at least one is True)."""
         return self.legal_mask(self.queue[0])
 
-    def current_load(self) -> Load:
-        sku = self.queue[0]
+    def current_load(self, index: int = 0) -> Load:
+        """The load ``index`` of the queue (0: the head; operator i holds load i)."""
+        sku = self.queue[index]
         c = self.config
-        return Load(sku=sku, units=c.load_units, popularity=float(self.demand.shares()[sku]),
+        return Load(sku=sku, units=c.load_units, popularity=float(self.popularity_estimate()[sku]),
                     cube=c.load_units / c.slot_capacity, stock=int(self.stock()[sku]))
+
+    def popularity_estimate(self) -> np.ndarray:
+        """Estimated line share of every SKU id (0 for retired ones): exponentially weighted
+        requested lines (module docstring). What a warehouse knows; the true shares are
+        ``demand.shares()`` (the oracle's knowledge)."""
+        est = np.where(self.demand.active, self.estimate, 0.0)
+        total = est.sum()
+        return est / total if total > 0 else np.where(self.demand.active, 1.0 / self.demand.active.sum(), 0.0)
+
+    def nearest_legal(self, slot: int, legal: np.ndarray) -> int:
+        """The legal slot nearest to ``slot`` in distance rank (ties: the closer one)."""
+        cand = np.flatnonzero(legal)
+        gap = np.abs(self.distance_rank[cand] - self.distance_rank[slot])
+        return int(cand[np.lexsort((self.distance_rank[cand], gap))[0]])
 
     @property
     def done(self) -> bool:
@@ -167,29 +216,50 @@ class SlottingSimulator:
         return int(slot)
 
     def step(self, slot) -> StepResult:
-        """Put the current load away into ``slot`` and advance to the next load."""
+        """Put the current load away into ``slot`` and advance to the next load. With several
+        operators, ``slot`` is a sequence: load ``i`` of the queue goes to ``slot[i]``, in
+        that order (a slot filled by an earlier load of the step is judged as it is then);
+        ``-1`` (or None) for a load that waits: it keeps its place in the queue (at least one
+        load is stored). One illegal slot is a one-line ValueError and the step changes
+        nothing. ``StepResult.putaway_by_load``: the putaway cost of each stored load."""
         c = self.config
-        slot = self._check_slot("slot", slot)
-        sku = self.queue[0]
-        if not self.legal_mask(sku)[slot]:
-            held = int(self.slot_sku[slot])
-            raise ValueError(f"slot: slot {slot} cannot take the load of SKU {sku} ({c.load_units} units): "
-                             f"it holds SKU {held} with {int(self.slot_units[slot])} of {c.slot_capacity} units")
-        self.queue.pop(0)
-        self.slot_sku[slot] = sku
-        self.slot_units[slot] += c.load_units
-        self.units_put_away += c.load_units
-        self.loads_put_away += 1
+        slots = [slot] if self.operators == 1 and not isinstance(slot, list | tuple | np.ndarray) else list(slot)
+        if len(slots) != self.operators:
+            raise ValueError(f"slot: expected {self.operators} slot ids (one per operator), got {len(slots)}")
+        slots = [-1 if s is None or (isinstance(s, int | np.integer) and not isinstance(s, bool) and s == -1)
+                 else self._check_slot("slot", s) for s in slots]
+        if all(s < 0 for s in slots):
+            raise ValueError("slot: at least one load must be stored in a step")
+        saved = self.slot_sku.copy(), self.slot_units.copy()
+        for i, s in enumerate(slots):
+            if s < 0:
+                continue
+            sku = self.queue[i]
+            if not self.legal_mask(sku)[s]:
+                held, units = int(self.slot_sku[s]), int(self.slot_units[s])
+                self.slot_sku[:], self.slot_units[:] = saved
+                raise ValueError(f"slot: slot {s} cannot take the load of SKU {sku} ({c.load_units} units): "
+                                 f"it holds SKU {held} with {units} of {c.slot_capacity} units")
+            self.slot_sku[s] = sku
+            self.slot_units[s] += c.load_units
+        stored = [i for i, s in enumerate(slots) if s >= 0]
+        self.queue = [sku for i, sku in enumerate(self.queue) if i >= len(slots) or slots[i] < 0]
+        slots = [slots[i] for i in stored]
+        self.units_put_away += c.load_units * len(slots)
+        self.loads_put_away += len(slots)
         acc = self._acc
-        acc.putaway_travel += float(self.putaway_distance[slot])
-        acc.putaway_cost += c.putaway_cost_per_m * float(self.putaway_distance[slot])
-        self.totals.putaway_travel += float(self.putaway_distance[slot])
-        self.totals.putaway_cost += c.putaway_cost_per_m * float(self.putaway_distance[slot])
+        travel = float(self.putaway_distance[slots].sum())
+        acc.putaway_travel += travel
+        acc.putaway_cost += c.putaway_cost_per_m * travel
+        acc.putaway_by_load = self.putaway_distance[slots] * c.putaway_cost_per_m
+        self.totals.putaway_travel += travel
+        self.totals.putaway_cost += c.putaway_cost_per_m * travel
         self._advance()
         acc.cost = acc.pick_travel + acc.putaway_cost + acc.relocation_cost
         acc.done = self.done
         self.totals.cost += acc.cost  # the sum of the step costs (reset tours excluded)
         self._acc = StepResult()
+        self.last_result = acc
         return acc
 
     def relocate(self, src, dst) -> None:
@@ -221,18 +291,32 @@ class SlottingSimulator:
     def _advance(self) -> None:
         self._reorder()
         waited = 0
-        while not (self.queue and self.legal_mask(self.queue[0]).any()):
+        while not self._ready():
             if waited >= MAX_WAIT_TOURS:
                 raise RuntimeError(f"no room for an inbound load after {MAX_WAIT_TOURS} tours")
             self._tour()
             self._reorder()
             waited += 1
 
+    def _ready(self) -> bool:
+        """The first ``operators`` loads are queued and each has a legal slot."""
+        n = self.operators
+        if len(self.queue) < n:
+            return False
+        if (self.slot_sku == -1).any():
+            return True
+        return all(self.legal_mask(sku).any() for sku in self.queue[:n])
+
     def _tour(self) -> None:
         tour = self.demand.next_tour()
         picks: list[int] = []
+        skus: list[int] = []
         unfilled = 0
+        self.estimate *= self.decay
+        if len(self.estimate) < self.demand.n_ids:  # launched SKUs: no history
+            self.estimate = np.concatenate([self.estimate, np.zeros(self.demand.n_ids - len(self.estimate))])
         for order in tour.orders:
+            self.estimate[order] += 1.0
             for sku in order:
                 slots = np.flatnonzero(self.slot_sku == sku)
                 if not len(slots):
@@ -243,6 +327,7 @@ class SlottingSimulator:
                 if self.slot_units[s] == 0:
                     self.slot_sku[s] = -1
                 picks.append(s)
+                skus.append(sku)
         picked = np.asarray(picks, dtype=np.int64)
         length = tour_length(self.layout, picked, self.config.routing)
         self.units_picked += len(picks)
@@ -255,6 +340,7 @@ class SlottingSimulator:
             r.golden_lines += int(self.golden[picked].sum())
             r.pick_travel += length
         self._acc.tour_picks.append(picked)
+        self._acc.tour_skus.append(np.asarray(skus, dtype=np.int64))
         self._acc.tour_lengths.append(length)
         for sku in tour.retired:
             held = self.slot_sku == sku
@@ -264,9 +350,17 @@ class SlottingSimulator:
                 self.queue.remove(sku)
 
     # -- KPIs -----------------------------------------------------------------------------
-    def kpis(self) -> dict[str, float]:
-        """Key figures since reset (module docstring)."""
-        c, t = self.config, self.totals
+    def snapshot(self) -> StepResult:
+        """A copy of the running totals, for :meth:`kpis` over a window (``kpis(since=...)``)."""
+        t = self.totals
+        return StepResult(**{f: getattr(t, f) for f in _TOTALS}, loads=self.loads_put_away)
+
+    def kpis(self, since: StepResult | None = None) -> dict[str, float]:
+        """Key figures since reset, or since the :meth:`snapshot` ``since`` (module docstring)."""
+        c = self.config
+        t = self.snapshot()
+        if since is not None:
+            t = StepResult(**{f: getattr(t, f) - getattr(since, f) for f in (*_TOTALS, "loads")})
         lines = t.lines
         hours = (t.pick_travel / c.walking_speed + lines * c.time_per_pick) / 3600.0
         requested = lines + t.unfilled
@@ -286,5 +380,6 @@ class SlottingSimulator:
             "putaway_travel": t.putaway_travel,
             "relocations": float(t.relocations),
             "relocation_cost": t.relocation_cost,
-            "loads_put_away": float(self.loads_put_away),
+            "loads_put_away": float(t.loads),
+            "cost_per_load": t.cost / t.loads if t.loads else 0.0,
         }

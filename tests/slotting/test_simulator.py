@@ -206,8 +206,52 @@ def test_config_errors_are_one_line_naming_the_field(kwargs, field):
 def test_config_layout_and_defaults():
     config = SlottingConfig.from_kwargs({"n_aisles": 4, "levels": 2})
     layout = config.layout()
-    assert layout.n_slots == 4 * 2 * 20 * 2
+    assert layout.n_slots == 4 * 2 * 25 * 2
+    assert SlottingConfig().layout().n_slots == 10 * 2 * 25 * 4  # the default warehouse
     sim = SlottingSimulator(SlottingConfig(episode_loads=200))
     sim, _ = run(sim.config, 0, 1)
     k = sim.kpis()
     assert k["lines_per_hour"] > 0 and k["fill_rate"] > 0.9 and 0.2 < k["space_utilisation"] <= 1.0
+
+
+def test_several_operators_store_in_order_and_an_illegal_slot_changes_nothing():
+    config = SlottingConfig(n_aisles=2, slots_per_side=4, levels=1, n_skus=30, initial_occupancy=0.5, episode_loads=40)
+    sim = SlottingSimulator(config, operators=3)
+    sim.reset(np.random.default_rng(5))
+    rng = np.random.default_rng(0)
+    while not sim.done:
+        assert len(sim.queue) >= 3
+        skus = list(sim.queue[:3])
+        first = int(rng.choice(np.flatnonzero(sim.legal_mask(skus[0]))))
+        # the same slot for a second load of another SKU is illegal: nothing changes
+        if skus[1] != skus[0] and sim.slot_sku[first] == -1:
+            before = sim.slot_sku.copy(), sim.slot_units.copy(), list(sim.queue)
+            with pytest.raises(ValueError):
+                sim.step([first, first, first])
+            assert np.array_equal(before[0], sim.slot_sku) and np.array_equal(before[1], sim.slot_units)
+            assert before[2] == sim.queue
+        slots, taken = [], sim.slot_sku.copy()
+        units = sim.slot_units.copy()
+        for sku in skus:  # legal in order: a slot filled earlier in the step counts as filled
+            legal = (taken == -1) | ((taken == sku) & (units + config.load_units <= config.slot_capacity))
+            if not legal.any():  # taken by an earlier operator of this step: the load waits
+                slots.append(-1)
+                continue
+            s = int(rng.choice(np.flatnonzero(legal)))
+            taken[s], units[s] = sku, units[s] + config.load_units
+            slots.append(s)
+        put, waiting = sim.loads_put_away, [sku for sku, s in zip(skus, slots, strict=True) if s < 0]
+        sim.step(slots)
+        assert sim.loads_put_away == put + sum(s >= 0 for s in slots)
+        assert sim.queue[: len(waiting)] == waiting  # waiting loads keep their place at the head
+        assert np.all(sim.slot_units <= config.slot_capacity)
+    assert sim.units_initial + sim.units_put_away == sim.units_picked + sim.units_cleared + sim.slot_units.sum()
+
+
+def test_popularity_estimate_tracks_the_true_shares():
+    config = SlottingConfig(n_aisles=4, slots_per_side=10, levels=2, n_skus=20, season_amplitude=0.0,
+                            launch_rate=0.0, retire_rate=0.0, estimate_halflife=50.0, episode_loads=400)
+    sim, _ = run(config, 2, 3)
+    est, true = sim.popularity_estimate(), sim.demand.shares()
+    assert est.sum() == pytest.approx(1.0)
+    assert np.argmax(est) == np.argmax(true) and np.abs(est - true).max() < 0.05

@@ -1,0 +1,291 @@
+"""The slotting task (``env=slotting``): dynamic storage assignment in a piece-picking warehouse.
+
+Agents: the storage rules of :mod:`agents.slotting.heuristics` (``random``, ``closest``,
+``abc`` (tuned), ``coi``, ``reslot`` (tuned) and the turnover ``oracle``, the reference of
+gaps). One replication is one episode of ``warmup + periods`` inbound loads (the
+evaluation block's ``periods`` and ``warmup`` count loads); ``cost`` is the cost per measured
+load (pick travel of the tours played while those loads were stored, plus putaway and
+relocation costs), and the KPIs are those of the measured loads
+(:meth:`envs.slotting.simulator.SlottingSimulator.kpis` over the window). The demand of a
+seed does not depend on the actions, so every agent meets the same orders (common random
+numbers).
+
+Training: ``shared=false`` trains on ``fulfillgym/Slotting-v0`` (MaskablePPO with the env's
+masks, or PPO / A2C, whose illegal slots go to the nearest legal one); ``shared=true`` trains
+one policy for every putaway operator of ``slotting_v0`` (``n_operators``). A shared policy is
+evaluated in ``slotting_v0`` with ``n_operators`` operators (their conflicts included).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.base import env_overrides
+from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
+from agents.slotting.heuristics import ABC, RULES, Reslot
+from agents.slotting.interface import SlotRows
+from agents.task import EvaluationDefaults, Kpi, Task, plain
+from agents.tuning import Axis, RaceSettings, race
+from envs.core.config import ConfigError, check_int
+from envs.slotting.config import SlottingConfig
+
+ENV_ONLY = ("action_mode", "n_zones", "obs_map")
+"""Arguments of the Gymnasium env that are not simulator config."""
+
+
+@dataclass(frozen=True)
+class SlottingTaskConfig(SlottingConfig):
+    """The simulator's config plus the Gymnasium face's arguments (``envs.slotting.env``):
+    ``action_mode`` (``slot`` | ``zone``), ``n_zones`` (an int or shares), ``obs_map``
+    (``grid`` | ``zones``); validated by building the env."""
+
+    action_mode: str = "slot"
+    n_zones: Any = 3
+    obs_map: str = "grid"
+
+    def simulator(self) -> SlottingConfig:
+        return SlottingConfig(**{f.name: getattr(self, f.name) for f in fields(SlottingConfig)})
+
+    def face(self) -> dict[str, Any]:
+        return {k: plain(getattr(self, k)) for k in ENV_ONLY}
+
+
+@dataclass(frozen=True)
+class SlottingTraining:
+    """Training defaults (``env.training.*``): ``n_operators``: the putaway operators of
+    ``slotting_v0`` a shared policy trains and is evaluated with (``shared=true``)."""
+
+    n_operators: int = 3
+
+    def __post_init__(self) -> None:
+        check_int("env.training.n_operators", self.n_operators, 1, 64)
+DISCRETE_ALGOS = ("maskable_ppo", "ppo", "a2c")
+PLAN_COLUMNS = ("tour", "slot", "sku", "aisle", "side", "position", "level", "x", "y", "travel")
+
+
+class SlottingTask(Task):
+    name = "slotting"
+    env_id = "fulfillgym/Slotting-v0"
+    kpis = (
+        Kpi("travel_per_line", "m/line", "{:.2f}"),
+        Kpi("travel_per_order", "m/order", "{:.1f}"),
+        Kpi("lines_per_hour", "lines/h", "{:.1f}"),
+        Kpi("golden_share", "golden", "{:.1%}"),
+        Kpi("space_utilisation", "space", "{:.1%}"),
+        Kpi("putaway_travel", "putaway m", "{:.0f}"),
+        Kpi("relocations", "moves", "{:.1f}"),
+        Kpi("fill_rate", "fill", "{:.2%}", table=False),
+        Kpi("pick_travel", "pick m", "{:.0f}", table=False),
+        Kpi("cube_utilisation", "cube", "{:.1%}", table=False),
+        Kpi("lines", "lines", "{:.0f}", table=False),
+        Kpi("orders", "orders", "{:.0f}", table=False),
+        Kpi("tours", "tours", "{:.0f}", table=False),
+        Kpi("relocation_cost", "reloc. cost", "{:.1f}", table=False),
+        Kpi("conflicts", "conflicts", "{:.1f}", table=False),
+    )
+    cost_decimals = 3
+    cost_unit = "load"
+    default_agents = ("oracle", "reslot", "coi", "abc", "closest", "random")
+    evaluation_defaults = EvaluationDefaults(periods=1000, warmup=1000, reps=16, validation_reps=8, max_reps=64)
+    speed_module = "agents.slotting.speed"
+
+    training_options = SlottingTraining
+
+    def __init__(self, training=None, evaluation=None, **env_kwargs):
+        self.plan_dir: Path | None = None
+        self.plan_names: dict[int, str] = {}
+        super().__init__(training, evaluation, **env_kwargs)
+
+    # -- config ---------------------------------------------------------------------------
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> SlottingTaskConfig:
+        config = SlottingTaskConfig.from_kwargs(env_kwargs)
+        self.sim_config, self.env_only = config.simulator(), config.face()
+        self.make_env()  # validates the face's arguments (one-line errors)
+        return config
+
+    def env_kwargs(self) -> dict[str, Any]:
+        return plain(self.config.plain())
+
+    def describe(self) -> str:
+        c = self.config
+        return (f"Slotting: {c.n_aisles} aisles x 2 x {c.slots_per_side} x {c.levels} levels, {c.n_skus} SKUs "
+                f"({c.popularity}), {c.routing} routing, {self.env_only['action_mode']} actions")
+
+    def instance_columns(self) -> dict[str, Any]:
+        c = self.config
+        return {"slots": c.layout().n_slots, "skus": c.n_skus, "routing": c.routing}
+
+    # -- env factories --------------------------------------------------------------------
+    def make_env(self, config: SlottingConfig | None = None, **overrides: Any):
+        from envs.slotting.env import SlottingEnv
+
+        config = config or self.sim_config
+        sim_keys = {f.name for f in fields(SlottingConfig)}
+        if any(k in sim_keys for k in overrides):
+            config = SlottingConfig.from_kwargs({**config.plain(), **{k: v for k, v in overrides.items() if k in sim_keys}})
+        extra = {**self.env_only, **{k: v for k, v in overrides.items() if k not in sim_keys}}
+        return SlottingEnv(config=config, **extra)
+
+    def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
+        invalid = "raise" if maskable else "nearest"
+        return lambda: self.make_env(invalid_action=invalid)
+
+    def make_parallel_env(self, config: SlottingConfig | None = None):
+        from envs.slotting.parallel_env import SlottingParallelEnv
+
+        return SlottingParallelEnv(config=config or self.sim_config, n_operators=self.training.n_operators,
+                                   n_zones=self.env_only["n_zones"], obs_map=self.env_only["obs_map"],
+                                   invalid_action="nearest")
+
+    def timestep_unit(self, shared: bool) -> str:
+        return "operator-loads" if shared else "loads"
+
+    # -- agents ---------------------------------------------------------------------------
+    def agent_names(self) -> tuple[str, ...]:
+        return tuple(RULES)
+
+    def reference_name(self) -> str | None:
+        return "oracle"
+
+    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        if name == "abc":
+            return self.tune_abc(tuning_reps or (2 if smoke else 8), smoke)
+        if name == "reslot":
+            return self.tune_reslot(tuning_reps or (2 if smoke else 8), smoke)
+        if name in RULES:
+            return RULES[name]()
+        raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
+                          f"{', '.join(self.agent_names())}")
+
+    def _race(self, make, axes, reps: int, smoke: bool, anchors):
+        seeds = TUNE_SEED_BASE + np.arange(reps)
+        e = self.evaluation
+        names = [a.name for a in axes]
+
+        def evaluate(params: dict[str, np.ndarray], n: int) -> np.ndarray:
+            return np.stack([self.rollout(make(**dict(zip(names, p, strict=True))), seeds[:n], e.periods, e.warmup)["cost"]
+                             for p in zip(*(params[k] for k in names), strict=True)])
+
+        settings = RaceSettings(reps, min_screen_reps=min(2, reps), screen_budget=(8 if smoke else 48) * 2,
+                                keep=(6, 3), max_rounds=1 if smoke else 2)
+        return race(evaluate, axes, settings, anchors=anchors).params
+
+    def tune_abc(self, reps: int, smoke: bool) -> ABC:
+        """The four class shares raced on the tuning seeds (anchor: the 20/30/50 textbook split)."""
+        sku = np.array([0.1, 0.2] if smoke else [0.05, 0.1, 0.2, 0.3])
+        zone = np.array([0.1, 0.2] if smoke else [0.05, 0.1, 0.2, 0.3])
+        axes = [Axis("sku_a", sku, 0.01, 0.6, step=0.05), Axis("sku_b", [0.3] if smoke else [0.2, 0.3, 0.4], 0.05, 0.6),
+                Axis("zone_a", zone, 0.01, 0.6, step=0.05), Axis("zone_b", [0.3] if smoke else [0.2, 0.3, 0.4], 0.05, 0.6)]
+        p = self._race(ABC, axes, reps, smoke, anchors=[{"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}]
+                       if not smoke else [])
+        return ABC(**p)
+
+    def tune_reslot(self, reps: int, smoke: bool) -> Reslot:
+        """``night_loads`` and ``moves`` raced on the tuning seeds (anchor: no moves = ``coi``)."""
+        axes = [Axis("night_loads", [50, 100] if smoke else [50, 100, 250, 500], 10, 100_000),
+                Axis("moves", [0, 10] if smoke else [0, 5, 10, 25, 50, 100], 0, 10_000)]
+        p = self._race(Reslot, axes, reps, smoke, anchors=[{"night_loads": 100, "moves": 0}])
+        return Reslot(**p)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def record_plans(self, directory: Path, names: Mapping[int, str]) -> None:
+        """Write every evaluated episode's tours to ``directory/<agent>/episode_<r>.csv``: one
+        row per picked slot (``PLAN_COLUMNS``; ``travel`` is the tour's reported length)."""
+        self.plan_dir, self.plan_names = Path(directory), dict(names)
+
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        periods = periods or self.evaluation.periods
+        rows = [self.play(policy, int(s), periods, warmup) for s in seeds]
+        return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+
+    def play(self, policy, seed: int, periods: int, warmup: int) -> dict[str, float]:
+        """One episode of ``warmup + periods`` loads; the KPIs of the last ``periods``."""
+        shared = getattr(getattr(policy, "interface", None), "shared", False)
+        loads = {"episode_loads": warmup + periods}
+        if shared:
+            env = self.make_parallel_env(SlottingConfig.from_kwargs({**self.sim_config.plain(), **loads}))
+            obs, _ = env.reset(seed=seed)
+        else:
+            env = self.make_env(**loads, **env_overrides(policy))
+            obs, _ = env.reset(seed=seed)
+        sim = env.sim
+        if hasattr(policy, "bind"):
+            policy.bind(sim, seed)
+        tours: list[tuple] = list(_tours(sim.reset_result)) if self.plan_dir is not None else []
+        since = sim.snapshot() if warmup == 0 else None
+        conflicts = 0
+        while not sim.done:
+            if shared:
+                agents = list(env.agents)
+                rows = np.stack([obs[a]["observation"] for a in agents])
+                acts, _ = policy.predict(rows, deterministic=True)
+                obs, _, _, _, infos = env.step({a: int(x) for a, x in zip(agents, acts, strict=True)})
+                conflicts += sum(int(i.get("conflict", 0)) for i in infos.values()) if since is not None else 0
+            else:
+                action, _ = policy.predict(obs, deterministic=True)
+                obs = env.step(action)[0]
+            if self.plan_dir is not None:
+                tours.extend(_tours(sim.last_result))
+            if since is None and sim.loads_put_away >= warmup:
+                since = sim.snapshot()
+        if self.plan_dir is not None and id(policy) in self.plan_names:
+            self.write_plan(policy, seed, sim, tours)
+        k = {**sim.kpis(since), "conflicts": float(conflicts)}
+        return {"cost": k["cost_per_load"], **{c.name: k[c.name] for c in self.kpis}}
+
+    def write_plan(self, policy, seed: int, sim, tours: list[tuple]) -> None:
+        folder = self.plan_dir / self.plan_names[id(policy)]
+        folder.mkdir(parents=True, exist_ok=True)
+        r = seed - EVAL_SEED_BASE if seed >= EVAL_SEED_BASE else seed
+        lay = sim.layout
+        with (folder / f"episode_{r}.csv").open("w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(PLAN_COLUMNS)
+            for tour, (picks, skus, length) in enumerate(tours):
+                for slot, sku in zip(picks, skus, strict=True):
+                    a, s, p, lv = lay.decompose(int(slot))
+                    out.writerow([tour, int(slot), int(sku), a, s, p, lv, repr(float(lay.slot_x[slot])),
+                                  repr(float(lay.slot_y[slot])), repr(float(length))])
+
+    # -- trained models -------------------------------------------------------------------
+    def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
+                        maskable: bool = False):
+        if shared:
+            env = self.make_parallel_env()
+            agent = env.possible_agents[0]
+            obs_dim = env.observation_space(agent)["observation"].shape[0]
+            n_actions = env.action_space(agent).n
+            mode = "slot"
+        else:
+            env = self.make_env()
+            obs_dim, n_actions, mode = env.observation_space.shape[0], env.action_space.n, self.env_only["action_mode"]
+        masked = maskable or bool((essentials or {}).get("masked", False))
+        interface = SlotRows(mode, self.env_only["obs_map"], n_actions, obs_dim, masked, shared)
+        interface.check(essentials)
+        return interface
+
+    def check_algorithm(self, algorithm, shared: bool) -> None:
+        super().check_algorithm(algorithm, shared)
+        if algorithm.name not in DISCRETE_ALGOS:
+            raise ConfigError(f"agent={algorithm.name}: slotting actions are discrete slots or zones; "
+                              f"train with {', '.join(DISCRETE_ALGOS)}")
+        if algorithm.maskable:
+            mode = "slot" if shared else self.env_only["action_mode"]
+            SlotRows(mode, self.env_only["obs_map"], 1, 1, True, shared)  # the mask must be in the observation
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        return {"env.evaluation.periods": 30, "env.evaluation.warmup": 10, "env.evaluation.reps": 2,
+                "env.evaluation.validation_reps": 2, "env.n_aisles": 3, "env.slots_per_side": 5, "env.levels": 2,
+                "env.n_skus": 30, "env.episode_loads": 40}
+
+
+def _tours(result) -> list[tuple]:
+    """(picked slots, their SKUs, reported length) of every tour of a step result."""
+    return list(zip(result.tour_picks, result.tour_skus, result.tour_lengths, strict=True))
