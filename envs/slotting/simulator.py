@@ -157,6 +157,11 @@ class SlottingSimulator:
         slots = place_rng.choice(self.n_slots, size=n_init, replace=False)
         self.slot_sku[slots] = place_rng.permutation(self.demand.n_ids)[:n_init]
         self.slot_units[slots] = place_rng.integers(1, c.slot_capacity + 1, size=n_init)
+        self._stock = np.bincount(self.slot_sku[slots], weights=self.slot_units[slots],
+                                  minlength=self.demand.n_ids).astype(np.int64)
+        self._slots: dict[int, list[int]] = {int(k): [int(v)] for k, v in zip(self.slot_sku[slots], slots, strict=True)}
+        self._queued: set[int] = set()
+        self._touched: set[int] = set(range(self.demand.n_ids))
         self.units_initial = int(self.slot_units.sum())
         self.units_put_away = self.units_picked = self.units_cleared = 0
         self.loads_put_away = 0
@@ -170,10 +175,8 @@ class SlottingSimulator:
 
     # -- queries --------------------------------------------------------------------------
     def stock(self) -> np.ndarray:
-        """Units in the slots per SKU id."""
-        held = self.slot_sku >= 0
-        return np.bincount(self.slot_sku[held], weights=self.slot_units[held],
-                           minlength=self.demand.n_ids).astype(np.int64)
+        """Units in the slots per SKU id (a copy)."""
+        return self._stock.copy()
 
     def legal_mask(self, sku: int) -> np.ndarray:
         """Slots that can take a load of ``sku`` (module docstring)."""
@@ -189,7 +192,7 @@ class SlottingSimulator:
         sku = self.queue[index]
         c = self.config
         return Load(sku=sku, units=c.load_units, popularity=float(self.popularity_estimate()[sku]),
-                    cube=c.load_units / c.slot_capacity, stock=int(self.stock()[sku]))
+                    cube=c.load_units / c.slot_capacity, stock=int(self._stock[sku]))
 
     def popularity_estimate(self) -> np.ndarray:
         """Estimated line share of every SKU id (0 for retired ones): exponentially weighted
@@ -230,18 +233,19 @@ class SlottingSimulator:
                  else self._check_slot("slot", s) for s in slots]
         if all(s < 0 for s in slots):
             raise ValueError("slot: at least one load must be stored in a step")
-        saved = self.slot_sku.copy(), self.slot_units.copy()
+        sku_now, units_now = self.slot_sku.copy(), self.slot_units.copy()  # the state as each load meets it
         for i, s in enumerate(slots):
             if s < 0:
                 continue
             sku = self.queue[i]
-            if not self.legal_mask(sku)[s]:
-                held, units = int(self.slot_sku[s]), int(self.slot_units[s])
-                self.slot_sku[:], self.slot_units[:] = saved
+            if not (sku_now[s] == -1 or (sku_now[s] == sku and units_now[s] + c.load_units <= c.slot_capacity)):
                 raise ValueError(f"slot: slot {s} cannot take the load of SKU {sku} ({c.load_units} units): "
-                                 f"it holds SKU {held} with {units} of {c.slot_capacity} units")
-            self.slot_sku[s] = sku
-            self.slot_units[s] += c.load_units
+                                 f"it holds SKU {int(sku_now[s])} with {int(units_now[s])} of {c.slot_capacity} units")
+            sku_now[s], units_now[s] = sku, units_now[s] + c.load_units
+        for i, s in enumerate(slots):
+            if s >= 0:
+                self._put(self.queue[i], s, c.load_units)
+                self._queued.discard(self.queue[i])
         stored = [i for i, s in enumerate(slots) if s >= 0]
         self.queue = [sku for i, sku in enumerate(self.queue) if i >= len(slots) or slots[i] < 0]
         slots = [slots[i] for i in stored]
@@ -273,20 +277,41 @@ class SlottingSimulator:
             self.slot_sku[dst] == sku and self.slot_units[dst] + units <= self.config.slot_capacity))
         if not ok:
             raise ValueError(f"dst: slot {dst} cannot take the {units} units of SKU {sku} from slot {src}")
-        self.slot_sku[dst] = sku
-        self.slot_units[dst] += units
-        self.slot_sku[src], self.slot_units[src] = -1, 0
+        self._take(src, units)
+        self._put(sku, dst, units)
         for r in (self._acc, self.totals):
             r.relocations += 1
             r.relocation_cost += self.config.relocation_cost
 
     # -- dynamics -------------------------------------------------------------------------
+    def _put(self, sku: int, slot: int, units: int) -> None:
+        """Add ``units`` of ``sku`` to ``slot`` (free, or holding ``sku``), keeping the indexes."""
+        if self.slot_sku[slot] == -1:
+            self.slot_sku[slot] = sku
+            self._slots.setdefault(sku, []).append(slot)
+        self.slot_units[slot] += units
+        self._stock[sku] += units
+        self._touched.add(sku)
+
+    def _take(self, slot: int, units: int) -> None:
+        """Remove ``units`` from ``slot``; an emptied slot is free again."""
+        sku = int(self.slot_sku[slot])
+        self.slot_units[slot] -= units
+        self._stock[sku] -= units
+        self._touched.add(sku)
+        if self.slot_units[slot] == 0:
+            self.slot_sku[slot] = -1
+            self._slots[sku].remove(slot)
+
     def _reorder(self) -> None:
-        stock = self.stock()
-        queued = np.zeros(self.demand.n_ids, dtype=bool)
-        queued[self.queue] = True
-        low = self.demand.active & (stock <= self.config.reorder_point) & ~queued
-        self.queue.extend(int(s) for s in np.flatnonzero(low))
+        """The reorder rule, over the SKUs whose stock or queue state changed since the last
+        call (any other low SKU is queued already), in increasing SKU id."""
+        rp, active = self.config.reorder_point, self.demand.active
+        for sku in sorted(self._touched):
+            if active[sku] and self._stock[sku] <= rp and sku not in self._queued:
+                self.queue.append(sku)
+                self._queued.add(sku)
+        self._touched.clear()
 
     def _advance(self) -> None:
         self._reorder()
@@ -313,19 +338,16 @@ class SlottingSimulator:
         skus: list[int] = []
         unfilled = 0
         self.estimate *= self.decay
-        if len(self.estimate) < self.demand.n_ids:  # launched SKUs: no history
-            self.estimate = np.concatenate([self.estimate, np.zeros(self.demand.n_ids - len(self.estimate))])
+        units = self.slot_units
         for order in tour.orders:
             self.estimate[order] += 1.0
-            for sku in order:
-                slots = np.flatnonzero(self.slot_sku == sku)
-                if not len(slots):
+            for sku in order.tolist():
+                held = self._slots.get(sku)
+                if not held:
                     unfilled += 1
                     continue
-                s = int(slots[np.argmin(self.slot_units[slots])])
-                self.slot_units[s] -= 1
-                if self.slot_units[s] == 0:
-                    self.slot_sku[s] = -1
+                s = min(held, key=lambda k: (units[k], k))  # fewest units, then the lowest id
+                self._take(s, 1)
                 picks.append(s)
                 skus.append(sku)
         picked = np.asarray(picks, dtype=np.int64)
@@ -343,11 +365,17 @@ class SlottingSimulator:
         self._acc.tour_skus.append(np.asarray(skus, dtype=np.int64))
         self._acc.tour_lengths.append(length)
         for sku in tour.retired:
-            held = self.slot_sku == sku
-            self.units_cleared += int(self.slot_units[held].sum())
-            self.slot_sku[held], self.slot_units[held] = -1, 0
-            if sku in self.queue:
+            for slot in list(self._slots.get(sku, [])):
+                self.units_cleared += int(self.slot_units[slot])
+                self._take(slot, int(self.slot_units[slot]))
+            if sku in self._queued:
                 self.queue.remove(sku)
+                self._queued.discard(sku)
+        if tour.launched:
+            grow = self.demand.n_ids - len(self._stock)  # launched SKUs: no stock, no history
+            self._stock = np.concatenate([self._stock, np.zeros(grow, dtype=np.int64)])
+            self.estimate = np.concatenate([self.estimate, np.zeros(grow)])
+            self._touched.update(tour.launched)
 
     # -- KPIs -----------------------------------------------------------------------------
     def snapshot(self) -> StepResult:

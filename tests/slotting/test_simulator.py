@@ -74,6 +74,12 @@ def check_invariants(sim: SlottingSimulator) -> None:
     assert sim.units_initial + sim.units_put_away == sim.units_picked + sim.units_cleared + sim.slot_units.sum()
     assert not np.any(sim.slot_sku[held] >= sim.demand.n_ids)
     assert np.all(sim.demand.active[sim.slot_sku[held]])  # retired SKUs are cleared
+    # the incremental indexes agree with the slots: stock per SKU, slots per SKU
+    stock = np.bincount(sim.slot_sku[held], weights=sim.slot_units[held], minlength=sim.demand.n_ids)
+    assert np.array_equal(sim.stock(), stock.astype(np.int64))
+    assert {k: sorted(v) for k, v in sim._slots.items() if v} == {
+        int(k): sorted(np.flatnonzero(sim.slot_sku == k).tolist()) for k in np.unique(sim.slot_sku[held])}
+    assert sim._queued == set(sim.queue) and len(sim.queue) == len(set(sim.queue))
 
 
 @settings(max_examples=120, deadline=None)
