@@ -62,6 +62,9 @@ class SlottingRule:
     def params(self) -> dict[str, Any]:
         return {}
 
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in self.params().items())})"
+
 
 class RandomOpen(SlottingRule):
     name = "random"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import gymnasium as gym
@@ -12,16 +11,23 @@ from gymnasium import spaces
 from envs.core.config import ConfigError, check_choice
 from envs.core.episode import check_reset_options, step_before_reset
 from envs.slotting.config import SlottingConfig
-from envs.slotting.policies import abc_zones, distance_order, slot_distance, zone_has_free
-from envs.slotting.simulator import SlottingSimulator, StepResult
+from envs.slotting.observation import (  # noqa: F401  (re-exported: the observation's constants)
+    CLOCK_FEATURES,
+    HIGH,
+    LOAD_FEATURES,
+    LOW,
+    OBS_MAPS,
+    RECENT_TOURS,
+    SLOT_CHANNELS,
+    ZONE_FEATURES,
+    ObservationBuilder,
+    RecentPicks,
+)
+from envs.slotting.policies import abc_zones, distance_order, zone_has_free
+from envs.slotting.simulator import SlottingSimulator
 
 ACTION_MODES = ("slot", "zone")
-OBS_MAPS = ("grid", "zones")
-RECENT_TOURS = 10
-"""Tours the *recent picks* block of the observation looks back over."""
-LOW, HIGH = -1.0, 10.0
-"""Bounds of every observation value (relative popularities are clipped to ``HIGH``)."""
-LOAD_FEATURES, SLOT_CHANNELS, ZONE_FEATURES, CLOCK_FEATURES = 4, 3, 4, 5
+INVALID_ACTIONS = ("raise", "nearest")
 
 
 class MaskedDiscrete(spaces.Discrete):
@@ -86,22 +92,37 @@ class SlottingEnv(gym.Env):
     splits the slots, closest first, into k equal shares; ``n_zones=[0.2, 0.3, 0.5]`` gives
     the shares (an ABC split; a tiny class may be empty). The mask: zones with a legal slot.
 
-    An illegal action (out of range, or masked) is a one-line ``ValueError`` that changes
-    nothing; there is no silent fallback. ``action_space.sample()`` without a mask draws among
-    the legal actions of the current state (:class:`MaskedDiscrete`), so random agents and the
-    env checkers act legally. One caveat: Gymnasium's ``check_env`` samples the action of its
-    step-determinism check *before* ``reset(seed=123)``, so it passes when every slot is legal
-    after reset (``initial_occupancy=0``); with a half-full warehouse that action may be
-    illegal in the new state and the check stops at the ``ValueError``.
+    An out-of-range or non-integer action is a one-line ``ValueError`` that changes nothing.
+    A masked action depends on ``invalid_action``:
+
+    * ``"raise"`` (default): a one-line ``ValueError`` that changes nothing; no silent
+      fallback.
+    * ``"nearest"`` (for algorithms without masks, e.g. plain PPO): in slot mode an illegal
+      slot is replaced by ``sim.nearest_legal(slot, legal)``, the legal slot nearest in
+      distance rank (ties: the closer one); in zone mode a zone without a legal slot is
+      replaced by the nearest zone with one by zone index (``|z' - z|``, ties to the lower
+      index). ``info["invalid"]`` is 1 when the action was replaced, else 0.
+
+    ``action_space.sample()`` without a mask draws among the legal actions of the current
+    state (:class:`MaskedDiscrete`), so random agents and the env checkers act legally. One
+    caveat: Gymnasium's ``check_env`` samples the action of its step-determinism check
+    *before* ``reset(seed=123)``, so with ``invalid_action="raise"`` it passes when every slot
+    is legal after reset (``initial_occupancy=0``); with a half-full warehouse that action may
+    be illegal in the new state and the check stops at the ``ValueError``
+    (``invalid_action="nearest"`` passes it).
 
     ## Observation space
-    A flat ``Box(-1, 10, (d,), float32)``, the blocks in this order (k = the zones above):
+    A flat ``Box(-1, 10, (d,), float32)``, the blocks in this order (k = the zones above),
+    built by :class:`envs.slotting.observation.ObservationBuilder` (the same rows as the
+    operators' of ``slotting_v0``). "Estimated share": the warehouse's popularity estimate
+    (:meth:`SlottingSimulator.popularity_estimate`, exponentially weighted requested lines),
+    not the true ``demand.shares()``.
 
     | block | size | values |
     |---|---|---|
-    | load | 4 | the load's SKU: line share x active SKUs (1 = average, clipped to 10); popularity quantile (0 = most popular, 1 = least); cube (``load_units / slot_capacity``); stock in the slots / ``slot_capacity`` (clipped to 10) |
-    | map, ``obs_map="grid"`` | 3 n_slots | per slot, slot-major: legal for this load (0/1); fill (units / ``slot_capacity``); the stored SKU's line share x active SKUs / 10 (clipped to 1; 0 if free) |
-    | map, ``obs_map="zones"`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its closest legal slot / the farthest slot's (1 if none); mean stored relative popularity / 10 |
+    | load | 4 | the load's SKU: estimated line share x active SKUs (1 = average, clipped to 10); popularity quantile by estimated share among the active SKUs (0 = most popular, 1 = least); cube (``load_units / slot_capacity``); stock in the slots / ``slot_capacity`` (clipped to 10) |
+    | map, ``obs_map="grid"`` | 3 n_slots | per slot, slot-major: legal for this load (0/1); fill (units / ``slot_capacity``); the stored SKU's estimated line share x active SKUs / 10 (clipped to 1; 0 if free) |
+    | map, ``obs_map="zones"`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its closest legal slot / the farthest slot's (1 if none); mean stored relative popularity (as in ``grid``) |
     | recent picks | k | share of the pick lines of the last 10 tours (reset tours included) that fell in each zone (0 before any tour) |
     | clock | 5 | loads put away / ``episode_loads``; occupied slots / slots; units / capacity; sin and cos of ``2 pi tour / season_period`` |
 
@@ -120,47 +141,48 @@ class SlottingEnv(gym.Env):
     ## Arguments
     The fields of :class:`envs.slotting.config.SlottingConfig` (geometry, demand, stock,
     routing, costs, ``episode_loads``), plus the env-only ``action_mode`` (``slot`` |
-    ``zone``), ``n_zones`` (int or shares, above), ``obs_map`` (``grid`` | ``zones``) and
-    ``render_mode`` (``rgb_array``: a top view of the aisles, slots coloured by the stored
-    SKU's popularity, the last tour's picks overlaid; needs matplotlib).
+    ``zone``), ``n_zones`` (int or shares, above), ``obs_map`` (``grid`` | ``zones``),
+    ``invalid_action`` (``raise`` | ``nearest``, above) and ``render_mode`` (``rgb_array``: a
+    top view of the aisles, slots coloured by the stored SKU's popularity, the last tour's
+    picks overlaid; needs matplotlib).
 
     ## ``info``
     ``action_mask`` (bool, as ``action_masks()``); after a step ``slot`` and ``sku`` (where
-    the load went), ``cost`` and its parts ``pick_travel``, ``putaway_travel``,
+    the load went), ``invalid`` (1 if a masked action was replaced, ``invalid_action=
+    "nearest"``), ``cost`` and its parts ``pick_travel``, ``putaway_travel``,
     ``putaway_cost``, ``relocation_cost``, ``relocations``, ``tours``, ``lines``; always
     ``kpis``: :meth:`SlottingSimulator.kpis` (travel per line and per order, lines per hour,
     golden-zone share, space utilisation, putaway travel, ...).
 
     ## Version history
-    * v0: first version (FulfillGym 0.1).
+    * v0: first version (FulfillGym 0.1). The observation's popularity features use the
+      warehouse's estimate; ``invalid_action`` added.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, config: SlottingConfig | None = None,
-                 action_mode: str = "slot", n_zones=3, obs_map: str = "grid", **kwargs: Any):
+                 action_mode: str = "slot", n_zones=3, obs_map: str = "grid", invalid_action: str = "raise",
+                 **kwargs: Any):
         self.config = config if config is not None else SlottingConfig.from_kwargs(kwargs)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
         self.render_mode = render_mode
         self.action_mode = check_choice("env.action_mode", action_mode, ACTION_MODES)
         self.obs_map = check_choice("env.obs_map", obs_map, OBS_MAPS)
+        self.invalid_action = check_choice("env.invalid_action", invalid_action, INVALID_ACTIONS)
         self.sim = SlottingSimulator(self.config)
         lay = self.sim.layout
         self.zone_shares = check_zones_arg(n_zones, lay.n_slots)
         self.n_zones = len(self.zone_shares)
         self.zones = abc_zones(lay, self.zone_shares)
-        self._zone_size = np.maximum(np.bincount(self.zones, minlength=self.n_zones), 1)
         self._order = distance_order(lay)
-        self._dist = slot_distance(lay)
-        self._max_dist = max(float(self._dist.max()), 1e-9)
+        self._builder = ObservationBuilder(self.sim, self.zones, self.n_zones, self.obs_map)
+        self._recent = RecentPicks(self.zones, self.n_zones)
         n_actions = lay.n_slots if self.action_mode == "slot" else self.n_zones
         self.action_space = MaskedDiscrete(n_actions)
-        k = self.n_zones
-        n_map = SLOT_CHANNELS * lay.n_slots if self.obs_map == "grid" else ZONE_FEATURES * k
-        self.observation_space = spaces.Box(LOW, HIGH, shape=(LOAD_FEATURES + n_map + k + CLOCK_FEATURES,),
-                                            dtype=np.float32)
-        self._recent: deque[np.ndarray] = deque(maxlen=RECENT_TOURS)
+        self.observation_space = self._builder.space
+        self._legal = np.zeros(lay.n_slots, dtype=bool)
         self._started = False
 
     # -- episode --------------------------------------------------------------------------
@@ -169,7 +191,7 @@ class SlottingEnv(gym.Env):
         super().reset(seed=seed)
         self.sim.reset(self.np_random)
         self._recent.clear()
-        self._remember(self.sim.reset_result)
+        self._recent.remember(self.sim.reset_result)
         self._started = True
         obs, mask = self._observe()
         return obs, {"action_mask": mask, "kpis": self.sim.kpis()}
@@ -179,12 +201,12 @@ class SlottingEnv(gym.Env):
             raise step_before_reset()
         if self.sim.done:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        slot = self._slot_of(action)
+        slot, invalid = self._slot_of(action)
         sku = self.sim.queue[0]
         result = self.sim.step(slot)
-        self._remember(result)
+        self._recent.remember(result)
         obs, mask = self._observe()
-        info = {"action_mask": mask, "slot": slot, "sku": sku, "cost": result.cost,
+        info = {"action_mask": mask, "slot": slot, "sku": sku, "invalid": invalid, "cost": result.cost,
                 "pick_travel": result.pick_travel, "putaway_travel": result.putaway_travel,
                 "putaway_cost": result.putaway_cost, "relocation_cost": result.relocation_cost,
                 "relocations": result.relocations, "tours": result.tours, "lines": result.lines,
@@ -192,8 +214,9 @@ class SlottingEnv(gym.Env):
         return obs, -float(result.cost), bool(result.done), False, info
 
     # -- actions --------------------------------------------------------------------------
-    def _slot_of(self, action) -> int:
-        """The slot the action stores the load at, or a one-line ValueError."""
+    def _slot_of(self, action) -> tuple[int, int]:
+        """The slot the action stores the load at and whether it replaced a masked action
+        (0/1), or a one-line ValueError."""
         n = int(self.action_space.n)
         a = np.asarray(action) if not isinstance(action, int | np.integer) else action
         if isinstance(a, np.ndarray):
@@ -202,19 +225,26 @@ class SlottingEnv(gym.Env):
             raise ValueError(f"action: expected an integer in [0, {n}) ({self.action_mode} mode), "
                              f"got {str(action)[:60]}")
         a = int(a)
-        legal = self.sim.free_mask()
+        legal = self.sim.free_mask()  # the current state (a relocation may have changed it)
+        nearest = self.invalid_action == "nearest"
         if self.action_mode == "zone":
-            hits = self._order[(legal & (self.zones == a))[self._order]]
-            if not hits.size:
-                raise ValueError(f"action: zone {a} has no legal slot for the load of SKU {self.sim.queue[0]} "
-                                 f"(see action_masks())")
-            return int(hits[0])
+            invalid = 0
+            has = zone_has_free(legal, self.zones, self.n_zones)
+            if not has[a]:
+                if not nearest:
+                    raise ValueError(f"action: zone {a} has no legal slot for the load of SKU {self.sim.queue[0]} "
+                                     f"(see action_masks())")
+                cand = np.flatnonzero(has)
+                a, invalid = int(cand[np.argmin(np.abs(cand - a))]), 1  # argmin: ties to the lower index
+            return int(self._order[(legal & (self.zones == a))[self._order]][0]), invalid
         if not legal[a]:
+            if nearest:
+                return self.sim.nearest_legal(a, legal), 1
             sku, held = self.sim.queue[0], int(self.sim.slot_sku[a])
             raise ValueError(f"action: slot {a} cannot take the load of SKU {sku}: it holds SKU {held} with "
                              f"{int(self.sim.slot_units[a])} of {self.config.slot_capacity} units "
                              f"(see action_masks())")
-        return a
+        return a, 0
 
     def _mask(self, legal: np.ndarray) -> np.ndarray:
         if self.action_mode == "zone":
@@ -228,43 +258,11 @@ class SlottingEnv(gym.Env):
         return self._mask(self.sim.free_mask())
 
     # -- observation ----------------------------------------------------------------------
-    def _remember(self, result: StepResult) -> None:
-        for picks in result.tour_picks:
-            self._recent.append(np.bincount(self.zones[picks], minlength=self.n_zones))
-
     def _observe(self) -> tuple[np.ndarray, np.ndarray]:
-        sim, c, k = self.sim, self.config, self.n_zones
-        legal = sim.free_mask()
-        load = sim.current_load()
-        shares = sim.demand.shares()
-        active = sim.demand.active
-        n_active = max(int(active.sum()), 1)
-        quantile = float(np.sum(shares[active] > load.popularity)) / max(n_active - 1, 1)
-        load_block = [min(load.popularity * n_active, HIGH), quantile, load.cube,
-                      min(load.stock / c.slot_capacity, HIGH)]
-        held = sim.slot_sku >= 0
-        fill = sim.slot_units / c.slot_capacity
-        rel_pop = np.where(held, np.minimum(shares[np.maximum(sim.slot_sku, 0)] * n_active / HIGH, 1.0), 0.0)
-        if self.obs_map == "grid":
-            map_block = np.stack([legal.astype(float), fill, rel_pop], axis=1).ravel()
-        else:
-            size = self._zone_size
-            nearest = np.ones(k)
-            hits = self._order[legal[self._order]]
-            zs, first = np.unique(self.zones[hits], return_index=True)  # each zone's closest legal slot
-            nearest[zs] = self._dist[hits[first]] / self._max_dist
-            map_block = np.stack([np.bincount(self.zones, weights=legal, minlength=k) / size,
-                                  np.bincount(self.zones, weights=fill, minlength=k) / size, nearest,
-                                  np.bincount(self.zones, weights=rel_pop, minlength=k) / size], axis=1).ravel()
-        recent = np.sum(self._recent, axis=0) if self._recent else np.zeros(k)
-        recent = recent / recent.sum() if recent.sum() > 0 else np.zeros(k)
-        phase = 2.0 * np.pi * sim.demand.t / c.season_period
-        clock = [sim.loads_put_away / c.episode_loads, float(held.mean()), float(fill.mean()),
-                 np.sin(phase), np.cos(phase)]
-        obs = np.concatenate([load_block, map_block, recent, clock]).astype(np.float32)
+        obs, legal = self._builder.observe_one(self.sim, 0, self._recent)
         mask = self._mask(legal)
         self.action_space.legal = mask.copy()
-        return np.clip(obs, LOW, HIGH), mask
+        return obs, mask
 
     # -- rendering ------------------------------------------------------------------------
     def render(self):

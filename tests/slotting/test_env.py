@@ -3,6 +3,9 @@
 * the Gymnasium and SB3 env checkers pass (slot and zone modes, grid and zone maps);
 * masks are respected (Hypothesis): a masked-in action never raises, a masked-out or
   out-of-range one raises a one-line ``ValueError`` and changes nothing;
+* ``invalid_action="nearest"``: a masked slot goes to ``sim.nearest_legal``, a masked zone to
+  the nearest zone with a legal slot (ties to the lower index), ``info["invalid"]`` says so;
+  out-of-range actions still raise; the observation's popularity features are the estimate's;
 * a seed fixes the trajectory; rewards are minus the step costs, which add up to their
   parts and to the simulator's totals; relocations are charged to the next step;
 * observations lie in the observation space; the zone action stores at the zone's closest
@@ -64,6 +67,30 @@ def test_env_checkers_pass(kwargs):
         env.step(env.action_space.sample())
 
 
+def test_check_env_passes_with_nearest_and_a_plain_discrete_space():
+    # invalid_action="nearest" needs no legal sampling: a half-full warehouse passes with Discrete
+    env = make(initial_occupancy=0.5, invalid_action="nearest")
+    env.action_space = gymnasium.spaces.Discrete(env.action_space.n)
+    gym_check_env(env, skip_render_check=True)
+
+
+def test_popularity_features_use_the_estimate():
+    env = make(initial_occupancy=0.6, obs_map="grid")
+    obs, _ = env.reset(seed=2)
+    for _ in range(10):
+        obs, *_ = env.step(int(np.flatnonzero(env.action_masks())[-1]))
+    sim, n = env.sim, env.sim.n_slots
+    est = sim.popularity_estimate()
+    active = sim.demand.active
+    n_active = int(active.sum())
+    sku = sim.queue[0]
+    assert obs[0] == pytest.approx(min(est[sku] * n_active, 10.0), rel=1e-5)
+    assert obs[1] == pytest.approx(np.sum(est[active] > est[sku]) / (n_active - 1), rel=1e-5)
+    held = sim.slot_sku >= 0
+    rel = np.where(held, np.minimum(est[np.maximum(sim.slot_sku, 0)] * n_active / 10.0, 1.0), 0.0)
+    assert np.allclose(obs[4:4 + 3 * n].reshape(n, 3)[:, 2], rel, atol=1e-6)
+
+
 @FEW
 @given(seed=st.integers(0, 2**31 - 1), data=st.data(),
        mode=st.sampled_from(["slot", "zone"]), obs_map=st.sampled_from(["grid", "zones"]),
@@ -89,9 +116,33 @@ def test_masks_are_respected(seed, data, mode, obs_map, occupancy):
             assert env.sim.queue == before[2]
             a = data.draw(st.sampled_from(np.flatnonzero(mask).tolist()))
         obs, reward, done, _, info = env.step(a)
-        assert env.observation_space.contains(obs)
+        assert env.observation_space.contains(obs) and info["invalid"] == 0
         if mode == "slot":
             assert info["slot"] == a
+
+
+@FEW
+@given(seed=st.integers(0, 2**31 - 1), data=st.data(), mode=st.sampled_from(["slot", "zone"]),
+       occupancy=st.sampled_from([0.5, 0.9]))
+def test_invalid_action_nearest_replaces_masked_actions(seed, data, mode, occupancy):
+    env = make(action_mode=mode, initial_occupancy=occupancy, invalid_action="nearest", episode_loads=15)
+    obs, info = env.reset(seed=seed)
+    n = env.action_space.n
+    for bad in (-1, n, 1.5, True):
+        with pytest.raises(ValueError, match=r"^action: expected an integer"):
+            env.step(bad)
+    done = False
+    while not done:
+        mask, legal = info["action_mask"], env.sim.free_mask()
+        a = data.draw(st.integers(0, n - 1))
+        if mode == "slot":
+            expected = a if mask[a] else env.sim.nearest_legal(a, legal)
+        else:
+            zones = np.flatnonzero(mask)
+            z = a if mask[a] else int(min(zones, key=lambda k: (abs(k - a), k)))
+            expected = zone_slot(env.sim.layout, legal, env.zones, z)
+        obs, reward, done, _, info = env.step(a)
+        assert info["slot"] == expected and info["invalid"] == int(not mask[a])
 
 
 def test_same_seed_same_trajectory_and_different_seed_differs():
@@ -144,7 +195,8 @@ def test_zone_mode_stores_at_the_zones_closest_legal_slot():
 def test_errors_are_one_line():
     for kwargs, field in [({"action_mode": "aisle"}, "env.action_mode"), ({"obs_map": "image"}, "env.obs_map"),
                           ({"n_zones": 0}, "env.n_zones"), ({"n_zones": [0.5, 0.6]}, "env.n_zones"),
-                          ({"n_zones": True}, "env.n_zones"), ({"colour": 1}, "env")]:
+                          ({"n_zones": True}, "env.n_zones"), ({"invalid_action": "wait"}, "env.invalid_action"),
+                          ({"invalid_action": None}, "env.invalid_action"), ({"colour": 1}, "env")]:
         with pytest.raises(ConfigError, match=f"^{field}") as err:
             make(**kwargs)
         assert "\n" not in str(err.value)
