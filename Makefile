@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-slow test-ray lint benchmark speed suite dispatch routing-table clean
+.PHONY: install train test test-slow test-ray lint benchmark speed suite dispatch slotting routing-table clean
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ suite: $(STAMP)
 # dispatch: every agent on the default same-day scenario, with the hindsight reference
 dispatch: $(STAMP)
 	$(PY) -m experiments.benchmark env=dispatch
+
+# slotting: every storage rule on the default warehouse, with the turnover oracle as reference
+slotting: $(STAMP)
+	$(PY) -m experiments.benchmark env=slotting
 
 # the static routing table (docs/benchmarks/routing.md): savings and insertion against PyVRP
 routing-table: $(STAMP)

@@ -178,18 +178,18 @@ class SlottingTask(Task):
 
     def tune_abc(self, reps: int, smoke: bool) -> ABC:
         """The four class shares raced on the tuning seeds (anchor: the 20/30/50 textbook split)."""
-        sku = np.array([0.1, 0.2] if smoke else [0.05, 0.1, 0.2, 0.3])
-        zone = np.array([0.1, 0.2] if smoke else [0.05, 0.1, 0.2, 0.3])
-        axes = [Axis("sku_a", sku, 0.01, 0.6, step=0.05), Axis("sku_b", [0.3] if smoke else [0.2, 0.3, 0.4], 0.05, 0.6),
-                Axis("zone_a", zone, 0.01, 0.6, step=0.05), Axis("zone_b", [0.3] if smoke else [0.2, 0.3, 0.4], 0.05, 0.6)]
+        a = [0.1, 0.2] if smoke else [0.05, 0.1, 0.2]
+        b = [0.3] if smoke else [0.2, 0.3]
+        axes = [Axis("sku_a", a, 0.01, 0.6, step=0.05), Axis("sku_b", b, 0.05, 0.6, step=0.1),
+                Axis("zone_a", a, 0.01, 0.6, step=0.05), Axis("zone_b", b, 0.05, 0.6, step=0.1)]
         p = self._race(ABC, axes, reps, smoke, anchors=[{"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}]
                        if not smoke else [])
         return ABC(**p)
 
     def tune_reslot(self, reps: int, smoke: bool) -> Reslot:
         """``night_loads`` and ``moves`` raced on the tuning seeds (anchor: no moves = ``coi``)."""
-        axes = [Axis("night_loads", [50, 100] if smoke else [50, 100, 250, 500], 10, 100_000),
-                Axis("moves", [0, 10] if smoke else [0, 5, 10, 25, 50, 100], 0, 10_000)]
+        axes = [Axis("night_loads", [50, 100] if smoke else [100, 250, 500], 10, 100_000, step=50),
+                Axis("moves", [0, 10] if smoke else [0, 10, 25, 50], 0, 10_000, step=5)]
         p = self._race(Reslot, axes, reps, smoke, anchors=[{"night_loads": 100, "moves": 0}])
         return Reslot(**p)
 

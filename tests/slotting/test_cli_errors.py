@@ -1,0 +1,29 @@
+"""Bad slotting input on the command line: one line naming the field and the accepted values,
+exit code 2, no traceback, no run directory left behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pipeline.test_cli import run_module
+
+
+@pytest.mark.parametrize(("module", "overrides", "field", "accepted"), [
+    ("experiments.benchmark", ["env.routing=tsp"], "env.routing", "optimal"),
+    ("experiments.benchmark", ["env.depot=right"], "env.depot", "centre"),
+    ("experiments.benchmark", ["env.action_mode=bin"], "env.action_mode", "zone"),
+    ("experiments.benchmark", ["env.obs_map=image"], "env.obs_map", "zones"),
+    ("experiments.benchmark", ["env.load_units=30"], "env.load_units", "20"),
+    ("experiments.benchmark", ["env.n_zones=[0.5,0.2]"], "env.n_zones", "summing to 1"),
+    ("experiments.benchmark", ["env.training.n_operators=0"], "env.training.n_operators", "64"),
+    ("experiments.benchmark", ["agents=[closest,fifo]"], "agents", "oracle"),
+    ("experiments.train", ["agent=sac"], "agent=sac", "maskable_ppo"),
+    ("experiments.train", ["agent=maskable_ppo", "env.obs_map=zones"], "env.obs_map", "obs_map=grid"),
+])
+def test_bad_slotting_value_is_one_line_and_exit_2(tmp_path, module, overrides, field, accepted):
+    result = run_module(module, "env=slotting", *overrides, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0] and accepted in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "results.csv").exists()
