@@ -111,21 +111,34 @@ def tour_length(layout, picks, method: str = "optimal") -> float:
     aisle, y = aisle[~at_depot], y[~at_depot]
     if aisle.size == 0:
         return 0.0
-    n, length, w = layout.n_aisles, layout.aisle_length, layout.aisle_spacing
-    count, ymin, ymax, gap, inner = _aisle_stats(aisle, y, n, length)
+    return points_length(layout, aisle, y, method)
+
+
+def points_length(layout, aisle: np.ndarray, y: np.ndarray, method: str) -> float:
+    """:func:`tour_length` of validated pick points (aisle ids, y), none at the depot, at
+    least one: the simulator's fast path (it knows its slots' points)."""
     if method == "optimal":
-        return _optimal(aisle, y, n, length, w, layout.depot_aisle)
-    picked = np.flatnonzero(count)
+        return _optimal(aisle, y, layout.n_aisles, layout.aisle_length, layout.aisle_spacing, layout.depot_aisle)
+    # a handful of picks: plain Python is faster than NumPy here
+    ys: dict[int, list[float]] = {}
+    for a, v in zip(aisle.tolist(), y.tolist(), strict=True):
+        ys.setdefault(a, []).append(v)
+    picked = sorted(ys)
+    length, depot = layout.aisle_length, layout.depot_aisle
     left, right = picked[0], picked[-1]
-    horizontal = 2.0 * w * (max(right, layout.depot_aisle) - min(left, layout.depot_aisle))
+    horizontal = 2.0 * layout.aisle_spacing * (max(right, depot) - min(left, depot))
     k = len(picked)
     if method == "return" or k == 1:
-        return float(horizontal + 2.0 * ymax[picked].sum())
+        return float(horizontal + 2.0 * sum(max(ys[a]) for a in picked))
     if method == "s_shape":
         odd = k % 2
-        return float(horizontal + length * (k - odd) + odd * 2.0 * ymax[right])
-    middle = picked[1:-1]
-    return float(horizontal + 2.0 * length + 2.0 * (length - gap[middle]).sum())
+        return float(horizontal + length * (k - odd) + odd * 2.0 * max(ys[right]))
+    inner = 0.0
+    for a in picked[1:-1]:
+        v = sorted(ys[a])
+        gap = max(v[0], length - v[-1], *(b - c for b, c in zip(v[1:], v[:-1], strict=True)))
+        inner += length - gap
+    return float(horizontal + 2.0 * length + 2.0 * inner)
 
 
 # ---------------------------------------------------------------- Ratliff-Rosenthal DP

@@ -79,7 +79,7 @@ import numpy as np
 from envs.slotting.config import SlottingConfig
 from envs.slotting.demand import Demand
 from envs.slotting.policies import distance_rank
-from envs.slotting.routing import tour_length
+from envs.slotting.routing import points_length
 
 MAX_WAIT_TOURS = 100_000
 """Tours played while a load waits for room before the simulator gives up (RuntimeError)."""
@@ -346,12 +346,13 @@ class SlottingSimulator:
                 if not held:
                     unfilled += 1
                     continue
-                s = min(held, key=lambda k: (units[k], k))  # fewest units, then the lowest id
+                s = held[0] if len(held) == 1 else min(held, key=lambda k: (units[k], k))  # fewest units, lowest id
                 self._take(s, 1)
                 picks.append(s)
                 skus.append(sku)
         picked = np.asarray(picks, dtype=np.int64)
-        length = tour_length(self.layout, picked, self.config.routing)
+        lay = self.layout  # slots never lie at the depot (y > 0): the validated fast path
+        length = points_length(lay, lay.slot_aisle[picked], lay.slot_y[picked], self.config.routing) if picks else 0.0
         self.units_picked += len(picks)
         self.last_tour = picked
         for r in (self._acc, self.totals):
