@@ -1,0 +1,105 @@
+"""The storage rules of the slotting task: each does what its definition says, the tuned ones
+keep their anchors reachable, and the classical ordering shows (oracle and COI below
+closest-open below random, on common random numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.slotting.heuristics import ABC, COI, ClosestOpen, RandomOpen, Reslot
+from agents.slotting.task import SlottingTask
+from envs.slotting import policies as pol
+from envs.slotting.config import SlottingConfig
+from envs.slotting.simulator import SlottingSimulator
+
+SMALL = SlottingConfig(n_aisles=4, slots_per_side=8, levels=2, n_skus=50, episode_loads=120)
+
+
+def bound(rule, config=SMALL, seed=0):
+    sim = SlottingSimulator(config)
+    sim.reset(np.random.default_rng(seed))
+    rule.bind(sim, seed)
+    return sim
+
+
+def play(rule, sim, check):
+    while not sim.done:
+        legal = sim.free_mask()
+        slot = int(rule.predict(np.zeros(3))[0])
+        assert legal[slot]  # every rule stores legally
+        check(sim, legal, slot)
+        sim.step(slot)
+
+
+def test_closest_takes_the_legal_slot_of_lowest_distance_rank():
+    rule = ClosestOpen()
+    sim = bound(rule)
+    play(rule, sim, lambda s, legal, slot: np.testing.assert_equal(
+        slot, pol.closest_open(s.layout, legal)))
+
+
+def test_random_is_uniform_over_legal_slots_and_seeded():
+    picks = []
+    for _ in range(2):  # the same replication seed: the same choices
+        rule = RandomOpen()
+        sim = bound(rule, seed=3)
+        seen = []
+        play(rule, sim, lambda s, legal, slot: seen.append(slot))
+        picks.append(seen)
+    assert picks[0] == picks[1] and len(set(picks[0])) > 10
+    rule = RandomOpen()
+    sim = bound(rule, SlottingConfig(n_aisles=1, slots_per_side=2, levels=1, n_skus=1, initial_occupancy=0.0))
+    counts = np.bincount([int(rule.predict(np.zeros(3))[0]) for _ in range(4000)], minlength=sim.n_slots)
+    assert counts.min() > 0.2 * 4000  # 4 slots, about 1000 each
+
+
+def test_coi_and_oracle_send_the_most_popular_sku_to_the_front():
+    for rule, popularity in ((COI(), "popularity_estimate"), (COI(oracle=True), None)):
+        sim = bound(rule)
+        pop = sim.demand.shares() if popularity is None else getattr(sim, popularity)()
+        top = int(np.argmax(pop))
+        assert rule.target(top, rule.coi_values()) == 0
+        bottom = int(np.flatnonzero(sim.demand.active)[np.argmin(pop[sim.demand.active])])
+        assert rule.target(bottom, rule.coi_values()) > sim.n_slots * 0.3
+
+
+def test_abc_stores_in_the_class_zone_while_it_has_room():
+    rule = ABC(sku_a=0.2, sku_b=0.3, zone_a=0.2, zone_b=0.3)
+    sim = bound(rule)
+    zones = rule.zones_of[id(sim.layout)]
+
+    def check(s, legal, slot):
+        est = s.popularity_estimate()
+        active = np.flatnonzero(s.demand.active)
+        cls = pol.abc_class(est[active], int(np.searchsorted(active, s.queue[0])), rule.sku_shares)
+        if (legal & (zones == cls)).any():
+            assert zones[slot] == cls
+    play(rule, sim, check)
+    with pytest.raises(ValueError, match="sku_a"):
+        ABC(sku_a=0.7, sku_b=0.4)
+
+
+def test_reslot_moves_stock_towards_its_target_and_pays_for_it():
+    rule = Reslot(night_loads=20, moves=5)
+    sim = bound(rule)
+    play(rule, sim, lambda *a: None)
+    k = sim.kpis()
+    assert 0 < k["relocations"] <= 5 * (SMALL.episode_loads // 20)
+    assert k["relocation_cost"] == k["relocations"] * SMALL.relocation_cost
+    none = Reslot(night_loads=20, moves=0)
+    sim0 = bound(none)
+    play(none, sim0, lambda *a: None)
+    coi = COI()
+    sim1 = bound(coi)
+    play(coi, sim1, lambda *a: None)
+    assert sim0.kpis() == sim1.kpis()  # no moves is the COI rule (the race's anchor)
+
+
+def test_the_classical_ordering_shows_on_common_random_numbers():
+    task = SlottingTask(evaluation={"periods": 500, "warmup": 500})
+    seeds = [1_000_000, 1_000_001]
+    travel = {name: task.rollout(task.make_agent(name), seeds, 500, 500)["travel_per_line"]
+              for name in ("oracle", "coi", "closest", "random")}
+    assert np.all(travel["oracle"] < travel["closest"]) and np.all(travel["coi"] < travel["closest"])
+    assert np.all(travel["closest"] < 0.9 * travel["random"])
