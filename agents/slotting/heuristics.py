@@ -161,7 +161,7 @@ class Reslot(COI):
         if self.sim.loads_put_away >= self.next_night:
             self.next_night += self.night_loads
             self.night()
-            legal = self.sim.free_mask()
+            legal = self.sim.legal_mask(sku)  # the moves may have freed or filled slots
         return super().choose(legal, sku)
 
     def night(self) -> None:

@@ -32,10 +32,11 @@ from agents.slotting.heuristics import ABC, RULES, Reslot
 from agents.slotting.interface import SlotRows
 from agents.task import EvaluationDefaults, Kpi, Task, plain
 from agents.tuning import Axis, RaceSettings, race
-from envs.core.config import ConfigError, check_int
+from envs.core.config import ConfigError, check_choice, check_int
 from envs.slotting.config import SlottingConfig
 
 ENV_ONLY = ("action_mode", "n_zones", "obs_map")
+RULE_FACES = ("single", "operators")
 """Arguments of the Gymnasium env that are not simulator config."""
 
 
@@ -43,11 +44,20 @@ ENV_ONLY = ("action_mode", "n_zones", "obs_map")
 class SlottingTaskConfig(SlottingConfig):
     """The simulator's config plus the Gymnasium face's arguments (``envs.slotting.env``):
     ``action_mode`` (``slot`` | ``zone``), ``n_zones`` (an int or shares), ``obs_map``
-    (``grid`` | ``zones``); validated by building the env."""
+    (``grid`` | ``zones``); validated by building the env. ``rules_face``: where the storage
+    rules play: ``single`` (the Gymnasium env, one load per step) or ``operators``
+    (``slotting_v0`` with ``training.n_operators`` operators, each operator choosing by the
+    rule for its own load, conflicts settled by the env's priority rule: the same face as a
+    shared policy, for a like-for-like comparison)."""
 
     action_mode: str = "slot"
     n_zones: Any = 3
     obs_map: str = "grid"
+    rules_face: str = "single"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "rules_face", check_choice("env.rules_face", self.rules_face, RULE_FACES))
 
     def simulator(self) -> SlottingConfig:
         return SlottingConfig(**{f.name: getattr(self, f.name) for f in fields(SlottingConfig)})
@@ -207,24 +217,29 @@ class SlottingTask(Task):
     def play(self, policy, seed: int, periods: int, warmup: int) -> dict[str, float]:
         """One episode of ``warmup + periods`` loads; the KPIs of the last ``periods``."""
         shared = getattr(getattr(policy, "interface", None), "shared", False)
+        rule = hasattr(policy, "bind")
+        operators = shared or (rule and self.config.rules_face == "operators")
         loads = {"episode_loads": warmup + periods}
-        if shared:
+        if operators:
             env = self.make_parallel_env(SlottingConfig.from_kwargs({**self.sim_config.plain(), **loads}))
             obs, _ = env.reset(seed=seed)
         else:
             env = self.make_env(**loads, **env_overrides(policy))
             obs, _ = env.reset(seed=seed)
         sim = env.sim
-        if hasattr(policy, "bind"):
+        if rule:
             policy.bind(sim, seed)
         tours: list[tuple] = list(_tours(sim.reset_result)) if self.plan_dir is not None else []
         since = sim.snapshot() if warmup == 0 else None
         conflicts = 0
         while not sim.done:
-            if shared:
+            if operators:
                 agents = list(env.agents)
-                rows = np.stack([obs[a]["observation"] for a in agents])
-                acts, _ = policy.predict(rows, deterministic=True)
+                if rule:  # each operator by the rule, for its own load, from the same state
+                    acts = [policy.choose(obs[a]["action_mask"].astype(bool), sku)
+                            for a, sku in zip(agents, env.held_skus(), strict=True)]
+                else:
+                    acts, _ = policy.predict(np.stack([obs[a]["observation"] for a in agents]), deterministic=True)
                 obs, _, _, _, infos = env.step({a: int(x) for a, x in zip(agents, acts, strict=True)})
                 conflicts += sum(int(i.get("conflict", 0)) for i in infos.values()) if since is not None else 0
             else:

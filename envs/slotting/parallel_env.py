@@ -245,6 +245,10 @@ class SlottingParallelEnv(ParallelEnv):
     def close(self) -> None:
         pass
 
+    def held_skus(self) -> list[int]:
+        """The SKU of the load each operator holds, in operator order."""
+        return [int(self.sim.queue[p]) for p in self._pos]
+
     def action_masks(self) -> np.ndarray:
         """The current masks, ``(n_operators, n_slots)`` bool, one row per operator."""
         return self._masks.copy()

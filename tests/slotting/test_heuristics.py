@@ -44,8 +44,8 @@ def test_random_is_uniform_over_legal_slots_and_seeded():
     for _ in range(2):  # the same replication seed: the same choices
         rule = RandomOpen()
         sim = bound(rule, seed=3)
-        seen = []
-        play(rule, sim, lambda s, legal, slot: seen.append(slot))
+        seen: list[int] = []
+        play(rule, sim, lambda s, legal, slot, out=seen: out.append(slot))
         picks.append(seen)
     assert picks[0] == picks[1] and len(set(picks[0])) > 10
     rule = RandomOpen()
@@ -103,3 +103,18 @@ def test_the_classical_ordering_shows_on_common_random_numbers():
               for name in ("oracle", "coi", "closest", "random")}
     assert np.all(travel["oracle"] < travel["closest"]) and np.all(travel["coi"] < travel["closest"])
     assert np.all(travel["closest"] < 0.9 * travel["random"])
+
+
+def test_rules_play_the_operators_face_with_conflicts_settled_by_priority():
+    task = SlottingTask(rules_face="operators", training={"n_operators": 3},
+                        n_aisles=4, slots_per_side=8, levels=2, n_skus=50, evaluation={"periods": 150, "warmup": 50})
+    seeds = [1_000_000, 1_000_001]
+    closest = task.rollout(task.make_agent("closest"), seeds, 150, 50)
+    rand = task.rollout(task.make_agent("random"), seeds, 150, 50)
+    assert np.all(closest["conflicts"] > 0)  # three operators chasing the closest slot collide
+    assert np.all(closest["travel_per_line"] < rand["travel_per_line"])
+    single = SlottingTask(n_aisles=4, slots_per_side=8, levels=2, n_skus=50).rollout(
+        task.make_agent("closest"), seeds, 150, 50)
+    assert np.all(single["conflicts"] == 0)
+    with pytest.raises(Exception, match="env.rules_face"):
+        SlottingTask(rules_face="both")
