@@ -21,6 +21,7 @@ from envs.core.config import (
     env_fields,
 )
 from envs.slotting.layout import DEPOTS, Layout, LayoutConfig
+from envs.slotting.replay import check_orders_config, find_orders_file
 from envs.slotting.routing import METHODS
 
 POPULARITIES = ("zipf", "uniform")
@@ -50,6 +51,8 @@ class SlottingConfig:
         at most ``n_skus`` slots).
     Travel and time: ``routing`` (``s_shape`` | ``return`` | ``largest_gap`` | ``optimal``),
         ``walking_speed`` (m/s) and ``time_per_pick`` (s per line) for lines per hour.
+    Order replay: ``orders_csv`` (a CSV of order lines, :mod:`envs.slotting.replay`) replaces
+        the generated demand; ``n_skus`` must equal its number of SKUs.
     Popularity estimate: the warehouse's estimate of a SKU's line share is its requested lines,
         exponentially weighted with a half-life of ``estimate_halflife`` tours (what the
         observation and the ABC / COI policies see; the turnover oracle sees the true shares).
@@ -83,6 +86,7 @@ class SlottingConfig:
     putaway_cost_per_m: float = 1.0
     relocation_cost: float = 10.0
     estimate_halflife: float = 200.0
+    orders_csv: str | None = None
     episode_loads: int = 1000
 
     def __post_init__(self) -> None:
@@ -119,6 +123,9 @@ class SlottingConfig:
             s(self, name, check_float(name, getattr(self, name), 0.0, MAX_COST))
         s(self, "estimate_halflife", check_float("estimate_halflife", self.estimate_halflife, 0.0, 1e9,
                                                  strict_low=True))
+        if self.orders_csv is not None:
+            find_orders_file(self.orders_csv)  # kept as given (a run dir stays portable)
+            check_orders_config(self)
         s(self, "episode_loads", check_int("episode_loads", self.episode_loads, 1, 10_000_000))
 
     @classmethod

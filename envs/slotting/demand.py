@@ -80,7 +80,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.slotting.config import SlottingConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the config imports the order replay, which uses Tour
+    from envs.slotting.config import SlottingConfig
 
 BLOCK_TOURS = 256
 """Tours drawn at once (at most)."""

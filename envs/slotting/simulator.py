@@ -77,7 +77,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from envs.slotting.config import SlottingConfig
-from envs.slotting.demand import Demand
+from envs.slotting.replay import make_demand
 from envs.slotting.policies import distance_rank
 from envs.slotting.routing import points_length
 
@@ -141,13 +141,13 @@ class SlottingSimulator:
         self.putaway_distance = 2.0 * (np.abs(lay.slot_x - lay.depot_x) + lay.slot_y)
         self.distance_rank = distance_rank(lay)
         self.decay = 0.5 ** (1.0 / config.estimate_halflife)
-        self.demand: Demand | None = None
+        self.demand = None  # envs.slotting.demand.Demand or envs.slotting.replay.ReplayDemand
 
     # -- reset ----------------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
         c = self.config
         demand_rng, place_rng = rng.spawn(2)
-        self.demand = Demand(c, demand_rng)
+        self.demand = make_demand(c, demand_rng)
         # a history as long as the estimate remembers, at tour 0's shares
         lines_per_tour = c.batch_size * c.lines_per_order
         self.estimate = self.demand.shares() * lines_per_tour / (1.0 - self.decay)
