@@ -77,10 +77,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the config imports the order replay, which uses Tour
     from envs.slotting.config import SlottingConfig

@@ -77,8 +77,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from envs.slotting.config import SlottingConfig
-from envs.slotting.replay import make_demand
 from envs.slotting.policies import distance_rank
+from envs.slotting.replay import make_demand
 from envs.slotting.routing import points_length
 
 MAX_WAIT_TOURS = 100_000
