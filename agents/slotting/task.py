@@ -124,8 +124,9 @@ class SlottingTask(Task):
 
     def describe(self) -> str:
         c = self.config
+        demand = f"orders of {Path(c.orders_csv).name}" if c.orders_csv else c.popularity
         return (f"Slotting: {c.n_aisles} aisles x 2 x {c.slots_per_side} x {c.levels} levels, {c.n_skus} SKUs "
-                f"({c.popularity}), {c.routing} routing, {self.env_only['action_mode']} actions")
+                f"({demand}), {c.routing} routing, {self.env_only['action_mode']} actions")
 
     def instance_columns(self) -> dict[str, Any]:
         c = self.config
