@@ -15,14 +15,20 @@ those of :mod:`envs.slotting.policies` (sources there):
   (:func:`~envs.slotting.policies.abc_slot`). The four shares are tuned by the CRN race;
 * ``coi``: cube-per-order index on the estimated popularity (the load's cube over its
   estimated picks; every load of this model has the same cube, so the COI order is the
-  estimated popularity order), packed over the occupied slots
-  (:func:`~envs.slotting.policies.coi_slot` with ``positions`` = the occupied slots);
+  estimated popularity order): the SKU of COI rank r among m active SKUs targets the slot of
+  storage rank ``floor(r * spread * m / m)``, i.e. the SKUs are spread over the best
+  ``spread * m`` slots (:func:`~envs.slotting.policies.coi_slot` with ``positions``);
+  ``spread`` is tuned (room around each target for the SKU's second slot while a load waits
+  for the first to empty);
 * ``oracle``: dedicated storage by true turnover: the same placement with the true current
-  line shares (``demand.shares()``), which no real warehouse knows; the reference of gaps;
+  line shares (``demand.shares()``), which no real warehouse knows, its ``spread`` tuned the
+  same way; the reference of gaps. It knows more than the other rules, but it is a rule, not
+  a bound: another rule may store better (measured in ``docs/benchmarks/slotting.md``);
 * ``reslot``: ``coi`` plus nightly re-slotting: every ``night_loads`` loads, up to ``moves``
   relocations of the most popular stored SKUs (by estimate) whose slot is farther than
   their COI target, each to the free slot nearest the target when that is closer; each
-  relocation costs ``relocation_cost``. ``night_loads`` and ``moves`` are tuned.
+  relocation costs ``relocation_cost``. ``night_loads`` and ``moves`` are tuned (``spread``:
+  the tuned ``coi``'s).
 """
 
 from __future__ import annotations
@@ -115,13 +121,16 @@ class ABC(SlottingRule):
 
 
 class COI(SlottingRule):
-    """COI placement on the estimated (``oracle=False``) or the true popularity."""
+    """COI placement on the estimated (``oracle=False``) or the true popularity, the SKUs
+    spread over the best ``spread`` x (active SKUs) slots of the storage order."""
 
     name = "coi"
 
-    def __init__(self, oracle: bool = False) -> None:
+    def __init__(self, spread: float = 1.5, oracle: bool = False) -> None:
         super().__init__()
-        self.oracle = oracle
+        self.spread, self.oracle = float(spread), oracle
+        if not self.spread > 0:
+            raise ValueError(f"coi: spread must be > 0, got {spread}")
         if oracle:
             self.name = "oracle"
 
@@ -132,14 +141,17 @@ class COI(SlottingRule):
         c = self.sim.config
         return pol.coi(np.full(self.sim.demand.n_ids, c.load_units / c.slot_capacity), self.popularity())
 
+    def positions(self) -> int:
+        return max(1, int(self.spread * np.count_nonzero(self.sim.demand.active)))
+
     def target(self, sku: int, values: np.ndarray) -> int:
-        occupied = int(np.count_nonzero(self.sim.slot_sku >= 0)) + 1
-        return pol.coi_target(self.sim.layout, values, sku, self.sim.demand.active, occupied)
+        return pol.coi_target(self.sim.layout, values, sku, self.sim.demand.active, self.positions())
 
     def choose(self, legal, sku):
-        values = self.coi_values()
-        occupied = int(np.count_nonzero(self.sim.slot_sku >= 0)) + 1
-        return pol.coi_slot(self.sim.layout, legal, values, sku, self.sim.demand.active, occupied)
+        return pol.coi_slot(self.sim.layout, legal, self.coi_values(), sku, self.sim.demand.active, self.positions())
+
+    def params(self):
+        return {"spread": self.spread}
 
 
 class Reslot(COI):
@@ -147,8 +159,8 @@ class Reslot(COI):
 
     name = "reslot"
 
-    def __init__(self, night_loads: int = 250, moves: int = 25) -> None:
-        super().__init__(oracle=False)
+    def __init__(self, night_loads: int = 250, moves: int = 25, spread: float = 1.5) -> None:
+        super().__init__(spread=spread, oracle=False)
         self.night_loads, self.moves = int(night_loads), int(moves)
         if self.night_loads < 1 or self.moves < 0:
             raise ValueError(f"reslot: night_loads must be >= 1 and moves >= 0, got {night_loads}, {moves}")
@@ -190,8 +202,9 @@ class Reslot(COI):
                 done += 1
 
     def params(self):
-        return {"night_loads": self.night_loads, "moves": self.moves}
+        return {"night_loads": self.night_loads, "moves": self.moves, "spread": self.spread}
 
 
 RULES = {"random": RandomOpen, "closest": ClosestOpen, "abc": ABC, "coi": COI,
          "oracle": lambda: COI(oracle=True), "reslot": Reslot}
+TUNED = ("abc", "coi", "oracle", "reslot")

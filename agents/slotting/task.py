@@ -28,7 +28,7 @@ import numpy as np
 
 from agents.base import env_overrides
 from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
-from agents.slotting.heuristics import ABC, RULES, Reslot
+from agents.slotting.heuristics import ABC, COI, RULES, Reslot
 from agents.slotting.interface import SlotRows
 from agents.task import EvaluationDefaults, Kpi, Task, plain
 from agents.tuning import Axis, RaceSettings, race
@@ -110,6 +110,7 @@ class SlottingTask(Task):
     def __init__(self, training=None, evaluation=None, **env_kwargs):
         self.plan_dir: Path | None = None
         self.plan_names: dict[int, str] = {}
+        self._tuned: dict[tuple, Any] = {}
         super().__init__(training, evaluation, **env_kwargs)
 
     # -- config ---------------------------------------------------------------------------
@@ -165,10 +166,13 @@ class SlottingTask(Task):
         return "oracle"
 
     def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        reps = tuning_reps or (2 if smoke else 8)
         if name == "abc":
-            return self.tune_abc(tuning_reps or (2 if smoke else 8), smoke)
+            return self.tune_abc(reps, smoke)
+        if name in ("coi", "oracle"):
+            return self.tune_coi(reps, smoke, oracle=name == "oracle")
         if name == "reslot":
-            return self.tune_reslot(tuning_reps or (2 if smoke else 8), smoke)
+            return self.tune_reslot(reps, smoke)
         if name in RULES:
             return RULES[name]()
         raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
@@ -189,20 +193,32 @@ class SlottingTask(Task):
 
     def tune_abc(self, reps: int, smoke: bool) -> ABC:
         """The four class shares raced on the tuning seeds (anchor: the 20/30/50 textbook split)."""
-        a = [0.1, 0.2] if smoke else [0.05, 0.1, 0.2]
-        b = [0.3] if smoke else [0.2, 0.3]
+        a = [0.1, 0.2] if smoke else [0.02, 0.05, 0.1, 0.2]
+        b = [0.3] if smoke else [0.05, 0.1, 0.3]
         axes = [Axis("sku_a", a, 0.01, 0.6, step=0.05), Axis("sku_b", b, 0.05, 0.6, step=0.1),
                 Axis("zone_a", a, 0.01, 0.6, step=0.05), Axis("zone_b", b, 0.05, 0.6, step=0.1)]
         p = self._race(ABC, axes, reps, smoke, anchors=[{"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}]
                        if not smoke else [])
         return ABC(**p)
 
+    def tune_coi(self, reps: int, smoke: bool, oracle: bool) -> COI:
+        """``spread`` raced on the tuning seeds (cached: ``reslot`` reuses the ``coi`` one)."""
+        key = ("coi", oracle, reps, smoke)
+        if key not in self._tuned:
+            axes = [Axis("spread", [1.0, 1.5] if smoke else [1.0, 1.25, 1.5, 2.0, 2.5], 0.25, 20.0, step=0.25)]
+            p = self._race(lambda spread: COI(spread, oracle), axes, reps, smoke, anchors=[])
+            self._tuned[key] = COI(p["spread"], oracle)
+        return self._tuned[key]
+
     def tune_reslot(self, reps: int, smoke: bool) -> Reslot:
-        """``night_loads`` and ``moves`` raced on the tuning seeds (anchor: no moves = ``coi``)."""
-        axes = [Axis("night_loads", [50, 100] if smoke else [100, 250, 500], 10, 100_000, step=50),
+        """``night_loads`` and ``moves`` raced on the tuning seeds with the tuned ``coi``'s
+        ``spread`` (anchor: no moves, which is that ``coi``)."""
+        spread = self.tune_coi(reps, smoke, oracle=False).spread
+        axes = [Axis("night_loads", [50, 100] if smoke else [50, 100, 250], 10, 100_000, step=25),
                 Axis("moves", [0, 10] if smoke else [0, 10, 25, 50], 0, 10_000, step=5)]
-        p = self._race(Reslot, axes, reps, smoke, anchors=[{"night_loads": 100, "moves": 0}])
-        return Reslot(**p)
+        p = self._race(lambda night_loads, moves: Reslot(night_loads, moves, spread), axes, reps, smoke,
+                       anchors=[{"night_loads": 100, "moves": 0}])
+        return Reslot(p["night_loads"], p["moves"], spread)
 
     # -- evaluation -----------------------------------------------------------------------
     def record_plans(self, directory: Path, names: Mapping[int, str]) -> None:

@@ -20,7 +20,7 @@ from envs.core.config import (
     check_keys,
     env_fields,
 )
-from envs.slotting.layout import DEPOTS, Layout, LayoutConfig
+from envs.slotting.layout import DEPOTS, STORAGE_ORDERS, Layout, LayoutConfig
 from envs.slotting.replay import check_orders_config, find_orders_file
 from envs.slotting.routing import METHODS
 
@@ -36,6 +36,9 @@ class SlottingConfig:
 
     Geometry (:class:`envs.slotting.layout.LayoutConfig`): ``n_aisles``, ``slots_per_side``,
         ``levels``, ``aisle_spacing``, ``slot_width``, ``depot`` (``left`` | ``centre``).
+        ``slot_order``: how every storage rule (and the zone classes) ranks slots from best
+        to worst (:func:`envs.slotting.policies.distance_order`): ``distance``, ``aisle``, or
+        ``auto`` (default): ``aisle`` with ``s_shape`` routing, ``distance`` otherwise.
     Catalogue and demand (:mod:`envs.slotting.demand`): ``n_skus`` SKUs at the start;
         ``popularity``: ``zipf`` (SKU i's base weight ``(i + 1) ** -zipf_exponent``) or
         ``uniform``. Drift: ``season_amplitude`` in [0, 0.95] and ``season_period`` (tours)
@@ -66,6 +69,7 @@ class SlottingConfig:
     aisle_spacing: float = 3.0
     slot_width: float = 1.0
     depot: str = "left"
+    slot_order: str = "auto"
     n_skus: int = 1000
     popularity: str = "zipf"
     zipf_exponent: float = 1.0
@@ -95,7 +99,9 @@ class SlottingConfig:
 
     def _validate(self) -> None:
         s = object.__setattr__
-        LayoutConfig(**{name: getattr(self, name) for name in LAYOUT_FIELDS})  # geometry checks
+        s(self, "routing", check_choice("routing", self.routing, METHODS))
+        s(self, "slot_order", check_choice("slot_order", self.slot_order, ("auto", *STORAGE_ORDERS)))
+        self.layout_config()  # geometry checks
         s(self, "depot", check_choice("depot", self.depot, DEPOTS))
         for name in LAYOUT_FIELDS[:3]:
             s(self, name, int(getattr(self, name)))
@@ -116,7 +122,6 @@ class SlottingConfig:
         s(self, "load_units", check_int("load_units", self.load_units, 1, self.slot_capacity))
         s(self, "reorder_point", check_int("reorder_point", self.reorder_point, 0, MAX_UNITS))
         s(self, "initial_occupancy", check_float("initial_occupancy", self.initial_occupancy, 0.0, 1.0))
-        s(self, "routing", check_choice("routing", self.routing, METHODS))
         s(self, "walking_speed", check_float("walking_speed", self.walking_speed, 0.0, 100.0, strict_low=True))
         s(self, "time_per_pick", check_float("time_per_pick", self.time_per_pick, 0.0, 3600.0))
         for name in ("putaway_cost_per_m", "relocation_cost"):
@@ -134,8 +139,14 @@ class SlottingConfig:
         check_keys("env", kwargs, [f.name for f in fields(cls)])
         return cls(**dict(kwargs))
 
+    def storage_order(self) -> str:
+        """``slot_order``, with ``auto`` resolved: ``aisle`` for S-shape routing, else ``distance``."""
+        if self.slot_order != "auto":
+            return self.slot_order
+        return "aisle" if self.routing == "s_shape" else "distance"
+
     def layout_config(self) -> LayoutConfig:
-        return LayoutConfig(**{name: getattr(self, name) for name in LAYOUT_FIELDS})
+        return LayoutConfig(**{name: getattr(self, name) for name in LAYOUT_FIELDS}, storage_order=self.storage_order())
 
     def layout(self) -> Layout:
         """The warehouse geometry."""

@@ -35,6 +35,7 @@ import numpy as np
 from envs.core.config import check_choice, check_float, check_int
 
 DEPOTS = ("left", "centre")
+STORAGE_ORDERS = ("distance", "aisle")
 MAX_AISLES = 1000
 MAX_SLOTS_PER_SIDE = 10_000
 MAX_LEVELS = 100
@@ -48,7 +49,8 @@ class LayoutConfig:
     ``n_aisles`` in [1, 1000], ``slots_per_side`` in [1, 10000], ``levels`` in [1, 100];
     ``aisle_spacing`` (distance between adjacent aisle centre lines) and ``slot_width`` (the
     length of one position along the aisle) are finite and > 0; ``depot`` is ``left`` or
-    ``centre``.
+    ``centre``. ``storage_order`` (``distance`` | ``aisle``): how slots are ranked from the
+    best to the worst place to store a fast mover (:func:`envs.slotting.policies.distance_order`).
     """
 
     n_aisles: int = 10
@@ -57,6 +59,7 @@ class LayoutConfig:
     aisle_spacing: float = 3.0
     slot_width: float = 1.0
     depot: str = "left"
+    storage_order: str = "distance"
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -67,6 +70,7 @@ class LayoutConfig:
           check_float("env.aisle_spacing", self.aisle_spacing, 0.0, MAX_LENGTH, strict_low=True))
         s(self, "slot_width", check_float("env.slot_width", self.slot_width, 0.0, MAX_LENGTH, strict_low=True))
         s(self, "depot", check_choice("env.depot", self.depot, DEPOTS))
+        s(self, "storage_order", check_choice("env.slot_order", self.storage_order, STORAGE_ORDERS))
 
 
 class Layout:
@@ -97,6 +101,7 @@ class Layout:
         self.slot_width = c.slot_width
         self.n_slots = c.n_aisles * 2 * c.slots_per_side * c.levels
         self.aisle_length = c.slots_per_side * c.slot_width
+        self.storage_order = c.storage_order
         self.depot_aisle = 0 if c.depot == "left" else (c.n_aisles - 1) // 2
         self.depot_x = self.depot_aisle * c.aisle_spacing
         self.aisle_x = np.arange(c.n_aisles) * c.aisle_spacing

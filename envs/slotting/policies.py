@@ -7,15 +7,17 @@ env's baselines and its ``zone`` action mode call them. Every slot-choosing func
 one-line :class:`ValueError` when no slot is free.
 
 Closeness
-    Every policy ranks slots by :func:`slot_distance`: the one-way rectilinear walk from the
-    depot ``(depot_x, 0)`` along the front cross-aisle to the slot's aisle, then up the aisle
-    to the slot's y::
+    Every policy ranks slots by the layout's storage order (:func:`distance_order`): with
+    ``storage_order=distance``, by :func:`slot_distance`, the one-way rectilinear walk from
+    the depot ``(depot_x, 0)`` along the front cross-aisle to the slot's aisle, then up the
+    aisle to the slot's y::
 
         d(slot) = |x_aisle - depot_x| + y_slot
 
+    with ``storage_order=aisle``, by the aisle's distance from the depot first, then ``y``.
     Sides and levels do not matter (all slots of a position share its point, see the layout).
-    Ties are broken by slot id: :func:`distance_order` is the stable sort of the slot ids by
-    distance, and the *distance rank* of a slot is its index in that order (0 = closest).
+    Ties are broken by slot id; the *distance rank* of a slot is its index in that order (0 =
+    the best).
 
 Policies and sources
     - Random storage (:func:`random_open`) and its closest-open-location benchmark
@@ -47,13 +49,24 @@ ABC_SHARES = (0.2, 0.3, 0.5)
 def slot_distance(layout: Layout) -> np.ndarray:
     """One-way rectilinear walking distance from the depot to every slot (float array of
     length ``n_slots``): ``|slot_x - depot_x| + slot_y`` (front cross-aisle, then up the
-    aisle). The closeness every policy ranks slots by; ties are broken by slot id (see
-    :func:`distance_order`)."""
+    aisle)."""
     return np.abs(layout.slot_x - layout.depot_x) + layout.slot_y
 
 
 def distance_order(layout: Layout) -> np.ndarray:
-    """Slot ids sorted by :func:`slot_distance`, ties by slot id (closest first)."""
+    """Slot ids from the best place for a fast mover to the worst: the *storage order* every
+    policy ranks slots by (the *distance rank* of a slot is its index here).
+
+    ``layout.storage_order``:
+    - ``distance``: by :func:`slot_distance`, ties by slot id ("across-aisle" storage:
+      fast movers at the front of the aisles near the depot; suits return routing);
+    - ``aisle``: by the aisle's distance from the depot, then by ``y``, ties by slot id
+      ("within-aisle" storage: whole aisles near the depot hold the fast movers; suits
+      S-shape routing, which walks every visited aisle end to end; Petersen & Schmenner
+      (1999), "An evaluation of routing and volume-based storage policies in an order
+      picking operation", Decision Sciences 30(2))."""
+    if getattr(layout, "storage_order", "distance") == "aisle":
+        return np.lexsort((np.arange(layout.n_slots), layout.slot_y, np.abs(layout.slot_x - layout.depot_x)))
     return np.argsort(slot_distance(layout), kind="stable")
 
 

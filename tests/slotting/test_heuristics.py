@@ -25,8 +25,8 @@ def bound(rule, config=SMALL, seed=0):
 
 def play(rule, sim, check):
     while not sim.done:
-        legal = sim.free_mask()
         slot = int(rule.predict(np.zeros(3))[0])
+        legal = sim.free_mask()  # after the choice: a re-slotting rule may move stock first
         assert legal[slot]  # every rule stores legally
         check(sim, legal, slot)
         sim.step(slot)

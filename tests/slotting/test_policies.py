@@ -180,3 +180,21 @@ def test_policies_return_free_slots_deterministically_or_refuse_a_full_warehouse
     for k in np.flatnonzero(zone_has_free(free, zones, 3)):
         s = zone_slot(layout, free, zones, int(k))
         assert free[s] and zones[s] == k
+
+
+def test_the_aisle_storage_order_fills_whole_aisles_nearest_the_depot_first():
+    from envs.slotting.config import SlottingConfig
+    from envs.slotting.layout import Layout
+    from envs.slotting.policies import distance_order
+
+    for depot in ("left", "centre"):
+        lay = Layout(n_aisles=5, slots_per_side=4, levels=2, depot=depot, storage_order="aisle")
+        order = distance_order(lay)
+        steps = np.abs(lay.slot_aisle[order] - lay.depot_aisle)
+        assert np.all(np.diff(steps) >= 0)  # aisle by aisle, outward from the depot
+        for a in np.unique(lay.slot_aisle):
+            ys = lay.slot_y[order][lay.slot_aisle[order] == a]
+            assert np.all(np.diff(ys) >= 0)  # front to back within an aisle
+    assert SlottingConfig(routing="s_shape").layout().storage_order == "aisle"
+    assert SlottingConfig(routing="return").layout().storage_order == "distance"
+    assert SlottingConfig(routing="return", slot_order="aisle").layout().storage_order == "aisle"
