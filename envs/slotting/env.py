@@ -86,11 +86,13 @@ class SlottingEnv(gym.Env):
     ones, or one holding the same SKU with room for the whole load. ``action_masks()`` (for
     sb3-contrib's MaskablePPO) and ``info["action_mask"]`` give them.
 
-    ``action_mode="zone"``: ``Discrete(k)``; zone ``z`` stores the load at its legal slot
-    closest to the depot (one-way walk ``|x - depot_x| + y``, ties by slot id). The zones are
-    distance classes (:func:`envs.slotting.policies.abc_zones`): ``n_zones=k`` (default 3)
-    splits the slots, closest first, into k equal shares; ``n_zones=[0.2, 0.3, 0.5]`` gives
-    the shares (an ABC split; a tiny class may be empty). The mask: zones with a legal slot.
+    ``action_mode="zone"``: ``Discrete(k)``; zone ``z`` stores the load at its first legal
+    slot in the storage order (``slot_order``: by the one-way walk ``|x - depot_x| + y``, or
+    aisle by aisle for ``aisle``; ties by slot id; :func:`envs.slotting.policies.distance_order`).
+    The zones are classes of that order (:func:`envs.slotting.policies.abc_zones`):
+    ``n_zones=k`` (default 3) splits the slots, best first, into k equal shares;
+    ``n_zones=[0.2, 0.3, 0.5]`` gives the shares (an ABC split; a tiny class may be empty).
+    The mask: zones with a legal slot.
 
     An out-of-range or non-integer action is a one-line ``ValueError`` that changes nothing.
     A masked action depends on ``invalid_action``:
@@ -122,7 +124,7 @@ class SlottingEnv(gym.Env):
     |---|---|---|
     | load | 4 | the load's SKU: estimated line share x active SKUs (1 = average, clipped to 10); popularity quantile by estimated share among the active SKUs (0 = most popular, 1 = least); cube (``load_units / slot_capacity``); stock in the slots / ``slot_capacity`` (clipped to 10) |
     | map, ``obs_map="grid"`` | 3 n_slots | per slot, slot-major: legal for this load (0/1); fill (units / ``slot_capacity``); the stored SKU's estimated line share x active SKUs / 10 (clipped to 1; 0 if free) |
-    | map, ``obs_map="zones"`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its closest legal slot / the farthest slot's (1 if none); mean stored relative popularity (as in ``grid``) |
+    | map, ``obs_map="zones"`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its first legal slot in the storage order / the farthest slot's walk (1 if none); mean stored relative popularity (as in ``grid``) |
     | recent picks | k | share of the pick lines of the last 10 tours (reset tours included) that fell in each zone (0 before any tour) |
     | clock | 5 | loads put away / ``episode_loads``; occupied slots / slots; units / capacity; sin and cos of ``2 pi tour / season_period`` |
 

@@ -10,7 +10,7 @@ mask (``sim.legal_mask``) per load. The layout (the table of
 |---|---|---|
 | load | 4 | the load's SKU: estimated line share x active SKUs (1 = average, clipped to 10); popularity quantile among the active SKUs by estimated share (0 = most popular, 1 = least); cube (``load_units / slot_capacity``); stock in the slots / ``slot_capacity`` (clipped to 10) |
 | map, ``grid`` | 3 n | per slot, slot-major: legal for this load (0/1); fill (units / ``slot_capacity``); the stored SKU's estimated line share x active SKUs / 10 (clipped to 1; 0 if free) |
-| map, ``zones`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its closest legal slot / the farthest slot's (1 if none); mean stored relative popularity (as in ``grid``) |
+| map, ``zones`` | 4 k | per zone: share of its slots legal for this load; mean fill; walk to its first legal slot in the storage order / the farthest slot's walk (1 if none); mean stored relative popularity (as in ``grid``) |
 | recent picks | k | share of the pick lines of the last ``RECENT_TOURS`` tours (reset tours included) that fell in each zone (0 before any tour) |
 | clock | 5 | loads put away / ``episode_loads``; occupied slots / slots; units / capacity; sin and cos of ``2 pi tour / season_period`` |
 
@@ -93,7 +93,7 @@ class ObservationBuilder:
         dist = slot_distance(lay)
         self.walk_in_order = dist[order] / max(float(dist.max()), 1e-9)
         # distance classes (abc_zones) are contiguous in the distance order: a searchsorted
-        # finds each zone's closest legal slot; other zonings take np.unique
+        # finds each zone's first legal slot; other zonings take np.unique
         self.sorted_zones = bool(np.all(np.diff(self.zones_in_order) >= 0))
         self.dim = obs_dim(obs_map, self.n_slots, k)
         self.map_end = self.dim - k - CLOCK_FEATURES
@@ -153,7 +153,7 @@ class ObservationBuilder:
         return np.bincount(self.zones, weights=values, minlength=self.n_zones) / self.zone_size
 
     def _nearest(self, legal: np.ndarray) -> np.ndarray:
-        """Per zone, the walk to its closest legal slot / the farthest walk (1 if none)."""
+        """Per zone, the walk to its first legal slot in the storage order / the farthest walk (1 if none)."""
         k = self.n_zones
         out = np.ones(k)
         pos = np.flatnonzero(legal[self.order])  # distance ranks of the legal slots
