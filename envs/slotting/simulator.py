@@ -163,6 +163,7 @@ class SlottingSimulator:
         self._queued: set[int] = set()
         self._touched: set[int] = set(range(self.demand.n_ids))
         self.units_initial = int(self.slot_units.sum())
+        self.occupied, self.units_held = n_init, self.units_initial  # kept by _put / _take
         self.units_put_away = self.units_picked = self.units_cleared = 0
         self.loads_put_away = 0
         self.queue: list[int] = []
@@ -289,7 +290,9 @@ class SlottingSimulator:
         if self.slot_sku[slot] == -1:
             self.slot_sku[slot] = sku
             self._slots.setdefault(sku, []).append(slot)
+            self.occupied += 1
         self.slot_units[slot] += units
+        self.units_held += units
         self._stock[sku] += units
         self._touched.add(sku)
 
@@ -297,11 +300,13 @@ class SlottingSimulator:
         """Remove ``units`` from ``slot``; an emptied slot is free again."""
         sku = int(self.slot_sku[slot])
         self.slot_units[slot] -= units
+        self.units_held -= units
         self._stock[sku] -= units
         self._touched.add(sku)
         if self.slot_units[slot] == 0:
             self.slot_sku[slot] = -1
             self._slots[sku].remove(slot)
+            self.occupied -= 1
 
     def _reorder(self) -> None:
         """The reorder rule, over the SKUs whose stock or queue state changed since the last
@@ -328,7 +333,7 @@ class SlottingSimulator:
         n = self.operators
         if len(self.queue) < n:
             return False
-        if (self.slot_sku == -1).any():
+        if self.occupied < self.n_slots:
             return True
         return all(self.legal_mask(sku).any() for sku in self.queue[:n])
 
@@ -339,8 +344,9 @@ class SlottingSimulator:
         unfilled = 0
         self.estimate *= self.decay
         units = self.slot_units
+        if tour.orders:
+            np.add.at(self.estimate, np.concatenate(tour.orders), 1.0)
         for order in tour.orders:
-            self.estimate[order] += 1.0
             for sku in order.tolist():
                 held = self._slots.get(sku)
                 if not held:
@@ -399,8 +405,8 @@ class SlottingSimulator:
             "travel_per_order": t.pick_travel / t.orders if t.orders else 0.0,
             "lines_per_hour": lines / hours if hours > 0 else 0.0,
             "golden_share": t.golden_lines / lines if lines else 0.0,
-            "space_utilisation": float(np.mean(self.slot_sku >= 0)),
-            "cube_utilisation": float(self.slot_units.sum() / (self.n_slots * c.slot_capacity)),
+            "space_utilisation": self.occupied / self.n_slots,
+            "cube_utilisation": self.units_held / (self.n_slots * c.slot_capacity),
             "lines": float(lines),
             "orders": float(t.orders),
             "tours": float(t.tours),

@@ -80,6 +80,7 @@ def check_invariants(sim: SlottingSimulator) -> None:
     assert {k: sorted(v) for k, v in sim._slots.items() if v} == {
         int(k): sorted(np.flatnonzero(sim.slot_sku == k).tolist()) for k in np.unique(sim.slot_sku[held])}
     assert sim._queued == set(sim.queue) and len(sim.queue) == len(set(sim.queue))
+    assert (sim.occupied, sim.units_held) == (int(held.sum()), int(sim.slot_units.sum()))
 
 
 @settings(max_examples=120, deadline=None)
