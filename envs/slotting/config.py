@@ -38,7 +38,9 @@ class SlottingConfig:
         ``levels``, ``aisle_spacing``, ``slot_width``, ``depot`` (``left`` | ``centre``).
         ``slot_order``: how every storage rule (and the zone classes) ranks slots from best
         to worst (:func:`envs.slotting.policies.distance_order`): ``distance``, ``aisle``, or
-        ``auto`` (default): ``aisle`` with ``s_shape`` routing, ``distance`` otherwise.
+        ``auto`` (default): ``aisle`` with ``s_shape`` and ``largest_gap`` routing (they
+        traverse or cross the visited aisles), ``distance`` with ``return`` and ``optimal``
+        (which order suited which routing was measured: ``docs/benchmarks/slotting.md``).
     Catalogue and demand (:mod:`envs.slotting.demand`): ``n_skus`` SKUs at the start;
         ``popularity``: ``zipf`` (SKU i's base weight ``(i + 1) ** -zipf_exponent``) or
         ``uniform``. Drift: ``season_amplitude`` in [0, 0.95] and ``season_period`` (tours)
@@ -140,10 +142,10 @@ class SlottingConfig:
         return cls(**dict(kwargs))
 
     def storage_order(self) -> str:
-        """``slot_order``, with ``auto`` resolved: ``aisle`` for S-shape routing, else ``distance``."""
+        """``slot_order``, with ``auto`` resolved (class docstring)."""
         if self.slot_order != "auto":
             return self.slot_order
-        return "aisle" if self.routing == "s_shape" else "distance"
+        return "aisle" if self.routing in ("s_shape", "largest_gap") else "distance"
 
     def layout_config(self) -> LayoutConfig:
         return LayoutConfig(**{name: getattr(self, name) for name in LAYOUT_FIELDS}, storage_order=self.storage_order())

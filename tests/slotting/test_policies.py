@@ -196,5 +196,7 @@ def test_the_aisle_storage_order_fills_whole_aisles_nearest_the_depot_first():
             ys = lay.slot_y[order][lay.slot_aisle[order] == a]
             assert np.all(np.diff(ys) >= 0)  # front to back within an aisle
     assert SlottingConfig(routing="s_shape").layout().storage_order == "aisle"
+    assert SlottingConfig(routing="largest_gap").layout().storage_order == "aisle"
     assert SlottingConfig(routing="return").layout().storage_order == "distance"
+    assert SlottingConfig(routing="optimal").layout().storage_order == "distance"
     assert SlottingConfig(routing="return", slot_order="aisle").layout().storage_order == "aisle"
