@@ -33,6 +33,8 @@ from agents.seeds import EVAL_SEED_BASE
 from envs.core.config import ConfigError, check_float, check_int
 
 RESULT_COLUMNS = ("agent", "mean_cost", "ci95", "gap_pct", "gap_ci95", "reps")
+CI_SUFFIX = "_ci95"
+"""A KPI column ``<kpi>_ci95`` (``Kpi(ci=True)``) holds that KPI's 95% CI over replications."""
 MAX_REPS = 1_000_000
 
 
@@ -152,14 +154,19 @@ def results_frame(per_rep: dict[str, dict[str, np.ndarray]], reference: str, par
                   kpi_names) -> pd.DataFrame:
     """The result table (module docstring) from per-replication KPIs."""
     ref = per_rep[reference]["cost"]
-    kpis = [k for k in kpi_names if any(k in r for r in per_rep.values())]
+    kpis = [k for k in kpi_names if any(k in r or k.removesuffix(CI_SUFFIX) in r for r in per_rep.values())]
     rows = []
     for name, r in per_rep.items():
         gap, gap_ci = paired_gap(r["cost"], ref)
         row = {"agent": name, "mean_cost": float(r["cost"].mean()), "ci95": ci95(r["cost"]),
                "gap_pct": gap, "gap_ci95": gap_ci, "reps": len(r["cost"])}
         for k in kpis:
-            row[k] = float(np.mean(r[k])) if k in r else float("nan")
+            if k in r:
+                row[k] = float(np.mean(r[k]))
+            elif k.endswith(CI_SUFFIX) and k.removesuffix(CI_SUFFIX) in r:  # a KPI's 95% CI over replications
+                row[k] = ci95(r[k.removesuffix(CI_SUFFIX)])
+            else:
+                row[k] = float("nan")
         row["parameters"] = parameters.get(name, "")
         rows.append(row)
     return pd.DataFrame(rows).sort_values("mean_cost", kind="stable").reset_index(drop=True)

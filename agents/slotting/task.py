@@ -83,7 +83,7 @@ class SlottingTask(Task):
     name = "slotting"
     env_id = "fulfillgym/Slotting-v0"
     kpis = (
-        Kpi("travel_per_line", "m/line", "{:.2f}"),
+        Kpi("travel_per_line", "m/line", "{:.2f}", ci=True),
         Kpi("travel_per_order", "m/order", "{:.1f}"),
         Kpi("lines_per_hour", "lines/h", "{:.1f}"),
         Kpi("golden_share", "golden", "{:.1%}"),

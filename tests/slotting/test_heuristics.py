@@ -118,3 +118,16 @@ def test_rules_play_the_operators_face_with_conflicts_settled_by_priority():
     assert np.all(single["conflicts"] == 0)
     with pytest.raises(Exception, match="env.rules_face"):
         SlottingTask(rules_face="both")
+
+
+def test_travel_per_line_gets_its_confidence_interval_in_the_results():
+    from agents.harness import ci95, results_frame
+
+    names = SlottingTask.kpi_names()
+    assert names[:2] == ("travel_per_line", "travel_per_line_ci95")
+    per_rep = {"a": {"cost": np.array([1.0, 2.0, 4.0]), "travel_per_line": np.array([10.0, 12.0, 17.0])},
+               "b": {"cost": np.array([2.0, 2.0, 5.0]), "travel_per_line": np.array([11.0, 11.0, 11.0])}}
+    frame = results_frame(per_rep, "a", {}, names).set_index("agent")
+    assert frame.loc["a", "travel_per_line"] == 13.0
+    assert frame.loc["a", "travel_per_line_ci95"] == pytest.approx(ci95(np.array([10.0, 12.0, 17.0])))
+    assert frame.loc["b", "travel_per_line_ci95"] == 0.0
