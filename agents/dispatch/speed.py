@@ -14,23 +14,13 @@ random actions.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from agents.task import SpeedCase
+from agents.task import SpeedCase, timed
 
 GOAL_DAYS = 20.0
 HEADLINE = "SameDayDelivery-v0 (default day, random actions)"
 
-
-def _timed(seconds: float, one) -> float:
-    done, start = 0, time.perf_counter()
-    while True:
-        done += one(done)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return done / elapsed
 
 
 def env_case(label: str, greedy: bool) -> SpeedCase:
@@ -49,7 +39,7 @@ def env_case(label: str, greedy: bool) -> SpeedCase:
                 done = env.step(bits)[2]
             return 1
 
-        return _timed(seconds, day)
+        return timed(seconds, day)
 
     return SpeedCase(label, "days/s", run)
 
@@ -70,7 +60,7 @@ def courier_case() -> SpeedCase:
                 steps += 1
             return steps
 
-        return _timed(seconds, day)
+        return timed(seconds, day)
 
     return SpeedCase("courier_dispatch_v0 (default, random legal actions)", "epochs/s", run)
 
@@ -94,7 +84,7 @@ def router_case(n_orders: int = 20, n_vehicles: int = 10) -> SpeedCase:
             insertion_route(problems[k % len(problems)])
             return 1
 
-        return _timed(seconds, one)
+        return timed(seconds, one)
 
     return SpeedCase(f"insertion router ({n_orders} orders, {n_vehicles} vehicles)", "problems/s", run)
 

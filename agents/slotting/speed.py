@@ -16,25 +16,15 @@ per tour of 20 picks.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from agents.task import SpeedCase
+from agents.task import SpeedCase, timed
 
 GOAL_STEPS = 20_000.0
 GOAL_TOUR_MS = 1.0
 HEADLINE = "Slotting-v0 (default warehouse, random masked actions)"
 ROUTING = "optimal routing (20 picks, default warehouse)"
 
-
-def _timed(seconds: float, one) -> float:
-    done, start = 0, time.perf_counter()
-    while True:
-        done += one(done)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return done / elapsed
 
 
 def env_case(label: str, closest: bool) -> SpeedCase:
@@ -56,7 +46,7 @@ def env_case(label: str, closest: bool) -> SpeedCase:
                 state["info"] = env.reset(seed=k)[1]
             return 1
 
-        return _timed(seconds, one)
+        return timed(seconds, one)
 
     return SpeedCase(label, "steps/s", run)
 
@@ -76,7 +66,7 @@ def operators_case() -> SpeedCase:
                 state["obs"] = env.reset(seed=k)[0]
             return len(acts)
 
-        return _timed(seconds, one)
+        return timed(seconds, one)
 
     return SpeedCase("slotting_v0 (3 operators, random masked actions)", "operator-steps/s", run)
 
@@ -93,7 +83,7 @@ def routing_case() -> SpeedCase:
             tour_length(lay, tours[k % len(tours)], "optimal")
             return 1
 
-        return _timed(seconds, one)
+        return timed(seconds, one)
 
     return SpeedCase(ROUTING, "tours/s", run)
 
