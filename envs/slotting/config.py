@@ -21,7 +21,7 @@ from envs.core.config import (
     env_fields,
 )
 from envs.slotting.layout import DEPOTS, STORAGE_ORDERS, Layout, LayoutConfig
-from envs.slotting.replay import check_orders_config, find_orders_file
+from envs.slotting.orders_file import check_orders_config, find_orders_file
 from envs.slotting.routing import METHODS
 
 POPULARITIES = ("zipf", "uniform")

@@ -9,7 +9,8 @@ import pytest
 
 from envs.core.config import ConfigError
 from envs.slotting.config import SlottingConfig
-from envs.slotting.replay import ReplayDemand, read_orders
+from envs.slotting.orders_file import read_orders
+from envs.slotting.replay import ReplayDemand
 from envs.slotting.simulator import SlottingSimulator
 from tests.conftest import one_line_error
 

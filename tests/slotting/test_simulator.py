@@ -42,7 +42,11 @@ configs = st.tuples(_configs, st.floats(0.0, 1.0)).map(lambda cf: with_load(*cf)
 
 
 def with_load(config: SlottingConfig, frac: float) -> SlottingConfig:
-    return SlottingConfig(**{**config.plain(), "load_units": max(1, int(frac * config.slot_capacity))})
+    """The load a share of the slot; retirements at least as frequent as launches (a catalogue
+    that only grows dilutes the few stored SKUs of a tiny warehouse until no pick ever frees a
+    slot: the simulator then stops with its RuntimeError, a property of such a config)."""
+    return SlottingConfig(**{**config.plain(), "load_units": max(1, int(frac * config.slot_capacity)),
+                             "retire_rate": max(config.retire_rate, config.launch_rate)})
 
 
 def run(config: SlottingConfig, seed: int, action_seed: int, relocate: bool = False):
