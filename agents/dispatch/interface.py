@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl.adapter import DirectInterface
 
-class DispatchBits:
+
+class DispatchBits(DirectInterface):
     """The model reads the flat observation and outputs the dispatch bits."""
 
-    extra_outputs: dict[str, str] = {}
-    env_overrides: dict[str, Any] = {}
     masked = False
     shared = False
 
@@ -33,20 +33,8 @@ class DispatchBits:
     def env_action(self, action, obs):
         return np.asarray(action).reshape(len(obs), -1).astype(np.int8)
 
-    def action_masks(self, obs):
-        return None
-
     def params(self) -> dict[str, Any]:
         return {"shared": False}
-
-    def export_outputs(self, torch, x, value):
-        return {}
-
-    def extra_values(self, obs, action):
-        return {}
-
-    def near_boundary(self, action, tol):
-        return np.zeros(len(action), dtype=bool)
 
 
 class CourierRows(DispatchBits):

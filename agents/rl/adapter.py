@@ -73,6 +73,28 @@ class ObsNormalizer:
         return cls.from_dict(data["obs"], str(path)) if data.get("norm_obs") and data.get("obs") else None
 
 
+class DirectInterface:
+    """Defaults of a model interface (``Task.model_interface``) whose model answers the env's
+    own action: no extra outputs in an exported graph, no action masks, no rounding
+    boundaries for the parity check. A task's interface subclasses it and gives
+    ``essentials``, ``model_obs``, ``env_action`` and ``params`` (and overrides what differs)."""
+
+    extra_outputs: dict[str, str] = {}
+    env_overrides: dict[str, Any] = {}
+
+    def action_masks(self, obs):
+        return None
+
+    def export_outputs(self, torch, x, value):
+        return {}
+
+    def extra_values(self, obs, action):
+        return {}
+
+    def near_boundary(self, action, tol):
+        return np.zeros(len(action), dtype=bool)
+
+
 class InterfacePolicy:
     """The policy protocol over a model and a task's model interface: a batch (or one) raw env
     observation in, ``model_action`` on it, ``interface.env_action`` out. Subclasses set

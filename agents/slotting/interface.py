@@ -21,16 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl.adapter import DirectInterface
 from envs.core.config import ConfigError
 from envs.slotting.observation import LOAD_FEATURES, SLOT_CHANNELS, ZONE_FEATURES
 
 MASKABLE = {("slot", "grid"): SLOT_CHANNELS, ("zone", "zones"): ZONE_FEATURES}
 
 
-class SlotRows:
+class SlotRows(DirectInterface):
     """Flat observation rows -> the env's discrete action (module docstring)."""
-
-    extra_outputs: dict[str, str] = {}
 
     def __init__(self, action_mode: str, obs_map: str, n_actions: int, obs_dim: int, masked: bool, shared: bool):
         self.action_mode, self.obs_map = action_mode, obs_map
@@ -75,12 +74,3 @@ class SlotRows:
 
     def graph_masks(self, torch, x):
         return x[:, self._span()] > (0.5 if self.action_mode == "slot" else 0.0)
-
-    def export_outputs(self, torch, x, value):
-        return {}
-
-    def extra_values(self, obs, action):
-        return {}
-
-    def near_boundary(self, action, tol):
-        return np.zeros(len(action), dtype=bool)

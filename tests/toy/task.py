@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from agents.rl.adapter import DirectInterface
 from agents.seeds import TUNE_SEED_BASE
 from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task
 from agents.tuning import Axis, RaceSettings, race
@@ -52,11 +53,8 @@ class Random:
         return q, None
 
 
-class Identity:
+class Identity(DirectInterface):
     """Model interface: the model acts on the observation itself (one row per observation)."""
-
-    extra_outputs: dict[str, str] = {}
-    env_overrides: dict[str, Any] = {}
 
     def __init__(self, shared: bool):
         self.shared = shared
@@ -70,20 +68,8 @@ class Identity:
     def env_action(self, action, obs):
         return np.asarray(action).reshape(-1).astype(np.int64)
 
-    def action_masks(self, obs):
-        return None
-
     def params(self) -> dict[str, Any]:
         return {"shared": self.shared}
-
-    def export_outputs(self, torch, x, value):
-        return {}
-
-    def extra_values(self, obs, action):
-        return {}
-
-    def near_boundary(self, action, tol):
-        return np.zeros(len(action), dtype=bool)
 
 
 class NewsvendorTask(Task):
