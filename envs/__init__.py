@@ -29,4 +29,10 @@ gymnasium.register(
     # the env terminates itself after `episode_loads` putaways, so no TimeLimit wrapper
 )
 
+gymnasium.register(
+    id="fulfillgym/Network-v0",
+    entry_point="envs.network.env:NetworkEnv",
+    # the env truncates itself after `episode_length` periods, so no TimeLimit wrapper
+)
+
 __all__ = ["ConfigError"]

@@ -1,0 +1,1 @@
+"""Multi-echelon replenishment networks (supplier -> DC -> micro-fulfilment centres)."""

@@ -1,0 +1,415 @@
+"""The multi-echelon network simulator: a tree of stocking nodes, N SKUs, vectorised.
+
+Plain NumPy, no Gymnasium or PettingZoo imports: ``Network-v0`` (one central agent),
+``network_v0`` (one agent per node) and the task's heuristics all drive
+:class:`NetworkSimulator`. Arrays are indexed (node, SKU) with nodes in topological order
+(:class:`envs.network.config.Network`).
+
+Timing of events in period t
+----------------------------
+1. **Arrivals.** Shipments due in period t arrive at every node. With backorders, units
+   arriving at a leaf first fill its customer backlog. Where the on-hand volume would exceed
+   the node's ``storage_capacity`` (times the capacity factor of a ``capacity_cut``
+   scenario), every SKU's arrival is accepted pro rata (the same fraction of the units that
+   need space, rounded down); refused units are discarded at ``overflow_cost`` each.
+2. **Transshipment** (``transshipment.mode=balance``): leaves above their target send units
+   to leaves below it (:class:`envs.network.config.TransshipmentConfig`), cost per unit;
+   with lead time 0 they arrive at once.
+3. **Orders.** Every node places one order per SKU on its upstream (the agents' actions,
+   in units). Orders above the node's ``order_capacity`` (over its SKUs) are cut pro rata,
+   rounded down. Fixed cost ``fixed_order_cost`` per positive order.
+4. **Shipments.** The supplier ships every root's order in full (times the supply fraction
+   of a ``supplier_disruption`` scenario, rounded down; refused units are not charged). An
+   interior node ships from its on-hand stock (which includes this period's arrivals) to
+   each child the child's request: the backlog it owes the child plus the new order
+   (``internal=backorder``) or the new order only (``internal=lost``). If the stock is
+   short, it is allocated by ``allocation``; unshipped units stay owed (backorder) or are
+   dropped at the node's ``penalty`` per unit (lost). A shipment made in period t arrives
+   at the start of period t + l, l the child's lead time (random: uniform on
+   [lead_time, lead_time_max], drawn per SKU; plus the extra periods of a
+   ``lead_time_shock`` scenario). ``unit_cost`` of the receiving node is paid per unit
+   shipped.
+5. **Demand** at the leaves is served from on-hand stock (the single-SKU rule of
+   :func:`envs.replenishment.dynamics.period`); unmet demand is lost or backordered.
+6. **Costs**, at the end of the period: ``holding_cost`` per unit on hand at each node,
+   ``pipeline_holding_cost`` per unit in transit into each node, ``penalty`` per unit lost
+   (or per unit backordered) at each leaf; with ``revenue``, minus ``price`` per unit sold
+   at a leaf or shipped by an interior node.
+
+So for a serial chain with internal and customer backorders, the period cost is the
+Clark-Scarf cost: an order placed by stage 1 in period t covers demand over L_1 + 1 periods
+and an upstream stage's over L_j periods (``agents.network.serial_optimum``).
+
+Inventory positions: a node's *installation* position is its net stock plus its units in
+transit plus what its parent owes it; its *echelon* position is the net stock and
+in-transit units of every node of its subtree plus what its parent owes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.core.episode import step_before_reset
+from envs.network.config import Network
+from envs.replenishment.demand.processes import DemandProcess
+from envs.replenishment.dynamics import period
+
+DEMAND_BLOCK = 8192
+MIN_BLOCK_PERIODS = 16
+COSTS = ("holding_cost", "pipeline_cost", "shortage_cost", "ordering_cost", "purchase_cost",
+         "overflow_cost", "transshipment_cost", "revenue")
+FLOWS = ("demand", "sales", "lost", "backlog", "ordered", "shipped", "received", "overflow_units",
+         "transshipped", "internal_lost", "on_hand", "in_transit", "owed")
+TOTALS = ("cost", *COSTS, *FLOWS)
+
+
+def _expanded_catalogue(net: Network):
+    """One catalogue entry per leaf-SKU pair (leaf-major), for one DemandProcess."""
+    from envs.replenishment.demand.catalogue import Catalogue
+
+    cat, n_leaves = net.catalogue, len(net.leaves)
+
+    def tile(a):
+        return np.tile(np.asarray(a), n_leaves)
+
+    names = tuple(f"{net.nodes[k].name}:{s}" for k in net.leaves for s in cat.skus)
+    history = None if net.history is None else net.history.reshape(len(net.history), -1)
+    return Catalogue(skus=names, mean_demand=net.leaf_mean.ravel(), volume=tile(cat.volume),
+                     unit_cost=tile(cat.unit_cost), price=tile(cat.price), lead_time=tile(cat.lead_time),
+                     intermittency=tile(cat.intermittency), launch_day=tile(cat.launch_day),
+                     retire_day=tile(cat.retire_day), history=history, dates=cat.dates)
+
+
+def allocate(available: np.ndarray, request: np.ndarray, rule: str, position: np.ndarray | None = None,
+             scale: np.ndarray | None = None) -> np.ndarray:
+    """Units shipped to each child (C, N) out of ``available`` (N,) for ``request`` (C, N).
+
+    ``proportional``: floor(request * available / total), leftovers one by one to the largest
+    remainders (first child on ties); ``priority``: children in order; ``balanced``:
+    water-filling on ``(position + x) / scale`` (the children's inventory positions after the
+    shipment relative to their mean demand), then the same rounding. Where the stock covers
+    every request, every request is shipped."""
+    total = request.sum(axis=0)
+    short = available < total
+    if not short.any():
+        return request.copy()
+    out = request.copy()
+    cols = np.flatnonzero(short)
+    a, r = available[cols].astype(np.float64), request[:, cols].astype(np.float64)
+    if rule == "priority":
+        before = np.cumsum(r, axis=0) - r
+        x = np.clip(a[None, :] - before, 0.0, r)
+        out[:, cols] = x.astype(np.int64)
+        return out
+    if rule == "proportional":
+        exact = r * (a / r.sum(axis=0))[None, :]
+    else:  # balanced: find lam with sum_c clip(lam * s_c - p_c, 0, r_c) = a, by bisection
+        p, s = position[:, cols].astype(np.float64), scale[:, cols]
+        lo = np.min(p / s, axis=0)
+        hi = np.max((p + r) / s, axis=0)
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            filled = np.clip(mid[None, :] * s - p, 0.0, r).sum(axis=0)
+            low = filled < a
+            lo, hi = np.where(low, mid, lo), np.where(low, hi, mid)
+        exact = np.clip(hi[None, :] * s - p, 0.0, r)
+        exact *= np.where(exact.sum(axis=0) > 0, a / np.maximum(exact.sum(axis=0), 1e-300), 0.0)[None, :]
+    x = np.minimum(np.floor(exact + 1e-9), r)
+    left = a - x.sum(axis=0)
+    frac = np.where(x < r, exact - x, -1.0)
+    for _ in range(r.shape[0]):  # at most C leftover units per SKU
+        give = left > 0.5
+        if not give.any():
+            break
+        best = np.argmax(frac, axis=0)
+        idx = np.flatnonzero(give)
+        x[best[idx], idx] += 1
+        frac[best[idx], idx] = -1.0
+        left[idx] -= 1
+    out[:, cols] = x.astype(np.int64)
+    return out
+
+
+class NetworkSimulator:
+    """State and dynamics of a network (module docstring).
+
+    State after :meth:`reset`: ``stock`` (M, N) net stock (< 0 only at leaves with
+    backorders), ``owed`` (M, N) units each node's parent owes it, ``in_transit`` (M, N) units
+    on the way to each node, the arrival ring ``pipe`` (W, M, N) (row ``(head + k) % W`` holds
+    what arrives at the start of period t + k), the period ``t``; ``last`` is the last step's
+    record (orders, shipments, demand, per-node costs)."""
+
+    def __init__(self, network: Network):
+        self.net = net = network
+        cfg = net.config
+        self.m, self.n = net.m, net.n
+        self.cfg = cfg
+        self.leaves = net.leaves
+        self.n_leaves = len(net.leaves)
+        self.interior = [k for k in range(self.m) if net.children[k].size]
+        self.roots = np.flatnonzero(net.parent < 0)
+        self.lead = net.lead_time()
+        self.lead_max = net.lead_time_max()
+        self.random_lead = np.flatnonzero(self.lead_max > self.lead)
+        scenario = cfg.scenario
+        shock = int(getattr(scenario, "size", 0)) if scenario is not None and scenario.kind == "lead_time_shock" else 0
+        trans = cfg.transshipment.lead_time if cfg.transshipment.mode != "none" else 0
+        self.width = int(max(self.lead_max.max(), trans) + shock + 1)
+        a = net.arrays
+        self.holding, self.pipe_holding = a["holding"], a["pipeline_holding"]
+        self.penalty, self.unit_cost, self.price = a["penalty"], a["unit_cost"], a["price"]
+        self.fixed = a["fixed_order_cost"]
+        self.order_cap, self.storage_cap = a["order_capacity"], a["storage_capacity"]
+        self.limited_order = np.flatnonzero(np.isfinite(self.order_cap))
+        self.limited_storage = np.flatnonzero(np.isfinite(self.storage_cap))
+        self.volume = net.volume
+        self.subtree = net.subtree.astype(np.int64)
+        self.scale = np.maximum(net.mean, 1e-9)
+        self.demand = DemandProcess(cfg.demand, _expanded_catalogue(net), replay=net.history is not None)
+        self.history_days = None if net.history is None else len(net.history)
+        self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // (self.n_leaves * self.n))
+        self.rng: np.random.Generator | None = None
+        self._block = np.empty((0, self.n_leaves * self.n), dtype=np.int64)
+        self._pos = 0
+        self._scenario = None
+        self.last: dict | None = None
+
+    # -- episode -------------------------------------------------------------------------
+    def reset(self, rng: np.random.Generator, start_day: int = 0) -> None:
+        """Start an episode; every random draw (demand, lead times) comes from ``rng``."""
+        cfg, net = self.cfg, self.net
+        self.rng = rng
+        self.t = 0
+        self.demand.reset(rng, start_day)
+        self._block = np.empty((0, self.n_leaves * self.n), dtype=np.int64)
+        self._pos = 0
+        m, n = self.m, self.n
+        self.pipe = np.zeros((self.width, m, n), dtype=np.int64)
+        self.head = 0
+        self.owed = np.zeros((m, n), dtype=np.int64)
+        self.in_transit = np.zeros((m, n), dtype=np.int64)
+        if cfg.initial_state == "mean":
+            self.stock = np.rint(net.mean * (self.lead[:, None] + 1)).astype(np.int64)
+        elif cfg.initial_state == "given":
+            self.stock = np.broadcast_to(np.rint(net.arrays["initial_inventory"])[:, None], (m, n)).astype(np.int64)
+        else:
+            self.stock = np.zeros((m, n), dtype=np.int64)
+        self.stock = self.stock.copy()
+        self._scenario = None
+        if cfg.scenario is not None:
+            self._scenario = cfg.scenario.clock(rng)
+        self.last = None
+
+    def _next_demand(self) -> np.ndarray:
+        if self._pos >= len(self._block):
+            if self.rng is None:
+                raise step_before_reset()
+            size = self.block_periods
+            if self.history_days is not None:
+                size = min(size, self.history_days - self.demand.day)
+                if size <= 0:
+                    raise RuntimeError(f"step() after the last day of the demand history (day {self.history_days - 1}); "
+                                       "call reset() first")
+            self._block = self.demand.next_block(size).reshape(size, self.n_leaves, self.n)
+            if self.random_lead.size:
+                lo, hi = self.lead[self.random_lead], self.lead_max[self.random_lead] + 1
+                self._lead_block = self.rng.integers(lo[None, :, None], hi[None, :, None],
+                                                     size=(size, self.random_lead.size, self.n))
+            self._pos = 0
+        row = self._pos
+        self._pos += 1
+        self._lead_row = row
+        return self._block[row]
+
+    # -- positions -------------------------------------------------------------------------
+    def installation_position(self) -> np.ndarray:
+        """(M, N): net stock + in transit + owed by the parent, per node."""
+        return self.stock + self.in_transit + self.owed
+
+    def echelon_position(self) -> np.ndarray:
+        """(M, N): the subtree's net stock and in-transit units plus what the parent owes."""
+        return self.subtree @ (self.stock + self.in_transit) + self.owed
+
+    def pipeline_slots(self, slots: int) -> np.ndarray:
+        """(slots, M, N): units arriving at the start of periods t + 1, t + 2, ... (after a step)."""
+        rows = (self.head + np.arange(slots)) % self.width
+        out = self.pipe[rows]
+        if slots > self.width:
+            out[self.width:] = 0
+        return out
+
+    # -- dynamics ---------------------------------------------------------------------------
+    def step(self, orders: np.ndarray) -> dict[str, float]:
+        """Advance one period with integer orders (M, N) >= 0 (units; module docstring).
+        Returns the period's totals (``TOTALS``); per-node costs are in ``last["node_cost"]``."""
+        demand = self._next_demand()
+        net, cfg, m = self.net, self.cfg, self.m
+        sc = self._scenario
+        t = self.t
+        cap_factor = sc.capacity_factor(t) if sc is not None else 1.0
+        node_cost = np.zeros(m)
+        # 1. arrivals
+        arriving = self.pipe[self.head].copy()
+        self.pipe[self.head] = 0
+        self.in_transit -= arriving
+        overflow = None
+        if self.limited_storage.size:
+            arriving, overflow = self._fit_storage(arriving, cap_factor)
+        self.stock += arriving
+        # 2. transshipment
+        moved = 0
+        if cfg.transshipment.mode != "none":
+            moved = self._transship(node_cost)
+        # 3. orders
+        q = np.maximum(np.asarray(orders, dtype=np.int64), 0)
+        if self.limited_order.size:
+            q = q.copy()
+            for k in self.limited_order:
+                total = int(q[k].sum())
+                cap = self.order_cap[k] * cap_factor
+                if total > cap:
+                    q[k] = np.floor(q[k] * (cap / total)).astype(np.int64)
+        # 4. shipments
+        shipped = np.zeros_like(q)
+        internal_lost = np.zeros(m)
+        roots = self.roots
+        supply = sc.supply_fraction(t) if sc is not None else 1.0
+        shipped[roots] = q[roots] if supply >= 1.0 else np.floor(q[roots] * supply).astype(np.int64)
+        for u in self.interior:
+            kids = net.children[u]
+            request = q[kids] + self.owed[kids] if cfg.internal == "backorder" else q[kids]
+            avail = np.maximum(self.stock[u], 0)
+            if len(kids) == 1:
+                x = np.minimum(request, avail[None, :])
+            elif cfg.allocation == "balanced":
+                position = self.subtree[kids] @ (self.stock + self.in_transit)  # before this shipment
+                x = allocate(avail, request, "balanced", position, self.scale[kids])
+            else:
+                x = allocate(avail, request, cfg.allocation)
+            shipped[kids] = x
+            self.stock[u] -= x.sum(axis=0)
+            unshipped = request - x
+            if cfg.internal == "backorder":
+                self.owed[kids] = unshipped
+            else:
+                internal_lost[u] = unshipped.sum()
+        self._dispatch(shipped, sc)
+        # 5. demand at the leaves
+        leaves = self.leaves
+        on_hand, filled, short, left = period(self.stock[leaves], 0, 0, demand, cfg.backorders)
+        self.stock[leaves] = on_hand
+        # 6. costs
+        pos_stock = np.maximum(self.stock, 0)
+        held = pos_stock.sum(axis=1)
+        transit = self.in_transit.sum(axis=1)
+        short_units = short.sum(axis=1)
+        n_orders = (q > 0).sum(axis=1)
+        units_in = shipped.sum(axis=1)
+        hold = self.holding * held
+        pipe_cost = self.pipe_holding * transit
+        shortage = np.zeros(m)
+        shortage[leaves] = self.penalty[leaves] * short_units
+        shortage += self.penalty * internal_lost
+        ordering = self.fixed * n_orders
+        purchase = self.unit_cost * units_in
+        over_units = np.zeros(m) if overflow is None else overflow
+        over = cfg.overflow_cost * over_units
+        sales = filled.sum(axis=1)
+        revenue = np.zeros(m)
+        if cfg.revenue:
+            out_units = np.zeros(m)
+            for u in self.interior:
+                out_units[u] = units_in[net.children[u]].sum()
+            out_units[leaves] = sales
+            revenue = self.price * out_units
+        node_cost += hold + pipe_cost + shortage + ordering + purchase + over - revenue
+        self.head = (self.head + 1) % self.width
+        self.t += 1
+        total_cost = float(node_cost.sum())
+        self.last = {"orders": q, "shipped": shipped, "demand": demand, "sales": filled, "short": short,
+                     "node_cost": node_cost, "held": held, "internal_lost": internal_lost}
+        backlog = float(short_units.sum()) if cfg.backorders else 0.0
+        return {
+            "cost": total_cost,
+            "holding_cost": float(hold.sum()),
+            "pipeline_cost": float(pipe_cost.sum()),
+            "shortage_cost": float(shortage.sum()),
+            "ordering_cost": float(ordering.sum()),
+            "purchase_cost": float(purchase.sum()),
+            "overflow_cost": float(over.sum()),
+            "transshipment_cost": float(moved * cfg.transshipment.cost),
+            "revenue": float(revenue.sum()),
+            "demand": float(demand.sum()),
+            "sales": float(sales.sum()),
+            "lost": 0.0 if cfg.backorders else float(short_units.sum()),
+            "backlog": backlog,
+            "ordered": float(q.sum()),
+            "shipped": float(units_in.sum()),
+            "received": float(arriving.sum()),
+            "overflow_units": float(over_units.sum()),
+            "transshipped": float(moved),
+            "internal_lost": float(internal_lost.sum()),
+            "on_hand": float(held.sum()),
+            "in_transit": float(transit.sum()),
+            "owed": float(self.owed.sum()),
+        }
+
+    def _dispatch(self, shipped: np.ndarray, sc) -> None:
+        """Put this period's shipments into the arrival ring."""
+        extra = int(sc.extra_lead_time(self.t)) if sc is not None else 0
+        self.in_transit += shipped
+        if not self.random_lead.size:
+            rows = (self.head + self.lead + extra) % self.width
+            for k in range(self.m):
+                self.pipe[rows[k], k] += shipped[k]
+            return
+        lead = np.broadcast_to(self.lead[:, None], shipped.shape).copy()
+        lead[self.random_lead] = self._lead_block[self._lead_row]
+        rows = (self.head + lead + extra) % self.width
+        np.add.at(self.pipe, (rows, np.arange(self.m)[:, None], np.arange(self.n)[None, :]), shipped)
+
+    def _fit_storage(self, arriving: np.ndarray, cap_factor: float):
+        """Arrivals accepted at nodes with a storage capacity (pro rata) and units refused per node."""
+        refused = np.zeros(self.m)
+        arriving = arriving.copy()
+        for k in self.limited_storage:
+            before = np.maximum(self.stock[k], 0)
+            need = np.maximum(self.stock[k] + arriving[k], 0) - before  # units that need space
+            vol = float(self.volume @ need)
+            free = max(self.storage_cap[k] * cap_factor - float(self.volume @ before), 0.0)
+            if vol > free:
+                keep = np.floor(need * (free / vol)).astype(np.int64)
+                cut = need - keep
+                arriving[k] -= cut
+                refused[k] = cut.sum()
+        return arriving, refused
+
+    def _transship(self, node_cost: np.ndarray) -> int:
+        """The balancing rule of ``TransshipmentConfig``; returns the units moved."""
+        tc = self.cfg.transshipment
+        leaves = self.leaves
+        target = np.floor(tc.threshold * self.net.leaf_mean).astype(np.int64)
+        surplus = np.maximum(self.stock[leaves] - target, 0)
+        deficit = np.maximum(target - self.stock[leaves] - self.in_transit[leaves], 0)
+        s_tot, d_tot = surplus.sum(axis=0), deficit.sum(axis=0)
+        move = np.minimum(s_tot, d_tot)
+        if not move.any():
+            return 0
+        get = np.floor(deficit * (move / np.maximum(d_tot, 1))[None, :]).astype(np.int64)
+        need = get.sum(axis=0)
+        give = np.floor(surplus * (need / np.maximum(s_tot, 1))[None, :]).astype(np.int64)
+        rest = need - give.sum(axis=0)
+        for i in range(len(leaves)):  # the rounding remainder from donors with surplus left
+            extra = np.minimum(rest, surplus[i] - give[i])
+            give[i] += extra
+            rest -= extra
+        self.stock[leaves] -= give
+        units = int(need.sum())
+        node_cost[leaves] += tc.cost * give.sum(axis=1)
+        if tc.lead_time == 0:
+            self.stock[leaves] += get
+        else:
+            row = (self.head + tc.lead_time) % self.width
+            self.pipe[row, leaves] += get
+            self.in_transit[leaves] += get
+        return units
