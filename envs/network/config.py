@@ -39,6 +39,7 @@ TRANSSHIPMENT_MODES = ("none", "balance")
 ACTION_TYPES = ("discrete", "level", "continuous", "order")
 INITIAL_STATES = ("mean", "zero", "given")
 REWARDS = ("individual", "team")
+SHIPPING = ("after_arrivals", "before_arrivals")
 MAX_NODES = 64
 MAX_SKUS = 100_000
 MAX_LEAD_TIME = 100
@@ -216,6 +217,16 @@ class NetworkConfig:
     one to the largest remainders), ``priority`` (children in config order, each served in
     full before the next) or ``balanced`` (units go one by one to the child with the lowest
     inventory position after its shipment, relative to its mean demand: water-filling)."""
+    shipping: str = "after_arrivals"
+    """When upstream nodes ship within a period: ``after_arrivals`` (default: from stock that
+    includes this period's arrivals) or ``before_arrivals`` (from the stock at the start of
+    the period; this period's arrivals can be forwarded next period only: OR-Gym's timing)."""
+    supplier_penalty: float = 0.0
+    """With ``internal=lost``: per unit of a root's order the supplier does not ship (cut by
+    the root's order capacity, or by a supplier disruption); charged to the root."""
+    discount: float = 1.0
+    """Per-period discount of the ``discounted_profit`` KPI (OR-Gym reports
+    sum_t discount^t profit_t with 0.97); rewards are never discounted by the env."""
     transshipment: Any = None
     """Lateral transshipment between leaves (:class:`TransshipmentConfig`); None = none."""
     revenue: bool = False
@@ -271,6 +282,9 @@ class NetworkConfig:
         object.__setattr__(self, "backorders", check_bool(f"{e}.backorders", self.backorders))
         object.__setattr__(self, "internal", check_choice(f"{e}.internal", self.internal, INTERNAL_RULES))
         object.__setattr__(self, "allocation", check_choice(f"{e}.allocation", self.allocation, ALLOCATIONS))
+        object.__setattr__(self, "shipping", check_choice(f"{e}.shipping", self.shipping, SHIPPING))
+        object.__setattr__(self, "supplier_penalty", check_float(f"{e}.supplier_penalty", self.supplier_penalty, 0.0, MAX_COST))
+        object.__setattr__(self, "discount", check_float(f"{e}.discount", self.discount, 0.0, 1.0, strict_low=True))
         object.__setattr__(self, "transshipment", TransshipmentConfig.from_value(self.transshipment))
         object.__setattr__(self, "revenue", check_bool(f"{e}.revenue", self.revenue))
         object.__setattr__(self, "overflow_cost", check_float(f"{e}.overflow_cost", self.overflow_cost, 0.0, MAX_COST))

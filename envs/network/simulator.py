@@ -7,7 +7,8 @@ Plain NumPy, no Gymnasium or PettingZoo imports: ``Network-v0`` (one central age
 
 Timing of events in period t
 ----------------------------
-1. **Arrivals.** Shipments due in period t arrive at every node. With backorders, units
+1. **Arrivals.** Shipments due in period t arrive at every node (after step 4 instead with
+   ``shipping=before_arrivals``, OR-Gym's timing). With backorders, units
    arriving at a leaf first fill its customer backlog. Where the on-hand volume would exceed
    the node's ``storage_capacity`` (times the capacity factor of a ``capacity_cut``
    scenario), every SKU's arrival is accepted pro rata (the same fraction of the units that
@@ -24,7 +25,9 @@ Timing of events in period t
    each child the child's request: the backlog it owes the child plus the new order
    (``internal=backorder``) or the new order only (``internal=lost``). If the stock is
    short, it is allocated by ``allocation``; unshipped units stay owed (backorder) or are
-   dropped at the node's ``penalty`` per unit (lost). A shipment made in period t arrives
+   dropped at the node's ``penalty`` per unit (lost; with ``internal=lost`` the part of an
+   order cut by the order capacity is lost the same way, and a root's at
+   ``supplier_penalty``). A shipment made in period t arrives
    at the start of period t + l, l the child's lead time (random: uniform on
    [lead_time, lead_time_max], drawn per SKU; plus the extra periods of a
    ``lead_time_shock`` scenario). ``unit_cost`` of the receiving node is paid per unit
@@ -248,22 +251,18 @@ class NetworkSimulator:
         t = self.t
         cap_factor = sc.capacity_factor(t) if sc is not None else 1.0
         node_cost = np.zeros(m)
-        # 1. arrivals
-        arriving = self.pipe[self.head].copy()
-        self.pipe[self.head] = 0
-        self.in_transit -= arriving
-        overflow = None
-        if self.limited_storage.size:
-            arriving, overflow = self._fit_storage(arriving, cap_factor)
-        self.stock += arriving
+        before = cfg.shipping == "before_arrivals"
+        if not before:
+            arriving, overflow = self._arrive(cap_factor)
         # 2. transshipment
         moved = 0
         if cfg.transshipment.mode != "none":
             moved = self._transship(node_cost)
         # 3. orders
-        q = np.maximum(np.asarray(orders, dtype=np.int64), 0)
+        raw = np.maximum(np.asarray(orders, dtype=np.int64), 0)
+        q = raw
         if self.limited_order.size:
-            q = q.copy()
+            q = raw.copy()
             for k in self.limited_order:
                 total = int(q[k].sum())
                 cap = self.order_cap[k] * cap_factor
@@ -272,28 +271,33 @@ class NetworkSimulator:
         # 4. shipments
         shipped = np.zeros_like(q)
         internal_lost = np.zeros(m)
+        lost_internal = cfg.internal == "lost"
         roots = self.roots
         supply = sc.supply_fraction(t) if sc is not None else 1.0
         shipped[roots] = q[roots] if supply >= 1.0 else np.floor(q[roots] * supply).astype(np.int64)
+        supplier_lost = float((raw[roots] - shipped[roots]).sum()) if lost_internal else 0.0
         for u in self.interior:
             kids = net.children[u]
-            request = q[kids] + self.owed[kids] if cfg.internal == "backorder" else q[kids]
+            request = raw[kids] if lost_internal else q[kids] + self.owed[kids]
             avail = np.maximum(self.stock[u], 0)
+            asked = q[kids] if lost_internal else request
             if len(kids) == 1:
-                x = np.minimum(request, avail[None, :])
+                x = np.minimum(asked, avail[None, :])
             elif cfg.allocation == "balanced":
                 position = self.subtree[kids] @ (self.stock + self.in_transit)  # before this shipment
-                x = allocate(avail, request, "balanced", position, self.scale[kids])
+                x = allocate(avail, asked, "balanced", position, self.scale[kids])
             else:
-                x = allocate(avail, request, cfg.allocation)
+                x = allocate(avail, asked, cfg.allocation)
             shipped[kids] = x
             self.stock[u] -= x.sum(axis=0)
             unshipped = request - x
-            if cfg.internal == "backorder":
-                self.owed[kids] = unshipped
-            else:
+            if lost_internal:
                 internal_lost[u] = unshipped.sum()
+            else:
+                self.owed[kids] = unshipped
         self._dispatch(shipped, sc)
+        if before:
+            arriving, overflow = self._arrive(cap_factor)
         # 5. demand at the leaves
         leaves = self.leaves
         on_hand, filled, short, left = period(self.stock[leaves], 0, 0, demand, cfg.backorders)
@@ -310,6 +314,8 @@ class NetworkSimulator:
         shortage = np.zeros(m)
         shortage[leaves] = self.penalty[leaves] * short_units
         shortage += self.penalty * internal_lost
+        supplier_cost = cfg.supplier_penalty * supplier_lost
+        shortage[roots] += supplier_cost / len(roots) if supplier_lost else 0.0
         ordering = self.fixed * n_orders
         purchase = self.unit_cost * units_in
         over_units = np.zeros(m) if overflow is None else overflow
@@ -348,7 +354,7 @@ class NetworkSimulator:
             "received": float(arriving.sum()),
             "overflow_units": float(over_units.sum()),
             "transshipped": float(moved),
-            "internal_lost": float(internal_lost.sum()),
+            "internal_lost": float(internal_lost.sum()) + supplier_lost,
             "on_hand": float(held.sum()),
             "in_transit": float(transit.sum()),
             "owed": float(self.owed.sum()),
@@ -367,6 +373,17 @@ class NetworkSimulator:
         lead[self.random_lead] = self._lead_block[self._lead_row]
         rows = (self.head + lead + extra) % self.width
         np.add.at(self.pipe, (rows, np.arange(self.m)[:, None], np.arange(self.n)[None, :]), shipped)
+
+    def _arrive(self, cap_factor: float):
+        """Step 1: this period's arrivals enter stock (storage capacity checked)."""
+        arriving = self.pipe[self.head].copy()
+        self.pipe[self.head] = 0
+        self.in_transit -= arriving
+        overflow = None
+        if self.limited_storage.size:
+            arriving, overflow = self._fit_storage(arriving, cap_factor)
+        self.stock += arriving
+        return arriving, overflow
 
     def _fit_storage(self, arriving: np.ndarray, cap_factor: float):
         """Arrivals accepted at nodes with a storage capacity (pro rata) and units refused per node."""

@@ -1,0 +1,70 @@
+"""Evaluation of network policies with common random numbers.
+
+Replication r resets ``Network-v0`` with seed ``seeds[r]``. Demand and lead-time draws never
+depend on the orders (they are drawn in blocks, a whole block at a time), so every policy
+faces the same demand and lead times in replication r and cost differences are paired. A
+policy answers in the action space named by its ``env_overrides`` (heuristics: ``order``);
+the env is rebuilt with those fields on the same network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from agents.base import env_overrides
+from envs.core.config import ConfigError
+from envs.network.config import Network
+from envs.network.env import NetworkEnv
+from envs.network.simulator import COSTS
+
+PER_PERIOD = ("cost", *COSTS, "lost", "backlog", "internal_lost", "overflow_units", "transshipped", "on_hand",
+              "in_transit", "owed")
+
+
+def env_for(network: Network, overrides: dict | None = None) -> NetworkEnv:
+    """``Network-v0`` on ``network`` with the config fields ``overrides`` replaced."""
+    cfg = network.config
+    changes = dict(overrides or {})
+    if all(getattr(cfg, k) == v for k, v in changes.items()):
+        return NetworkEnv(network=network)
+    return NetworkEnv(network=replace(network, config=replace(cfg, **changes)))
+
+
+def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0,
+                 periods: int | None = None) -> dict[str, np.ndarray]:
+    """One episode per seed; per-replication means per measured period of ``PER_PERIOD``
+    (``cost`` is the network's cost per period, minus revenue with ``revenue``), plus
+    ``fill_rate`` (units sold from stock / demand over the measured periods) and
+    ``profit`` (minus cost; the objective of OR-Gym-style configs)."""
+    length = network.config.episode_length if periods is None else warmup + periods
+    if periods is None and warmup >= length:
+        raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
+    overrides = env_overrides(policy)
+    if length != network.config.episode_length:
+        overrides["episode_length"] = length
+    env = env_for(network, overrides)
+    out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "profit")}
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        sums = dict.fromkeys(PER_PERIOD, 0.0)
+        demand = sales = 0.0
+        measured = 0
+        for t in range(length):
+            action, _ = policy.predict(obs, deterministic=True)
+            obs, _, _, truncated, info = env.step(action)
+            if t >= warmup:
+                for k in PER_PERIOD:
+                    sums[k] += info[k]
+                demand += info["demand"]
+                sales += info["sales"]
+                measured += 1
+            if truncated:
+                break
+        for k in PER_PERIOD:
+            out[k].append(sums[k] / measured)
+        out["fill_rate"].append(sales / demand if demand else 1.0)
+        out["profit"].append(-sums["cost"] / measured)
+    return {k: np.asarray(v) for k, v in out.items()}

@@ -1,0 +1,128 @@
+"""Tuning the network heuristics by CRN simulation, on the project's one tuner (``agents.tuning.race``).
+
+Candidates are played by :func:`agents.network.rollout.run_episodes` on the same ``reps``
+tuning episodes (seeds ``TUNE_SEED_BASE + r``, disjoint from the evaluation seeds), with the
+task's evaluation horizon and warm-up; the criterion is the mean cost per period. Grids:
+
+* ``base_stock`` and ``echelon_base_stock``: one safety factor ``z_d`` per depth of the
+  tree (``agents.network.heuristics``), each on -1.5, -1.375, ..., 3 (extended in steps of
+  0.125 when the winner is on an edge). For a one-SKU network the levels are then tuned
+  once more as integers, +-3 units around the winner's, so the tuned policy is the best
+  integer base stock of its neighbourhood, not only of the z grid.
+* ``s_S``: ``z_d`` within +-0.25 of the tuned installation base stock's, times the order
+  size ``m`` (S - s in periods of mean demand) on 0, 0.25, ..., 4; the tuned base stock
+  (m = 0) is an anchor, so (s, S) is never worse on the tuning episodes.
+
+Every tuned policy carries ``tuning_cost`` and ``tuning`` (search statistics). Tuning is
+deterministic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agents.network.heuristics import (
+    EchelonBaseStock,
+    InstallationBaseStock,
+    InstallationSs,
+    echelon_cover,
+    installation_cover,
+    levels_from_safety,
+)
+from agents.network.rollout import run_episodes
+from agents.seeds import TUNE_SEED_BASE
+from agents.tuning import Axis, RaceResult, RaceSettings, race
+from envs.network.config import Network
+
+TUNE_REPS = 8
+Z_LOW, Z_HIGH, Z_STEP = -1.5, 3.0, 0.125
+INTEGER_SPAN = 3
+
+
+class Evaluator:
+    """Per-episode tuning costs of policies (CRN on the tuning seeds), cached per candidate."""
+
+    def __init__(self, network: Network, reps: int, periods: int | None, warmup: int):
+        self.network, self.reps, self.periods, self.warmup = network, int(reps), periods, int(warmup)
+        self.seeds = [TUNE_SEED_BASE + r for r in range(self.reps)]
+        self.cache: dict[tuple, list[float]] = {}
+
+    def costs(self, policy, key: tuple, reps: int) -> np.ndarray:
+        done = self.cache.setdefault(key, [])
+        if len(done) < reps:
+            more = run_episodes(self.network, policy, self.seeds[len(done):reps], self.warmup, self.periods)["cost"]
+            done.extend(float(c) for c in more)
+        return np.asarray(done[:reps])
+
+    def race(self, make, axes: list[Axis], anchors=()) -> RaceResult:
+        def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
+            n = len(next(iter(params.values())))
+            rows = []
+            for i in range(n):
+                p = {k: float(v[i]) for k, v in params.items()}
+                rows.append(self.costs(make(**p), tuple(sorted(p.items())) + (make.__name__,), reps))
+            return np.stack(rows)
+
+        settings = RaceSettings(self.reps, min_screen_reps=min(2, self.reps), max_screen=400)
+        return race(evaluate, axes, settings, anchors=anchors)
+
+
+def _z_axes(depths: int, center: tuple[float, ...] | None = None) -> list[Axis]:
+    axes = []
+    for d in range(depths):
+        if center is None:
+            values = np.round(np.arange(Z_LOW, Z_HIGH + Z_STEP / 2, Z_STEP), 6)
+        else:
+            values = np.round(np.arange(center[d] - 2 * Z_STEP, center[d] + 2.5 * Z_STEP, Z_STEP), 6)
+        axes.append(Axis(f"z{d}", values, step=Z_STEP))
+    return axes
+
+
+def tune_network(name: str, network: Network, *, reps: int = TUNE_REPS, periods: int | None = None,
+                 warmup: int = 0):
+    """Tune heuristic ``name`` (``base_stock``, ``echelon_base_stock``, ``s_S``) for ``network``."""
+    ev = Evaluator(network, reps, periods, warmup)
+    depths = int(network.depth.max()) + 1
+    kind = EchelonBaseStock if name == "echelon_base_stock" else InstallationBaseStock
+    cover = echelon_cover(network) if kind is EchelonBaseStock else installation_cover(network)[:, None]
+
+    def level_policy(**z: float):
+        safety = tuple(z[f"z{d}"] for d in range(depths))
+        return kind(network, levels_from_safety(network, cover, safety), safety)
+
+    level_policy.__name__ = kind.__name__
+    result = ev.race(level_policy, _z_axes(depths))
+    safety = tuple(result.params[f"z{d}"] for d in range(depths))
+    policy: Any = level_policy(**result.params)
+    stats = [result.stats()]
+    if name in ("base_stock", "echelon_base_stock") and network.n == 1:
+        base = policy.levels[:, 0]
+
+        def integer_policy(**s: float):
+            return kind(network, np.array([[int(s[f"S{k}"])] for k in range(network.m)]), safety)
+
+        integer_policy.__name__ = kind.__name__ + "_int"
+        axes = [Axis(f"S{k}", np.arange(max(base[k] - INTEGER_SPAN, 0), base[k] + INTEGER_SPAN + 1), low_limit=0)
+                for k in range(network.m)]
+        result = ev.race(integer_policy, axes, anchors=[{f"S{k}": int(base[k]) for k in range(network.m)}])
+        policy = integer_policy(**result.params)
+        stats.append(result.stats())
+    elif name == "s_S":
+        def ss_policy(m: float, **z: float):
+            zs = tuple(z[f"z{d}"] for d in range(depths))
+            s = levels_from_safety(network, cover, zs)
+            order = np.ceil(m * network.mean - 1e-9).astype(np.int64)
+            return InstallationSs(network, s - (order > 0), s - (order > 0) + order, zs, m)
+
+        ss_policy.__name__ = "InstallationSs"
+        axes = [Axis("m", np.round(np.arange(0.0, 4.0 + 1e-9, 0.25), 6), low_limit=0.0), *_z_axes(depths, safety)]
+        result = ev.race(ss_policy, axes, anchors=[{"m": 0.0, **{f"z{d}": safety[d] for d in range(depths)}}])
+        policy = ss_policy(**result.params)
+        stats.append(result.stats())
+    key = tuple(sorted(policy.params().items())) + ("final", name)
+    policy.tuning_cost = float(ev.costs(policy, key, ev.reps).mean())
+    policy.tuning = {"stages": stats, "reps": ev.reps, "seed_base": TUNE_SEED_BASE, "warmup": ev.warmup,
+                     "periods": periods}
+    return policy
