@@ -76,6 +76,7 @@ class FulfillmentCenterTask(Task):
     evaluation_defaults = EvaluationDefaults(periods=None, warmup=28, reps=16, validation_reps=4)
     speed_module = "agents.fulfillment_center.speed"
     training_options = FulfillmentTraining
+    supports_scenarios = True
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
         config = FulfillmentConfig.from_kwargs(env_kwargs)
@@ -92,7 +93,8 @@ class FulfillmentCenterTask(Task):
         demand = cfg.demand.distribution if cfg.catalogue != "csv" else f"replayed {cfg.demand_csv}"
         return (f"FulfillmentCenter-v0: {p.n} SKUs ({cfg.catalogue}), {'backorders' if cfg.backorders else 'lost sales'}, "
                 f"{capacity}, h={cfg.holding_cost:g}, p={cfg.penalty:g}, K={cfg.fixed_order_cost:g}, {demand} demand, "
-                f"{cfg.episode_length}-period episodes")
+                f"{cfg.episode_length}-period episodes"
+                + (f", scenario {cfg.scenario.describe()}" if cfg.scenario.active else ""))
 
     def instance_columns(self) -> dict[str, Any]:
         return {"n_skus": self.problem.n, "capacity_days": self.config.capacity_days}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.lost_sales.rollout import Scenario
+from agents.lost_sales.rollout import Replications
 from agents.seeds import EVAL_SEED_BASE
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import BatchSimulator, order_from_action
@@ -18,7 +18,7 @@ def plot_policy_map(config: LostSalesConfig, agents: dict, path: Path, trained: 
     from envs.core.render import pyplot
 
     plt = pyplot()
-    scenario = Scenario.from_seeds(config, np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + 8), periods)
+    scenario = Replications.from_seeds(config, np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + 8), periods)
     sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
     policy, state = agents[trained], None
     states = []

@@ -6,6 +6,12 @@ does, so a replication here reproduces the Gymnasium env's trajectory for that s
 property test checks it). Differences between policies are then paired, and their
 confidence intervals tight. :func:`kpis` turns a rollout into the per-replication KPIs of
 the evaluation harness (``agents.harness``).
+
+A stress scenario (``config.scenario``, ``envs.core.scenario``) is part of the replications:
+each replication's clock is derived from its generator exactly as the env derives it at
+``reset(seed=s_r)``, the demand surge is applied to the demand matrix, and the clocks go to
+the simulator (``stress``) for the supply rules and lead-time shocks; so the rollout still
+reproduces the env's trajectory for every seed.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from envs.core.scenario import ScenarioBatch
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state, order_from_action
 
@@ -22,36 +29,57 @@ KPI_KEYS = ("holding_cost", "shortage_cost", "ordering_cost")
 
 
 @dataclass
-class Scenario:
-    """Initial states and demand for a set of replications (shared by all policies)."""
+class Replications:
+    """Initial states and demand for a set of replications (shared by all policies), and the
+    stress scenario's clocks (``stress``, one per replication; None without a scenario)."""
 
     on_hand: np.ndarray  # (R,)
     pipeline: np.ndarray  # (R, L-1)
-    demand: np.ndarray  # (R, T)
+    demand: np.ndarray  # (R, T), demand surges applied
     seeds: np.ndarray  # (R,)
+    stress: ScenarioBatch | None = None
 
     @classmethod
-    def from_seeds(cls, config: LostSalesConfig, seeds: Sequence[int], periods: int) -> Scenario:
-        on_hand, pipes, demand = [], [], []
+    def from_seeds(cls, config: LostSalesConfig, seeds: Sequence[int], periods: int) -> Replications:
+        on_hand, pipes, demand, clocks = [], [], [], []
+        scenario = config.scenario if config.scenario.active else None
         for s in seeds:
             rng = np.random.default_rng(int(s))
             x0, pipe = initial_state(config, rng)
             on_hand.append(x0)
             pipes.append(pipe)
-            demand.append(config.demand.sample(rng, periods))
+            d = config.demand.sample(rng, periods)
+            if scenario is not None:  # as LostSalesEnv.reset: derived from rng, drawing nothing from it
+                clock = scenario.clock(rng)
+                d = np.asarray(d, dtype=np.int64).copy()
+                for t in range(clock.start, min(clock.end, periods)):
+                    d[t] = clock.scale_demand(t, int(d[t]))
+                clocks.append(clock)
+            demand.append(d)
         slots = max(config.lead_time - 1, 0)
         return cls(
             np.array(on_hand, dtype=np.int64),
             np.array(pipes, dtype=np.int64).reshape(len(seeds), slots),
             np.array(demand, dtype=np.int64),
             np.asarray(seeds),
+            ScenarioBatch(clocks) if scenario is not None else None,
         )
 
-    def tile(self, k: int) -> Scenario:
+    def take(self, reps: int) -> Replications:
+        """The first ``reps`` replications."""
+        return Replications(self.on_hand[:reps], self.pipeline[:reps], self.demand[:reps], self.seeds[:reps],
+                            None if self.stress is None else self.stress.take(reps))
+
+    def tile(self, k: int) -> Replications:
         """Repeat each replication block k times: batch row ``i * R + r`` is candidate i, rep r."""
-        return Scenario(
-            np.tile(self.on_hand, k), np.tile(self.pipeline, (k, 1)), np.tile(self.demand, (k, 1)), np.tile(self.seeds, k)
+        return Replications(
+            np.tile(self.on_hand, k), np.tile(self.pipeline, (k, 1)), np.tile(self.demand, (k, 1)), np.tile(self.seeds, k),
+            None if self.stress is None else self.stress.tile(k),
         )
+
+
+Scenario = Replications
+"""The former name of :class:`Replications` (kept for existing imports)."""
 
 
 @dataclass
@@ -74,7 +102,7 @@ class Rollout:
 def rollout(
     config: LostSalesConfig,
     policy,
-    scenario: Scenario,
+    scenario: Replications,
     warmup: int,
     order_fn: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Rollout:
@@ -83,7 +111,7 @@ def rollout(
     The first ``warmup`` periods are simulated but not measured, so that the result
     estimates the long-run average cost rather than the start-up transient.
     """
-    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
+    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline, scenario.stress)
     batch, periods = scenario.demand.shape
     measured = periods - warmup
     if measured <= 0:

@@ -44,13 +44,13 @@ def env_case(label: str, kwargs: dict) -> SpeedCase:
 
 def batch_case(batch: int = 1024, periods: int = 1000) -> SpeedCase:
     def run(seconds: float) -> float:
-        from agents.lost_sales.rollout import Scenario
+        from agents.lost_sales.rollout import Replications
         from envs.replenishment.lost_sales.config import LostSalesConfig
         from envs.replenishment.lost_sales.simulator import BatchSimulator
 
         config = LostSalesConfig()
         level = config.newsvendor_level()
-        scenario = Scenario.from_seeds(config, np.arange(batch), periods)
+        scenario = Replications.from_seeds(config, np.arange(batch), periods)
         done, start = 0, time.perf_counter()
         while True:
             sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from agents.lost_sales.interface import check_shapes, interface_for
-from agents.lost_sales.rollout import Scenario, kpis, rollout
+from agents.lost_sales.rollout import Replications, kpis, rollout
 from agents.task import EvaluationDefaults, Kpi, Task, plain
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.lost_sales.config import INITIAL_STATES, LostSalesConfig
@@ -76,6 +76,7 @@ class LostSalesTask(Task):
     evaluation_defaults = EvaluationDefaults(periods=1000, warmup=100, reps=64, validation_reps=64)
     speed_module = "agents.lost_sales.speed"
     training_options = LostSalesTraining
+    supports_scenarios = True
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> LostSalesConfig:
         return LostSalesConfig.from_kwargs(env_kwargs)
@@ -87,7 +88,8 @@ class LostSalesTask(Task):
         c, d = self.config, self.config.demand
         mode = "backorders" if c.backorders else "lost sales"
         return (f"LostSales-v0 {mode}: L={c.lead_time}, h={c.holding_cost:g}, p={c.penalty:g}, "
-                f"K={c.fixed_order_cost:g}, c={c.unit_cost:g}, demand {d.distribution}(mean={d.mean:g}), q_max={c.q_max}")
+                f"K={c.fixed_order_cost:g}, c={c.unit_cost:g}, demand {d.distribution}(mean={d.mean:g}), q_max={c.q_max}"
+                + (f", scenario {c.scenario.describe()}" if c.scenario.active else ""))
 
     def instance_columns(self) -> dict[str, Any]:
         return {"lead_time": self.config.lead_time, "penalty": self.config.penalty}
@@ -161,10 +163,13 @@ class LostSalesTask(Task):
         return ("optimal", *HEURISTICS)
 
     def reference_name(self) -> str | None:
-        return "optimal"
+        """The exact optimum, without a stress scenario. Under one, the DP (which assumes
+        stationary demand and supply) solves the unstressed problem: ``optimal`` is then a
+        fixed policy like the others, and the reference is the cheapest agent."""
+        return None if self.config.scenario.active else "optimal"
 
     def reference_cost(self) -> float | None:
-        if self.unavailable("optimal"):
+        if self.unavailable("optimal") or self.config.scenario.active:
             return None
         from agents.lost_sales.optimal import solve
 
@@ -195,7 +200,7 @@ class LostSalesTask(Task):
         if name == "optimal":
             from agents.lost_sales.optimal import make_optimal
 
-            return make_optimal(self.config)
+            return make_optimal(self.config.stationary())  # the stationary optimum (see reference_name)
         if name == "random":
             return RandomPolicy(self.config, seed=0)
         cls, tunable = HEURISTICS[name]
@@ -209,7 +214,7 @@ class LostSalesTask(Task):
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         periods = self.evaluation.periods if periods is None else periods
-        scenario = Scenario.from_seeds(self.config, np.asarray(seeds), warmup + periods)
+        scenario = Replications.from_seeds(self.config, np.asarray(seeds), warmup + periods)
         return kpis(rollout(self.config, policy, scenario, warmup))
 
     @classmethod

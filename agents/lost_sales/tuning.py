@@ -3,7 +3,7 @@
 Every candidate is simulated with common random numbers on the tuning seeds
 ``TUNE_SEED_BASE + r`` (disjoint from the evaluation seeds): batch row ``i * R + r`` of one
 :class:`envs.replenishment.lost_sales.simulator.BatchSimulator` run is candidate ``i`` on
-replication ``r`` (:meth:`agents.lost_sales.rollout.Scenario.tile`), so hundreds of
+replication ``r`` (:meth:`agents.lost_sales.rollout.Replications.tile`), so hundreds of
 candidates are scored in one vectorised simulation. The race (``agents.tuning.race``)
 screens the grid on as many replications as 6 million simulated row-periods allow (at
 least 8), races the 16 best on ``n_reps / 4`` replications and the 6 best of those on
@@ -51,8 +51,7 @@ def _evaluator(config: LostSalesConfig, cls: type[OrderPolicy], scenario: Scenar
     horizon = scenario.demand.shape[1]
 
     def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
-        sub = Scenario(scenario.on_hand[:reps], scenario.pipeline[:reps], scenario.demand[:reps],
-                       scenario.seeds[:reps])
+        sub = scenario.take(reps)
         n = len(next(iter(params.values())))
         out = np.empty((n, reps))
         per_chunk = max(1, CHUNK_BUDGET // (reps * horizon))

@@ -28,6 +28,7 @@ from envs.core.config import (
     check_int,
     check_keys,
 )
+from envs.core.scenario import Scenario
 from envs.replenishment.demand.processes import DemandModelConfig
 
 CATALOGUES = ("synthetic", "uniform", "csv")
@@ -161,6 +162,13 @@ class FulfillmentConfig:
     q_max: int | None = None
     """Largest order per SKU for ``action_type=order``; None = per SKU
     ceil(2 (L_i + 1) mean_i) + 10."""
+    scenario: Scenario = field(default_factory=Scenario)
+    """A stress scenario overlaid on a window of periods (``envs.core.scenario``; default
+    ``kind=none``). ``demand_surge`` scales every SKU's demand draws; ``supplier_disruption``
+    delivers ``1 - size`` of each SKU's order placed in the window; ``lead_time_shock`` adds
+    ``size`` periods to the lead time of orders placed in the window; ``capacity_cut``
+    multiplies the storage capacity (receipts beyond it are refused as overflow) and each
+    SKU's order capacity ``q_max_i`` by ``1 - size`` (see the simulator's docstring)."""
 
     def __post_init__(self) -> None:
         e = "env"
@@ -211,6 +219,7 @@ class FulfillmentConfig:
         object.__setattr__(self, "pipeline_slots", check_int(f"{e}.pipeline_slots", self.pipeline_slots, 1, 365))
         if self.q_max is not None:
             object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, 10_000_000))
+        object.__setattr__(self, "scenario", Scenario.from_value(self.scenario))
         if self.holding_cost == 0 and self.holding_rate == 0 and self.penalty == 0 and self.penalty_margin == 0:
             raise ConfigError(f"{e}.penalty: holding and shortage costs cannot all be 0")
 
@@ -224,8 +233,9 @@ class FulfillmentConfig:
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "demand"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("demand", "scenario")}
         out["demand"] = {f.name: getattr(self.demand, f.name) for f in fields(self.demand)}
+        out["scenario"] = self.scenario.to_dict()
         return out
 
     @property

@@ -25,6 +25,27 @@ capacity check added at receipt):
    With backorders, arriving units first fill the backlog and only the rest needs space.
 
 So with N = 1 and unlimited capacity this is exactly ``LostSales-v0`` (a test checks it).
+
+Stress scenarios (``config.scenario``, ``envs.core.scenario``; none by default, and then no
+scenario code runs). Period t of the scenario is ``self.t`` (0 = the first period after
+``reset()``). A clock is derived from the episode's generator at :meth:`reset` without
+drawing from it, so the demand and lead-time streams are those of the unstressed episode.
+In the window:
+
+* ``demand_surge``: every SKU's demand draw D becomes ``floor((1 + size) D + U)`` before it
+  is served (and before it enters the forecast);
+* ``supplier_disruption``: of each SKU's order the supplier confirms
+  ``floor((1 - size) q_i + U_i)`` units at once; only those enter the pipeline and are
+  charged (``K`` only if some are confirmed); the rest is ``refused``;
+* ``lead_time_shock``: orders placed in the window arrive ``size`` periods later (the
+  pipeline ring is ``size`` periods wider);
+* ``capacity_cut``: the storage capacity of the receipt check is ``(1 - size) capacity``
+  (stock above it is kept, but receipts are refused as overflow until it fits; unlimited
+  capacity stays unlimited) and each SKU's order is capped at ``floor((1 - size) q_max_i)``
+  (its order capacity, ``Problem.q_max``), the rest refused. Observations keep reporting
+  utilisation against the nominal capacity.
+
+Refused units appear in the period totals as ``refused`` (only with an active scenario).
 """
 
 from __future__ import annotations
@@ -34,6 +55,7 @@ import math
 import numpy as np
 
 from envs.core.episode import step_before_reset
+from envs.core.scenario import ScenarioClock
 from envs.replenishment.demand.processes import DemandProcess
 from envs.replenishment.dynamics import period
 from envs.replenishment.fulfillment_center.config import Problem
@@ -66,7 +88,10 @@ class FulfillmentSimulator:
     def __init__(self, problem: Problem):
         self.problem = p = problem
         cfg = p.config
-        self.n, self.width = p.n, max(p.max_lead_time, 1)
+        self.scenario = cfg.scenario if cfg.scenario.active else None
+        self.clock: ScenarioClock | None = None
+        # a lead-time shock: orders placed in the window arrive up to `size` periods later
+        self.n, self.width = p.n, max(p.max_lead_time, 1) + cfg.scenario.max_extra_lead_time
         self.backorders, self.limited = cfg.backorders, p.limited
         self.demand = DemandProcess(cfg.demand, p.catalogue, replay=cfg.catalogue == "csv")
         self.history_days = len(p.catalogue.history) if cfg.catalogue == "csv" else None
@@ -114,6 +139,8 @@ class FulfillmentSimulator:
         """Start an episode; every random draw (start day, demand, lead times) uses ``rng``."""
         p, cfg = self.problem, self.problem.config
         self.rng = rng
+        if self.scenario is not None:  # a derived stream: draws nothing from rng
+            self.clock = self.scenario.clock(rng)
         self.start_day = self._start_day(rng)
         self.day, self.t = self.start_day, 0
         self.demand.reset(rng, self.start_day)
@@ -176,8 +203,16 @@ class FulfillmentSimulator:
         d = self._next_demand()
         pipe, head, width = self.pipe, self.head, self.width
         flat = pipe.reshape(-1)
+        clock, refused, extra = self.clock, None, 0
+        if clock is not None:
+            d = clock.scale_demand(self.t, d)
+            placed, q = q, clock.accept(self.t, q, self.problem.q_max)
+            refused = placed - q
+            extra = clock.extra_lead_time(self.t)
         if self._jitter:
-            flat[((head + self._lead_block[self._lead_row] - 1) % width) * self.n + self._ar] += q
+            flat[((head + self._lead_block[self._lead_row] - 1 + extra) % width) * self.n + self._ar] += q
+        elif extra:
+            flat[((head + self.problem.lead_time - 1 + extra) % width) * self.n + self._ar] += q
         else:
             flat[self._order_index[head]] += q
         self.pipe_total += q
@@ -191,7 +226,10 @@ class FulfillmentSimulator:
         if self.limited:
             # space needed: with backorders arrivals first fill the backlog
             need = received if not self.backorders else np.maximum(after + received, 0) - left
-            free = self.problem.capacity - float(self._volume @ left)
+            capacity = self.problem.capacity
+            if clock is not None:
+                capacity *= clock.capacity_factor(self.t)
+            free = capacity - float(self._volume @ left)
             incoming = float(self._volume @ need)
             if incoming > free:
                 fits = np.floor(need * (max(free, 0.0) / incoming)).astype(np.int64)
@@ -207,7 +245,10 @@ class FulfillmentSimulator:
         self.t += 1
         self.last = _Period(q, d, filled, short, left, received, rejected)
         self._util = None
-        return self._totals(self.last)
+        totals = self._totals(self.last)
+        if clock is not None:
+            totals["refused"] = int(refused.sum())
+        return totals
 
     def _totals(self, last: _Period) -> dict[str, float]:
         q = last.order

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from envs.core.config import (
@@ -16,6 +16,7 @@ from envs.core.config import (
     check_int,
     check_keys,
 )
+from envs.core.scenario import Scenario
 from envs.replenishment.demand.distributions import DemandConfig
 
 ACTION_TYPES = ("discrete", "continuous")
@@ -55,6 +56,13 @@ class LostSalesConfig:
     initial_state: str = "mean"
     """``mean``: on-hand and every pipeline slot start at round(mean demand); ``zero``;
     ``random``: each uniform on 0..q_max (for exploration during training)."""
+    scenario: Scenario = field(default_factory=Scenario)
+    """A stress scenario overlaid on a window of periods (``envs.core.scenario``; default
+    ``kind=none``). Lost sales: ``demand_surge`` scales the demand draws; ``supplier_disruption``
+    delivers ``1 - size`` of each order placed in the window (confirmed at once: the pipeline holds
+    what will arrive; refused units are not charged); ``lead_time_shock`` adds ``size`` periods to
+    the lead time of orders placed in the window; ``capacity_cut`` (there is no storage capacity)
+    caps each order placed in the window at ``floor((1 - size) q_max)``, the rest refused."""
 
     def __post_init__(self) -> None:
         e = "env"
@@ -65,6 +73,7 @@ class LostSalesConfig:
         if not isinstance(self.demand, DemandConfig):
             object.__setattr__(self, "demand", DemandConfig.from_value(self.demand))
         check_choice(f"{e}.action_type", self.action_type, ACTION_TYPES)
+        object.__setattr__(self, "scenario", Scenario.from_value(self.scenario))
         check_choice(f"{e}.initial_state", self.initial_state, INITIAL_STATES)
         if self.q_max is None:
             cap = self.order_cap()
@@ -88,13 +97,19 @@ class LostSalesConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (no derived caches): the key of cached solutions and policy cards."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "demand"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("demand", "scenario")}
+        if self.scenario.active:  # omitted when none: the keys of cached solutions stay as they were
+            out["scenario"] = self.scenario.to_dict()
         out["demand"] = {
             f.name: getattr(self.demand, f.name)
             for f in fields(self.demand)
             if f.init and getattr(self.demand, f.name) is not None
         }
         return out
+
+    def stationary(self) -> LostSalesConfig:
+        """This config without its scenario (the stationary problem the exact DP solves)."""
+        return self if not self.scenario.active else replace(self, scenario=Scenario())
 
     # -- derived quantities ------------------------------------------------------------
     @property

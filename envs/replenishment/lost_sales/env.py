@@ -93,13 +93,30 @@ class LostSalesEnv(gym.Env):
     | q_max            | derived   | largest order; default never binds an optimal policy when K = 0 |
     | action_type      | discrete  | discrete or continuous                               |
     | initial_state    | mean      | mean, zero or random                                 |
+    | scenario         | none      | stress scenario (``envs.core.scenario``): kind, start, duration, size, random_onset |
     | render_mode      | None      | ``rgb_array`` (plot of recent periods) or ``ansi``   |
+
+    ## Stress scenarios
+    ``scenario`` (``envs.core.scenario.Scenario``, default ``kind=none``: no effect) overlays
+    a disruption on a window of periods counted from ``reset()`` (period 0): ``demand_surge``
+    scales the demand draws by ``1 + size``; ``supplier_disruption`` delivers
+    ``floor((1 - size) q + U)`` of each order placed in the window; ``capacity_cut`` (this
+    env has no storage capacity) caps each order placed in the window at
+    ``floor((1 - size) q_max)``; refused units are not charged and never enter the pipeline
+    (the supplier confirms at once). ``lead_time_shock`` adds ``size`` periods to the lead
+    time of orders placed in the window: the pipeline then holds ``L - 1 + size`` slots by
+    arrival period and the observation's last pipeline slot also holds every unit due
+    later (with ``L <= 1`` the observation has no pipeline slot: delayed orders are not
+    observed); its bound grows to ``(size + 1) * max(q_max, round(mean))``. The scenario's
+    randomness (random onset, rounding) comes from a stream derived from ``np_random``
+    without drawing from it, so the demand stream is the same with and without a scenario.
 
     ## KPIs in ``info``
     ``cost``, ``holding_cost``, ``shortage_cost``, ``ordering_cost``, ``order``,
     ``demand``, ``sales`` (demand met from stock this period), ``lost`` (lost units, or
     backlog after demand when backordering), ``on_hand`` (after the period, arrivals
-    included), ``inventory_position``.
+    included), ``inventory_position``; with an active scenario also ``refused`` (units of
+    ``order`` the supplier refused) and ``period`` (the period's index in the episode).
 
     ## Version history
     * v0: initial version.
@@ -117,7 +134,7 @@ class LostSalesEnv(gym.Env):
         high = np.full(cfg.obs_dim, OBS_BOUND, dtype=np.float32)
         # Pipeline slots hold orders (<= q_max) and, at reset, the initial level
         # round(mean demand), which a user-set q_max may be below.
-        high[1:] = max(cfg.q_max, int(round(cfg.demand.mean)))
+        high[1:] = max(cfg.q_max, int(round(cfg.demand.mean))) * (cfg.scenario.max_extra_lead_time + 1)
         if cfg.backorders:
             low[0] = -OBS_BOUND
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
@@ -138,6 +155,10 @@ class LostSalesEnv(gym.Env):
         self._was_reset = False
         self._series_pos = 0
         self._history: deque = deque(maxlen=RENDER_WINDOW)
+        self._scenario = cfg.scenario if cfg.scenario.active else None
+        self._extra_slots = cfg.scenario.max_extra_lead_time
+        self._clock = None
+        self._t = 0
 
     # -- Gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -145,6 +166,10 @@ class LostSalesEnv(gym.Env):
         super().reset(seed=seed)
         self._on_hand, self._pipeline = initial_state(self.config, self.np_random)
         self._demand, self._demand_pos, self._series_pos = [], 0, 0
+        self._t = 0
+        if self._scenario is not None:  # a derived stream: draws nothing from np_random
+            self._clock = self._scenario.clock(self.np_random)
+            self._pipeline += [0] * self._extra_slots
         self._was_reset = True
         self._history.clear()
         return self._obs(), {"inventory_position": self._on_hand + sum(self._pipeline)}
@@ -155,8 +180,16 @@ class LostSalesEnv(gym.Env):
             self._refill_demand()
         d = self._demand[self._demand_pos]
         self._demand_pos += 1
+        clock, t = self._clock, self._t
+        placed = q
+        if clock is not None:
+            d = clock.scale_demand(t, d)
+            q = clock.accept(t, q, self.config.q_max)
+        self._t = t + 1
         L = self._L
-        if L == 0:
+        if self._extra_slots:
+            before, after = self._shocked(q, L + clock.extra_lead_time(t))
+        elif L == 0:
             before, after = q, 0
         elif L == 1:
             before, after = 0, q
@@ -180,6 +213,8 @@ class LostSalesEnv(gym.Env):
             "on_hand": self._on_hand,
             "inventory_position": self._on_hand + sum(self._pipeline),
         }
+        if clock is not None:
+            info["order"], info["refused"], info["period"] = placed, placed - q, t
         if self.render_mode is not None:
             self._history.append((q, d, filled, short, self._on_hand, sum(self._pipeline)))
         return self._obs(), -float(cost), False, False, info
@@ -195,7 +230,22 @@ class LostSalesEnv(gym.Env):
 
     # -- helpers -------------------------------------------------------------------------
     def _obs(self) -> np.ndarray:
+        if self._extra_slots:
+            slots = max(self._L - 1, 0)
+            seen = self._pipeline[:slots]
+            if slots:
+                seen = [*seen[:-1], seen[-1] + sum(self._pipeline[slots:])]
+            return np.array([self._on_hand, *seen], dtype=np.float32)
         return np.array([self._on_hand, *self._pipeline], dtype=np.float32)
+
+    def _shocked(self, q: int, lead: int) -> tuple[int, int]:
+        """Lead-time shock: the pipeline is kept by arrival period; an order with lead ``lead``
+        arrives at the end of period t + lead - 1 (before demand when lead = 0)."""
+        arrive = [*self._pipeline, 0]
+        if lead:
+            arrive[lead - 1] += q
+        self._pipeline = arrive[1:]
+        return (0 if lead else q), arrive[0]
 
     def _order(self, action) -> int:
         if self.config.action_type == "discrete":
