@@ -28,6 +28,7 @@ crafted ``_target_`` in a run's ``config.yaml`` cannot run code.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import warnings
@@ -105,6 +106,18 @@ def _refuse_nested_targets(path: str, value: Any) -> None:
             if key == "_target_":
                 raise ConfigError(f"{path}._target_: nested _target_ keys are not accepted in a task config")
             _refuse_nested_targets(f"{path}.{key}", item)
+
+
+def scenario_tasks() -> list[str]:
+    """The registered tasks whose env config accepts a stress scenario (``env.scenario``)."""
+    out = []
+    for name in sorted(TASKS):
+        try:
+            if task_class(name).supports_scenarios:
+                out.append(name)
+        except Exception:  # noqa: BLE001  (a task that cannot be imported here accepts nothing)
+            continue
+    return out
 
 
 @dataclass(frozen=True)
@@ -223,6 +236,7 @@ class Task(ABC):
     evaluation_defaults: ClassVar[EvaluationDefaults] = EvaluationDefaults()
     training_options: ClassVar[type] = type(None)
     speed_module: ClassVar[str | None] = None  # e.g. "agents.lost_sales.speed"
+    supports_scenarios: ClassVar[bool] = False  # its env config has a ``scenario`` field (envs.core.scenario)
 
     def __init__(self, training: Mapping[str, Any] | None = None, evaluation: Mapping[str, Any] | None = None,
                  **env_kwargs: Any):
@@ -248,6 +262,18 @@ class Task(ABC):
     def instance_columns(self) -> dict[str, Any]:
         """The few config values that tell instances of a suite apart (for summary tables)."""
         return {}
+
+    def with_scenario(self, scenario: Any) -> Task:
+        """This task (same training and evaluation blocks) with ``env.scenario`` replaced by
+        ``scenario`` (an ``envs.core.scenario.Scenario`` or a mapping of its fields), for
+        stress tests of fixed policies; a ConfigError if the task has no scenarios."""
+        if not self.supports_scenarios:
+            accepting = ", ".join(scenario_tasks())
+            raise ConfigError(f"scenarios: env={self.name} has no scenario field; tasks that accept scenarios: "
+                              f"{accepting}")
+        other = copy.copy(self)
+        other.config = other.make_config({**self.env_kwargs(), "scenario": scenario})
+        return other
 
     # -- env factories --------------------------------------------------------------------
     def make_env(self, **overrides: Any):

@@ -7,6 +7,8 @@
     python -m experiments.benchmark onnx=[outputs/train/<run>/export/policy.onnx]
     python -m experiments.benchmark env=lost_sales suite=classic     # the 16 classic instances
     python -m experiments.benchmark env=dispatch save_plans=true     # + plans/<agent>/episode_<r>.csv
+    python -m experiments.benchmark scenario=demand_surge            # the task under a stress scenario
+    python -m experiments.benchmark env=fulfillment_center scenarios=[none,demand_surge,capacity_cut]
 
 The task (``configs/env/<task>.yaml``) builds its agents (``agents=[...]``, default: the
 task's own list: tuned heuristics, the exact optimum where one exists), and any trained
@@ -17,6 +19,14 @@ the same replications (``agents.harness``): rounds of ``eval.reps`` (doubled) un
 paired against the task's reference (the exact optimum) or the cheapest agent. Writes
 ``results.csv``, ``results.md``, ``results.json`` and ``cost_comparison.png`` into the run
 dir, prints the table, and returns the lowest mean cost.
+
+Robustness (``scenarios=[name, ...]``, names of ``configs/scenario/*.yaml``; ``none`` = the
+baseline; docs/scenarios.md): the agents are built (heuristics tuned) ONCE on the task as
+configured, which must be unstressed, and every agent is then evaluated under each scenario
+(:meth:`agents.task.Task.with_scenario`) on the same replications (common random numbers).
+Writes ``robustness.csv``, ``robustness.md``, ``robustness.json`` and ``robustness.png``
+(per scenario and agent: cost and fill rate with 95% CIs, regret against the cheapest agent
+of the scenario with a paired 95% CI) and prints a summary table.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from agents.harness import evaluate
-from agents.task import Task
+from agents.task import Task, name_of_target, scenario_tasks, task_class
 from envs.core.config import ConfigError
 from experiments.common import (
     apply_smoke,
@@ -44,7 +54,13 @@ from experiments.common import (
     run_dir,
     save_resolved_config,
 )
-from experiments.reporting import print_table, write_results
+from experiments.reporting import (
+    print_robustness,
+    print_table,
+    robustness_frame,
+    write_results,
+    write_robustness,
+)
 from experiments.rundir import write_marker
 
 log = logging.getLogger(__name__)
@@ -129,6 +145,88 @@ def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> f
     return float(evaluation.frame["mean_cost"].min())
 
 
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenario"
+
+
+def available_scenarios() -> list[str]:
+    """The scenario names (``configs/scenario/<name>.yaml``)."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def scenario_list(names) -> list[str]:
+    """``scenarios=[...]``: a non-empty list of distinct known names."""
+    if not isinstance(names, list | tuple | ListConfig) or not names:
+        raise ConfigError(f"scenarios: expected a list of scenario names ({', '.join(available_scenarios())}), "
+                          f"got {names!r}")
+    names = [str(n) for n in names]
+    for name in names:
+        if name not in available_scenarios():
+            raise ConfigError(f"scenarios: unknown scenario {name!r}; available scenarios are "
+                              f"{', '.join(available_scenarios())} (configs/scenario/*.yaml)")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"scenarios: expected distinct names, got {names}")
+    return names
+
+
+def load_scenario(cfg: DictConfig, name: str) -> dict:
+    """The fields of scenario ``name``, interpolations (``${env.evaluation.warmup}``) resolved
+    against this run's config, validated (errors name ``env.scenario.<field>``)."""
+    from omegaconf import OmegaConf
+
+    from envs.core.scenario import Scenario
+
+    raw = OmegaConf.load(SCENARIO_DIR / f"{name}.yaml")
+    merged = OmegaConf.merge(cfg, {"env": {"scenario": raw}})
+    fields = OmegaConf.to_container(merged.env.scenario, resolve=True)
+    try:
+        return Scenario.from_value(fields).to_dict()
+    except ConfigError as err:
+        raise ConfigError(f"scenarios: {name} (configs/scenario/{name}.yaml): {err}") from None
+
+
+def check_scenario_field(cfg: DictConfig) -> None:
+    """A task without scenarios selected with ``scenario=...``: one line naming the tasks that accept it."""
+    if "scenario" in cfg.env and not task_class(name_of_target(cfg.env.get("_target_"))).supports_scenarios:
+        raise ConfigError(f"scenario: env={task_class(name_of_target(cfg.env.get('_target_'))).name} has no "
+                          f"scenario field; tasks that accept scenarios: {', '.join(scenario_tasks())}")
+
+
+def run_robustness(cfg: DictConfig, task: Task, out: Path, console: Console) -> float:
+    """Every agent (tuned once, unstressed) under every scenario of ``cfg.scenarios``."""
+    if not task.supports_scenarios:
+        raise ConfigError(f"scenarios: env={task.name} has no scenario field; tasks that accept scenarios: "
+                          f"{', '.join(scenario_tasks())}")
+    if task.config.scenario.active:
+        raise ConfigError(f"scenarios: the task is already stressed (env.scenario.kind={task.config.scenario.kind}); "
+                          "a robustness run tunes on the unstressed task: drop scenario=/env.scenario or scenarios=")
+    names = scenario_list(cfg.scenarios)
+    scenarios = {name: load_scenario(cfg, name) for name in names}
+    stressed = {name: task.with_scenario(sc) for name, sc in scenarios.items()}  # config errors before tuning
+    settings = eval_settings(cfg.eval, "eval")
+    agent_list = agent_names(task, cfg.get("agents"))
+    title = task.describe()
+    console.print(f"[bold]{title}[/bold]\nrobustness under {', '.join(names)}")
+    evaluations = {}
+    with progress_bar(console) as progress:
+        agents = build_agents(task, agent_list, cfg.tuning.reps, bool(cfg.smoke), console, progress)
+        if cfg.get("onnx"):
+            from agents.rl.exported import onnx_agents
+
+            add_agents(agents, onnx_agents(list(cfg.onnx), task), "onnx")
+        add_agents(agents, trained_agents(task, cfg.get("models")), "models")
+        bar = progress.add_task("evaluating (scenario x agent x round)", total=None)
+        for name, stressed_task in stressed.items():
+            evaluations[name] = evaluate(stressed_task, agents, settings, reference=None,
+                                         progress=lambda _: progress.advance(bar))
+    frame = robustness_frame(evaluations, scenarios)
+    reference = task.reference_name()
+    print_robustness(frame, task, title, console, reference if reference in agents else None)
+    write_robustness(frame, evaluations, scenarios, task, out, title, command_line("experiments.benchmark"),
+                     reference if reference in agents else None)
+    console.print(f"results: {out}")
+    return float(frame.loc[frame["scenario"] == names[0], "mean_cost"].min())
+
+
 def run_suite(cfg: DictConfig, task: Task, out: Path, console: Console) -> float:
     suites = task.suites()
     if cfg.suite not in suites:
@@ -144,6 +242,9 @@ def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
 
     apply_smoke(cfg)
+    check_scenario_field(cfg)
+    if cfg.get("scenarios") is not None:
+        scenario_list(cfg.scenarios)  # unknown names fail before anything is written
     task = make_task(cfg)
     out = run_dir()
     write_marker(out, "benchmark", task.name, dict(HydraConfig.get().runtime.choices))
@@ -151,6 +252,8 @@ def main(cfg: DictConfig) -> float:
     console = make_console()
     if cfg.get("suite"):
         return run_suite(cfg, task, out, console)
+    if cfg.get("scenarios") is not None:
+        return run_robustness(cfg, task, out, console)
     return run_benchmark(cfg, task, out, console)
 
 

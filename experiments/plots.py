@@ -74,3 +74,29 @@ def plot_learning_curve(eval_csv: Path, path: Path, results: pd.DataFrame, refer
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_robustness(frame: pd.DataFrame, path: Path, title: str, unit: str = "period") -> None:
+    """Grouped bars: mean cost (95% CI error bars) per scenario (groups) and agent (bars); a log
+    axis when one agent is more than 20 times dearer than another."""
+    plt = pyplot()
+    names = list(dict.fromkeys(frame["scenario"]))
+    agents = list(dict.fromkeys(frame["agent"]))
+    width = 0.8 / max(len(agents), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * max(1, len(agents) / 3) + 2), 4.2), dpi=110)
+    x = np.arange(len(names))
+    costs = frame["mean_cost"].to_numpy()
+    log_scale = costs.min() > 0 and costs.max() / costs.min() > 20
+    for i, agent in enumerate(agents):
+        rows = frame[frame["agent"] == agent].set_index("scenario").reindex(names)
+        ax.bar(x + (i - (len(agents) - 1) / 2) * width, rows["mean_cost"], width, yerr=rows["ci95"].fillna(0.0),
+               capsize=2, label=agent, alpha=0.85)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xticks(x, names)
+    ax.set_ylabel(f"mean cost per {unit} (95% CI)" + (" (log scale)" if log_scale else ""))
+    ax.set_title(f"{title}: robustness", fontsize=8)
+    ax.legend(fontsize=7, ncol=min(len(agents), 4))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
