@@ -275,7 +275,8 @@ class NetworkSimulator:
         roots = self.roots
         supply = sc.supply_fraction(t) if sc is not None else 1.0
         shipped[roots] = q[roots] if supply >= 1.0 else np.floor(q[roots] * supply).astype(np.int64)
-        supplier_lost = float((raw[roots] - shipped[roots]).sum()) if lost_internal else 0.0
+        # per root: the units of its order the supplier does not ship (capacity cut, disruption)
+        supplier_lost = (raw[roots] - shipped[roots]).sum(axis=1) if lost_internal else np.zeros(len(roots), np.int64)
         for u in self.interior:
             kids = net.children[u]
             request = raw[kids] if lost_internal else q[kids] + self.owed[kids]
@@ -314,8 +315,7 @@ class NetworkSimulator:
         shortage = np.zeros(m)
         shortage[leaves] = self.penalty[leaves] * short_units
         shortage += self.penalty * internal_lost
-        supplier_cost = cfg.supplier_penalty * supplier_lost
-        shortage[roots] += supplier_cost / len(roots) if supplier_lost else 0.0
+        shortage[roots] += cfg.supplier_penalty * supplier_lost  # each root pays for its own order
         ordering = self.fixed * n_orders
         purchase = self.unit_cost * units_in
         over_units = np.zeros(m) if overflow is None else overflow
@@ -354,7 +354,7 @@ class NetworkSimulator:
             "received": float(arriving.sum()),
             "overflow_units": float(over_units.sum()),
             "transshipped": float(moved),
-            "internal_lost": float(internal_lost.sum()) + supplier_lost,
+            "internal_lost": float(internal_lost.sum() + supplier_lost.sum()),
             "on_hand": float(held.sum()),
             "in_transit": float(transit.sum()),
             "owed": float(self.owed.sum()),

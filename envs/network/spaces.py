@@ -67,8 +67,9 @@ class NetworkFaces:
 
     # -- spaces ----------------------------------------------------------------------------
     def node_action_space(self) -> spaces.Space:
-        """One node's action: one entry per SKU."""
-        return self._space(self.n, self.q_max[0] if self.action_type == "order" else None)
+        """One node's action: one entry per SKU, the same space for every node (``order``: per
+        SKU, the largest ``q_max`` over the nodes, so that every node can order its own range)."""
+        return self._space(self.n, self.q_max.max(axis=0) if self.action_type == "order" else None)
 
     def central_action_space(self) -> spaces.Space:
         """Every node-SKU, node-major (index k * N + i)."""
