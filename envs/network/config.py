@@ -148,7 +148,8 @@ class TransshipmentConfig:
     each receiver gets its share in proportion to its deficit (rounded down), and donors give
     exactly that many in proportion to their surplus (the rounding remainder from the first
     donors with surplus left). The donor pays ``cost`` per unit; the units arrive after
-    ``lead_time`` periods (0 = at once, before this period's demand)."""
+    ``lead_time`` periods (0 = at once, before this period's demand; a receiver with a
+    ``storage_capacity`` then gets only what fits, its share cut pro rata, rounded down)."""
 
     mode: str = "none"
     cost: float = 0.5

@@ -15,7 +15,8 @@ Timing of events in period t
    need space, rounded down); refused units are discarded at ``overflow_cost`` each.
 2. **Transshipment** (``transshipment.mode=balance``): leaves above their target send units
    to leaves below it (:class:`envs.network.config.TransshipmentConfig`), cost per unit;
-   with lead time 0 they arrive at once.
+   with lead time 0 they arrive at once, no more than fits a receiver's storage capacity
+   (cut pro rata as in step 1; later they are arrivals of step 1).
 3. **Orders.** Every node places one order per SKU on its upstream (the agents' actions,
    in units). Orders above the node's ``order_capacity`` (over its SKUs) are cut pro rata,
    rounded down. Fixed cost ``fixed_order_cost`` per positive order.
@@ -257,7 +258,7 @@ class NetworkSimulator:
         # 2. transshipment
         moved = 0
         if cfg.transshipment.mode != "none":
-            moved = self._transship(node_cost)
+            moved = self._transship(node_cost, cap_factor)
         # 3. orders
         raw = np.maximum(np.asarray(orders, dtype=np.int64), 0)
         q = raw
@@ -401,7 +402,22 @@ class NetworkSimulator:
                 refused[k] = cut.sum()
         return arriving, refused
 
-    def _transship(self, node_cost: np.ndarray) -> int:
+    def _fit_transshipment(self, get: np.ndarray, cap_factor: float) -> np.ndarray:
+        """Units (L, N) a leaf with a storage capacity can receive at once: as arrivals in
+        step 1, the units that need space are cut pro rata (rounded down) to its free space."""
+        get = get.copy()
+        for j, k in enumerate(self.leaves):
+            if not np.isfinite(self.storage_cap[k]) or not get[j].any():
+                continue
+            before = np.maximum(self.stock[k], 0)
+            need = np.maximum(self.stock[k] + get[j], 0) - before  # backlog is filled first
+            vol = float(self.volume @ need)
+            free = max(self.storage_cap[k] * cap_factor - float(self.volume @ before), 0.0)
+            if vol > free:
+                get[j] -= need - np.floor(need * (free / vol)).astype(np.int64)
+        return get
+
+    def _transship(self, node_cost: np.ndarray, cap_factor: float = 1.0) -> int:
         """The balancing rule of ``TransshipmentConfig``; returns the units moved."""
         tc = self.cfg.transshipment
         leaves = self.leaves
@@ -413,6 +429,8 @@ class NetworkSimulator:
         if not move.any():
             return 0
         get = np.floor(deficit * (move / np.maximum(d_tot, 1))[None, :]).astype(np.int64)
+        if tc.lead_time == 0 and self.limited_storage.size:  # arriving at once: only what fits
+            get = self._fit_transshipment(get, cap_factor)
         need = get.sum(axis=0)
         give = np.floor(surplus * (need / np.maximum(s_tot, 1))[None, :]).astype(np.int64)
         rest = need - give.sum(axis=0)

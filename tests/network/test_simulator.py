@@ -16,7 +16,8 @@ order and storage capacities and random integer orders. Each period:
 * the allocation never ships more than a child requested nor more than the parent has, and
   never leaves stock on hand while a request of that SKU is unmet; ``priority`` serves the
   children in order; unshipped requests become ``owed`` (backorder) or ``internal_lost``;
-* storage capacity is never exceeded by the accepted arrivals; order capacity is respected
+* storage capacity is never exceeded by the accepted arrivals (nor by units transshipped
+  with lead time 0); order capacity is respected
   (orders above it cut pro rata, rounded down);
 * the same seed gives the same trajectory, and the demand does not depend on the orders.
 
@@ -101,8 +102,9 @@ def watch(sim: NetworkSimulator) -> dict:
     """Wrap the simulator's steps 1 and 2 to record, per period, the accepted arrivals (M, N)
     (``accepted``; with ``shipping=before_arrivals`` they enter stock after the shipments),
     the units refused per node (``refused``, M) and the units each leaf sent by
-    transshipment (``sent``, M); assert that the accepted arrivals fit the storage capacity
-    (or, at a node already over it, that none of them needs space)."""
+    transshipment (``sent``, M); assert that the accepted arrivals and the units transshipped
+    with lead time 0 fit the storage capacity (or, at a node already over it, that none of
+    them needs space)."""
     rec = {"storage_calls": 0}
     arrive, fit_storage, transship = sim._arrive, sim._fit_storage, sim._transship
 
@@ -125,11 +127,17 @@ def watch(sim: NetworkSimulator) -> dict:
         rec["refused"] = refused.copy()
         return accepted, refused
 
-    def transship_(node_cost):
+    def transship_(node_cost, cap_factor):
         before = sim.stock.copy()
-        moved = transship(node_cost)
+        moved = transship(node_cost, cap_factor)
         sent = np.maximum(before - sim.stock, 0).sum(axis=1)
         assert sent.sum() == moved  # a leaf gives or receives, never both
+        if sim.cfg.transshipment.lead_time == 0:  # received at once: within the storage capacity
+            assert np.maximum(sim.stock - before, 0).sum() == moved
+            for k in sim.limited_storage:
+                vol_before = float(sim.volume @ np.maximum(before[k], 0))
+                vol_after = float(sim.volume @ np.maximum(sim.stock[k], 0))
+                assert vol_after <= max(sim.storage_cap[k] * cap_factor, vol_before) + 1e-9
         rec["sent"] = sent
         return moved
 
@@ -300,6 +308,20 @@ def test_random_lead_times_stay_in_range_and_orders_can_cross():
         leads.append((rows - head) % sim.width)
     leads = np.concatenate(leads)
     assert leads.min() == 1 and leads.max() == 4 and set(leads.tolist()) == {1, 2, 3, 4}
+
+
+def test_transshipment_at_once_only_fills_the_receivers_free_space():
+    nodes = [{"name": "DC"}, {"name": "A", "parent": "DC", "initial_inventory": 30},
+             {"name": "B", "parent": "DC", "storage_capacity": 3}]
+    cfg = NetworkConfig(nodes=nodes, n_skus=1, catalogue="uniform", mean_demand=10.0, initial_state="given",
+                        transshipment={"mode": "balance", "lead_time": 0}, demand={"distribution": "poisson"})
+    sim = NetworkSimulator(cfg.build())
+    rec = watch(sim)
+    sim.reset(np.random.default_rng(0))
+    totals = sim.step(np.zeros((3, 1), dtype=np.int64))
+    # B's target is 5 (its mean demand), but only 3 units fit: A sends 3
+    assert totals["transshipped"] == 3 and rec["sent"].tolist() == [0, 3, 0]
+    assert totals["transshipment_cost"] == pytest.approx(1.5)
 
 
 def test_serial_timing_by_hand():
