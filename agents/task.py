@@ -47,6 +47,7 @@ TASKS: dict[str, str] = {
     "dispatch": "agents.dispatch.task:DispatchTask",
     "dispatch_euro_neurips": "agents.dispatch.task:EuroNeuripsTask",
     "slotting": "agents.slotting.task:SlottingTask",
+    "network": "agents.network.task:NetworkTask",
 }
 """Task name -> ``module:Class``. One registration line per operation."""
 ENV_VAR = "FULFILLGYM_TASKS"

@@ -38,7 +38,9 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
     """One episode per seed; per-replication means per measured period of ``PER_PERIOD``
     (``cost`` is the network's cost per period, minus revenue with ``revenue``), plus
     ``fill_rate`` (units sold from stock / demand over the measured periods) and
-    ``profit`` (minus cost; the objective of OR-Gym-style configs)."""
+    ``profit`` (minus cost per period), ``episode_profit`` (over the measured periods) and
+    ``discounted_profit`` (sum of ``discount^t`` x profit of period t, t counted from the
+    episode's start: OR-Gym's episode reward with ``discount=0.97`` and no warm-up)."""
     length = network.config.episode_length if periods is None else warmup + periods
     if periods is None and warmup >= length:
         raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
@@ -46,11 +48,13 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
     if length != network.config.episode_length:
         overrides["episode_length"] = length
     env = env_for(network, overrides)
-    out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "profit")}
+    out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "profit", "episode_profit",
+                                                   "discounted_profit")}
+    discount = network.config.discount
     for seed in seeds:
         obs, _ = env.reset(seed=int(seed))
         sums = dict.fromkeys(PER_PERIOD, 0.0)
-        demand = sales = 0.0
+        demand = sales = discounted = 0.0
         measured = 0
         for t in range(length):
             action, _ = policy.predict(obs, deterministic=True)
@@ -58,6 +62,7 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
             if t >= warmup:
                 for k in PER_PERIOD:
                     sums[k] += info[k]
+                discounted -= discount ** t * info["cost"]
                 demand += info["demand"]
                 sales += info["sales"]
                 measured += 1
@@ -67,4 +72,6 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
             out[k].append(sums[k] / measured)
         out["fill_rate"].append(sales / demand if demand else 1.0)
         out["profit"].append(-sums["cost"] / measured)
+        out["episode_profit"].append(-sums["cost"])
+        out["discounted_profit"].append(discounted)
     return {k: np.asarray(v) for k, v in out.items()}

@@ -1,0 +1,195 @@
+"""The multi-echelon network task: ``fulfillgym/Network-v0`` (central) and PettingZoo
+``network_v0`` (one agent per node), with tuned base-stock policies and, for serial chains,
+the exact optimum.
+
+``configs/env/network.yaml`` (supplier -> DC -> 3 MFCs, 10 SKUs) instantiates
+:class:`NetworkTask`; ``network_serial.yaml`` (a 3-stage Poisson chain with backorders: the
+exact Clark-Scarf optimum is the reference) and ``network_orgym.yaml`` (OR-Gym's
+``InvManagement-v1``, ``docs/network_orgym.md``) are configurations of it. Keys are
+:class:`envs.network.config.NetworkConfig` fields plus ``training`` and ``evaluation``.
+
+Agents: ``echelon_base_stock``, ``base_stock`` (installation), ``s_S`` (tuned by CRN
+simulation, ``agents.network.tuning``), ``random``, and ``exact`` (serial chains with
+backorders, deterministic lead times, stationary Poisson demand and no capacities: the
+echelon base-stock levels of ``agents.network.serial_optimum``, solved per SKU). The
+reference is ``exact`` where it exists; otherwise the cheapest agent (no lower bound for
+divergent trees is implemented: ``docs/benchmarks/network.md`` says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from agents.network.rollout import run_episodes
+from agents.task import EvaluationDefaults, Kpi, Task, plain
+from envs.core.config import ConfigError, check_choice, check_keys
+from envs.network.config import REWARDS, NetworkConfig
+
+HEURISTICS = ("echelon_base_stock", "base_stock", "s_S", "random")
+AGENTS = ("exact", *HEURISTICS)
+TRAINING_ACTIONS = ("discrete", "level", "continuous")
+
+
+@dataclass(frozen=True)
+class NetworkTraining:
+    """Training defaults (``env.training.*``): the learner's ``action_type`` (``level``: order up
+    to a multiple of the node's demand over lead time + 1, on its installation position),
+    the per-node ``reward`` of shared training (``individual`` or ``team``) and
+    ``overrides``: NetworkConfig fields changed for training episodes only."""
+
+    action_type: str = "level"
+    reward: str = "individual"
+    overrides: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        t = "env.training"
+        check_choice(f"{t}.action_type", self.action_type, TRAINING_ACTIONS)
+        check_choice(f"{t}.reward", self.reward, REWARDS)
+        overrides = dict(self.overrides or {})
+        check_keys(f"{t}.overrides", overrides, [f.name for f in fields(NetworkConfig)])
+        object.__setattr__(self, "overrides", overrides)
+
+
+class NetworkTask(Task):
+    """``fulfillgym/Network-v0`` (module docstring)."""
+
+    name = "network"
+    env_id = "fulfillgym/Network-v0"
+    cost_decimals = 2
+    kpis = (Kpi("fill_rate", "fill rate", "{:.1%}"),
+            Kpi("holding_cost", "holding", "{:.2f}"), Kpi("pipeline_cost", "pipeline", "{:.2f}"),
+            Kpi("shortage_cost", "shortage", "{:.2f}"), Kpi("ordering_cost", "ordering", "{:.2f}", table=False),
+            Kpi("purchase_cost", "purchase", "{:.2f}", table=False), Kpi("revenue", "revenue", "{:.2f}", table=False),
+            Kpi("overflow_cost", "overflow cost", "{:.2f}", table=False),
+            Kpi("transshipment_cost", "transship cost", "{:.2f}", table=False),
+            Kpi("lost", "lost", "{:.2f}", table=False), Kpi("backlog", "backlog", "{:.2f}", table=False),
+            Kpi("internal_lost", "internal lost", "{:.2f}", table=False),
+            Kpi("on_hand", "on hand", "{:.1f}"), Kpi("in_transit", "in transit", "{:.1f}", table=False),
+            Kpi("owed", "owed", "{:.1f}", table=False), Kpi("transshipped", "transshipped", "{:.2f}", table=False),
+            Kpi("profit", "profit", "{:.2f}", table=False),
+            Kpi("episode_profit", "episode profit", "{:.1f}", table=False),
+            Kpi("discounted_profit", "disc. profit", "{:.1f}", table=False))
+    default_agents = AGENTS
+    evaluation_defaults = EvaluationDefaults(periods=None, warmup=30, reps=16, validation_reps=4)
+    speed_module = "agents.network.speed"
+    training_options = NetworkTraining
+
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> NetworkConfig:
+        from envs.network.env import network_config
+
+        config = network_config(None, env_kwargs)
+        self.network = config.build()
+        return config
+
+    def env_kwargs(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        out = {f.name: getattr(self.config, f.name) for f in fields(NetworkConfig)}
+        out["nodes"] = [asdict(n) for n in self.config.nodes]
+        out["demand"] = asdict(self.config.demand)
+        out["transshipment"] = asdict(self.config.transshipment)
+        out["scenario"] = None if self.config.scenario is None else asdict(self.config.scenario)
+        return plain(out)
+
+    def describe(self) -> str:
+        net, cfg = self.network, self.config
+        shape = "serial chain" if net.is_serial() else f"tree ({len(net.leaves)} leaves)"
+        names = " -> ".join(net.names) if net.is_serial() else ", ".join(net.names)
+        return (f"Network-v0: {net.m}-node {shape} [{names}], {net.n} SKUs ({cfg.catalogue}), "
+                f"{'backorders' if cfg.backorders else 'lost sales'}, internal {cfg.internal}, "
+                f"{cfg.allocation} allocation, {cfg.episode_length}-period episodes")
+
+    def instance_columns(self) -> dict[str, Any]:
+        return {"nodes": self.network.m, "n_skus": self.network.n}
+
+    # -- training ----------------------------------------------------------------------
+    def training_config(self) -> NetworkConfig:
+        return replace(self.config, action_type=self.training.action_type,
+                       reward=self.training.reward, **self.training.overrides)
+
+    def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
+        from envs.network.env import NetworkEnv
+
+        network = replace(self.network, config=self.training_config())
+        return lambda: NetworkEnv(network=network)
+
+    def make_parallel_env(self):
+        from envs.network.parallel_env import NetworkParallelEnv
+
+        return NetworkParallelEnv(network=replace(self.network, config=self.training_config()))
+
+    def timestep_unit(self, shared: bool) -> str:
+        return "node-periods" if shared else "periods"
+
+    def check_algorithm(self, algorithm, shared: bool) -> None:
+        super().check_algorithm(algorithm, shared)
+        if algorithm.off_policy or algorithm.maskable:
+            raise ConfigError(f"agent={algorithm.name}: the network trains ppo, a2c or recurrent_ppo "
+                              "(multi-discrete or box actions, one per node and SKU)")
+        kind = "continuous" if self.training.action_type == "continuous" else "discrete"
+        if kind not in algorithm.action_types:
+            raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type={self.training.action_type}")
+
+    def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
+                        maskable: bool = False):
+        from agents.network.interface import interface_for
+
+        if essentials is None:
+            essentials = {"shared": shared, "nodes": list(self.network.names), "n_skus": self.network.n,
+                          "pipeline_slots": self.config.pipeline_slots, "action_type": self.training.action_type}
+        return interface_for(self.network, essentials)
+
+    # -- agents ------------------------------------------------------------------------
+    def agent_names(self) -> tuple[str, ...]:
+        return AGENTS
+
+    @cached_property
+    def exact(self):
+        """The exact optimum per SKU (``agents.network.exact``), or the reason there is none."""
+        from agents.network.exact import serial_exact
+
+        return serial_exact(self.network)
+
+    def unavailable(self, name: str) -> str | None:
+        if name == "exact" and isinstance(self.exact, str):
+            return self.exact
+        return None
+
+    def reference_name(self) -> str | None:
+        return None if isinstance(self.exact, str) else "exact"
+
+    def reference_cost(self) -> float | None:
+        return None if isinstance(self.exact, str) else float(self.exact.cost)
+
+    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+        from agents.network.heuristics import EchelonBaseStock, RandomOrders
+        from agents.network.tuning import TUNE_REPS, tune_network
+
+        if name not in AGENTS:
+            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are {', '.join(AGENTS)}")
+        if name == "random":
+            return RandomOrders(self.network)
+        if name == "exact":
+            why = self.unavailable("exact")
+            if why:
+                raise ConfigError(f"agents: exact is unavailable here: {why}")
+            policy = EchelonBaseStock(self.network, self.exact.levels)
+            policy.exact_cost = float(self.exact.cost)
+            return policy
+        e = self.evaluation
+        reps = tuning_reps or (2 if smoke else TUNE_REPS)
+        return tune_network(name, self.network, reps=reps, periods=e.periods, warmup=e.warmup)
+
+    # -- evaluation --------------------------------------------------------------------
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        return run_episodes(self.network, policy, seeds, warmup, periods=periods)
+
+    @classmethod
+    def smoke_overrides(cls) -> dict[str, Any]:
+        return {**super().smoke_overrides(), "env.n_skus": 2, "env.episode_length": 45,
+                "env.evaluation.periods": None, "env.evaluation.warmup": 5}
