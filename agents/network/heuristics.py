@@ -86,6 +86,10 @@ class NetworkPolicy:
         return np.rint(value * self.mu).astype(np.int64)
 
     def order_quantities(self, obs: np.ndarray) -> np.ndarray:
+        return self.decide(self.positions(obs, None), self.positions(obs, FEATURE_ECHELON))
+
+    def decide(self, installation: np.ndarray, echelon: np.ndarray) -> np.ndarray:
+        """Orders (..., M, N) from the installation and echelon positions (..., M, N) in units."""
         raise NotImplementedError  # pragma: no cover - abstract
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):
@@ -98,9 +102,28 @@ class NetworkPolicy:
     def params(self) -> dict[str, Any]:
         return {}
 
+    arrays: tuple[str, ...] = ()
+    """The per node-SKU arrays that define the policy (stacked by :func:`stacked`)."""
+    feature_needed = False
+    """Whether :meth:`decide` reads the echelon position."""
+
+
+def stacked(policies: list[NetworkPolicy]) -> NetworkPolicy:
+    """K policies of one class as one policy of K N columns (copy c of SKU i in column
+    c N + i), for a simulator with ``copies=K``: its :meth:`NetworkPolicy.decide` gives every
+    candidate's orders in one call."""
+    import copy
+
+    out = copy.copy(policies[0])
+    for name in out.arrays:
+        setattr(out, name, np.concatenate([getattr(p, name) for p in policies], axis=1))
+    out.q_max = np.tile(policies[0].q_max, (1, len(policies)))
+    return out
+
 
 class _LevelPolicy(NetworkPolicy):
     feature: int | None = None
+    arrays = ("levels",)
 
     def __init__(self, network: Network, levels: np.ndarray, safety: tuple[float, ...] = ()):
         super().__init__(network)
@@ -109,6 +132,10 @@ class _LevelPolicy(NetworkPolicy):
 
     def order_quantities(self, obs):
         return np.maximum(self.levels[None] - self.positions(obs, self.feature), 0)
+
+    def decide(self, installation, echelon):
+        return np.maximum(self.levels - (echelon if self.feature == FEATURE_ECHELON else installation), 0)
+
 
     def params(self) -> dict[str, Any]:
         out = {f"z{d}": z for d, z in enumerate(self.safety)}
@@ -128,12 +155,14 @@ class EchelonBaseStock(_LevelPolicy):
 
     name = "echelon_base_stock"
     feature = FEATURE_ECHELON
+    feature_needed = True
 
 
 class InstallationSs(NetworkPolicy):
     """(s, S) on the installation position: order up to S when the position is <= s."""
 
     name = "s_S"
+    arrays = ("s", "S")
 
     def __init__(self, network: Network, reorder: np.ndarray, order_up_to: np.ndarray,
                  safety: tuple[float, ...] = (), m: float = 0.0):
@@ -143,8 +172,10 @@ class InstallationSs(NetworkPolicy):
         self.safety, self.m_mult = tuple(float(s) for s in safety), float(m)
 
     def order_quantities(self, obs):
-        pos = self.positions(obs, None)
-        return np.where(pos <= self.s[None], self.S[None] - pos, 0)
+        return self.decide(self.positions(obs, None), None)
+
+    def decide(self, installation, echelon):
+        return np.where(installation <= self.s, self.S - installation, 0)
 
     def params(self) -> dict[str, Any]:
         return {**{f"z{d}": z for d, z in enumerate(self.safety)}, "m": self.m_mult}

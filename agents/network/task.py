@@ -78,12 +78,14 @@ class NetworkTask(Task):
     evaluation_defaults = EvaluationDefaults(periods=None, warmup=30, reps=16, validation_reps=4)
     speed_module = "agents.network.speed"
     training_options = NetworkTraining
+    supports_scenarios = True
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> NetworkConfig:
         from envs.network.env import network_config
 
         config = network_config(None, env_kwargs)
         self.network = config.build()
+        self.__dict__.pop("exact", None)  # a copy under another scenario solves again
         return config
 
     def env_kwargs(self) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 Candidates are played by :func:`agents.network.rollout.run_episodes` on the same ``reps``
 tuning episodes (seeds ``TUNE_SEED_BASE + r``, disjoint from the evaluation seeds), with the
-task's evaluation horizon and warm-up; the criterion is the mean cost per period. Grids:
+task's evaluation horizon (at most 1,000 periods) and warm-up; the criterion is the mean cost per period. Grids:
 
 * ``base_stock`` and ``echelon_base_stock``: one safety factor ``z_d`` per depth of the
   tree (``agents.network.heuristics``), each on -1.5, -1.375, ..., 3 (extended in steps of
   0.125 when the winner is on an edge). For a one-SKU network the levels are then tuned
-  once more as integers, +-3 units around the winner's, so the tuned policy is the best
+  once more as integers, +-1 unit around the winner's (a z step is under one unit), so the tuned policy is the best
   integer base stock of its neighbourhood, not only of the z grid.
 * ``s_S``: ``z_d`` within +-0.25 of the tuned installation base stock's, times the order
   size ``m`` (S - s in periods of mean demand) on 0, 0.25, ..., 4; the tuned base stock
@@ -30,15 +30,18 @@ from agents.network.heuristics import (
     echelon_cover,
     installation_cover,
     levels_from_safety,
+    stacked,
 )
 from agents.network.rollout import run_episodes
 from agents.seeds import TUNE_SEED_BASE
 from agents.tuning import Axis, RaceResult, RaceSettings, race
 from envs.network.config import Network
+from envs.network.simulator import NetworkSimulator
 
 TUNE_REPS = 8
 Z_LOW, Z_HIGH, Z_STEP = -1.5, 3.0, 0.125
-INTEGER_SPAN = 3
+INTEGER_SPAN = 1
+MAX_TUNE_PERIODS = 1000
 
 
 class Evaluator:
@@ -49,21 +52,59 @@ class Evaluator:
         self.seeds = [TUNE_SEED_BASE + r for r in range(self.reps)]
         self.cache: dict[tuple, list[float]] = {}
 
+    @property
+    def batched(self) -> bool:
+        """Whether candidates can share one ``copies=K`` simulator (no capacities, no scenario)."""
+        a, cfg = self.network.arrays, self.network.config
+        return (not np.isfinite(a["order_capacity"]).any() and not np.isfinite(a["storage_capacity"]).any()
+                and cfg.scenario is None)
+
     def costs(self, policy, key: tuple, reps: int) -> np.ndarray:
-        done = self.cache.setdefault(key, [])
-        if len(done) < reps:
-            more = run_episodes(self.network, policy, self.seeds[len(done):reps], self.warmup, self.periods)["cost"]
-            done.extend(float(c) for c in more)
-        return np.asarray(done[:reps])
+        return self.costs_many([policy], [key], reps)[0]
+
+    def costs_many(self, policies: list, keys: list[tuple], reps: int) -> np.ndarray:
+        """(K, reps) per-episode mean costs of ``policies`` on the first ``reps`` tuning seeds."""
+        todo = {}
+        for p, key in zip(policies, keys, strict=True):
+            if len(self.cache.setdefault(key, [])) < reps and key not in todo:
+                todo[key] = p
+        if todo:
+            if self.batched:
+                self._run_batched(list(todo.values()), list(todo), reps)
+            else:
+                for key, p in todo.items():
+                    done = self.cache[key]
+                    more = run_episodes(self.network, p, self.seeds[len(done):reps], self.warmup, self.periods)["cost"]
+                    done.extend(float(c) for c in more)
+        return np.stack([np.asarray(self.cache[key][:reps]) for key in keys])
+
+    def _run_batched(self, policies: list, keys: list[tuple], reps: int) -> None:
+        """Every candidate in one ``copies=K`` simulator per tuning seed (the same demand and
+        lead times in every copy: the costs equal :func:`run_episodes`' one by one)."""
+        k, n = len(policies), self.network.n
+        first = min(len(self.cache[key]) for key in keys)
+        length = self.network.config.episode_length if self.periods is None else self.warmup + self.periods
+        decide = stacked(policies)
+        sim = NetworkSimulator(self.network, copies=k)
+        for r in range(first, reps):
+            sim.reset(np.random.default_rng(self.seeds[r]))
+            total = np.zeros(k)
+            for t in range(length):
+                ech = sim.echelon_position() if decide.feature_needed else None
+                q = np.clip(decide.decide(sim.installation_position(), ech), 0, decide.q_max)
+                sim.step(q)
+                if t >= self.warmup:
+                    total += sim.last["cell_cost"].sum(axis=0).reshape(k, n).sum(axis=1)
+            for key, cost in zip(keys, total / (length - self.warmup), strict=True):
+                if len(self.cache[key]) == r:
+                    self.cache[key].append(float(cost))
 
     def race(self, make, axes: list[Axis], anchors=()) -> RaceResult:
         def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
             n = len(next(iter(params.values())))
-            rows = []
-            for i in range(n):
-                p = {k: float(v[i]) for k, v in params.items()}
-                rows.append(self.costs(make(**p), tuple(sorted(p.items())) + (make.__name__,), reps))
-            return np.stack(rows)
+            points = [{k: float(v[i]) for k, v in params.items()} for i in range(n)]
+            keys = [tuple(sorted(p.items())) + (make.__name__,) for p in points]
+            return self.costs_many([make(**p) for p in points], keys, reps)
 
         settings = RaceSettings(self.reps, min_screen_reps=min(2, self.reps), max_screen=400)
         return race(evaluate, axes, settings, anchors=anchors)
@@ -83,6 +124,8 @@ def _z_axes(depths: int, center: tuple[float, ...] | None = None) -> list[Axis]:
 def tune_network(name: str, network: Network, *, reps: int = TUNE_REPS, periods: int | None = None,
                  warmup: int = 0):
     """Tune heuristic ``name`` (``base_stock``, ``echelon_base_stock``, ``s_S``) for ``network``."""
+    if periods is not None:
+        periods = min(periods, MAX_TUNE_PERIODS)
     ev = Evaluator(network, reps, periods, warmup)
     depths = int(network.depth.max()) + 1
     kind = EchelonBaseStock if name == "echelon_base_stock" else InstallationBaseStock

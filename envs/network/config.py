@@ -317,14 +317,8 @@ def _scenario(value: Any):
         return None
     from envs.core.scenario import Scenario
 
-    if isinstance(value, Scenario):
-        scenario = value
-    elif isinstance(value, Mapping):
-        check_keys("env.scenario", value, [f.name for f in fields(Scenario)])
-        scenario = Scenario(**dict(value))
-    else:
-        raise ConfigError(f"env.scenario: expected a mapping of {', '.join(f.name for f in fields(Scenario))} or null, got {value!r}")
-    return None if scenario.kind == "none" else scenario
+    scenario = Scenario.from_value(value)
+    return scenario if scenario.active else None
 
 
 def _multiples(field_name: str, value: Any) -> tuple[float, ...]:

@@ -21,7 +21,9 @@ Timing of events in period t
    in units). Orders above the node's ``order_capacity`` (over its SKUs) are cut pro rata,
    rounded down. Fixed cost ``fixed_order_cost`` per positive order.
 4. **Shipments.** The supplier ships every root's order in full (times the supply fraction
-   of a ``supplier_disruption`` scenario, rounded down; refused units are not charged). An
+   supplier confirms only ``floor((1 - size) q + U)`` units during a ``supplier_disruption``
+   scenario; refused units are not charged, nor is the fixed cost of an order refused
+   entirely). An
    interior node ships from its on-hand stock (which includes this period's arrivals) to
    each child the child's request: the backlog it owes the child plus the new order
    (``internal=backorder``) or the new order only (``internal=lost``). If the stock is
@@ -39,6 +41,12 @@ Timing of events in period t
    ``pipeline_holding_cost`` per unit in transit into each node, ``penalty`` per unit lost
    (or per unit backordered) at each leaf; with ``revenue``, minus ``price`` per unit sold
    at a leaf or shipped by an interior node.
+
+Stress scenarios (``env.scenario``, ``envs.core.scenario``): a ``demand_surge`` scales the
+leaves' demand draws in its window, a ``supplier_disruption`` cuts what the supplier ships
+to the roots, a ``lead_time_shock`` delays every shipment made in the window (supplier and
+internal), a ``capacity_cut`` multiplies every node's storage and order capacity by
+``1 - size`` (nodes without a capacity are not affected).
 
 So for a serial chain with internal and customer backorders, the period cost is the
 Clark-Scarf cost: an order placed by stage 1 in period t covers demand over L_1 + 1 periods
@@ -141,12 +149,18 @@ class NetworkSimulator:
     backorders), ``owed`` (M, N) units each node's parent owes it, ``in_transit`` (M, N) units
     on the way to each node, the arrival ring ``pipe`` (W, M, N) (row ``(head + k) % W`` holds
     what arrives at the start of period t + k), the period ``t``; ``last`` is the last step's
-    record (orders, shipments, demand, per-node costs)."""
+    record (orders, shipments, demand, per node-SKU and per-node costs).
 
-    def __init__(self, network: Network):
+    ``copies=K`` (for tuning): K copies of every SKU side by side (N' = K N columns, copy c of
+    SKU i in column c N + i) facing the same demand and lead-time draws (common random
+    numbers), e.g. K candidate policies evaluated in one pass; only for networks without
+    order or storage capacities, which would couple the copies."""
+
+    def __init__(self, network: Network, copies: int = 1):
         self.net = net = network
         cfg = net.config
-        self.m, self.n = net.m, net.n
+        self.copies = copies = int(copies)
+        self.m, self.base_n, self.n = net.m, net.n, net.n * copies
         self.cfg = cfg
         self.leaves = net.leaves
         self.n_leaves = len(net.leaves)
@@ -156,7 +170,7 @@ class NetworkSimulator:
         self.lead_max = net.lead_time_max()
         self.random_lead = np.flatnonzero(self.lead_max > self.lead)
         scenario = cfg.scenario
-        shock = int(getattr(scenario, "size", 0)) if scenario is not None and scenario.kind == "lead_time_shock" else 0
+        shock = scenario.max_extra_lead_time if scenario is not None else 0
         trans = cfg.transshipment.lead_time if cfg.transshipment.mode != "none" else 0
         self.width = int(max(self.lead_max.max(), trans) + shock + 1)
         a = net.arrays
@@ -166,14 +180,21 @@ class NetworkSimulator:
         self.order_cap, self.storage_cap = a["order_capacity"], a["storage_capacity"]
         self.limited_order = np.flatnonzero(np.isfinite(self.order_cap))
         self.limited_storage = np.flatnonzero(np.isfinite(self.storage_cap))
-        self.volume = net.volume
+        if copies > 1 and (self.limited_order.size or self.limited_storage.size):
+            raise ValueError("copies: a network with order or storage capacities couples its SKUs; "
+                             "expected copies=1")
+        self._has_fixed = bool(np.any(self.fixed > 0))
+        self._has_unit_cost = bool(np.any(self.unit_cost > 0))
+        self.mean = np.tile(net.mean, (1, copies))
+        self.leaf_mean = np.tile(net.leaf_mean, (1, copies))
+        self.volume = np.tile(net.volume, copies)
         self.subtree = net.subtree.astype(np.int64)
-        self.scale = np.maximum(net.mean, 1e-9)
+        self.scale = np.maximum(self.mean, 1e-9)
         self.demand = DemandProcess(cfg.demand, _expanded_catalogue(net), replay=net.history is not None)
         self.history_days = None if net.history is None else len(net.history)
-        self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // (self.n_leaves * self.n))
+        self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // (self.n_leaves * self.base_n))
         self.rng: np.random.Generator | None = None
-        self._block = np.empty((0, self.n_leaves * self.n), dtype=np.int64)
+        self._block = np.empty((0, self.n_leaves, self.n), dtype=np.int64)
         self._pos = 0
         self._scenario = None
         self.last: dict | None = None
@@ -185,7 +206,7 @@ class NetworkSimulator:
         self.rng = rng
         self.t = 0
         self.demand.reset(rng, start_day)
-        self._block = np.empty((0, self.n_leaves * self.n), dtype=np.int64)
+        self._block = np.empty((0, self.n_leaves, self.n), dtype=np.int64)
         self._pos = 0
         m, n = self.m, self.n
         self.pipe = np.zeros((self.width, m, n), dtype=np.int64)
@@ -193,14 +214,14 @@ class NetworkSimulator:
         self.owed = np.zeros((m, n), dtype=np.int64)
         self.in_transit = np.zeros((m, n), dtype=np.int64)
         if cfg.initial_state == "mean":
-            self.stock = np.rint(net.mean * (self.lead[:, None] + 1)).astype(np.int64)
+            self.stock = np.rint(self.mean * (self.lead[:, None] + 1)).astype(np.int64)
         elif cfg.initial_state == "given":
             self.stock = np.broadcast_to(np.rint(net.arrays["initial_inventory"])[:, None], (m, n)).astype(np.int64)
         else:
             self.stock = np.zeros((m, n), dtype=np.int64)
         self.stock = self.stock.copy()
         self._scenario = None
-        if cfg.scenario is not None:
+        if cfg.scenario is not None and cfg.scenario.active:
             self._scenario = cfg.scenario.clock(rng)
         self.last = None
 
@@ -214,11 +235,13 @@ class NetworkSimulator:
                 if size <= 0:
                     raise RuntimeError(f"step() after the last day of the demand history (day {self.history_days - 1}); "
                                        "call reset() first")
-            self._block = self.demand.next_block(size).reshape(size, self.n_leaves, self.n)
+            block = self.demand.next_block(size).reshape(size, self.n_leaves, self.base_n)
+            self._block = np.tile(block, (1, 1, self.copies)) if self.copies > 1 else block
             if self.random_lead.size:
                 lo, hi = self.lead[self.random_lead], self.lead_max[self.random_lead] + 1
-                self._lead_block = self.rng.integers(lo[None, :, None], hi[None, :, None],
-                                                     size=(size, self.random_lead.size, self.n))
+                lead = self.rng.integers(lo[None, :, None], hi[None, :, None],
+                                         size=(size, self.random_lead.size, self.base_n))
+                self._lead_block = np.tile(lead, (1, 1, self.copies)) if self.copies > 1 else lead
             self._pos = 0
         row = self._pos
         self._pos += 1
@@ -245,20 +268,25 @@ class NetworkSimulator:
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, orders: np.ndarray) -> dict[str, float]:
         """Advance one period with integer orders (M, N) >= 0 (units; module docstring).
-        Returns the period's totals (``TOTALS``); per-node costs are in ``last["node_cost"]``."""
+        Returns the period's totals (``TOTALS``); the cost of every node-SKU is in
+        ``last["cell_cost"]`` (M, N) and per node in ``last["node_cost"]``."""
         demand = self._next_demand()
+        if self._scenario is not None:
+            demand = self._scenario.scale_demand(self.t, demand)
         net, cfg, m = self.net, self.cfg, self.m
         sc = self._scenario
         t = self.t
         cap_factor = sc.capacity_factor(t) if sc is not None else 1.0
-        node_cost = np.zeros(m)
+        cell = np.zeros((m, self.n))  # this period's cost of every node-SKU
         before = cfg.shipping == "before_arrivals"
+        overflow = None
         if not before:
             arriving, overflow = self._arrive(cap_factor)
         # 2. transshipment
         moved = 0
         if cfg.transshipment.mode != "none":
-            moved = self._transship(node_cost, cap_factor)
+            moved = self._transship(cell, cap_factor)
+        trans_cost = float(cell.sum())
         # 3. orders
         raw = np.maximum(np.asarray(orders, dtype=np.int64), 0)
         q = raw
@@ -271,13 +299,10 @@ class NetworkSimulator:
                     q[k] = np.floor(q[k] * (cap / total)).astype(np.int64)
         # 4. shipments
         shipped = np.zeros_like(q)
-        internal_lost = np.zeros(m)
         lost_internal = cfg.internal == "lost"
+        internal = np.zeros((m, self.n), dtype=np.int64) if lost_internal else None
         roots = self.roots
-        supply = sc.supply_fraction(t) if sc is not None else 1.0
-        shipped[roots] = q[roots] if supply >= 1.0 else np.floor(q[roots] * supply).astype(np.int64)
-        # per root: the units of its order the supplier does not ship (capacity cut, disruption)
-        supplier_lost = (raw[roots] - shipped[roots]).sum(axis=1) if lost_internal else np.zeros(len(roots), np.int64)
+        shipped[roots] = q[roots] if sc is None else sc.accept(t, q[roots])
         for u in self.interior:
             kids = net.children[u]
             request = raw[kids] if lost_internal else q[kids] + self.owed[kids]
@@ -292,11 +317,10 @@ class NetworkSimulator:
                 x = allocate(avail, asked, cfg.allocation)
             shipped[kids] = x
             self.stock[u] -= x.sum(axis=0)
-            unshipped = request - x
             if lost_internal:
-                internal_lost[u] = unshipped.sum()
+                internal[u] = (request - x).sum(axis=0)
             else:
-                self.owed[kids] = unshipped
+                self.owed[kids] = request - x
         self._dispatch(shipped, sc)
         if before:
             arriving, overflow = self._arrive(cap_factor)
@@ -304,60 +328,67 @@ class NetworkSimulator:
         leaves = self.leaves
         on_hand, filled, short, left = period(self.stock[leaves], 0, 0, demand, cfg.backorders)
         self.stock[leaves] = on_hand
-        # 6. costs
+        # 6. costs, per node-SKU
         pos_stock = np.maximum(self.stock, 0)
-        held = pos_stock.sum(axis=1)
-        transit = self.in_transit.sum(axis=1)
-        short_units = short.sum(axis=1)
-        n_orders = (q > 0).sum(axis=1)
-        units_in = shipped.sum(axis=1)
-        hold = self.holding * held
-        pipe_cost = self.pipe_holding * transit
-        shortage = np.zeros(m)
-        shortage[leaves] = self.penalty[leaves] * short_units
-        shortage += self.penalty * internal_lost
-        shortage[roots] += cfg.supplier_penalty * supplier_lost  # each root pays for its own order
-        ordering = self.fixed * n_orders
-        purchase = self.unit_cost * units_in
-        over_units = np.zeros(m) if overflow is None else overflow
-        over = cfg.overflow_cost * over_units
-        sales = filled.sum(axis=1)
-        revenue = np.zeros(m)
+        hold = self.holding[:, None] * pos_stock
+        pipe_cost = self.pipe_holding[:, None] * self.in_transit
+        shortage = np.zeros((m, self.n))
+        shortage[leaves] = self.penalty[leaves, None] * short
+        supplier_lost = 0
+        if lost_internal:
+            shortage += self.penalty[:, None] * internal
+            cut = raw[roots] - shipped[roots]
+            supplier_lost = int(cut.sum())
+            shortage[roots] += cfg.supplier_penalty * cut  # each root pays for its own order
+        cell += hold + pipe_cost + shortage
+        costs = {"holding_cost": float(hold.sum()), "pipeline_cost": float(pipe_cost.sum()),
+                 "shortage_cost": float(shortage.sum()), "ordering_cost": 0.0, "purchase_cost": 0.0,
+                 "overflow_cost": 0.0, "transshipment_cost": trans_cost, "revenue": 0.0}
+        if self._has_fixed:
+            placed = q > 0
+            if sc is not None:  # an order the supplier refused entirely costs no fixed cost
+                placed[roots] = shipped[roots] > 0
+            ordering = self.fixed[:, None] * placed
+            cell += ordering
+            costs["ordering_cost"] = float(ordering.sum())
+        if self._has_unit_cost:
+            purchase = self.unit_cost[:, None] * shipped
+            cell += purchase
+            costs["purchase_cost"] = float(purchase.sum())
+        if overflow is not None:
+            over = cfg.overflow_cost * overflow
+            cell += over
+            costs["overflow_cost"] = float(over.sum())
         if cfg.revenue:
-            out_units = np.zeros(m)
+            out_units = np.zeros((m, self.n))
             for u in self.interior:
-                out_units[u] = units_in[net.children[u]].sum()
-            out_units[leaves] = sales
-            revenue = self.price * out_units
-        node_cost += hold + pipe_cost + shortage + ordering + purchase + over - revenue
+                out_units[u] = shipped[net.children[u]].sum(axis=0)
+            out_units[leaves] = filled
+            revenue = self.price[:, None] * out_units
+            cell -= revenue
+            costs["revenue"] = float(revenue.sum())
+        node_cost = cell.sum(axis=1)
         self.head = (self.head + 1) % self.width
         self.t += 1
-        total_cost = float(node_cost.sum())
+        short_units = float(short.sum())
+        internal_lost = np.zeros(m) if internal is None else internal.sum(axis=1).astype(np.float64)
         self.last = {"orders": q, "shipped": shipped, "demand": demand, "sales": filled, "short": short,
-                     "node_cost": node_cost, "held": held, "internal_lost": internal_lost}
-        backlog = float(short_units.sum()) if cfg.backorders else 0.0
+                     "node_cost": node_cost, "cell_cost": cell, "internal_lost": internal_lost}
         return {
-            "cost": total_cost,
-            "holding_cost": float(hold.sum()),
-            "pipeline_cost": float(pipe_cost.sum()),
-            "shortage_cost": float(shortage.sum()),
-            "ordering_cost": float(ordering.sum()),
-            "purchase_cost": float(purchase.sum()),
-            "overflow_cost": float(over.sum()),
-            "transshipment_cost": float(moved * cfg.transshipment.cost),
-            "revenue": float(revenue.sum()),
+            "cost": float(node_cost.sum()),
+            **costs,
             "demand": float(demand.sum()),
-            "sales": float(sales.sum()),
-            "lost": 0.0 if cfg.backorders else float(short_units.sum()),
-            "backlog": backlog,
+            "sales": float(filled.sum()),
+            "lost": 0.0 if cfg.backorders else short_units,
+            "backlog": short_units if cfg.backorders else 0.0,
             "ordered": float(q.sum()),
-            "shipped": float(units_in.sum()),
+            "shipped": float(shipped.sum()),
             "received": float(arriving.sum()),
-            "overflow_units": float(over_units.sum()),
+            "overflow_units": 0.0 if overflow is None else float(overflow.sum()),
             "transshipped": float(moved),
-            "internal_lost": float(internal_lost.sum() + supplier_lost.sum()),
-            "on_hand": float(held.sum()),
-            "in_transit": float(transit.sum()),
+            "internal_lost": float(internal_lost.sum()) + supplier_lost,
+            "on_hand": float(pos_stock.sum()),
+            "in_transit": float(self.in_transit.sum()),
             "owed": float(self.owed.sum()),
         }
 
@@ -387,8 +418,8 @@ class NetworkSimulator:
         return arriving, overflow
 
     def _fit_storage(self, arriving: np.ndarray, cap_factor: float):
-        """Arrivals accepted at nodes with a storage capacity (pro rata) and units refused per node."""
-        refused = np.zeros(self.m)
+        """Arrivals accepted at nodes with a storage capacity (pro rata) and the units refused (M, N)."""
+        refused = np.zeros((self.m, self.n), dtype=np.int64)
         arriving = arriving.copy()
         for k in self.limited_storage:
             before = np.maximum(self.stock[k], 0)
@@ -399,7 +430,7 @@ class NetworkSimulator:
                 keep = np.floor(need * (free / vol)).astype(np.int64)
                 cut = need - keep
                 arriving[k] -= cut
-                refused[k] = cut.sum()
+                refused[k] = cut
         return arriving, refused
 
     def _fit_transshipment(self, get: np.ndarray, cap_factor: float) -> np.ndarray:
@@ -417,11 +448,11 @@ class NetworkSimulator:
                 get[j] -= need - np.floor(need * (free / vol)).astype(np.int64)
         return get
 
-    def _transship(self, node_cost: np.ndarray, cap_factor: float = 1.0) -> int:
+    def _transship(self, cell: np.ndarray, cap_factor: float = 1.0) -> int:
         """The balancing rule of ``TransshipmentConfig``; returns the units moved."""
         tc = self.cfg.transshipment
         leaves = self.leaves
-        target = np.floor(tc.threshold * self.net.leaf_mean).astype(np.int64)
+        target = np.floor(tc.threshold * self.leaf_mean).astype(np.int64)
         surplus = np.maximum(self.stock[leaves] - target, 0)
         deficit = np.maximum(target - self.stock[leaves] - self.in_transit[leaves], 0)
         s_tot, d_tot = surplus.sum(axis=0), deficit.sum(axis=0)
@@ -440,7 +471,7 @@ class NetworkSimulator:
             rest -= extra
         self.stock[leaves] -= give
         units = int(need.sum())
-        node_cost[leaves] += tc.cost * give.sum(axis=1)
+        cell[leaves] += tc.cost * give  # the donor pays
         if tc.lead_time == 0:
             self.stock[leaves] += get
         else:
