@@ -79,7 +79,12 @@ def test_every_launcher_config_composes(launcher):
     assert cfg.seed == 0
 
 
-@pytest.mark.parametrize("name", [p.stem for p in (CONFIGS / "env").glob("*.yaml") if p.stem != "backorders"])
+def derived(name: str) -> bool:
+    """An env config built on another one (``defaults: [<base>, _self_]``), e.g. backorders."""
+    return "defaults" in OmegaConf.load(CONFIGS / "env" / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("name", [p.stem for p in (CONFIGS / "env").glob("*.yaml") if not derived(p.stem)])
 def test_env_groups_hold_exactly_the_dataclass_defaults(name):
     """Every key of the env group is a field of the task's config (or its training /
     evaluation block) with the dataclass's default value, and none is missing."""
@@ -90,6 +95,23 @@ def test_env_groups_hold_exactly_the_dataclass_defaults(name):
     assert plain(raw["training"]) == declared_defaults(cls.training_options)
     assert raw["evaluation"] == dataclasses.asdict(cls.evaluation_defaults)
     assert raw["_target_"] == f"{cls.__module__}.{cls.__name__}"
+
+
+@pytest.mark.parametrize("name", [p.stem for p in (CONFIGS / "env").glob("*.yaml") if derived(p.stem)])
+def test_derived_env_configs_are_their_base_task(name):
+    """A derived env config (network_serial, network_orgym, backorders) builds its base's task
+    with every key it sets applied."""
+    base = OmegaConf.load(CONFIGS / "env" / f"{name}.yaml")["defaults"][0]
+    cfg = composed("benchmark", [f"env={name}"])
+    task = build_task(OmegaConf.to_container(cfg.env, resolve=True))
+    assert type(task) is task_class(base)
+    own = OmegaConf.to_container(OmegaConf.load(CONFIGS / "env" / f"{name}.yaml"))
+    for key, value in own.items():
+        if key in ("defaults", "training", "evaluation", "nodes"):
+            continue
+        assert plain(getattr(task.config, key)) == plain(value), key
+    if "nodes" in own:
+        assert [n.name for n in task.config.nodes] == [n["name"] for n in own["nodes"]]
 
 
 def test_backorders_is_lost_sales_with_backorders():

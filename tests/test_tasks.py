@@ -110,7 +110,9 @@ def test_the_same_seeds_give_the_same_numbers_in_two_processes(name, tmp_path):
         list(pool.map(lambda out: python("experiments.benchmark", [*task_overrides(name), "smoke=true",
                                                                      f"hydra.run.dir={out}"], tmp_path), outs))
     first, second = ((out / "results.csv").read_text() for out in outs)
-    assert first == second and len(first.splitlines()) == 1 + len(task_class(name).default_agents)
+    task = task_class(name)()
+    available = [a for a in task.default_agents if task.unavailable(a) is None]  # e.g. no exact optimum here
+    assert first == second and len(first.splitlines()) == 1 + len(available)
     kpis = list(task_class(name).kpi_names())
     assert first.splitlines()[0].split(",") == ["agent", "mean_cost", "ci95", "gap_pct", "gap_ci95", "reps", *kpis,
                                                 "parameters"]
