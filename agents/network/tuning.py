@@ -54,10 +54,11 @@ class Evaluator:
 
     @property
     def batched(self) -> bool:
-        """Whether candidates can share one ``copies=K`` simulator (no capacities, no scenario)."""
+        """Whether candidates can share one ``copies=K`` simulator (not with a scenario, whose
+        surge rounding draws per column, nor with transshipment into a storage capacity)."""
         a, cfg = self.network.arrays, self.network.config
-        return (not np.isfinite(a["order_capacity"]).any() and not np.isfinite(a["storage_capacity"]).any()
-                and cfg.scenario is None)
+        return cfg.scenario is None and not (np.isfinite(a["storage_capacity"]).any()
+                                             and cfg.transshipment.mode != "none")
 
     def costs(self, policy, key: tuple, reps: int) -> np.ndarray:
         return self.costs_many([policy], [key], reps)[0]

@@ -153,8 +153,8 @@ class NetworkSimulator:
 
     ``copies=K`` (for tuning): K copies of every SKU side by side (N' = K N columns, copy c of
     SKU i in column c N + i) facing the same demand and lead-time draws (common random
-    numbers), e.g. K candidate policies evaluated in one pass; only for networks without
-    order or storage capacities, which would couple the copies."""
+    numbers), e.g. K candidate policies evaluated in one pass. Each copy has its own order
+    and storage capacities (transshipment into a storage capacity needs ``copies=1``)."""
 
     def __init__(self, network: Network, copies: int = 1):
         self.net = net = network
@@ -180,8 +180,8 @@ class NetworkSimulator:
         self.order_cap, self.storage_cap = a["order_capacity"], a["storage_capacity"]
         self.limited_order = np.flatnonzero(np.isfinite(self.order_cap))
         self.limited_storage = np.flatnonzero(np.isfinite(self.storage_cap))
-        if copies > 1 and (self.limited_order.size or self.limited_storage.size):
-            raise ValueError("copies: a network with order or storage capacities couples its SKUs; "
+        if copies > 1 and self.limited_storage.size and cfg.transshipment.mode != "none":
+            raise ValueError("copies: transshipment into a storage capacity is not available with copies; "
                              "expected copies=1")
         self._has_fixed = bool(np.any(self.fixed > 0))
         self._has_unit_cost = bool(np.any(self.unit_cost > 0))
@@ -293,10 +293,12 @@ class NetworkSimulator:
         if self.limited_order.size:
             q = raw.copy()
             for k in self.limited_order:
-                total = int(q[k].sum())
+                qk = q[k].reshape(self.copies, self.base_n)  # a view: each copy has its own capacity
+                total = qk.sum(axis=1)
                 cap = self.order_cap[k] * cap_factor
-                if total > cap:
-                    q[k] = np.floor(q[k] * (cap / total)).astype(np.int64)
+                over = total > cap
+                if over.any():
+                    qk[over] = np.floor(qk[over] * (cap / total[over])[:, None]).astype(np.int64)
         # 4. shipments
         shipped = np.zeros_like(q)
         lost_internal = cfg.internal == "lost"
@@ -421,16 +423,19 @@ class NetworkSimulator:
         """Arrivals accepted at nodes with a storage capacity (pro rata) and the units refused (M, N)."""
         refused = np.zeros((self.m, self.n), dtype=np.int64)
         arriving = arriving.copy()
+        c, b = self.copies, self.base_n
+        vol_unit = self.volume[:b]
         for k in self.limited_storage:
-            before = np.maximum(self.stock[k], 0)
-            need = np.maximum(self.stock[k] + arriving[k], 0) - before  # units that need space
-            vol = float(self.volume @ need)
-            free = max(self.storage_cap[k] * cap_factor - float(self.volume @ before), 0.0)
-            if vol > free:
-                keep = np.floor(need * (free / vol)).astype(np.int64)
-                cut = need - keep
-                arriving[k] -= cut
-                refused[k] = cut
+            before = np.maximum(self.stock[k], 0).reshape(c, b)
+            need = np.maximum(self.stock[k] + arriving[k], 0).reshape(c, b) - before  # units that need space
+            vol = need @ vol_unit
+            free = np.maximum(self.storage_cap[k] * cap_factor - before @ vol_unit, 0.0)
+            over = vol > free  # each copy has its own storage
+            if over.any():
+                cut = np.zeros((c, b), dtype=np.int64)
+                cut[over] = need[over] - np.floor(need[over] * (free[over] / vol[over])[:, None]).astype(np.int64)
+                arriving[k] -= cut.ravel()
+                refused[k] = cut.ravel()
         return arriving, refused
 
     def _fit_transshipment(self, get: np.ndarray, cap_factor: float) -> np.ndarray:
