@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-slow test-ray lint benchmark speed suite dispatch slotting routing-table clean
+.PHONY: install train test test-slow test-ray lint benchmark speed suite dispatch slotting network routing-table clean
 
 install: $(STAMP)
 
@@ -58,6 +58,13 @@ dispatch: $(STAMP)
 # slotting: every storage rule on the default warehouse, with the turnover oracle as reference
 slotting: $(STAMP)
 	$(PY) -m experiments.benchmark env=slotting
+
+# the multi-echelon network: the serial chain against its exact optimum, the default
+# supplier -> DC -> 3 MFCs tree, and the OR-Gym InvManagement-v1 configuration
+network: $(STAMP)
+	$(PY) -m experiments.benchmark env=network_serial
+	$(PY) -m experiments.benchmark env=network
+	$(PY) -m experiments.benchmark env=network_orgym
 
 # the static routing table (docs/benchmarks/routing.md): savings and insertion against PyVRP
 routing-table: $(STAMP)

@@ -102,6 +102,11 @@ class NetworkPolicy:
     def params(self) -> dict[str, Any]:
         return {}
 
+    def __repr__(self) -> str:
+        from agents.base import describe_params
+
+        return f"{self.name}({describe_params(self)})"
+
     arrays: tuple[str, ...] = ()
     """The per node-SKU arrays that define the policy (stacked by :func:`stacked`)."""
     feature_needed = False
@@ -190,6 +195,5 @@ class RandomOrders(NetworkPolicy):
         super().__init__(network)
         self.rng = np.random.default_rng(seed)
 
-    def order_quantities(self, obs):
-        b = np.asarray(obs).shape[0]
-        return np.floor(self.rng.random((b, self.m, self.n)) * (2 * self.mu + 1)).astype(np.int64)
+    def decide(self, installation, echelon):
+        return np.floor(self.rng.random(np.shape(installation)) * (2 * self.mu + 1)).astype(np.int64)

@@ -4,7 +4,10 @@ Replication r resets ``Network-v0`` with seed ``seeds[r]``. Demand and lead-time
 depend on the orders (they are drawn in blocks, a whole block at a time), so every policy
 faces the same demand and lead times in replication r and cost differences are paired. A
 policy answers in the action space named by its ``env_overrides`` (heuristics: ``order``);
-the env is rebuilt with those fields on the same network.
+the env is rebuilt with those fields on the same network. A heuristic of
+``agents.network.heuristics`` is played on the simulator's positions directly (its
+``decide``), which gives the same orders as its ``predict`` on the observation (a test
+checks it) without building observations.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
     if length != network.config.episode_length:
         overrides["episode_length"] = length
     env = env_for(network, overrides)
+    direct = hasattr(policy, "decide") and hasattr(policy, "feature_needed") and overrides.get("action_type") == "order"
     out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "profit", "episode_profit",
                                                    "discounted_profit")}
     discount = network.config.discount
@@ -57,8 +61,14 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
         demand = sales = discounted = 0.0
         measured = 0
         for t in range(length):
-            action, _ = policy.predict(obs, deterministic=True)
-            obs, _, _, truncated, info = env.step(action)
+            if direct:  # a heuristic reads the simulator's positions: no observation is built
+                sim = env.sim
+                ech = sim.echelon_position() if policy.feature_needed else None
+                q = np.clip(policy.decide(sim.installation_position(), ech), 0, policy.q_max)
+                _, _, _, truncated, info = env.orders_step(q, observe=False)
+            else:
+                action, _ = policy.predict(obs, deterministic=True)
+                obs, _, _, truncated, info = env.step(action)
             if t >= warmup:
                 for k in PER_PERIOD:
                     sums[k] += info[k]

@@ -102,7 +102,7 @@ class NetworkTask(Task):
         net, cfg = self.network, self.config
         shape = "serial chain" if net.is_serial() else f"tree ({len(net.leaves)} leaves)"
         names = " -> ".join(net.names) if net.is_serial() else ", ".join(net.names)
-        return (f"Network-v0: {net.m}-node {shape} [{names}], {net.n} SKUs ({cfg.catalogue}), "
+        return (f"Network-v0: {net.m}-node {shape} ({names}), {net.n} SKUs ({cfg.catalogue}), "
                 f"{'backorders' if cfg.backorders else 'lost sales'}, internal {cfg.internal}, "
                 f"{cfg.allocation} allocation, {cfg.episode_length}-period episodes")
 

@@ -134,12 +134,14 @@ class NetworkEnv(gym.Env):
             self._live = False
         return f.features().ravel(), -float(totals["cost"]), False, truncated, kpis(totals, self.sim)
 
-    def orders_step(self, orders: np.ndarray):
-        """Step with orders in units (M, N) (heuristics), bypassing the action space."""
+    def orders_step(self, orders: np.ndarray, observe: bool = True):
+        """Step with orders in units (M, N) (heuristics), bypassing the action space; with
+        ``observe=False`` no observation is built (None is returned in its place)."""
         if not self._live:
             raise step_before_reset() if self.sim.rng is None else step_after_end(self._length)
         totals = self.sim.step(orders)
         truncated = self.sim.t >= self._length
         if truncated:
             self._live = False
-        return self.faces.features().ravel(), -float(totals["cost"]), False, truncated, kpis(totals, self.sim)
+        obs = self.faces.features().ravel() if observe else None
+        return obs, -float(totals["cost"]), False, truncated, kpis(totals, self.sim)

@@ -69,3 +69,23 @@ def test_tuning_is_deterministic_and_s_S_is_anchored_on_base_stock():
     # m = 0 at the base stock's safety factors is the base stock itself (several SKUs: no
     # integer stage), and an anchor of the race: (s, S) can only do better on these episodes
     assert ss.tuning_cost <= a.tuning_cost + 1e-9
+
+
+@pytest.mark.parametrize("name", ["echelon_base_stock", "base_stock", "s_S", "random"])
+def test_heuristics_give_the_same_orders_from_the_observation_and_from_the_simulator(name):
+    """The rollout plays heuristics on the simulator's positions (``decide``); their
+    ``predict`` on Network-v0's observation must give the same orders, period by period."""
+    from agents.network.heuristics import RandomOrders
+
+    task = NetworkTask(n_skus=3, backorders=True, episode_length=60)
+    policy = RandomOrders(task.network, seed=4) if name == "random" else task.make_agent(name, tuning_reps=2)
+    twin = RandomOrders(task.network, seed=4) if name == "random" else policy
+    env = task.make_env(action_type="order").unwrapped
+    obs, _ = env.reset(seed=3)
+    for _ in range(60):
+        sim = env.sim
+        direct = np.clip(twin.decide(sim.installation_position(), sim.echelon_position()), 0, twin.q_max)
+        action, _ = policy.predict(obs)
+        assert np.array_equal(action.reshape(direct.shape), direct)
+        obs, _, _, truncated, _ = env.step(action)
+    assert truncated
