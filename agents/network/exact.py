@@ -43,7 +43,7 @@ def why_not_exact(net: Network) -> str | None:
         (np.all(net.lead_time_max() == net.lead_time()), "lead times are random"),
         (not np.isfinite(a["order_capacity"]).any() and not np.isfinite(a["storage_capacity"]).any(),
          "a node has an order or storage capacity"),
-        (cfg.transshipment.mode == "none" and cfg.scenario is None, "transshipment or a stress scenario is on"),
+        (cfg.transshipment.mode == "none" and not cfg.scenario.active, "transshipment or a stress scenario is on"),
         (not np.any(a["fixed_order_cost"]) and not np.any(a["unit_cost"]) and not cfg.revenue,
          "fixed or unit costs or revenue are on"),
         (np.allclose(a["pipeline_holding"], np.where(net.parent >= 0, a["holding"][np.maximum(net.parent, 0)], 0.0)),

@@ -75,7 +75,7 @@ class NetworkTask(Task):
             Kpi("episode_profit", "episode profit", "{:.1f}", table=False),
             Kpi("discounted_profit", "disc. profit", "{:.1f}", table=False))
     default_agents = AGENTS
-    evaluation_defaults = EvaluationDefaults(periods=None, warmup=30, reps=16, validation_reps=4)
+    evaluation_defaults = EvaluationDefaults(periods=None, warmup=30, reps=16, validation_reps=4, max_reps=256)
     speed_module = "agents.network.speed"
     training_options = NetworkTraining
     supports_scenarios = True
@@ -95,7 +95,7 @@ class NetworkTask(Task):
         out["nodes"] = [asdict(n) for n in self.config.nodes]
         out["demand"] = asdict(self.config.demand)
         out["transshipment"] = asdict(self.config.transshipment)
-        out["scenario"] = None if self.config.scenario is None else asdict(self.config.scenario)
+        out["scenario"] = None if not self.config.scenario.active else asdict(self.config.scenario)
         return plain(out)
 
     def describe(self) -> str:

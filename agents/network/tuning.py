@@ -57,7 +57,7 @@ class Evaluator:
         """Whether candidates can share one ``copies=K`` simulator (not with a scenario, whose
         surge rounding draws per column, nor with transshipment into a storage capacity)."""
         a, cfg = self.network.arrays, self.network.config
-        return cfg.scenario is None and not (np.isfinite(a["storage_capacity"]).any()
+        return not cfg.scenario.active and not (np.isfinite(a["storage_capacity"]).any()
                                              and cfg.transshipment.mode != "none")
 
     def costs(self, policy, key: tuple, reps: int) -> np.ndarray:

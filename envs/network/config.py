@@ -257,7 +257,8 @@ class NetworkConfig:
     """``network_v0``: each node's reward is its own cost (``individual``) or the network's
     cost shared equally (``team``)."""
     scenario: Any = None
-    """A stress scenario (``envs.core.scenario.Scenario``); None = none."""
+    """A stress scenario (``envs.core.scenario.Scenario`` or a mapping of its fields; None =
+    ``kind=none``, no scenario)."""
 
     def __post_init__(self) -> None:
         e = "env"
@@ -312,13 +313,10 @@ class NetworkConfig:
 
 
 def _scenario(value: Any):
-    """The stress scenario (``envs.core.scenario``), or None for none."""
-    if value is None:
-        return None
+    """The stress scenario (``envs.core.scenario.Scenario``; None: ``kind=none``)."""
     from envs.core.scenario import Scenario
 
-    scenario = Scenario.from_value(value)
-    return scenario if scenario.active else None
+    return Scenario.from_value(value)
 
 
 def _multiples(field_name: str, value: Any) -> tuple[float, ...]:

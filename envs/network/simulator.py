@@ -170,7 +170,7 @@ class NetworkSimulator:
         self.lead_max = net.lead_time_max()
         self.random_lead = np.flatnonzero(self.lead_max > self.lead)
         scenario = cfg.scenario
-        shock = scenario.max_extra_lead_time if scenario is not None else 0
+        shock = scenario.max_extra_lead_time
         trans = cfg.transshipment.lead_time if cfg.transshipment.mode != "none" else 0
         self.width = int(max(self.lead_max.max(), trans) + shock + 1)
         a = net.arrays
@@ -221,7 +221,7 @@ class NetworkSimulator:
             self.stock = np.zeros((m, n), dtype=np.int64)
         self.stock = self.stock.copy()
         self._scenario = None
-        if cfg.scenario is not None and cfg.scenario.active:
+        if cfg.scenario.active:
             self._scenario = cfg.scenario.clock(rng)
         self.last = None
 
