@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.network.serial_optimum import PoissonDemand, solve_serial
-from envs.network.config import Network
+from envs.network.topology import Network
 
 
 @dataclass(frozen=True)

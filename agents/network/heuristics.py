@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.network.config import Network
+from envs.network.topology import Network
 
 FEATURE_STOCK, FEATURE_TRANSIT, FEATURE_OWED, FEATURE_ECHELON = 0, 1, 2, 3
 

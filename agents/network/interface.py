@@ -20,8 +20,8 @@ import numpy as np
 
 from agents.rl.adapter import DirectInterface
 from envs.core.config import ConfigError
-from envs.network.config import Network
 from envs.network.spaces import BASE_FEATURES
+from envs.network.topology import Network
 
 
 class NetworkInterface(DirectInterface):

@@ -19,9 +19,9 @@ import numpy as np
 
 from agents.base import env_overrides
 from envs.core.config import ConfigError
-from envs.network.config import Network
 from envs.network.env import NetworkEnv
 from envs.network.simulator import COSTS
+from envs.network.topology import Network
 
 PER_PERIOD = ("cost", *COSTS, "lost", "backlog", "internal_lost", "overflow_units", "transshipped", "on_hand",
               "in_transit", "owed")

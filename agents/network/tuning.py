@@ -35,8 +35,8 @@ from agents.network.heuristics import (
 from agents.network.rollout import run_episodes
 from agents.seeds import TUNE_SEED_BASE
 from agents.tuning import Axis, RaceResult, RaceSettings, race
-from envs.network.config import Network
 from envs.network.simulator import NetworkSimulator
+from envs.network.topology import Network
 
 TUNE_REPS = 8
 Z_LOW, Z_HIGH, Z_STEP = -1.5, 3.0, 0.125

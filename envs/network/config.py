@@ -14,12 +14,9 @@ nodes and SKUs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
-
-import numpy as np
 
 from envs.core.config import (
     MAX_COST,
@@ -305,8 +302,9 @@ class NetworkConfig:
         if self.transshipment.mode != "none" and len(leaves) < 2:
             raise ConfigError(f"{e}.transshipment.mode: needs at least two leaves (MFCs), the network has {len(leaves)}")
 
-    def build(self) -> Network:
-        """The network this config describes (loads or generates the catalogue)."""
+    def build(self):
+        """The :class:`envs.network.topology.Network` this config describes (loads or
+        generates the catalogue)."""
         from envs.network.topology import build_network
 
         return build_network(self)
@@ -350,59 +348,3 @@ def _check_tree(nodes: tuple[NodeConfig, ...]) -> None:
     shares = [n.demand_share for n in nodes if n.name not in is_parent and n.demand_share is not None]
     if sum(shares) > 1.0 + 1e-9:
         raise ConfigError(f"env.nodes: the leaves' demand_share values add up to {sum(shares):.4g}; expected at most 1")
-
-
-@dataclass(frozen=True, eq=False)
-class Network:
-    """A config built: nodes in topological order and per node-SKU arrays (M nodes, N SKUs).
-
-    ``order[k]`` is the config index of node k; every array is indexed by the topological
-    position k (parents before children)."""
-
-    config: NetworkConfig
-    catalogue: Any
-    nodes: tuple[NodeConfig, ...]
-    parent: np.ndarray  # int64 (M,), -1 = the supplier
-    children: tuple[np.ndarray, ...]  # per node, its children's positions (config order)
-    leaves: np.ndarray  # positions of the leaves
-    depth: np.ndarray  # int64 (M,): 0 = a root
-    subtree: np.ndarray  # bool (M, M): subtree[k, j] = node j is k or below k
-    leaf_mean: np.ndarray  # float64 (L, N): mean demand per period of each leaf-SKU
-    mean: np.ndarray  # float64 (M, N): mean demand per period through each node (its leaves)
-    volume: np.ndarray  # float64 (N,)
-    q_max: np.ndarray  # int64 (M, N)
-    arrays: dict = field(default_factory=dict)  # per node (M,) float64 cost / capacity arrays
-    history: np.ndarray | None = None  # int64 (T, L, N): replayed leaf demand (csv), or None
-
-    @property
-    def m(self) -> int:
-        return len(self.nodes)
-
-    @property
-    def n(self) -> int:
-        return int(self.mean.shape[1])
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(node.name for node in self.nodes)
-
-    def lead_time(self) -> np.ndarray:
-        return np.array([n.lead_time for n in self.nodes], dtype=np.int64)
-
-    def lead_time_max(self) -> np.ndarray:
-        return np.array([n.lead_time_max or n.lead_time for n in self.nodes], dtype=np.int64)
-
-    def is_serial(self) -> bool:
-        """One root, and every node has at most one child."""
-        return int((self.parent < 0).sum()) == 1 and all(len(c) <= 1 for c in self.children)
-
-    def echelon_lead(self) -> np.ndarray:
-        """int64 (M,): the lead time from the supplier to each node, summed along its path."""
-        lead, out = self.lead_time(), np.zeros(self.m, dtype=np.int64)
-        for k in range(self.m):
-            out[k] = lead[k] + (out[self.parent[k]] if self.parent[k] >= 0 else 0)
-        return out
-
-
-def finite(value: float | None) -> float:
-    return math.inf if value is None else float(value)

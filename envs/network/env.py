@@ -12,9 +12,10 @@ from gymnasium import spaces
 
 from envs.core.config import ConfigError, check_keys
 from envs.core.episode import check_reset_options, step_after_end, step_before_reset
-from envs.network.config import Network, NetworkConfig
+from envs.network.config import NetworkConfig
 from envs.network.simulator import NetworkSimulator
 from envs.network.spaces import OBS_BOUND, NetworkFaces
+from envs.network.topology import Network
 
 
 def network_config(config: NetworkConfig | None, kwargs: Mapping[str, Any]) -> NetworkConfig:

@@ -21,10 +21,11 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.core.episode import step_after_end, step_before_reset, unknown_reset_option
-from envs.network.config import Network, NetworkConfig
+from envs.network.config import NetworkConfig
 from envs.network.env import kpis, network_config
 from envs.network.simulator import NetworkSimulator
 from envs.network.spaces import OBS_BOUND, NetworkFaces
+from envs.network.topology import Network
 
 
 class NetworkParallelEnv(ParallelEnv):

@@ -62,7 +62,7 @@ from __future__ import annotations
 import numpy as np
 
 from envs.core.episode import step_before_reset
-from envs.network.config import Network
+from envs.network.topology import Network
 from envs.replenishment.demand.processes import DemandProcess
 from envs.replenishment.dynamics import period
 

@@ -1,15 +1,79 @@
-"""Building a :class:`~envs.network.config.Network` from its config: the tree in topological
+"""Building a :class:`Network` from its config: the tree in topological
 order, the catalogue, each leaf's share of demand and the per-node arrays."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
 from envs.core.config import ConfigError
-from envs.network.config import Network, NetworkConfig, finite
+
+# No import of envs.network.config here: its NetworkConfig.build() imports this module
+# (config types are named in comments).
 
 
-def topological(config: NetworkConfig) -> list[int]:
+def finite(value: float | None) -> float:
+    return math.inf if value is None else float(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A config built: nodes in topological order and per node-SKU arrays (M nodes, N SKUs).
+
+    ``order[k]`` is the config index of node k; every array is indexed by the topological
+    position k (parents before children)."""
+
+    config: Any  # envs.network.config.NetworkConfig
+    catalogue: Any
+    nodes: tuple  # of envs.network.config.NodeConfig, in topological order
+    parent: np.ndarray  # int64 (M,), -1 = the supplier
+    children: tuple[np.ndarray, ...]  # per node, its children's positions (config order)
+    leaves: np.ndarray  # positions of the leaves
+    depth: np.ndarray  # int64 (M,): 0 = a root
+    subtree: np.ndarray  # bool (M, M): subtree[k, j] = node j is k or below k
+    leaf_mean: np.ndarray  # float64 (L, N): mean demand per period of each leaf-SKU
+    mean: np.ndarray  # float64 (M, N): mean demand per period through each node (its leaves)
+    volume: np.ndarray  # float64 (N,)
+    q_max: np.ndarray  # int64 (M, N)
+    arrays: dict = field(default_factory=dict)  # per node (M,) float64 cost / capacity arrays
+    history: np.ndarray | None = None  # int64 (T, L, N): replayed leaf demand (csv), or None
+
+    @property
+    def m(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n(self) -> int:
+        return int(self.mean.shape[1])
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(node.name for node in self.nodes)
+
+    def lead_time(self) -> np.ndarray:
+        return np.array([n.lead_time for n in self.nodes], dtype=np.int64)
+
+    def lead_time_max(self) -> np.ndarray:
+        return np.array([n.lead_time_max or n.lead_time for n in self.nodes], dtype=np.int64)
+
+    def is_serial(self) -> bool:
+        """One root, and every node has at most one child."""
+        return int((self.parent < 0).sum()) == 1 and all(len(c) <= 1 for c in self.children)
+
+    def echelon_lead(self) -> np.ndarray:
+        """int64 (M,): the lead time from the supplier to each node, summed along its path."""
+        lead, out = self.lead_time(), np.zeros(self.m, dtype=np.int64)
+        for k in range(self.m):
+            out[k] = lead[k] + (out[self.parent[k]] if self.parent[k] >= 0 else 0)
+        return out
+
+
+
+
+def topological(config: Any) -> list[int]:
     """Config indices of the nodes, parents before children (roots and siblings in config order)."""
     nodes = config.nodes
     order = [i for i, n in enumerate(nodes) if n.parent is None]
@@ -21,7 +85,7 @@ def topological(config: NetworkConfig) -> list[int]:
     return order
 
 
-def _catalogue(config: NetworkConfig, leaf_names: list[str]):
+def _catalogue(config: Any, leaf_names: list[str]):
     """The SKU catalogue and, for a CSV, the (leaf x SKU) demand history."""
     from envs.replenishment.demand.catalogue import Catalogue, synthetic_catalogue
     from envs.replenishment.demand.history import load_demand_csv
@@ -65,7 +129,8 @@ def _catalogue(config: NetworkConfig, leaf_names: list[str]):
     return sku_cat, history
 
 
-def build_network(config: NetworkConfig) -> Network:
+def build_network(config: Any) -> Network:
+    """The network of an ``envs.network.config.NetworkConfig``."""
     order = topological(config)
     nodes = tuple(config.nodes[i] for i in order)
     pos = {n.name: k for k, n in enumerate(nodes)}
