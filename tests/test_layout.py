@@ -152,4 +152,4 @@ print('ok', len([k for k in gym.registry if k.startswith('fulfillgym/')]))
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith("ok 4")  # LostSales, FulfillmentCenter, SameDayDelivery, Slotting
+    assert result.stdout.startswith("ok 5")  # LostSales, FulfillmentCenter, SameDayDelivery, Slotting, Network
