@@ -142,3 +142,22 @@ def test_every_task_has_its_config_group_and_default_agents():
         config = ROOT / "configs" / "env" / f"{name}.yaml"
         assert config.exists() or name == "newsvendor", config
         assert cls.name == name and set(cls.default_agents) <= set(smoke_task(name).agent_names())
+
+
+SCENARIO_JOBS = [job for job in JOBS if task_class(job[0]).supports_scenarios]
+
+
+@pytest.mark.parametrize(("name", "shared"), SCENARIO_JOBS)
+def test_a_trained_policy_faces_scenarios_it_never_saw(pipelines, name, shared, tmp_path):
+    """A model trained without a scenario is evaluated under one, beside the heuristics:
+    its rows are in the robustness table, and the surge changes its cost."""
+    run_dir = pipelines[(name, shared)]["run"]
+    out = tmp_path / "robust"
+    python("experiments.benchmark", [*task_overrides(name), "smoke=true", f"models=[{run_dir}]",
+                                     "scenarios=[none,demand_surge]", f"hydra.run.dir={out}"], tmp_path)
+    with (out / "robustness.csv").open(newline="") as fh:
+        table = list(csv.DictReader(fh))
+    trained = [r for r in table if ":" in r["agent"]]
+    assert {r["scenario"] for r in trained} == {"none", "demand_surge"}
+    cost = {r["scenario"]: float(r["mean_cost"]) for r in trained}
+    assert cost["demand_surge"] != cost["none"]
