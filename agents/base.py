@@ -50,3 +50,18 @@ def describe_params(policy) -> str:
 def env_overrides(policy) -> dict[str, Any]:
     """The env config fields ``policy`` acts in (see the module docstring)."""
     return dict(getattr(policy, "env_overrides", None) or {})
+
+
+def episode_overrides(policy, episode_length: int, periods: int | None, warmup: int) -> tuple[int, dict[str, Any]]:
+    """The length of a rollout's episodes (``warmup + periods``; ``periods`` None: the config's
+    ``episode_length``) and the env fields to replace: the policy's own (``env_overrides``)
+    plus ``episode_length`` where it differs. A ConfigError if no period would be measured."""
+    from envs.core.config import ConfigError
+
+    length = episode_length if periods is None else warmup + periods
+    if periods is None and warmup >= length:
+        raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
+    overrides = env_overrides(policy)
+    if length != episode_length:
+        overrides["episode_length"] = length
+    return length, overrides

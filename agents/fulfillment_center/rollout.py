@@ -19,8 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from agents.base import env_overrides
-from envs.core.config import ConfigError
+from agents.base import episode_overrides
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
@@ -48,12 +47,7 @@ def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0
     ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
     popularity class and ``inventory_turnover`` (annualised, 365 * sales / mean on-hand).
     """
-    length = problem.config.episode_length if periods is None else warmup + periods
-    if periods is None and warmup >= length:
-        raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
-    overrides = env_overrides(policy)
-    if length != problem.config.episode_length:
-        overrides["episode_length"] = length
+    length, overrides = episode_overrides(policy, problem.config.episode_length, periods, warmup)
     env = env_for(problem, overrides)
     classes = problem.catalogue.popularity_class()
     masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}

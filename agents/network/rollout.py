@@ -17,8 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from agents.base import env_overrides
-from envs.core.config import ConfigError
+from agents.base import episode_overrides
 from envs.network.env import NetworkEnv
 from envs.network.simulator import COSTS
 from envs.network.topology import Network
@@ -44,12 +43,7 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
     ``profit`` (minus cost per period), ``episode_profit`` (over the measured periods) and
     ``discounted_profit`` (sum of ``discount^t`` x profit of period t, t counted from the
     episode's start: OR-Gym's episode reward with ``discount=0.97`` and no warm-up)."""
-    length = network.config.episode_length if periods is None else warmup + periods
-    if periods is None and warmup >= length:
-        raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
-    overrides = env_overrides(policy)
-    if length != network.config.episode_length:
-        overrides["episode_length"] = length
+    length, overrides = episode_overrides(policy, network.config.episode_length, periods, warmup)
     env = env_for(network, overrides)
     direct = hasattr(policy, "decide") and hasattr(policy, "feature_needed") and overrides.get("action_type") == "order"
     out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "profit", "episode_profit",

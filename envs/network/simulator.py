@@ -229,12 +229,7 @@ class NetworkSimulator:
         if self._pos >= len(self._block):
             if self.rng is None:
                 raise step_before_reset()
-            size = self.block_periods
-            if self.history_days is not None:
-                size = min(size, self.history_days - self.demand.day)
-                if size <= 0:
-                    raise RuntimeError(f"step() after the last day of the demand history (day {self.history_days - 1}); "
-                                       "call reset() first")
+            size = self.demand.next_size(self.block_periods)
             block = self.demand.next_block(size).reshape(size, self.n_leaves, self.base_n)
             self._block = np.tile(block, (1, 1, self.copies)) if self.copies > 1 else block
             if self.random_lead.size:

@@ -232,6 +232,17 @@ class DemandProcess:
         """The day index of the next period to be generated."""
         return self._day
 
+    def next_size(self, size: int) -> int:
+        """``size``, or fewer periods if a replayed history ends sooner; a RuntimeError if it
+        has ended (a simulator stepped past the last day of its history)."""
+        if not self.replay:
+            return size
+        size = min(size, len(self._history) - self._day)
+        if size <= 0:
+            raise RuntimeError(f"step() called after the last day of the demand history "
+                               f"(day {len(self._history) - 1}); call reset() first")
+        return size
+
     # -- demand ------------------------------------------------------------------------
     def next_block(self, size: int) -> np.ndarray:
         """int64 array (size, N): demand of the next ``size`` periods (the stream continues)."""

@@ -177,12 +177,7 @@ class FulfillmentSimulator:
         if self._pos >= len(self._block):
             if self.rng is None:
                 raise step_before_reset()
-            size = self.block_periods
-            if self.history_days is not None:
-                size = min(size, self.history_days - self.demand.day)
-                if size <= 0:
-                    raise RuntimeError(f"step() called after the last day of the demand history "
-                                       f"(day {self.history_days - 1}); call reset() first")
+            size = self.demand.next_size(self.block_periods)
             self._block = self.demand.next_block(size)
             if self._jitter:
                 self._lead_block = self.rng.integers(self._lead_low, self._lead_high, size=(size, self.n))
