@@ -191,7 +191,6 @@ class NetworkSimulator:
         self.subtree = net.subtree.astype(np.int64)
         self.scale = np.maximum(self.mean, 1e-9)
         self.demand = DemandProcess(cfg.demand, _expanded_catalogue(net), replay=net.history is not None)
-        self.history_days = None if net.history is None else len(net.history)
         self.block_periods = max(MIN_BLOCK_PERIODS, DEMAND_BLOCK // (self.n_leaves * self.base_n))
         self.rng: np.random.Generator | None = None
         self._block = np.empty((0, self.n_leaves, self.n), dtype=np.int64)
