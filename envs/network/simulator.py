@@ -3,7 +3,7 @@
 Plain NumPy, no Gymnasium or PettingZoo imports: ``Network-v0`` (one central agent),
 ``network_v0`` (one agent per node) and the task's heuristics all drive
 :class:`NetworkSimulator`. Arrays are indexed (node, SKU) with nodes in topological order
-(:class:`envs.network.config.Network`).
+(:class:`envs.network.topology.Network`).
 
 Timing of events in period t
 ----------------------------
@@ -20,27 +20,29 @@ Timing of events in period t
 3. **Orders.** Every node places one order per SKU on its upstream (the agents' actions,
    in units). Orders above the node's ``order_capacity`` (over its SKUs) are cut pro rata,
    rounded down. Fixed cost ``fixed_order_cost`` per positive order.
-4. **Shipments.** The supplier ships every root's order in full (times the supply fraction
-   supplier confirms only ``floor((1 - size) q + U)`` units during a ``supplier_disruption``
-   scenario; refused units are not charged, nor is the fixed cost of an order refused
-   entirely). An
-   interior node ships from its on-hand stock (which includes this period's arrivals) to
-   each child the child's request: the backlog it owes the child plus the new order
-   (``internal=backorder``) or the new order only (``internal=lost``). If the stock is
-   short, it is allocated by ``allocation``; unshipped units stay owed (backorder) or are
-   dropped at the node's ``penalty`` per unit (lost; with ``internal=lost`` the part of an
-   order cut by the order capacity is lost the same way, and a root's at
-   ``supplier_penalty``). A shipment made in period t arrives
-   at the start of period t + l, l the child's lead time (random: uniform on
+4. **Shipments.** The supplier ships every root's order in full (during a
+   ``supplier_disruption`` scenario it confirms only ``floor((1 - size) q + U)`` units;
+   refused units are not charged, nor is the fixed cost of an order refused entirely). An
+   interior node ships from its on-hand stock (which includes this period's arrivals,
+   except with ``shipping=before_arrivals``) to each child the child's request: the
+   backlog it owes the child plus the new order (``internal=backorder``) or the new order
+   only (``internal=lost``). If the stock is short, it is allocated by ``allocation``;
+   unshipped units stay owed (backorder) or are dropped at the node's ``penalty`` per unit
+   (lost; with ``internal=lost`` the part of an order cut by the order capacity is lost
+   the same way, and a root's at ``supplier_penalty``). A shipment made in period t
+   arrives at the start of period t + l, l the child's lead time (random: uniform on
    [lead_time, lead_time_max], drawn per SKU; plus the extra periods of a
    ``lead_time_shock`` scenario). ``unit_cost`` of the receiving node is paid per unit
    shipped.
 5. **Demand** at the leaves is served from on-hand stock (the single-SKU rule of
    :func:`envs.replenishment.dynamics.period`); unmet demand is lost or backordered.
-6. **Costs**, at the end of the period: ``holding_cost`` per unit on hand at each node,
-   ``pipeline_holding_cost`` per unit in transit into each node, ``penalty`` per unit lost
-   (or per unit backordered) at each leaf; with ``revenue``, minus ``price`` per unit sold
-   at a leaf or shipped by an interior node.
+6. **Costs**, at the end of the period, per node and SKU: ``holding_cost`` per unit on
+   hand, ``pipeline_holding_cost`` per unit in transit into the node, ``penalty`` per unit
+   lost (or per unit backordered) at a leaf, plus the fixed, unit, overflow and
+   transshipment costs of steps 1-4 (transshipment paid by the sender); with ``revenue``,
+   minus ``price`` per unit sold at a leaf or shipped by an interior node. The reward of
+   the faces is minus the sum; ``last["cell_cost"]`` (M, N) and ``last["node_cost"]`` (M,)
+   hold the parts.
 
 Stress scenarios (``env.scenario``, ``envs.core.scenario``): a ``demand_surge`` scales the
 leaves' demand draws in its window, a ``supplier_disruption`` cuts what the supplier ships
