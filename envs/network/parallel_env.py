@@ -96,7 +96,7 @@ class NetworkParallelEnv(ParallelEnv):
     ## Arguments
     The fields of :class:`envs.network.config.NetworkConfig` (``nodes`` is the topology,
     ``reward`` the reward mode), or ``config=`` / ``network=`` (a built
-    :class:`envs.network.config.Network`), plus ``render_mode`` (None only; the attribute
+    :class:`envs.network.topology.Network`), plus ``render_mode`` (None only; the attribute
     exists for SuperSuit).
 
     ## KPIs in ``info`` (every agent)
