@@ -85,16 +85,19 @@ def agent_names(task: Task, names, field: str = "agents") -> list[str]:
 def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console: Console,
                  progress: Progress) -> dict:
     """Solve / tune every named agent; an agent the instance cannot have is skipped with a note."""
-    agents = {}
+    agents, skipped = {}, []
     bar = progress.add_task("solving and tuning agents", total=len(names))
     for name in names:
         if why := task.unavailable(name):
             console.print(f"[yellow]{name} skipped: {why}[/yellow]")
+            skipped.append(f"{name}: {why}")
         else:
             start = time.perf_counter()
             agents[name] = task.make_agent(name, tuning_reps=tuning_reps, smoke=smoke)
             log.info("built %s in %.2fs: %s", name, time.perf_counter() - start, agents[name])
         progress.advance(bar)
+    if names and not agents:
+        raise ConfigError(f"agents: none of the agents can act on this instance ({'; '.join(skipped)})")
     return agents
 
 

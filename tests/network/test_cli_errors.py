@@ -1,0 +1,31 @@
+"""Bad network input on the command line: one line naming the field and the accepted values,
+exit code 2, no traceback, no results left behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pipeline.test_cli import run_module
+
+
+@pytest.mark.parametrize(("module", "overrides", "field", "accepted"), [
+    ("experiments.benchmark", ["env.allocation=fair"], "env.allocation", "balanced"),
+    ("experiments.benchmark", ["env.internal=drop"], "env.internal", "backorder"),
+    ("experiments.benchmark", ["env.shipping=later"], "env.shipping", "before_arrivals"),
+    ("experiments.benchmark", ["env.nodes.1.parent=HUB"], "env.nodes[1].parent", "DC"),
+    ("experiments.benchmark", ["env.nodes.2.lead_time=0"], "env.nodes[2].lead_time", "[1, 100]"),
+    ("experiments.benchmark", ["+env.nodes.0.demand_share=0.5"], "env.nodes[0].demand_share", "null"),
+    ("experiments.benchmark", ["+env.transshipment.mode=pool"], "env.transshipment.mode", "balance"),
+    ("experiments.benchmark", ["agents=[exact]"], "exact: the network is not a serial chain", "agents"),
+    ("experiments.benchmark", ["agents=[echelon,random]"], "agents", "echelon_base_stock"),
+    ("experiments.benchmark", ["scenario=demand_surge", "env.scenario.size=-3"], "env.scenario.size", "[-1"),
+    ("experiments.train", ["agent=sac"], "agent=sac", "ppo"),
+    ("experiments.train", ["env.training.action_type=order"], "env.training.action_type", "level"),
+])
+def test_bad_network_value_is_one_line_and_exit_2(tmp_path, module, overrides, field, accepted):
+    result = run_module(module, "env=network", *overrides, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0] and accepted in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "results.csv").exists()
