@@ -114,6 +114,10 @@ def trained_agents(task: Task, runs) -> dict:
         if run.task.name != task.name:
             raise ConfigError(f"models: {path} was trained on env={run.task.name}, not env={task.name}")
         name = f"{run.agent}{'_shared' if run.shared else ''}:{run.path.name}"
+        if name in out:  # e.g. two multirun sweeps' job 0: the sweep's folder tells them apart
+            name = f"{name}@{run.path.resolve().parent.name}"
+        if name in out:
+            raise ConfigError(f"models: {path} is given twice (as {name})")
         out[name] = load_policy(run, preferred_checkpoint(run), task=task, name=name)
     return out
 
