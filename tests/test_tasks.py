@@ -161,3 +161,17 @@ def test_a_trained_policy_faces_scenarios_it_never_saw(pipelines, name, shared, 
     assert {r["scenario"] for r in trained} == {"none", "demand_surge"}
     cost = {r["scenario"]: float(r["mean_cost"]) for r in trained}
     assert cost["demand_surge"] != cost["none"]
+
+
+def test_models_of_two_sweeps_with_the_same_job_folder_are_both_evaluated(pipelines, tmp_path):
+    """Job 0 of two multirun sweeps: both ``.../0``; each keeps its row."""
+    import shutil
+
+    run_dir = pipelines[("lost_sales", False)]["run"]
+    first, second = tmp_path / "sweep_a" / "0", tmp_path / "sweep_b" / "0"
+    for target in (first, second):
+        shutil.copytree(run_dir, target)
+    out = tmp_path / "bench"
+    python("experiments.benchmark", [*task_overrides("lost_sales"), "smoke=true", f"models=[{first},{second}]",
+                                     "agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path)
+    assert {a for a in rows(out / "results.csv") if ":" in a} == {"ppo:0", "ppo:0@sweep_b"}
