@@ -229,7 +229,7 @@ class NetworkConfig:
     """Lateral transshipment between leaves (:class:`TransshipmentConfig`); None = none."""
     revenue: bool = False
     """Count revenue: ``price`` per unit sold to customers at leaves and per unit shipped by
-    interior nodes, and ``unit_cost`` per unit received. The reward is then profit."""
+    interior nodes (the reward is then the profit). ``unit_cost`` is charged either way."""
     overflow_cost: float = 5.0
     """Per unit refused for lack of storage space."""
     episode_length: int = 365
