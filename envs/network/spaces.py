@@ -14,7 +14,7 @@ of mu_ki, the mean demand per period through node k (its leaves' demand):
 | 2      | units its parent owes it (internal backorders) / mu                      |
 | 3      | echelon inventory position / mu                                          |
 | 4      | the parent's on-hand stock / the parent's mu (0 for a root)              |
-| 5      | last period's demand on the node / mu (leaves: customers; else: requests)|
+| 5      | last period's demand on the node / mu (leaves: customers; else: children's new orders) |
 | 6      | lead time / 10                                                           |
 | 7      | log10 mu                                                                 |
 | 8..    | units arriving at the start of periods t+1, ..., t+P / mu                |
@@ -100,7 +100,7 @@ class NetworkFaces:
         return out
 
     def last_demand(self) -> np.ndarray:
-        """(M, N): last period's customer demand at leaves and children's requests elsewhere."""
+        """(M, N): last period's customer demand at leaves and children's new orders (without what is owed) elsewhere."""
         sim, out = self.sim, np.zeros((self.m, self.n))
         last = sim.last
         if last is None:
