@@ -101,12 +101,14 @@ def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console
     return agents
 
 
-def trained_agents(task: Task, runs) -> dict:
-    """The best-on-validation policy of each training run directory in ``runs``."""
+def trained_agents(task: Task, runs, groups: dict | None = None) -> dict:
+    """The best-on-validation policy of each training run directory in ``runs``; ``groups``
+    (if given) receives agent name -> (group, training seed) (``experiments.seeds``)."""
     if not runs:
         return {}
     # torch and SB3 from here on
     from agents.rl.loading import load_policy, open_run, preferred_checkpoint
+    from experiments.seeds import group_of
 
     out = {}
     for path in runs:
@@ -119,6 +121,8 @@ def trained_agents(task: Task, runs) -> dict:
         if name in out:
             raise ConfigError(f"models: {path} is given twice (as {name})")
         out[name] = load_policy(run, preferred_checkpoint(run), task=task, name=name)
+        if groups is not None:
+            groups[name] = group_of(run.cfg)
     return out
 
 
@@ -140,7 +144,8 @@ def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> f
             from agents.rl.exported import onnx_agents
 
             add_agents(agents, onnx_agents(list(cfg.onnx), task), "onnx")
-        add_agents(agents, trained_agents(task, cfg.get("models")), "models")
+        groups: dict = {}
+        add_agents(agents, trained_agents(task, cfg.get("models"), groups), "models")
         if cfg.get("save_plans"):
             task.record_plans(out / "plans", {id(policy): name for name, policy in agents.items()})
         bar = progress.add_task("evaluating (agent x round)", total=None)
@@ -148,6 +153,10 @@ def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> f
                               progress=lambda name: progress.advance(bar))
     print_table(evaluation, task, title, console)
     write_results(evaluation, task, out, title, command_line("experiments.benchmark"))
+    if groups:
+        from experiments.seeds import seed_table, write_seed_table
+
+        write_seed_table(seed_table(evaluation.frame, groups), out, evaluation.reference, console)
     console.print(f"results: {out}")
     return float(evaluation.frame["mean_cost"].min())
 

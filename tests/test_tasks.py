@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -171,7 +172,13 @@ def test_models_of_two_sweeps_with_the_same_job_folder_are_both_evaluated(pipeli
     first, second = tmp_path / "sweep_a" / "0", tmp_path / "sweep_b" / "0"
     for target in (first, second):
         shutil.copytree(run_dir, target)
+    config = second / "config.yaml"  # the second sweep's job trained seed 1
+    config.write_text(re.sub(r"(?m)^seed: 0$", "seed: 1", config.read_text()))
     out = tmp_path / "bench"
     python("experiments.benchmark", [*task_overrides("lost_sales"), "smoke=true", f"models=[{first},{second}]",
                                      "agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path)
     assert {a for a in rows(out / "results.csv") if ":" in a} == {"ppo:0", "ppo:0@sweep_b"}
+    with (out / "seeds.csv").open(newline="") as fh:  # the two seeds of one experiment, summarised
+        seeds = list(csv.DictReader(fh))
+    assert len(seeds) == 1 and seeds[0]["runs"] == "2" and seeds[0]["seeds"] == "0 1"
+    assert (out / "seeds.md").exists()

@@ -1,0 +1,50 @@
+"""Seed statistics of trained models (experiments/seeds.py): grouping by everything but the
+seed, and the across-seed mean, t-interval and worst seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from experiments.seeds import group_of, seed_table
+
+
+def cfg(**changes):
+    base = {"seed": 0, "shared": False, "total_timesteps": 1000, "agent": {"name": "ppo", "kwargs": {"n_steps": 64}},
+            "env": {"_target_": "x.Y", "n_skus": 3, "evaluation": {"reps": 16, "max_reps": 64, "warmup": 5}},
+            "eval": {"reps": 16}, "hydra": {"run": {"dir": "a"}}}
+    for key, value in changes.items():
+        node = base
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    return OmegaConf.create(base)
+
+
+def test_runs_differing_only_in_seed_or_evaluation_share_a_group():
+    label, seed = group_of(cfg())
+    assert label.startswith("ppo#") and seed == 0
+    for same in (cfg(seed=3), cfg(**{"eval.reps": 64}), cfg(**{"env.evaluation.max_reps": 256}),
+                 cfg(**{"hydra.run.dir": "b"})):
+        assert group_of(same)[0] == label
+    for other in (cfg(total_timesteps=2000), cfg(**{"agent.kwargs.n_steps": 128}), cfg(**{"env.n_skus": 4}),
+                  cfg(**{"env.evaluation.warmup": 9})):
+        assert group_of(other)[0] != label
+    assert group_of(cfg(shared=True))[0].startswith("ppo_shared#")
+
+
+def test_the_table_gives_the_mean_the_t_interval_and_the_worst_seed():
+    frame = pd.DataFrame({"agent": ["base", "ppo:0", "ppo:1", "ppo:2", "solo:0"],
+                          "mean_cost": [10.0, 11.0, 12.0, 13.5, 20.0], "gap_pct": [0.0, 10.0, 20.0, 35.0, 100.0]})
+    members = {"ppo:0": ("g", 0), "ppo:1": ("g", 1), "ppo:2": ("g", 2), "solo:0": ("h", 0)}
+    table = seed_table(frame, members)
+    assert list(table["group"]) == ["g"]  # a group of one run has no seed statistics
+    row = table.iloc[0]
+    gaps = np.array([10.0, 20.0, 35.0])
+    assert row["mean_gap_pct"] == pytest.approx(gaps.mean())
+    assert row["gap_ci95"] == pytest.approx(4.302652729911275 * gaps.std(ddof=1) / np.sqrt(3))
+    assert row["worst_seed"] == 2 and row["worst_gap_pct"] == 35.0 and row["best_gap_pct"] == 10.0
+    assert row["runs"] == 3 and row["seeds"] == "0 1 2"
