@@ -86,7 +86,15 @@ class NetworkPolicy:
         return np.rint(value * self.mu).astype(np.int64)
 
     def order_quantities(self, obs: np.ndarray) -> np.ndarray:
-        return self.decide(self.positions(obs, None), self.positions(obs, FEATURE_ECHELON))
+        echelon = self.positions(obs, FEATURE_ECHELON) if self.feature_needed else None
+        return self.decide(self.positions(obs, None), echelon)
+
+    def orders(self, sim) -> np.ndarray:
+        """Orders (M, N) for the state of ``sim`` (an ``envs.network.simulator.NetworkSimulator``,
+        possibly with copies): what :meth:`predict` answers on its observation, read from the
+        simulator's positions instead."""
+        echelon = sim.echelon_position() if self.feature_needed else None
+        return np.clip(self.decide(sim.installation_position(), echelon), 0, self.q_max)
 
     def decide(self, installation: np.ndarray, echelon: np.ndarray) -> np.ndarray:
         """Orders (..., M, N) from the installation and echelon positions (..., M, N) in units."""
@@ -127,7 +135,6 @@ def stacked(policies: list[NetworkPolicy]) -> NetworkPolicy:
 
 
 class _LevelPolicy(NetworkPolicy):
-    feature: int | None = None
     arrays = ("levels",)
 
     def __init__(self, network: Network, levels: np.ndarray, safety: tuple[float, ...] = ()):
@@ -135,12 +142,8 @@ class _LevelPolicy(NetworkPolicy):
         self.levels = np.asarray(levels, dtype=np.int64).reshape(self.m, self.n)
         self.safety = tuple(float(s) for s in safety)
 
-    def order_quantities(self, obs):
-        return np.maximum(self.levels[None] - self.positions(obs, self.feature), 0)
-
     def decide(self, installation, echelon):
-        return np.maximum(self.levels - (echelon if self.feature == FEATURE_ECHELON else installation), 0)
-
+        return np.maximum(self.levels - (echelon if self.feature_needed else installation), 0)
 
     def params(self) -> dict[str, Any]:
         out = {f"z{d}": z for d, z in enumerate(self.safety)}
@@ -159,7 +162,6 @@ class EchelonBaseStock(_LevelPolicy):
     """Order up to S_k on the echelon position (module docstring)."""
 
     name = "echelon_base_stock"
-    feature = FEATURE_ECHELON
     feature_needed = True
 
 
@@ -175,9 +177,6 @@ class InstallationSs(NetworkPolicy):
         self.s = np.asarray(reorder, dtype=np.int64).reshape(self.m, self.n)
         self.S = np.maximum(np.asarray(order_up_to, dtype=np.int64).reshape(self.m, self.n), self.s)
         self.safety, self.m_mult = tuple(float(s) for s in safety), float(m)
-
-    def order_quantities(self, obs):
-        return self.decide(self.positions(obs, None), None)
 
     def decide(self, installation, echelon):
         return np.where(installation <= self.s, self.S - installation, 0)

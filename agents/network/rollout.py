@@ -6,7 +6,7 @@ faces the same demand and lead times in replication r and cost differences are p
 policy answers in the action space named by its ``env_overrides`` (heuristics: ``order``);
 the env is rebuilt with those fields on the same network. A heuristic of
 ``agents.network.heuristics`` is played on the simulator's positions directly (its
-``decide``), which gives the same orders as its ``predict`` on the observation (a test
+``orders``), which gives the same orders as its ``predict`` on the observation (a test
 checks it) without building observations.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from agents.base import episode_overrides
+from agents.network.heuristics import NetworkPolicy
 from envs.network.env import NetworkEnv
 from envs.network.simulator import COSTS
 from envs.network.topology import Network
@@ -45,7 +46,7 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
     episode's start: OR-Gym's episode reward with ``discount=0.97`` and no warm-up)."""
     length, overrides = episode_overrides(policy, network.config.episode_length, periods, warmup)
     env = env_for(network, overrides)
-    direct = hasattr(policy, "decide") and hasattr(policy, "feature_needed") and overrides.get("action_type") == "order"
+    direct = isinstance(policy, NetworkPolicy) and overrides.get("action_type") == "order"
     out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "profit", "episode_profit",
                                                    "discounted_profit")}
     discount = network.config.discount
@@ -56,10 +57,7 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
         measured = 0
         for t in range(length):
             if direct:  # a heuristic reads the simulator's positions: no observation is built
-                sim = env.sim
-                ech = sim.echelon_position() if policy.feature_needed else None
-                q = np.clip(policy.decide(sim.installation_position(), ech), 0, policy.q_max)
-                _, _, _, truncated, info = env.orders_step(q, observe=False)
+                _, _, _, truncated, info = env.orders_step(policy.orders(env.sim), observe=False)
             else:
                 action, _ = policy.predict(obs, deterministic=True)
                 obs, _, _, truncated, info = env.step(action)

@@ -54,11 +54,9 @@ class Evaluator:
 
     @property
     def batched(self) -> bool:
-        """Whether candidates can share one ``copies=K`` simulator (not with a scenario, whose
-        surge rounding draws per column, nor with transshipment into a storage capacity)."""
-        a, cfg = self.network.arrays, self.network.config
-        return not cfg.scenario.active and not (np.isfinite(a["storage_capacity"]).any()
-                                             and cfg.transshipment.mode != "none")
+        """Whether candidates can share one ``copies=K`` simulator: not with a scenario, whose
+        surge rounding draws per column."""
+        return not self.network.config.scenario.active
 
     def costs(self, policy, key: tuple, reps: int) -> np.ndarray:
         return self.costs_many([policy], [key], reps)[0]
@@ -85,15 +83,13 @@ class Evaluator:
         k, n = len(policies), self.network.n
         first = min(len(self.cache[key]) for key in keys)
         length = self.network.config.episode_length if self.periods is None else self.warmup + self.periods
-        decide = stacked(policies)
+        together = stacked(policies)
         sim = NetworkSimulator(self.network, copies=k)
         for r in range(first, reps):
             sim.reset(np.random.default_rng(self.seeds[r]))
             total = np.zeros(k)
             for t in range(length):
-                ech = sim.echelon_position() if decide.feature_needed else None
-                q = np.clip(decide.decide(sim.installation_position(), ech), 0, decide.q_max)
-                sim.step(q)
+                sim.step(together.orders(sim))
                 if t >= self.warmup:
                     total += sim.last["cell_cost"].sum(axis=0).reshape(k, n).sum(axis=1)
             for key, cost in zip(keys, total / (length - self.warmup), strict=True):

@@ -129,11 +129,7 @@ class NetworkEnv(gym.Env):
             raise step_before_reset() if self.sim.rng is None else step_after_end(self._length)
         f = self.faces
         a = f.check(action, (f.m, f.n), self.action_space, f"one per node and SKU, {f.m} x {f.n}")
-        totals = self.sim.step(f.orders(a))
-        truncated = self.sim.t >= self._length
-        if truncated:
-            self._live = False
-        return f.features().ravel(), -float(totals["cost"]), False, truncated, kpis(totals, self.sim)
+        return self.orders_step(f.orders(a))
 
     def orders_step(self, orders: np.ndarray, observe: bool = True):
         """Step with orders in units (M, N) (heuristics), bypassing the action space; with

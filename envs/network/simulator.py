@@ -144,6 +144,30 @@ def allocate(available: np.ndarray, request: np.ndarray, rule: str, position: np
     return out
 
 
+def fit_space(stock: np.ndarray, incoming: np.ndarray, capacity: np.ndarray, limited: np.ndarray,
+              cap_factor: float, unit_volume: np.ndarray, copies: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Units (M, N) of ``incoming`` that fit the storage of the ``limited`` nodes, and the units
+    refused (M, N). At a node whose on-hand volume would exceed ``capacity x cap_factor``,
+    the units that need space (backlog is filled first) are cut pro rata, rounded down; each
+    of the ``copies`` column blocks of N / copies SKUs (``unit_volume`` each) has its own
+    storage. Shared by arrivals (step 1) and transshipments that arrive at once (step 2)."""
+    accepted = incoming.copy()
+    refused = np.zeros_like(incoming)
+    b = len(unit_volume)
+    for k in limited:
+        before = np.maximum(stock[k], 0).reshape(copies, b)
+        need = np.maximum(stock[k] + incoming[k], 0).reshape(copies, b) - before  # units that need space
+        vol = need @ unit_volume
+        free = np.maximum(capacity[k] * cap_factor - before @ unit_volume, 0.0)
+        over = vol > free
+        if over.any():
+            cut = np.zeros((copies, b), dtype=np.int64)
+            cut[over] = need[over] - np.floor(need[over] * (free[over] / vol[over])[:, None]).astype(np.int64)
+            accepted[k] -= cut.ravel()
+            refused[k] = cut.ravel()
+    return accepted, refused
+
+
 class NetworkSimulator:
     """State and dynamics of a network (module docstring).
 
@@ -156,7 +180,7 @@ class NetworkSimulator:
     ``copies=K`` (for tuning): K copies of every SKU side by side (N' = K N columns, copy c of
     SKU i in column c N + i) facing the same demand and lead-time draws (common random
     numbers), e.g. K candidate policies evaluated in one pass. Each copy has its own order
-    and storage capacities (transshipment into a storage capacity needs ``copies=1``)."""
+    and storage capacities."""
 
     def __init__(self, network: Network, copies: int = 1):
         self.net = net = network
@@ -182,9 +206,6 @@ class NetworkSimulator:
         self.order_cap, self.storage_cap = a["order_capacity"], a["storage_capacity"]
         self.limited_order = np.flatnonzero(np.isfinite(self.order_cap))
         self.limited_storage = np.flatnonzero(np.isfinite(self.storage_cap))
-        if copies > 1 and self.limited_storage.size and cfg.transshipment.mode != "none":
-            raise ValueError("copies: transshipment into a storage capacity is not available with copies; "
-                             "expected copies=1")
         self._has_fixed = bool(np.any(self.fixed > 0))
         self._has_unit_cost = bool(np.any(self.unit_cost > 0))
         self.mean = np.tile(net.mean, (1, copies))
@@ -416,38 +437,9 @@ class NetworkSimulator:
         return arriving, overflow
 
     def _fit_storage(self, arriving: np.ndarray, cap_factor: float):
-        """Arrivals accepted at nodes with a storage capacity (pro rata) and the units refused (M, N)."""
-        refused = np.zeros((self.m, self.n), dtype=np.int64)
-        arriving = arriving.copy()
-        c, b = self.copies, self.base_n
-        vol_unit = self.volume[:b]
-        for k in self.limited_storage:
-            before = np.maximum(self.stock[k], 0).reshape(c, b)
-            need = np.maximum(self.stock[k] + arriving[k], 0).reshape(c, b) - before  # units that need space
-            vol = need @ vol_unit
-            free = np.maximum(self.storage_cap[k] * cap_factor - before @ vol_unit, 0.0)
-            over = vol > free  # each copy has its own storage
-            if over.any():
-                cut = np.zeros((c, b), dtype=np.int64)
-                cut[over] = need[over] - np.floor(need[over] * (free[over] / vol[over])[:, None]).astype(np.int64)
-                arriving[k] -= cut.ravel()
-                refused[k] = cut.ravel()
-        return arriving, refused
-
-    def _fit_transshipment(self, get: np.ndarray, cap_factor: float) -> np.ndarray:
-        """Units (L, N) a leaf with a storage capacity can receive at once: as arrivals in
-        step 1, the units that need space are cut pro rata (rounded down) to its free space."""
-        get = get.copy()
-        for j, k in enumerate(self.leaves):
-            if not np.isfinite(self.storage_cap[k]) or not get[j].any():
-                continue
-            before = np.maximum(self.stock[k], 0)
-            need = np.maximum(self.stock[k] + get[j], 0) - before  # backlog is filled first
-            vol = float(self.volume @ need)
-            free = max(self.storage_cap[k] * cap_factor - float(self.volume @ before), 0.0)
-            if vol > free:
-                get[j] -= need - np.floor(need * (free / vol)).astype(np.int64)
-        return get
+        """Step 1's arrivals accepted where nodes have a storage capacity, and the units refused (M, N)."""
+        return fit_space(self.stock, arriving, self.storage_cap, self.limited_storage, cap_factor,
+                         self.volume[: self.base_n], self.copies)
 
     def _transship(self, cell: np.ndarray, cap_factor: float = 1.0) -> int:
         """The balancing rule of ``TransshipmentConfig``; returns the units moved."""
@@ -461,8 +453,11 @@ class NetworkSimulator:
         if not move.any():
             return 0
         get = np.floor(deficit * (move / np.maximum(d_tot, 1))[None, :]).astype(np.int64)
-        if tc.lead_time == 0 and self.limited_storage.size:  # arriving at once: only what fits
-            get = self._fit_transshipment(get, cap_factor)
+        if tc.lead_time == 0 and self.limited_storage.size:  # arriving at once: only what fits (step 1's rule)
+            incoming = np.zeros_like(self.stock)
+            incoming[leaves] = get
+            get = fit_space(self.stock, incoming, self.storage_cap, self.limited_storage, cap_factor,
+                            self.volume[: self.base_n], self.copies)[0][leaves]
         need = get.sum(axis=0)
         give = np.floor(surplus * (need / np.maximum(s_tot, 1))[None, :]).astype(np.int64)
         rest = need - give.sum(axis=0)

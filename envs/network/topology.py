@@ -63,15 +63,6 @@ class Network:
         """One root, and every node has at most one child."""
         return int((self.parent < 0).sum()) == 1 and all(len(c) <= 1 for c in self.children)
 
-    def echelon_lead(self) -> np.ndarray:
-        """int64 (M,): the lead time from the supplier to each node, summed along its path."""
-        lead, out = self.lead_time(), np.zeros(self.m, dtype=np.int64)
-        for k in range(self.m):
-            out[k] = lead[k] + (out[self.parent[k]] if self.parent[k] >= 0 else 0)
-        return out
-
-
-
 
 def topological(config: Any) -> list[int]:
     """Config indices of the nodes, parents before children (roots and siblings in config order)."""

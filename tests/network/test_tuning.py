@@ -30,7 +30,11 @@ class OneByOne(Evaluator):
 
 @pytest.mark.parametrize("kwargs", [{"n_skus": 4}, CAPACITATED, ORGYM_LIKE,
                                     {"n_skus": 2, "transshipment": {"mode": "balance", "lead_time": 1},
-                                     "allocation": "balanced", "backorders": True}])
+                                     "allocation": "balanced", "backorders": True},
+                                    {"n_skus": 2, "transshipment": {"mode": "balance", "lead_time": 0, "threshold": 2.0},
+                                     "nodes": [{"name": "DC", "lead_time": 2},
+                                               {"name": "A", "parent": "DC", "penalty": 9.0, "storage_capacity": 12},
+                                               {"name": "B", "parent": "DC", "penalty": 9.0}]}])
 @pytest.mark.parametrize("kind", [EchelonBaseStock, InstallationBaseStock])
 def test_batched_costs_equal_one_by_one_rollouts(kwargs, kind):
     net = NetworkTask(**kwargs).network
