@@ -8,8 +8,9 @@ training episodes, ...) and ``evaluation`` (its evaluation horizon and replicati
 task gives the entry points:
 
 * env factories: :meth:`Task.make_env` (the evaluation env), :meth:`Task.training_env_fn`
-  (single-agent training envs), :meth:`Task.make_parallel_env` (PettingZoo, if any) and
-  :meth:`Task.shared_batch` (one sub-env per agent, for parameter-sharing training);
+  (single-agent training envs), :meth:`Task.training_batch` (the same envs stepped together by a
+  batched simulator, if the task has one), :meth:`Task.make_parallel_env` (PettingZoo, if any)
+  and :meth:`Task.shared_batch` (one sub-env per agent, for parameter-sharing training);
 * its agents by name (:meth:`Task.make_agent`: tuned heuristics, exact solvers) and its
   reference (:meth:`Task.reference_name`: e.g. the exact optimum; None = the cheapest agent);
 * its KPI columns (:attr:`Task.kpis`) and a common-random-numbers rollout
@@ -295,6 +296,13 @@ class Task(ABC):
         action parameterisation, episode length, start state). ``maskable``: the env must
         offer ``action_masks()`` (MaskablePPO)."""
 
+    def training_batch(self, n_envs: int, seed: int, maskable: bool = False):
+        """``n_envs`` copies of the :meth:`training_env_fn` env as one batch (``envs.core.batch``
+        protocol, one sub-env per copy) stepped together by the task's batched NumPy simulator:
+        what ``vec_env=batched`` (or ``auto``) trains on instead of a ``DummyVecEnv``
+        (``agents.rl.vec_env``). None (the default): the task has none."""
+        return None
+
     def shared_batch(self, n_copies: int, seed: int):
         """One sub-env per agent of ``n_copies`` copies (``envs.core.batch`` protocol), for
         parameter-sharing training; None if the task has no multi-agent face. Default: the
@@ -369,6 +377,18 @@ class Task(ABC):
         """A ConfigError if ``algorithm`` (``agents.rl.algorithms.Algorithm``) cannot train here."""
         if shared and self.shared_batch(1, 0) is None:
             raise ConfigError(f"shared: env={self.name} has no multi-agent (PettingZoo) face; set shared=false")
+        if getattr(algorithm, "needs_problem", False):
+            if type(self).dcl_problem is Task.dcl_problem:
+                raise ConfigError(f"agent={algorithm.name}: env={self.name} has no DCL problem (Task.dcl_problem); "
+                                  "DCL is available for env=lost_sales")
+            if shared:
+                raise ConfigError(f"agent={algorithm.name} trains one central policy: set shared=false")
+
+    def dcl_problem(self, **options: Any):
+        """What Deep Controlled Learning (``agents.rl.dcl``) needs of this task: state sampling,
+        CRN rollouts of every candidate action on the batched simulator and a start policy
+        (``agents.rl.dcl.Problem``); ``options`` come from ``agent.problem``. Default: none."""
+        raise ConfigError(f"agent=dcl: env={self.name} has no DCL problem")
 
     # -- speed, smoke, extras -------------------------------------------------------------
     def _speed(self):

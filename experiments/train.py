@@ -59,6 +59,7 @@ def validate(cfg: DictConfig, task, algo) -> None:
     check_int("seed", cfg.seed, 0, MAX_SEED)
     check_int("torch_threads", cfg.torch_threads, 1, 256)
     check_bool("shared", cfg.shared)
+    vec_env_choice(cfg, task, algo)
     check_bool("resume_allow_missing", cfg.resume_allow_missing)
     check_choice("benchmark.model", cfg.benchmark.model, ("best", "last"))
     check_int("validation.freq", cfg.validation.freq, 1)
@@ -74,6 +75,17 @@ def validate(cfg: DictConfig, task, algo) -> None:
         wandb_mode(OmegaConf.to_container(cfg.logger.wandb))
 
 
+def vec_env_choice(cfg: DictConfig, task, algo) -> str:
+    """``vec_env`` (``agents.rl.vec_env``), checked: ``batched`` needs a task with a training batch
+    (a run saved before the switch existed trained on ``dummy``)."""
+    from agents.rl.vec_env import VEC_ENVS, training_batch
+
+    choice = check_choice("vec_env", OmegaConf.select(cfg, "vec_env", default="dummy"), VEC_ENVS)
+    if not cfg.shared:
+        training_batch(task, 1, 0, algo.maskable, choice)
+    return choice
+
+
 def validation_settings(cfg: DictConfig) -> EvalSettings:
     """Every validation plays the same ``validation.reps`` replications (no stopping rule)."""
     v = cfg.validation
@@ -85,7 +97,9 @@ def smoke_training(cfg: DictConfig, task, algo) -> dict:
     n_envs = 2
     width = n_envs * (task.shared_batch(1, 0).num_envs if cfg.shared else 1)
     kwargs = cfg.agent.get("kwargs") or {}
-    if algo.off_policy:
+    if algo.needs_problem:  # DCL: two generations of a few states, few short rollouts
+        extra, total = {"n_states": 64, "reps": 4, "horizon": 4, "n_epochs": 2}, 128
+    elif algo.off_policy:
         extra, total = {"learning_starts": 32, "buffer_size": 2000, "batch_size": 16}, 128
     else:
         extra = {"n_steps": 16, **({"batch_size": 16} if "batch_size" in kwargs else {})}

@@ -24,7 +24,7 @@ from agents.lost_sales.policies import orders_to_actions
 from envs.core.config import ConfigError
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import order_from_action
-from envs.replenishment.lost_sales.wrappers import levels_from_action, order_up_to
+from envs.replenishment.lost_sales.wrappers import levels_from_action, order_masks, order_up_to
 
 # Env config fields an exported or trained policy cannot act without (shapes and action
 # meaning); any other difference only draws a warning.
@@ -66,8 +66,7 @@ class LostSalesInterface:
         """``OrderMask``'s masks for a batch of raw observations (None unless masked)."""
         if not self.masked:
             return None
-        room = self.level_max - np.rint(self.model_obs(obs).sum(axis=1)).astype(np.int64)
-        return np.arange(self.config.q_max + 1)[None, :] <= np.maximum(room, 0)[:, None]
+        return order_masks(self.model_obs(obs), self.level_max, self.config.q_max)
 
     def input_meaning(self) -> list[str]:
         """What each input column is: on-hand stock, then the pipeline oldest first."""

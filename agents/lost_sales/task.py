@@ -135,6 +135,16 @@ class LostSalesTask(Task):
 
         return make
 
+    def training_batch(self, n_envs: int, seed: int, maskable: bool = False):
+        """The :meth:`training_env_fn` envs stepped together (``envs.replenishment.lost_sales.batch``)."""
+        from envs.replenishment.lost_sales.batch import LostSalesBatch
+
+        t = self.training
+        config = LostSalesConfig.from_kwargs({**self.env_kwargs(), "initial_state": t.initial_state})
+        level_min, level_max = self.levels()
+        return LostSalesBatch(config, n_envs, t.episode_steps, seed, t.parameterisation, level_min, level_max,
+                              masked=maskable and t.parameterisation == "order")
+
     def check_algorithm(self, algorithm, shared: bool) -> None:
         super().check_algorithm(algorithm, shared)
         if self.config.action_type not in algorithm.action_types:
@@ -210,6 +220,16 @@ class LostSalesTask(Task):
         if tuning_reps is not None:
             options["n_reps"] = tuning_reps
         return tune(name, self.config, **options)
+
+    def dcl_problem(self, **options: Any):
+        """States, start policy and CRN rollouts for DCL (``agents.lost_sales.dcl``)."""
+        from agents.lost_sales.dcl import LostSalesDCL
+
+        try:
+            return LostSalesDCL(self, **options)
+        except TypeError as err:
+            raise ConfigError(f"agent.problem: {err}; accepted keys: start_policy, burn_in, sample_every, "
+                              "per_row") from None
 
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:

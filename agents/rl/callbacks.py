@@ -72,12 +72,15 @@ class PeriodicEvaluation(EveryTimesteps):
     ``make_policy(model, training_env)`` is the current policy; ``score(policy)`` returns a
     row of metrics with at least ``mean_cost`` (lower is better; ``experiments.train``'s
     validation score). Every metric is logged as ``eval/<key>`` and appended to
-    ``eval.csv``; the best model so far is kept in ``best/``.
+    ``eval.csv`` after ``timesteps`` and ``wall_seconds`` (the run's wall time when the
+    evaluated policy was ready: training and earlier validations, ``previous_seconds`` of a
+    resumed run included); the best model so far is kept in ``best/``.
     """
 
-    def __init__(self, make_policy, score, freq: int, out: Path, meta: dict):
+    def __init__(self, make_policy, score, freq: int, out: Path, meta: dict, previous_seconds: float = 0.0):
         super().__init__(freq)
         self.make_policy, self.score = make_policy, score
+        self.started = time.perf_counter() - previous_seconds
         self.out, self.meta = Path(out), meta
         self.best = float("inf")
         self.last_timesteps = -1  # timesteps of the latest evaluation
@@ -91,16 +94,21 @@ class PeriodicEvaluation(EveryTimesteps):
         self.evaluate()
 
     def evaluate(self) -> float:
+        wall = round(time.perf_counter() - self.started, 3)
         policy = self.make_policy(self.model, self.training_env)
         self.last_timesteps = self.model.num_timesteps
-        row = {"timesteps": self.model.num_timesteps, **self.score(policy)}
+        row = {"timesteps": self.model.num_timesteps, "wall_seconds": wall, **self.score(policy)}
         for key, value in row.items():
-            if key != "timesteps":
+            if key not in ("timesteps", "wall_seconds"):
                 self.logger.record(f"eval/{key}", value)
         self.logger.dump(self.model.num_timesteps)
         new = not self.history_file.exists()
+        fields = list(row)
+        if not new:  # keep the file's columns (a run resumed from before wall_seconds existed)
+            with self.history_file.open(newline="") as fh:
+                fields = next(csv.reader(fh), fields)
         with self.history_file.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(row)

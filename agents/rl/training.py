@@ -94,14 +94,18 @@ def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
     set_random_seed(int(cfg.seed))
     maskable = algo.maskable and not cfg.shared
     gamma = float(OmegaConf.select(cfg, "agent.kwargs.gamma", default=0.99))
-    venv = normalized(base_venv(task, int(cfg.n_envs), int(cfg.seed), bool(cfg.shared), maskable), cfg.normalize,
-                      gamma, checkpoint)
+    vec_env = str(OmegaConf.select(cfg, "vec_env", default="dummy"))  # runs saved before the switch: dummy
+    venv = normalized(base_venv(task, int(cfg.n_envs), int(cfg.seed), bool(cfg.shared), maskable, vec_env),
+                      cfg.normalize, gamma, checkpoint)
     if checkpoint is None:
         model = build_model(cfg, algo, venv, seed=int(cfg.seed))
     else:
         model = checkpoints.load_model(algo.load_class(), checkpoint, env=venv, device="cpu")
         if algo.off_policy and checkpoint.replay_buffer is not None:
             checkpoints.load_replay_buffer(model, checkpoint)
+    if algo.needs_problem:  # DCL: rollouts on the task's simulator (not saved with the model)
+        problem = OmegaConf.to_container(cfg.agent.get("problem") or {}, resolve=True)
+        model.attach(task.dcl_problem(**problem))
     return Session(model, venv, None, checkpoint)
 
 
@@ -125,7 +129,8 @@ def train(cfg: DictConfig, task: Task, algo: Algorithm, session: Session, out: P
     meta = {"agent": algo.name, "task": task.name, "seed": int(cfg.seed), "shared": bool(cfg.shared)}
     previous = float(session.checkpoint.meta.get("wall_seconds", 0.0)) if session.checkpoint else 0.0
     evaluator = PeriodicEvaluation(policy_maker(task, algo, bool(cfg.shared), bool(cfg.normalize.obs)),
-                                   validation_score(task, validation), int(cfg.validation.freq), out, meta)
+                                   validation_score(task, validation), int(cfg.validation.freq), out, meta,
+                                   previous)
     checkpointer = PeriodicCheckpoint(out, int(cfg.checkpoint.freq), int(cfg.checkpoint.keep), meta, previous)
     stopper = GracefulStop(checkpointer)
     callbacks = [TrainingKPIs(), evaluator, checkpointer, stopper, StopAtBudget(cfg.total_timesteps)]

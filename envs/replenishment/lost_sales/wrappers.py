@@ -47,6 +47,14 @@ def order_up_to(levels: np.ndarray, obs: np.ndarray, q_max: int) -> np.ndarray:
     return np.clip(levels - position, 0, q_max).astype(np.int64)
 
 
+def order_masks(obs: np.ndarray, level_max: int, q_max: int) -> np.ndarray:
+    """(rows, q_max + 1) bool: the orders that keep the inventory position (row sum of ``obs``)
+    at most ``level_max`` (order 0 is always allowed); ``OrderMask``'s masks, batched."""
+    rows = np.asarray(obs, dtype=np.float64)
+    position = np.rint(rows.reshape(len(rows), -1).sum(axis=1)).astype(np.int64)
+    return np.arange(q_max + 1)[None, :] <= np.maximum(level_max - position, 0)[:, None]
+
+
 class OrderUpTo(gym.Wrapper):
     """The agent picks the order-up-to level instead of the order quantity.
 
@@ -114,6 +122,4 @@ class OrderMask(gym.Wrapper):
         return self._obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        room = self.level_max - int(round(float(np.sum(self._obs))))
-        mask = np.arange(self.config.q_max + 1) <= max(room, 0)
-        return mask
+        return order_masks(np.reshape(self._obs, (1, -1)), self.level_max, self.config.q_max)[0]
