@@ -377,6 +377,18 @@ class Task(ABC):
         """A ConfigError if ``algorithm`` (``agents.rl.algorithms.Algorithm``) cannot train here."""
         if shared and self.shared_batch(1, 0) is None:
             raise ConfigError(f"shared: env={self.name} has no multi-agent (PettingZoo) face; set shared=false")
+        if getattr(algorithm, "needs_problem", False):
+            if type(self).dcl_problem is Task.dcl_problem:
+                raise ConfigError(f"agent={algorithm.name}: env={self.name} has no DCL problem (Task.dcl_problem); "
+                                  "DCL is available for env=lost_sales")
+            if shared:
+                raise ConfigError(f"agent={algorithm.name} trains one central policy: set shared=false")
+
+    def dcl_problem(self, **options: Any):
+        """What Deep Controlled Learning (``agents.rl.dcl``) needs of this task: state sampling,
+        CRN rollouts of every candidate action on the batched simulator and a start policy
+        (``agents.rl.dcl.Problem``); ``options`` come from ``agent.problem``. Default: none."""
+        raise ConfigError(f"agent=dcl: env={self.name} has no DCL problem")
 
     # -- speed, smoke, extras -------------------------------------------------------------
     def _speed(self):

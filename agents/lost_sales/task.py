@@ -221,6 +221,16 @@ class LostSalesTask(Task):
             options["n_reps"] = tuning_reps
         return tune(name, self.config, **options)
 
+    def dcl_problem(self, **options: Any):
+        """States, start policy and CRN rollouts for DCL (``agents.lost_sales.dcl``)."""
+        from agents.lost_sales.dcl import LostSalesDCL
+
+        try:
+            return LostSalesDCL(self, **options)
+        except TypeError as err:
+            raise ConfigError(f"agent.problem: {err}; accepted keys: start_policy, burn_in, sample_every, "
+                              "per_row") from None
+
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         periods = self.evaluation.periods if periods is None else periods

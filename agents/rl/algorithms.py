@@ -2,6 +2,8 @@
 
 ``ALGORITHMS`` lists every supported algorithm with the action spaces it accepts, so a
 mismatch (``dqn`` on a continuous-action env) fails before any training with one line.
+``dcl`` (Deep Controlled Learning, ``agents.rl.dcl``) is this project's own SB3 algorithm; it
+learns by rollouts on the task's batched simulator (``Task.dcl_problem``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ class Algorithm:
     off_policy: bool = False
     recurrent: bool = False
     maskable: bool = False
+    # Learns from the task's own simulator (``Task.dcl_problem``), not by stepping the VecEnv.
+    needs_problem: bool = False
 
     def load_class(self):
         return getattr(importlib.import_module(self.module), self.cls)
@@ -34,6 +38,7 @@ ALGORITHMS = {a.name: a for a in (
     Algorithm("td3", "stable_baselines3", "TD3", ("continuous",), off_policy=True),
     Algorithm("maskable_ppo", "sb3_contrib", "MaskablePPO", ("discrete",), maskable=True),
     Algorithm("recurrent_ppo", "sb3_contrib", "RecurrentPPO", ("discrete", "continuous"), recurrent=True),
+    Algorithm("dcl", "agents.rl.dcl", "DCL", ("discrete",), needs_problem=True),
 )}
 
 

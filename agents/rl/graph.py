@@ -26,7 +26,7 @@ import numpy as np
 from envs.core.config import ConfigError
 
 HUGE_NEG = -1e8  # sb3_contrib's MaskableCategorical logit for masked actions
-EXPORTABLE = ("ppo", "a2c", "maskable_ppo", "dqn", "sac", "td3")
+EXPORTABLE = ("ppo", "a2c", "maskable_ppo", "dqn", "sac", "td3", "dcl")
 
 
 def build_graph(policy, algo_name: str, interface, normalizer):
@@ -139,7 +139,7 @@ def _head(policy, algo_name: str, kind: str, nn, torch):
 
         return DeterministicActor()
 
-    class ActorCritic(nn.Module):  # PPO, A2C, MaskablePPO: logits or the Gaussian mean
+    class ActorCritic(nn.Module):  # PPO, A2C, MaskablePPO, DCL: logits or the Gaussian mean
         def __init__(self):
             super().__init__()
             self.features_extractor = policy.pi_features_extractor

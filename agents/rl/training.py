@@ -103,6 +103,9 @@ def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
         model = checkpoints.load_model(algo.load_class(), checkpoint, env=venv, device="cpu")
         if algo.off_policy and checkpoint.replay_buffer is not None:
             checkpoints.load_replay_buffer(model, checkpoint)
+    if algo.needs_problem:  # DCL: rollouts on the task's simulator (not saved with the model)
+        problem = OmegaConf.to_container(cfg.agent.get("problem") or {}, resolve=True)
+        model.attach(task.dcl_problem(**problem))
     return Session(model, venv, None, checkpoint)
 
 
