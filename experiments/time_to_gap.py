@@ -1,0 +1,102 @@
+"""Wall time to a validation gap, and the final gap, of training runs grouped by setting.
+
+    python -m experiments.time_to_gap --gap 2 \
+        --group dummy4 'outputs/ppo_throughput/dummy4_s*' --group batched 'outputs/ppo_throughput/b*_s*'
+
+Per run (an ``experiments.train`` run directory of a task with a known reference cost, e.g. the
+exact optimum of lost sales): from ``eval.csv`` the timesteps and wall time (``wall_seconds``:
+training plus the validations before it) of the first validation within ``--gap`` % of the
+reference (the run's ``best/`` model is then within it on the validation seeds) and of the
+first validation after which every later one stays within it; from the last checkpoint the
+whole run's timesteps and wall time; from ``results.csv`` the final gap of the trained policy
+on the test seeds. Per group: the mean over runs with the 95% CI across runs (t, n - 1 df) and
+the worst run. Prints Markdown tables (``--out``: also writes them to a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import math
+from pathlib import Path
+
+import numpy as np
+
+from agents.harness import ci95
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def run_row(run: Path, gap: float) -> dict[str, float]:
+    """The figures of one run directory (module docstring); NaN where a gap was never reached."""
+    from agents.rl import checkpoints
+
+    evals = read_rows(run / "eval.csv")
+    if not evals or "gap_to_reference_pct" not in evals[0] or "wall_seconds" not in evals[0]:
+        raise SystemExit(f"error: {run / 'eval.csv'}: needs the wall_seconds and gap_to_reference_pct columns")
+    gaps = np.array([float(r["gap_to_reference_pct"]) for r in evals])
+    within = gaps <= gap
+    first = int(np.argmax(within)) if within.any() else None
+    stays = next((i for i in range(len(gaps)) if within[i:].all()), None)
+    trained = [r for r in read_rows(run / "results.csv") if r["agent"] not in ("optimal",)]
+    last = checkpoints.list_checkpoints(run)[-1].meta
+
+    def at(i, key):
+        return float(evals[i][key]) if i is not None else math.nan
+
+    return {"run": run.name, "first_steps": at(first, "timesteps"), "first_seconds": at(first, "wall_seconds"),
+            "stays_steps": at(stays, "timesteps"), "stays_seconds": at(stays, "wall_seconds"),
+            "timesteps": float(last["timesteps"]), "wall_seconds": float(last["wall_seconds"]),
+            "final_gap_pct": float(trained[0]["gap_pct"]) if trained else math.nan}
+
+
+COLUMNS = ("first_seconds", "first_steps", "stays_seconds", "final_gap_pct", "wall_seconds", "timesteps")
+
+
+def cell(values: np.ndarray, worst) -> str:
+    if np.isnan(values).any():
+        return f"not reached in {int(np.isnan(values).sum())} of {len(values)}"
+    ci = ci95(values)
+    return f"{values.mean():,.1f} ± {ci:,.1f} (worst {worst(values):,.1f})" if not math.isnan(ci) else f"{values[0]:,.1f}"
+
+
+def tables(groups: dict[str, list[dict[str, float]]], gap: float) -> list[str]:
+    head = [f"first validation within {gap:g}%: wall s", "... timesteps", f"stays within {gap:g}% from: wall s",
+            "final gap % (test seeds)", "run wall s", "run timesteps"]
+    lines = [f"Mean ± 95% CI across runs (worst run); gap to the reference in %, target {gap:g}%.", "",
+             "| group | runs | " + " | ".join(head) + " |", "|---|---:|" + "---:|" * len(head)]
+    for name, rows in groups.items():
+        cells = [cell(np.array([r[c] for r in rows]), np.max) for c in COLUMNS]
+        lines.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    lines += ["", "| group | run | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
+    for name, rows in groups.items():
+        for r in rows:
+            lines.append(f"| {name} | {r['run']} | " + " | ".join(f"{r[c]:,.2f}" for c in COLUMNS) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m experiments.time_to_gap", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--group", nargs=2, action="append", metavar=("NAME", "GLOB"), required=True,
+                        help="a group of run directories (repeatable)")
+    parser.add_argument("--gap", type=float, default=2.0, help="target gap to the reference in %% (2)")
+    parser.add_argument("--out", type=Path, help="also write the tables here (Markdown)")
+    args = parser.parse_args(argv)
+    groups = {}
+    for name, pattern in args.group:
+        runs = sorted(Path(p) for p in glob.glob(pattern) if (Path(p) / "eval.csv").is_file())
+        if not runs:
+            raise SystemExit(f"error: --group {name}: no run directory with an eval.csv matches {pattern!r}")
+        groups[name] = [run_row(run, args.gap) for run in runs]
+    text = "\n".join(tables(groups, args.gap))
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
