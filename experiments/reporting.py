@@ -78,6 +78,7 @@ def write_results(evaluation: Evaluation, task, out: Path, title: str, command: 
     out.mkdir(parents=True, exist_ok=True)
     frame = evaluation.frame
     frame.to_csv(out / "results.csv", index=False)
+    write_per_replication(evaluation, out / "per_replication.csv")
     notes = [FOOTNOTE.format(reference=f"`{evaluation.reference}`", unit=task.cost_unit) + f" Replications: {int(frame['reps'].iloc[0])}."]
     if note := evaluation.note():
         notes.append(note)
@@ -91,6 +92,15 @@ def write_results(evaluation: Evaluation, task, out: Path, title: str, command: 
                      "seed_base": s.seed_base}}
     (out / "results.json").write_text(json.dumps(meta, indent=2) + "\n")
     plot_costs(frame, out / "cost_comparison.png", title, decimals=task.cost_decimals)
+
+
+def write_per_replication(evaluation: Evaluation, path: Path) -> None:
+    """Every agent's cost per replication (one column per agent, one row per replication, the
+    same seeds for every agent), so any two agents can be compared paired after the fact
+    (``experiments.suite``: the trained policy against the best other agent)."""
+    costs = {name: np.asarray(kpis["cost"], dtype=np.float64) for name, kpis in evaluation.per_rep.items()}
+    frame = pd.DataFrame({"replication": np.arange(len(next(iter(costs.values())))), **costs})
+    frame.to_csv(path, index=False, float_format="%.10g")
 
 
 # -- robustness (experiments.benchmark scenarios=[...]) --------------------------------------

@@ -9,8 +9,9 @@ Each (experiment, seed) runs ``python -m experiments.train experiment=<name> see
 ``<root>/<name>/seed<s>/`` (extra Hydra overrides after ``--``). Every run ends with the
 benchmark's comparison on the test seeds; this collects, per run, the trained policy's
 cost, the reference (the exact optimum where the task has one, else the cheapest agent), the
-cheapest other agent, the gaps, the timesteps and the training wall time, and per
-experiment the mean over seeds with its 95% CI and the worst seed. Writes ``<out>.csv``
+cheapest other agent, the gaps (against the best other agent also its paired 95% CI, from the
+run's ``per_replication.csv``, and whether the policy is ahead beyond it), the timesteps and the
+training wall time, and per experiment the mean over seeds with its 95% CI and the worst seed. Writes ``<out>.csv``
 (one row per run) and ``<out>.md``.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.harness import ci95
+from agents.harness import ci95, paired_gap
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiment"
 
@@ -68,12 +69,26 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
     others = frame[~frame["agent"].isin([trained.agent, reference])]
     best = others.loc[others["mean_cost"].idxmin()] if len(others) else ref
     last = checkpoints.list_checkpoints(run)[-1].meta
+    paired = paired_to(run / "per_replication.csv", trained.agent, best.agent)
     return {"experiment": name, **trained.task.instance_columns(), "seed": seed, "agent": trained.agent,
             "cost": float(mine.mean_cost), "ci95": float(mine.ci95), "reference": reference,
             "reference_cost": float(ref.mean_cost), "gap_to_reference_pct": 100 * (mine.mean_cost / ref.mean_cost - 1),
             "best_other": best.agent, "best_other_cost": float(best.mean_cost),
             "gap_to_best_other_pct": 100 * (mine.mean_cost / best.mean_cost - 1),
+            "best_other_paired_ci95": paired, "significantly_ahead": bool(
+                100 * (mine.mean_cost / best.mean_cost - 1) + paired < 0) if paired == paired else False,
             "timesteps": int(last.get("timesteps", -1)), "wall_seconds": round(float(last.get("wall_seconds", 0)), 1)}
+
+
+def paired_to(path: Path, agent: str, other: str) -> float:
+    """The 95% CI half-width (in % of ``other``'s mean) of the gap of ``agent`` over ``other``,
+    paired by replication from a run's ``per_replication.csv``; NaN without the file."""
+    if not path.exists():
+        return float("nan")
+    costs = pd.read_csv(path)
+    if agent not in costs or other not in costs:
+        return float("nan")
+    return paired_gap(costs[agent].to_numpy(), costs[other].to_numpy())[1]
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +99,9 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append({"experiment": name, "seeds": len(group), "reference": group["reference"].iloc[0],
                      "gap_to_reference_pct": gaps.mean(), "gap_ci95": ci95(gaps), "worst_seed_gap_pct": gaps.max(),
                      "best_other": group["best_other"].iloc[0], "gap_to_best_other_pct": other.mean(),
-                     "best_other_ci95": ci95(other), "seeds_ahead_of_best_other": int((other < 0).sum())})
+                     "best_other_ci95": ci95(other), "seeds_ahead_of_best_other": int((other < 0).sum()),
+                     "seeds_significantly_ahead": int(group["significantly_ahead"].sum())
+                     if "significantly_ahead" in group else 0})
     return pd.DataFrame(rows)
 
 
@@ -104,7 +121,9 @@ def write(frame: pd.DataFrame, out: Path, command: str) -> None:
             "Each run is `python -m experiments.train experiment=<experiment> seed=<seed>`; `cost` is the trained",
             "(best-on-validation) policy's mean cost per period on the benchmark's test seeds with its 95% CI over",
             "replications; `reference` is the task's reference on the same streams (the exact optimum where there",
-            "is one) and `best_other` the cheapest other agent. `wall_seconds`: training time on this machine.", "",
+            "is one) and `best_other` the cheapest other agent; `best_other_paired_ci95` is the 95% CI of the gap",
+            "to it paired by replication (common random numbers), and `significantly_ahead` says the policy is",
+            "cheaper beyond that CI. `wall_seconds`: training time on this machine.", "",
             "## Per experiment (over training seeds: mean, 95% CI, worst seed)", "", *table(agg), "",
             "## Per run", "", *table(frame), ""]
     out.with_suffix(".md").write_text("\n".join(text))

@@ -127,6 +127,7 @@ class FulfillmentCenterTask(Task):
         return "SKU-periods" if shared else "periods"
 
     def check_algorithm(self, algorithm, shared: bool) -> None:
+        super().check_algorithm(algorithm, shared)
         if algorithm.off_policy or algorithm.maskable or (algorithm.recurrent and shared):
             raise ConfigError(f"agent={algorithm.name}: the fulfilment centre trains ppo, a2c (shared or "
                               "centralised) or recurrent_ppo (centralised)")

@@ -35,6 +35,8 @@ RUNS = {
     "ppo": ["agent=ppo", "total_timesteps=128", "agent.kwargs.n_steps=64",
             "agent.kwargs.batch_size=64", "agent.kwargs.n_epochs=1", "validation.freq=64",
             "checkpoint.freq=64"],
+    "dcl": ["agent=dcl", "total_timesteps=128", "agent.kwargs.n_states=64", "agent.kwargs.reps=4",
+            "agent.kwargs.horizon=4", "agent.kwargs.n_epochs=1", "validation.freq=64", "checkpoint.freq=64"],
     "sac": ["agent=sac", "env.action_type=continuous", "total_timesteps=150",
             "agent.kwargs.learning_starts=50", "agent.kwargs.batch_size=32",
             "agent.kwargs.buffer_size=1000", "validation.freq=150", "checkpoint.freq=150"],
@@ -217,7 +219,7 @@ def test_card_has_required_fields_and_matching_sha256(runs):
 
 
 # -- the policy protocol and the benchmark ------------------------------------------------
-@pytest.mark.parametrize("name", ["ppo", "sac"])
+@pytest.mark.parametrize("name", ["ppo", "sac", "dcl"])
 def test_onnx_policy_rollout_cost_equals_sb3(runs, tmp_path, name):
     path = runs[name] / "export" / "policy.onnx"
     if not path.exists():

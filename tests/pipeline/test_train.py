@@ -59,6 +59,8 @@ AGENTS = {
     "td3": (400, [*CONTINUOUS, *OFF_POLICY]),
     "maskable_ppo": (1024, ["env.training.parameterisation=order", *ON_POLICY]),
     "recurrent_ppo": (1024, ON_POLICY),
+    "dcl": (128, ["agent.kwargs.n_states=64", "agent.kwargs.reps=4", "agent.kwargs.horizon=4",
+                  "agent.kwargs.n_epochs=1"]),
 }
 
 MISMATCHES = {
@@ -79,6 +81,9 @@ MISMATCHES = {
     # settings used only after training must fail before it too
     "unknown_benchmark_agent": (["benchmark.agents=[base_stock,nope]"], "benchmark.agents"),
     "zero_eval_periods": (["eval.periods=0"], "eval.periods"),
+    "dcl_on_a_task_without_a_problem": (["agent=dcl", "env=fulfillment_center"], "agent=dcl"),
+    "dcl_unknown_problem_option": (["agent=dcl", "+agent.problem.bogus=1"], "agent.problem"),
+    "dcl_zero_rollouts": (["agent=dcl", "agent.kwargs.reps=0"], "agent.kwargs"),
 }
 
 
