@@ -22,7 +22,7 @@ from agents.rl.vec_env import AgentBatchVecEnv
 from envs import fulfillment_center_v0
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
-from envs.replenishment.fulfillment_center.parallel_env import agent_rewards
+from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES, agent_rewards
 from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
 from tests.pipeline.test_train import ROOT, subprocess_env, train
 
@@ -37,14 +37,15 @@ def rows(path) -> list[dict[str, str]]:
 
 
 # -- the VecEnv -----------------------------------------------------------------------------
-def test_shared_vec_env_steps_each_sku_like_the_pettingzoo_env():
+@pytest.mark.parametrize("reward", REWARD_MODES)
+def test_shared_vec_env_steps_each_sku_like_the_pettingzoo_env(reward):
     problem = FulfillmentConfig(n_skus=8, episode_length=12, capacity_days=1.0).build()
-    venv = AgentBatchVecEnv(FulfillmentAgentBatch(problem, n_copies=2, seed=5))
+    venv = AgentBatchVecEnv(FulfillmentAgentBatch(problem, n_copies=2, seed=5, reward=reward))
     venv.seed(5)
     obs = venv.reset()
     assert obs.shape == (16, venv.observation_space.shape[0])
     # a PettingZoo env whose simulator starts from copy 1's generator sees the same world
-    par = fulfillment_center_v0.parallel_env(problem=problem)
+    par = fulfillment_center_v0.parallel_env(problem=problem, reward=reward)
     par.reset(seed=0)
     par.sim.reset(np.random.default_rng(np.random.SeedSequence([5, 0, 1])))
     rng = np.random.default_rng(0)
@@ -58,6 +59,8 @@ def test_shared_vec_env_steps_each_sku_like_the_pettingzoo_env():
     assert dones.all()
     assert all("terminal_observation" in i and i["TimeLimit.truncated"] for i in infos)
     assert set(infos[0]["episode_kpis"]) >= {"fill_rate_A", "cost_per_period_A"}
+    if reward == "priced":  # each copy's capacity price, as the PettingZoo env's, was exercised
+        assert infos[8]["episode_kpis"]["capacity_price"] == par._rewards.price.value > 0
     # the episode return of each SKU is the sum of its rewards
     assert infos[3]["episode"]["l"] == 12
 

@@ -21,7 +21,13 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Prob
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
 
 OBS_BOUND = 1.0e9
-REWARD_MODES = ("individual", "team", "normalised")
+REWARD_MODES = ("individual", "team", "normalised", "marginal", "priced")
+# reward="priced": the capacity price lambda (in overflow costs per arriving unit of the mean
+# unit volume) follows lambda <- clip(lambda + PRICE_STEP * (refused / arrived units of the
+# period - PRICE_TARGET), 0, PRICE_MAX) after every period (CapacityPrice)
+PRICE_STEP = 1.0
+PRICE_TARGET = 0.002  # the refused fraction aimed at (the tuned heuristics refuse about 0.4%)
+PRICE_MAX = 1.0
 
 
 class FulfillmentCenterParallelEnv(ParallelEnv):
@@ -56,6 +62,27 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
     rewards of one scale and a shared policy learns from both; SKUs are then weighted
     by 1 / mu_i, so the rewards no longer sum to the centralised one (benchmark with the
     centralised env's cost, as ``experiments.train`` does).
+
+    Two rewards against the tragedy of the commons (the individual reward charges a SKU only
+    its share of the overflow it adds to):
+    ``reward="marginal"``: minus the SKU's own cost (holding, shortage, ordering, revenue)
+    and ``overflow_cost`` per unit of overflow it causes *at the margin*: the period's
+    refused units minus those refused had its receipt not arrived (the others' receipts,
+    the free space and the pro-rata rule unchanged; ``FulfillmentSimulator.marginal_overflow_units``).
+    A SKU is charged at least its own refused units and at most all of them, so the charges
+    sum to *at least* the true overflow cost (more whenever removing one receipt would have
+    let others' units in): the rewards no longer sum to the centralised reward.
+    ``reward="priced"``: the individual reward minus a capacity price, ``lambda *
+    overflow_cost * v_i / v_bar`` per unit of SKU i that arrived (v_i its unit volume, v_bar
+    the demand-weighted mean unit volume), a Lagrange multiplier adapted by dual ascent
+    after every period from the period's refused fraction of the arrived units:
+    ``lambda <- clip(lambda + PRICE_STEP * (refused / arrived - PRICE_TARGET), 0, PRICE_MAX)``
+    (1.0, 0.002, 1.0; :class:`CapacityPrice`). Each env (each copy of the training batch)
+    holds its own lambda, starting at 0 at a ``reset(seed=...)`` with a seed and carried
+    over episodes otherwise, so it is deterministic given the seed; it is not saved in
+    checkpoints (a resumed run restarts it at 0 and it re-adapts within a few hundred periods).
+    These rewards only shape training: ``infos``, the centralised env and every evaluation
+    use the true cost.
 
     ## Starting state
     As ``FulfillmentCenter-v0``. ``reset(seed=..., options=None)``: there are no reset
@@ -100,6 +127,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
             self._act_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         self._rng = np.random.default_rng()
         self._frames: list = []
+        self._rewards = SkuRewards(reward)
 
     # One space object shared by all agents and returned on every call (what PettingZoo's
     # functools.cache idiom achieves, without a cache that keeps every env alive).
@@ -115,6 +143,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
             warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
         if seed is not None or self.sim.rng is None:
             self._rng = np.random.default_rng(seed)
+            self._rewards.reset()
         self.sim.reset(self._rng)
         self.agents = list(self.possible_agents)
         self._frames = []
@@ -125,7 +154,7 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
             raise step_before_reset() if self.sim.rng is None else step_after_end(self.config.episode_length)
         action = self.action_array(actions)
         self.sim.step(self.sim.orders_from_actions(action))
-        rewards_arr = agent_rewards(self.sim, self.reward_mode)
+        rewards_arr = self._rewards(self.sim)
         rows = agent_observations(self.sim)
         last = self.sim.last
         done = self.sim.t >= self.config.episode_length
@@ -207,16 +236,73 @@ def agent_observations(sim: FulfillmentSimulator) -> np.ndarray:
     return np.concatenate([sim.sku_features(), glob], axis=1)
 
 
-def agent_rewards(sim: FulfillmentSimulator, mode: str) -> np.ndarray:
+def agent_rewards(sim: FulfillmentSimulator, mode: str, price: float = 0.0) -> np.ndarray:
     """(N,) rewards of the last period: minus per-SKU costs (overflow split by arrived
     volume), divided by mu_i for ``normalised``, or, for ``team``, minus the total cost / N
-    for every agent."""
+    for every agent; ``marginal``: the overflow charged at the margin instead of split;
+    ``priced``: the individual reward minus ``price`` (lambda) x ``capacity_charges``."""
+    if mode == "marginal":
+        return -sim.sku_costs(overflow="marginal")
     costs = sim.sku_costs()
     if mode == "team":
         return np.full(sim.n, -float(costs.sum()) / sim.n)
     if mode == "normalised":
         return -costs / sim.problem.mean_demand
+    if mode == "priced" and price:
+        return -(costs + price * capacity_charges(sim))
     return -costs
+
+
+def capacity_charges(sim: FulfillmentSimulator) -> np.ndarray:
+    """(N,) the capacity charge of the last period at lambda = 1: ``overflow_cost * v_i /
+    v_bar`` per unit of SKU i that arrived (received or refused), v_bar the demand-weighted
+    mean unit volume."""
+    p, last = sim.problem, sim.last
+    v_bar = float(p.volume @ p.mean_demand) / float(p.mean_demand.sum())
+    arrived = last.received if last.rejected is None else last.received + last.rejected
+    return (p.config.overflow_cost / v_bar) * p.volume * arrived
+
+
+class CapacityPrice:
+    """The capacity price lambda of ``reward="priced"`` (module constants ``PRICE_*``):
+    starts at 0; :meth:`update` after each period moves it by ``PRICE_STEP`` times the
+    period's refused fraction of the arrived units minus ``PRICE_TARGET`` (dual ascent on
+    the overflow constraint), clipped to [0, ``PRICE_MAX``]."""
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def reset(self) -> None:
+        self.value = 0.0
+
+    def update(self, sim: FulfillmentSimulator) -> None:
+        last = sim.last
+        refused = 0 if last.rejected is None else int(last.rejected.sum())
+        arrived = int(last.received.sum()) + refused
+        rate = refused / arrived if arrived else 0.0
+        self.value = min(max(self.value + PRICE_STEP * (rate - PRICE_TARGET), 0.0), PRICE_MAX)
+
+
+class SkuRewards:
+    """The per-SKU rewards of one env (one copy of the training batch): :func:`agent_rewards`
+    of ``mode``, with the env's :class:`CapacityPrice` for ``priced`` (read, then advanced)."""
+
+    def __init__(self, mode: str):
+        check_choice("env.reward", mode, REWARD_MODES)
+        self.mode = mode
+        self.price = CapacityPrice() if mode == "priced" else None
+
+    def reset(self) -> None:
+        """A fresh start (a seeded reset): the price back to 0."""
+        if self.price is not None:
+            self.price.reset()
+
+    def __call__(self, sim: FulfillmentSimulator) -> np.ndarray:
+        if self.price is None:
+            return agent_rewards(sim, self.mode)
+        rewards = agent_rewards(sim, self.mode, self.price.value)
+        self.price.update(sim)
+        return rewards
 
 
 def parallel_env(**kwargs: Any) -> FulfillmentCenterParallelEnv:

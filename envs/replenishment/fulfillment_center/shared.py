@@ -3,8 +3,9 @@
 The fast agent batch (``envs.core.batch``) behind parameter-sharing training: one policy
 controls every SKU. Sub-env ``c * N + i`` is SKU i of copy c; its observation is the
 PettingZoo env's per-agent observation (``parallel_env.agent_observations``) and its reward
-the SKU's reward (``parallel_env.agent_rewards``), so the two faces agree (a test checks
-it). It drives the simulator directly, without per-agent dicts, which is what makes it
+the SKU's reward (``parallel_env.SkuRewards``, one per copy: the capacity price of
+``reward="priced"`` is each copy's own, as it is each PettingZoo env's), so the two faces
+agree (a test checks it). It drives the simulator directly, without per-agent dicts, which is what makes it
 several times faster than a generic conversion of the PettingZoo env (measured in
 ``docs/benchmarks/fulfillment_center_speed.md``). ``agents.rl.vec_env`` makes it an SB3 VecEnv.
 """
@@ -22,8 +23,8 @@ from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.parallel_env import (
     OBS_BOUND,
     REWARD_MODES,
+    SkuRewards,
     agent_observations,
-    agent_rewards,
 )
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
 
@@ -37,7 +38,8 @@ class FulfillmentAgentBatch:
     (the SKU's return and length, as SB3's Monitor writes). ``infos[c * N]`` of the
     first SKU of each copy also carries the copy's period KPIs (``cost``, ``demand``,
     ``sales``, ``overflow_units``) and, at episode end, ``episode_kpis``: fill rate and
-    cost per period by popularity class (A/B/C).
+    cost per period by popularity class (A/B/C), and with ``reward="priced"`` the copy's
+    capacity price.
     """
 
     render_mode = None
@@ -48,6 +50,8 @@ class FulfillmentAgentBatch:
             raise ValueError("FulfillmentAgentBatch needs action_type discrete, continuous or level")
         self.problem, self.n_copies, self.reward_mode = problem, n_copies, reward
         self.sims = [FulfillmentSimulator(problem) for _ in range(n_copies)]
+        # one reward state per copy (the capacity price of reward="priced"), as in the PettingZoo env
+        self.rewarders = [SkuRewards(reward) for _ in range(n_copies)]
         self.n = problem.n
         obs_dim = self.sims[0].n_features + len(GLOBAL_FEATURES)
         obs_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(obs_dim,), dtype=np.float32)
@@ -67,6 +71,8 @@ class FulfillmentAgentBatch:
         if seed is not None:
             self._base_seed = int(seed)
             self._episode = 0
+            for rewarder in self.rewarders:  # a seeded reset starts the capacity prices afresh
+                rewarder.reset()
         return self._reset_all()
 
     def _reset_all(self) -> np.ndarray:
@@ -89,7 +95,7 @@ class FulfillmentAgentBatch:
             if self.problem.config.action_type == "continuous":
                 a = np.clip(a, -1.0, 1.0)
             totals = sim.step(sim.orders_from_actions(a))
-            r = agent_rewards(sim, self.reward_mode)
+            r = self.rewarders[c](sim)
             rewards[c] = r
             self._returns[c] += r
             sums = self._sums[c]
@@ -106,6 +112,8 @@ class FulfillmentAgentBatch:
             length = self.sims[0].t
             for c in range(self.n_copies):
                 infos[c * n]["episode_kpis"] = self._class_kpis(c)
+                if self.rewarders[c].price is not None:  # reward="priced": lambda at the episode's end
+                    infos[c * n]["episode_kpis"]["capacity_price"] = self.rewarders[c].price.value
                 for i in range(n):
                     k = c * n + i
                     infos[k]["terminal_observation"] = obs[k]

@@ -128,6 +128,7 @@ class FulfillmentSimulator:
         self.slots = cfg.pipeline_slots
         self.n_features = len(SKU_FEATURES) + self.slots
         self._util: float | None = None
+        self._space: tuple[np.ndarray, float] | None = None
         self._buf = np.empty(self.n)
         self.rng: np.random.Generator | None = None
         # an empty demand block: the first step refills it, and the refill checks for reset()
@@ -218,6 +219,7 @@ class FulfillmentSimulator:
         self.head = head + 1 if head + 1 < width else 0
         self.pipe_total -= received
         rejected = None
+        self._space = None  # (need, free) of a period with refusals, for marginal_overflow_units
         if self.limited:
             # space needed: with backorders arrivals first fill the backlog
             need = received if not self.backorders else np.maximum(after + received, 0) - left
@@ -225,11 +227,10 @@ class FulfillmentSimulator:
             if clock is not None:
                 capacity *= clock.capacity_factor(self.t)
             free = capacity - float(self._volume @ left)
-            incoming = float(self._volume @ need)
-            if incoming > free:
-                fits = np.floor(need * (max(free, 0.0) / incoming)).astype(np.int64)
-                rejected = need - fits
+            rejected = pro_rata_refusals(need, self._volume, free)
+            if rejected is not None:
                 received = received - rejected
+                self._space = (need, free)
         self.on_hand = after + received
         buf = self._buf  # forecast += alpha (d - forecast), without temporaries
         np.subtract(d, self.forecast, out=buf)
@@ -275,10 +276,12 @@ class FulfillmentSimulator:
             "on_hand": on_hand,
         }
 
-    def sku_costs(self) -> np.ndarray:
-        """Per-SKU cost of the last period (float64, N). The shared overflow cost is split
-        by each SKU's share of the volume that arrived, so per-SKU costs sum
-        to the period's total cost (up to rounding)."""
+    def sku_costs(self, overflow: str = "split") -> np.ndarray:
+        """Per-SKU cost of the last period (float64, N). ``overflow="split"``: the shared
+        overflow cost is split by each SKU's share of the volume that arrived, so per-SKU
+        costs sum to the period's total cost (up to rounding); ``"marginal"``: each SKU pays
+        ``overflow_cost`` per unit of :meth:`marginal_overflow_units` instead (these sum to at
+        least the total)."""
         last = self.last
         cost = self._holding * last.left + self._penalty * last.short
         if self._K:
@@ -286,14 +289,29 @@ class FulfillmentSimulator:
         if self._unit_cost is not None:
             cost += self._unit_cost * last.order
         if last.rejected is not None:
-            over = self._overflow_cost * float(last.rejected.sum())
-            arrived = self._volume * (last.received + last.rejected)
-            cost += over * arrived / arrived.sum()
+            if overflow == "marginal":
+                cost += self._overflow_cost * self.marginal_overflow_units()
+            else:
+                over = self._overflow_cost * float(last.rejected.sum())
+                arrived = self._volume * (last.received + last.rejected)
+                cost += over * arrived / arrived.sum()
             if self._refund:
                 cost -= self._unit_cost * last.rejected
         if self._price is not None:
             cost -= self._price * last.filled
         return cost
+
+    def marginal_overflow_units(self) -> np.ndarray:
+        """(N,) int64: the refused units of the last period that each SKU causes at the margin,
+        total refusals minus the refusals had its receipt not arrived (the others' receipts and
+        the free space unchanged, the same pro-rata rule): :func:`marginal_refusals`. Zero in a
+        period without refusals. Each SKU's figure is at least its own refused units and at most
+        the period's total, so they sum to at least the total (module docstring of
+        ``parallel_env``, reward ``marginal``)."""
+        if self.last is None or self.last.rejected is None:
+            return np.zeros(self.n, dtype=np.int64)
+        need, free = self._space
+        return marginal_refusals(need, self._volume, free)
 
     def orders_from_actions(self, action: np.ndarray) -> np.ndarray:
         """Order quantities (N,) int64 for valid actions of ``config.action_type`` (no checks):
@@ -372,6 +390,48 @@ class FulfillmentSimulator:
         doy = 2 * math.pi * (self.day % 365) / 365
         return np.array([self.utilisation(), math.sin(dow), math.cos(dow), math.sin(doy), math.cos(doy)],
                         dtype=np.float32)
+
+
+def pro_rata_refusals(need: np.ndarray, volume: np.ndarray, free: float) -> np.ndarray | None:
+    """The receipt rule: units refused per SKU (int64) when the volume ``volume @ need`` of the
+    receipts ``need`` exceeds the ``free`` space, each SKU keeping ``floor(need_i * free /
+    incoming)`` units (none if ``free <= 0``); ``None`` if everything fits."""
+    incoming = float(volume @ need)
+    if incoming <= free:
+        return None
+    return need - np.floor(need * (max(free, 0.0) / incoming)).astype(np.int64)
+
+
+# rows of the (SKUs x SKUs) matrix of marginal_refusals computed at once (bounds its memory)
+MARGINAL_CHUNK = 256
+
+
+def marginal_refusals(need: np.ndarray, volume: np.ndarray, free: float) -> np.ndarray:
+    """(N,) int64: for each SKU i, the units :func:`pro_rata_refusals` refuses in total minus
+    the units it refuses with ``need_i`` set to 0 (SKU i's receipt "added last"), vectorised
+    over the SKUs with a receipt (O(m^2) for m of them, in chunks of ``MARGINAL_CHUNK`` rows).
+    Exact up to the rounding of the volume sums (``incoming - volume_i need_i`` here, a dot
+    product in the rule). Removing a receipt leaves every other SKU a fraction at least as
+    large, so ``own refusals <= marginal_i <= total refusals``."""
+    out = np.zeros(len(need), dtype=np.int64)
+    rejected = pro_rata_refusals(need, volume, free)
+    if rejected is None:
+        return out
+    total = int(rejected.sum())
+    idx = np.flatnonzero(need)
+    units = need[idx].astype(np.float64)
+    others = float(volume @ need) - volume[idx] * units  # incoming volume without SKU i
+    room = max(free, 0.0)
+    rest = np.zeros(len(idx))  # units refused without SKU i's receipt
+    binding = np.flatnonzero((others > free) & (others > 0.0))
+    all_units = units.sum()
+    for start in range(0, len(binding), MARGINAL_CHUNK):
+        rows = binding[start:start + MARGINAL_CHUNK]
+        ratio = room / others[rows]
+        kept = np.floor(units[None, :] * ratio[:, None]).sum(axis=1) - np.floor(units[rows] * ratio)
+        rest[rows] = (all_units - units[rows]) - kept
+    out[idx] = total - np.rint(rest).astype(np.int64)
+    return out
 
 
 class _Period:
