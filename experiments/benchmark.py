@@ -31,6 +31,7 @@ of the scenario with a paired 95% CI) and prints a summary table.
 
 from __future__ import annotations
 
+import glob
 import logging
 import time
 from pathlib import Path
@@ -111,7 +112,7 @@ def trained_agents(task: Task, runs, groups: dict | None = None) -> dict:
     from experiments.seeds import group_of
 
     out = {}
-    for path in runs:
+    for path in expand_runs(runs):
         run = open_run(path, "models")
         if run.task.name != task.name:
             raise ConfigError(f"models: {path} was trained on env={run.task.name}, not env={task.name}")
@@ -123,6 +124,23 @@ def trained_agents(task: Task, runs, groups: dict | None = None) -> dict:
         out[name] = load_policy(run, preferred_checkpoint(run), task=task, name=name)
         if groups is not None:
             groups[name] = group_of(run.cfg)
+    return out
+
+
+def expand_runs(runs) -> list[Path]:
+    """``models=[...]`` entries as run directories: a run directory as is; a folder of runs
+    (a multirun sweep, e.g. ``multirun/train/<time>`` of ``experiments.train -m seed=0,1,2``,
+    or ``outputs/dcl_suite/<experiment>``) becomes every run directly inside it (sorted);
+    a glob pattern becomes its matches. Anything else is left for ``open_run``'s one-line error."""
+    out: list[Path] = []
+    for entry in runs:
+        text = str(entry)
+        matches = sorted(map(Path, glob.glob(text))) if any(c in text for c in "*?[") else [Path(text)]
+        if not matches:
+            raise ConfigError(f"models: {text} matches no run directory")
+        for path in matches:
+            children = sorted(p.parent for p in path.glob("*/config.yaml")) if path.is_dir() else []
+            out.extend(children if not (path / "config.yaml").exists() and children else [path])
     return out
 
 

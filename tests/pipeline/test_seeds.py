@@ -48,3 +48,21 @@ def test_the_table_gives_the_mean_the_t_interval_and_the_worst_seed():
     assert row["gap_ci95"] == pytest.approx(4.302652729911275 * gaps.std(ddof=1) / np.sqrt(3))
     assert row["worst_seed"] == 2 and row["worst_gap_pct"] == 35.0 and row["best_gap_pct"] == 10.0
     assert row["runs"] == 3 and row["seeds"] == "0 1 2"
+
+
+def test_models_accepts_a_sweep_folder_or_a_glob_of_runs(tmp_path):
+    from envs.core.config import ConfigError
+    from experiments.benchmark import expand_runs
+
+    sweep = tmp_path / "multirun" / "train" / "2026-11-30_10-00-00"
+    for job in ("0", "1", "2"):
+        (sweep / job).mkdir(parents=True)
+        (sweep / job / "config.yaml").write_text("seed: 0\n")
+    (sweep / "multirun.yaml").write_text("x: 1\n")
+    jobs = [sweep / j for j in ("0", "1", "2")]
+    assert expand_runs([str(sweep)]) == jobs  # a sweep: every run directly inside it
+    assert expand_runs([str(sweep / "1")]) == [sweep / "1"]  # a run: itself
+    assert expand_runs([str(sweep / "[02]")]) == [sweep / "0", sweep / "2"]  # a glob: its matches
+    assert expand_runs([str(tmp_path / "nowhere")]) == [tmp_path / "nowhere"]  # open_run says why
+    with pytest.raises(ConfigError, match="models: .* matches no run directory"):
+        expand_runs([str(tmp_path / "none*")])
