@@ -77,7 +77,8 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
             "gap_to_best_other_pct": 100 * (mine.mean_cost / best.mean_cost - 1),
             "best_other_paired_ci95": paired, "significantly_ahead": bool(
                 100 * (mine.mean_cost / best.mean_cost - 1) + paired < 0) if paired == paired else False,
-            "timesteps": int(last.get("timesteps", -1)), "wall_seconds": round(float(last.get("wall_seconds", 0)), 1)}
+            "timesteps": int(last.get("timesteps", -1)), "wall_seconds": round(float(last.get("wall_seconds", 0)), 1),
+            "cpu_seconds": round(float(last.get("cpu_seconds", float("nan"))), 1)}
 
 
 def paired_to(path: Path, agent: str, other: str) -> float:
@@ -123,7 +124,8 @@ def write(frame: pd.DataFrame, out: Path, command: str) -> None:
             "replications; `reference` is the task's reference on the same streams (the exact optimum where there",
             "is one) and `best_other` the cheapest other agent; `best_other_paired_ci95` is the 95% CI of the gap",
             "to it paired by replication (common random numbers), and `significantly_ahead` says the policy is",
-            "cheaper beyond that CI. `wall_seconds`: training time on this machine.", "",
+            "cheaper beyond that CI. `wall_seconds`: training time on this machine; `cpu_seconds`: the training",
+            "process's CPU time (wall time overstates it on a busy machine).", "",
             "## Per experiment (over training seeds: mean, 95% CI, worst seed)", "", *table(agg), "",
             "## Per run", "", *table(frame), ""]
     out.with_suffix(".md").write_text("\n".join(text))

@@ -122,16 +122,21 @@ class PeriodicEvaluation(EveryTimesteps):
 class PeriodicCheckpoint(EveryTimesteps):
     """Atomic checkpoint every ``freq`` timesteps (and one at the end of training)."""
 
-    def __init__(self, out: Path, freq: int, keep: int, meta: dict, previous_seconds: float = 0.0):
+    def __init__(self, out: Path, freq: int, keep: int, meta: dict, previous_seconds: float = 0.0,
+                 previous_cpu_seconds: float = 0.0):
         super().__init__(freq)
         self.out, self.keep, self.meta = Path(out), keep, meta
         self.started = time.perf_counter() - previous_seconds  # a resumed run keeps counting
+        self.cpu_started = -previous_cpu_seconds  # CPU time since the process started (setup included)
 
     def fire(self) -> None:
         self.save()
 
     def save(self) -> Path:
-        meta = {**self.meta, "wall_seconds": time.perf_counter() - self.started}
+        # cpu_seconds: CPU time of the training process (every thread), what a busy machine's
+        # wall time overstates
+        meta = {**self.meta, "wall_seconds": time.perf_counter() - self.started,
+                "cpu_seconds": time.process_time() - self.cpu_started}
         return checkpoints.save_step(self.model, self.training_env, self.out, meta, self.keep)
 
 

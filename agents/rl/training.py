@@ -131,7 +131,9 @@ def train(cfg: DictConfig, task: Task, algo: Algorithm, session: Session, out: P
     evaluator = PeriodicEvaluation(policy_maker(task, algo, bool(cfg.shared), bool(cfg.normalize.obs)),
                                    validation_score(task, validation), int(cfg.validation.freq), out, meta,
                                    previous)
-    checkpointer = PeriodicCheckpoint(out, int(cfg.checkpoint.freq), int(cfg.checkpoint.keep), meta, previous)
+    previous_cpu = float(session.checkpoint.meta.get("cpu_seconds", 0.0)) if session.checkpoint else 0.0
+    checkpointer = PeriodicCheckpoint(out, int(cfg.checkpoint.freq), int(cfg.checkpoint.keep), meta, previous,
+                                      previous_cpu)
     stopper = GracefulStop(checkpointer)
     callbacks = [TrainingKPIs(), evaluator, checkpointer, stopper, StopAtBudget(cfg.total_timesteps)]
     if cfg.progress_bar:

@@ -438,6 +438,7 @@ def test_resume_continues_from_newest_checkpoint(pipeline, tmp_path):
     newest = checkpoints.latest(run)
     assert newest.timesteps == target, "a resumed run ends exactly at total_timesteps"
     assert newest.meta["wall_seconds"] > first_meta["wall_seconds"], "wall_seconds continues on resume"
+    assert newest.meta["cpu_seconds"] > first_meta["cpu_seconds"] > 0, "cpu_seconds continues on resume"
     assert yaml.safe_load((run / "config.yaml").read_text())["total_timesteps"] == target
 
     after = read_csv(run / "progress.csv")
