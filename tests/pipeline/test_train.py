@@ -355,6 +355,21 @@ def test_benchmark_report_against_heuristic(pipeline):
         assert (result.out / name).stat().st_size > 0, name
 
 
+@needs("agent:dcl")
+def test_dcl_logs_its_generations(pipeline):
+    """DCL's own statistics reach the logger (progress.csv here; TensorBoard / wandb take the
+    same records): one row per generation with the classifier's loss and accuracy."""
+    result = pipeline.get("agent:dcl")
+    result.assert_ok()
+    rows = [r for r in read_csv(result.out / "progress.csv") if r.get("dcl/generation")]
+    assert [float(r["dcl/generation"]) for r in rows] == [1.0, 2.0]
+    for row in rows:
+        assert 0.0 <= float(row["dcl/train_accuracy"]) <= 1.0 and math.isfinite(float(row["dcl/loss"]))
+    assert "dcl/changed_fraction" in rows[-1] and rows[-1]["dcl/changed_fraction"] != ""
+    saved = yaml.safe_load((result.out / "config.yaml").read_text())
+    assert saved["agent"]["problem"]["start_policy"] == "capped_base_stock"
+
+
 # -- 2. configuration mismatches fail before training ---------------------------------------
 @needs("mismatch:{key}")
 @pytest.mark.parametrize("key", list(MISMATCHES))
