@@ -76,7 +76,7 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
             "best_other": best.agent, "best_other_cost": float(best.mean_cost),
             "gap_to_best_other_pct": 100 * (mine.mean_cost / best.mean_cost - 1),
             "best_other_paired_ci95": paired, "significantly_ahead": bool(
-                100 * (mine.mean_cost / best.mean_cost - 1) + paired < 0) if paired == paired else False,
+                100 * (mine.mean_cost / best.mean_cost - 1) + paired < 0) if paired == paired else None,
             "timesteps": int(last.get("timesteps", -1)), "wall_seconds": round(float(last.get("wall_seconds", 0)), 1),
             "cpu_seconds": round(float(last.get("cpu_seconds", float("nan"))), 1)}
 
@@ -101,8 +101,8 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
                      "gap_to_reference_pct": gaps.mean(), "gap_ci95": ci95(gaps), "worst_seed_gap_pct": gaps.max(),
                      "best_other": group["best_other"].iloc[0], "gap_to_best_other_pct": other.mean(),
                      "best_other_ci95": ci95(other), "seeds_ahead_of_best_other": int((other < 0).sum()),
-                     "seeds_significantly_ahead": int(group["significantly_ahead"].sum())
-                     if "significantly_ahead" in group else 0})
+                     "seeds_significantly_ahead": int(group["significantly_ahead"].astype(bool).sum())
+                     if "significantly_ahead" in group and group["significantly_ahead"].notna().all() else None})
     return pd.DataFrame(rows)
 
 
