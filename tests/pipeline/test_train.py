@@ -370,6 +370,24 @@ def test_dcl_logs_its_generations(pipeline):
     assert saved["agent"]["problem"]["start_policy"] == "capped_base_stock"
 
 
+@needs("agent:dcl")
+def test_dcl_resumes_from_the_command_line(pipeline, tmp_path):
+    """``resume=`` continues DCL from its newest checkpoint with one more generation: the
+    generation counter, the observation statistics and the timesteps carry over."""
+    first = pipeline.get("agent:dcl")
+    first.assert_ok()
+    run = copy_run(first.out, tmp_path / "run")
+    before = json.loads((checkpoints.latest(run).path / "vecnormalize.json").read_text())
+    result = train([f"resume={run}", "total_timesteps=192"], pipeline.base, "dcl_resume", run)
+    result.assert_ok()
+    newest = checkpoints.latest(run)
+    assert newest.timesteps == 192
+    model = load_checkpoint_model("dcl", newest)
+    assert model.generation == 3 and model.num_timesteps == 192
+    assert json.loads((newest.path / "vecnormalize.json").read_text())["obs"] == before["obs"]
+    assert [int(r["timesteps"]) for r in read_csv(run / "eval.csv")] == [64, 128, 192]
+
+
 # -- 2. configuration mismatches fail before training ---------------------------------------
 @needs("mismatch:{key}")
 @pytest.mark.parametrize("key", list(MISMATCHES))
