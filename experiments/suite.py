@@ -2,7 +2,7 @@
 reference and best other agent (any task).
 
     python -m experiments.suite --experiments 'lost_sales_ppo_L*_p*' --seeds 0 --jobs 2 \
-        --out docs/benchmarks/lost_sales_rl
+        --out docs/benchmarks/lost_sales_ppo
     python -m experiments.suite --experiments 'lost_sales_ppo_L*_p*' --collect-only --out ...
 
 Each (experiment, seed) runs ``python -m experiments.train experiment=<name> seed=<s>`` into
