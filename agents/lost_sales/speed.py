@@ -11,7 +11,8 @@
   to the generic case "PPO training (4 copies)" (SB3's ``DummyVecEnv`` of 4 Gymnasium envs, the
   path before ``vec_env`` existed). "same PPO updates": the rollout (2048 steps), minibatch
   (256) and epochs (10) of ``configs/agent/ppo.yaml``, so the gain is the VecEnv's alone; the
-  widest case uses ``configs/experiment/lost_sales_ppo_batched.yaml``'s updates.
+  last case has ``configs/experiment/lost_sales_ppo_batched.yaml``'s larger, fewer updates
+  (rollouts of 4,096 steps, minibatches of 1,024, 5 epochs).
 
 Goals: a raw LostSales-v0 rate of at least twice CartPole-v1's (measured in the same process);
 PPO training at least 5x the DummyVecEnv rate (issue 12, item 4).
@@ -34,6 +35,7 @@ PPO_BATCHED = {
     "PPO training, batched (4 copies, same PPO updates)": (4, 512, 256, 10),
     "PPO training, batched (64 copies, same PPO updates)": (64, 32, 256, 10),
     "PPO training, batched (256 copies, same PPO updates)": (256, 8, 256, 10),
+    "PPO training, batched (128 copies, lost_sales_ppo_batched updates)": (128, 32, 1024, 5),
 }
 
 

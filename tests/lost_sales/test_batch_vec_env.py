@@ -14,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stable_baselines3 import PPO
@@ -195,6 +197,32 @@ def test_ppo_learns_on_the_batch_behind_vec_normalize():
     assert model.num_timesteps == 256
     assert venv.obs_rms.count > 256  # VecNormalize saw every step
     assert venv.get_attr("num_envs") == [8] * 8 and venv.env_is_wrapped(Monitor) == [False] * 8
+
+
+class EpisodeSeeds(gym.Wrapper):
+    """Reseeds copy ``copy`` at every reset as the batch seeds its episodes."""
+
+    def __init__(self, env, seed: int, copy: int):
+        super().__init__(env)
+        self.base, self.copy, self.episode = seed, copy, 0
+
+    def reset(self, *, seed=None, options=None):
+        self.episode += 1
+        return self.env.reset(seed=episode_seed(self.base, self.episode - 1, self.copy), options=options)
+
+
+def test_ppo_trains_bit_for_bit_as_on_a_dummy_vec_env_with_the_same_streams():
+    """Given the batch's demand streams, a DummyVecEnv of the Gymnasium training envs trains the very
+    same PPO model: the batch changes how fast SB3 steps, not what it learns from."""
+    task = task_for({}, {}, 24)
+    make = task.training_env_fn()
+    dummy = DummyVecEnv([lambda c=c: Monitor(EpisodeSeeds(make(), 3, c)) for c in range(4)])
+    weights = []
+    for venv in (dummy, base_venv(task, 4, 3, shared=False, vec_env="batched")):
+        model = PPO("MlpPolicy", VecNormalize(venv), n_steps=32, batch_size=64, n_epochs=2, seed=3, device="cpu")
+        model.learn(256)
+        weights.append(torch.cat([p.detach().flatten() for p in model.policy.parameters()]))
+    assert torch.equal(weights[0], weights[1])
 
 
 def test_maskable_ppo_gets_one_mask_row_per_copy():
