@@ -54,28 +54,37 @@ def run_row(run: Path, gap: float) -> dict[str, float]:
             "final_gap_pct": float(trained[0]["gap_pct"]) if trained else math.nan}
 
 
-COLUMNS = ("first_seconds", "first_steps", "stays_seconds", "final_gap_pct", "wall_seconds", "timesteps")
+# column -> decimals shown
+COLUMNS = {"first_seconds": 1, "first_steps": 0, "stays_seconds": 1, "final_gap_pct": 2, "wall_seconds": 1,
+           "timesteps": 0}
 
 
-def cell(values: np.ndarray, worst) -> str:
-    if np.isnan(values).any():
-        return f"not reached in {int(np.isnan(values).sum())} of {len(values)}"
+def cell(values: np.ndarray, d: int) -> str:
+    """Mean ± 95% CI (median, worst); a run that never reached the gap counts as infinitely late, so
+    only the median (and how many reached it) is given then."""
+    missed = int(np.isnan(values).sum())
+    median = float(np.median(np.where(np.isnan(values), np.inf, values)))
+    if missed:
+        shown = "not reached" if math.isinf(median) else f"{median:,.{d}f}"
+        return f"{len(values) - missed} of {len(values)} reached; median {shown}"
     ci = ci95(values)
-    return f"{values.mean():,.1f} ± {ci:,.1f} (worst {worst(values):,.1f})" if not math.isnan(ci) else f"{values[0]:,.1f}"
+    if math.isnan(ci):
+        return f"{values[0]:,.{d}f}"
+    return f"{values.mean():,.{d}f} ± {ci:,.{d}f} (median {median:,.{d}f}, worst {values.max():,.{d}f})"
 
 
 def tables(groups: dict[str, list[dict[str, float]]], gap: float) -> list[str]:
     head = [f"first validation within {gap:g}%: wall s", "... timesteps", f"stays within {gap:g}% from: wall s",
             "final gap % (test seeds)", "run wall s", "run timesteps"]
-    lines = [f"Mean ± 95% CI across runs (worst run); gap to the reference in %, target {gap:g}%.", "",
+    lines = [f"Mean ± 95% CI across runs (median, worst run); gap to the reference in %, target {gap:g}%.", "",
              "| group | runs | " + " | ".join(head) + " |", "|---|---:|" + "---:|" * len(head)]
     for name, rows in groups.items():
-        cells = [cell(np.array([r[c] for r in rows]), np.max) for c in COLUMNS]
+        cells = [cell(np.array([r[c] for r in rows]), d) for c, d in COLUMNS.items()]
         lines.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
     lines += ["", "| group | run | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
     for name, rows in groups.items():
         for r in rows:
-            lines.append(f"| {name} | {r['run']} | " + " | ".join(f"{r[c]:,.2f}" for c in COLUMNS) + " |")
+            lines.append(f"| {name} | {r['run']} | " + " | ".join(f"{r[c]:,.{d}f}" for c, d in COLUMNS.items()) + " |")
     return lines
 
 
