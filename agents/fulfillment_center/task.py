@@ -39,8 +39,10 @@ class FulfillmentTraining:
     over lead time + 1, measured best for PPO; ``discrete``; ``continuous``) with the env's
     multiples. ``reward``: per-SKU reward of parameter-sharing training (``individual``:
     the SKU's cost plus its share of the overflow; ``team``: total / N; ``normalised``:
-    individual / mean demand). ``overrides``: ``FulfillmentConfig`` fields changed for the
-    training episodes only (evaluation uses the env as configured, on disjoint seeds)."""
+    individual / mean demand; ``marginal``: the overflow it causes at the margin instead of
+    its share; ``priced``: individual plus an adapted capacity price; ``parallel_env``).
+    ``overrides``: ``FulfillmentConfig`` fields changed for the training episodes only
+    (evaluation uses the env as configured, on disjoint seeds)."""
 
     action_type: str = "level"
     reward: str = "individual"
