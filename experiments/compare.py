@@ -92,9 +92,17 @@ def compare(tables: dict[str, pd.DataFrame], within: list[float]) -> tuple[pd.Da
                  if known.any() else "not recorded (no per-replication costs)")
         lines.append(f"- **{label}**, {len(mine)} instances, worst seed: {counts}; every seed cheaper than the best "
                      f"other agent beyond its paired 95% CI: {ahead}; mean gap "
-                     f"{mine['gap_pct'].mean():+.3f}%, largest worst seed {mine['worst_gap_pct'].max():+.3f}%, "
-                     f"training {mine['minutes'].max():.1f} {mine['minutes_kind'].iloc[0]}-minutes at most per run.")
+                     f"{mine['gap_pct'].mean():+.3f}%, largest worst seed {mine['worst_gap_pct'].max():+.3f}%; "
+                     f"training per run, mean over seeds, at most {training_minutes(mine)}.")
     return long, lines
+
+
+def training_minutes(rows: pd.DataFrame) -> str:
+    """The largest mean training time, in CPU minutes where recorded and wall minutes else."""
+    parts = [f"{rows.loc[rows['minutes_kind'] == kind, 'minutes'].max():.1f} {kind}-minutes"
+             + ("" if (rows["minutes_kind"] == kind).all() else f" ({int((rows['minutes_kind'] == kind).sum())} instances)")
+             for kind in ("cpu", "wall") if (rows["minutes_kind"] == kind).any()]
+    return ", ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> None:
