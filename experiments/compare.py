@@ -39,7 +39,7 @@ def per_instance(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         known = "significantly_ahead" in group and group["significantly_ahead"].notna().all()
         ahead = group["significantly_ahead"].astype(bool) if known else None
         minutes = group["cpu_seconds"] if "cpu_seconds" in group and group["cpu_seconds"].notna().all() else None
-        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)),
                      "seeds": len(group), "reference": group["reference"].iloc[0],
                      "reference_cost": group["reference_cost"].mean(), "best_other": group["best_other"].iloc[0],
                      "best_other_gap_pct": 100 * (group["best_other_cost"] / group["reference_cost"] - 1).mean(),
@@ -88,7 +88,7 @@ def compare(tables: dict[str, pd.DataFrame], within: list[float]) -> tuple[pd.Da
         counts = ", ".join(f"{int((mine['worst_gap_pct'] <= w).sum())} within {w:g}%" for w in within)
         known = mine["seeds_significantly_ahead"].notna()
         every = int((mine["seeds_significantly_ahead"][known] == mine["seeds"][known]).sum())
-        ahead = (f"{every} of {int(known.sum())}" + (f" with paired costs recorded" if known.sum() < len(mine) else "")
+        ahead = (f"{every} of {int(known.sum())}" + (" with paired costs recorded" if known.sum() < len(mine) else "")
                  if known.any() else "not recorded (no per-replication costs)")
         lines.append(f"- **{label}**, {len(mine)} instances, worst seed: {counts}; every seed cheaper than the best "
                      f"other agent beyond its paired 95% CI: {ahead}; mean gap "

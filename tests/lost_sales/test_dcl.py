@@ -152,5 +152,5 @@ def test_same_seed_same_policy_and_resume_continues_the_generations(tmp_path):
     c = DCL.load(tmp_path / "half.zip", env=b.env, device="cpu").attach(task.dcl_problem())
     assert c.generation == 1 and c.num_timesteps == 256
     c.learn(256, reset_num_timesteps=False)
-    for pa, pc in zip(a.policy.state_dict().values(), c.policy.state_dict().values()):
+    for pa, pc in zip(a.policy.state_dict().values(), c.policy.state_dict().values(), strict=True):
         assert np.array_equal(pa.numpy(), pc.numpy())
