@@ -641,7 +641,7 @@ def test_help_lists_config_groups(pipeline):
             continue
         assert listed.get(group, "").split(", ") == options, (group, listed)
     assert set(listed["agent"].split(", ")) == {"ppo", "a2c", "dqn", "sac", "td3", "maskable_ppo",
-                                                "recurrent_ppo"}
+                                                "recurrent_ppo", "dcl"}
     assert set(listed["env"].split(", ")) >= {"lost_sales", "fulfillment_center"}
 
 
