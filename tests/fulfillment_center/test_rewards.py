@@ -168,3 +168,17 @@ def test_new_rewards_are_training_options_of_the_task():
 
     for mode in ("marginal", "priced"):
         assert FulfillmentTraining(reward=mode).reward == mode
+
+
+def test_a_period_without_receipts_above_a_cut_capacity_refuses_nothing():
+    # a capacity cut can leave stock above the capacity; a period with no receipt then
+    # refuses nothing (it divided 0 by 0 before)
+    assert pro_rata_refusals(np.zeros(3, dtype=np.int64), np.ones(3), -5.0) is None
+    from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
+
+    env = FulfillmentCenterEnv(action_type="order", n_skus=5, lead_time=3, episode_length=40,
+                               scenario={"kind": "capacity_cut", "start": 3, "duration": 20, "size": 0.9})
+    env.reset(seed=0)
+    for t in range(40):
+        _, _, _, _, info = env.step(np.zeros(5, dtype=np.int64) if t % 2 else env.problem.q_max)
+        assert info["overflow_units"] >= 0

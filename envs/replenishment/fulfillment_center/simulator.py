@@ -395,9 +395,9 @@ class FulfillmentSimulator:
 def pro_rata_refusals(need: np.ndarray, volume: np.ndarray, free: float) -> np.ndarray | None:
     """The receipt rule: units refused per SKU (int64) when the volume ``volume @ need`` of the
     receipts ``need`` exceeds the ``free`` space, each SKU keeping ``floor(need_i * free /
-    incoming)`` units (none if ``free <= 0``); ``None`` if everything fits."""
+    incoming)`` units (none if ``free <= 0``); ``None`` if everything fits or nothing arrives."""
     incoming = float(volume @ need)
-    if incoming <= free:
+    if incoming <= free or incoming <= 0.0:  # (nothing arrives: nothing to refuse, even over capacity)
         return None
     return need - np.floor(need * (max(free, 0.0) / incoming)).astype(np.int64)
 
