@@ -70,13 +70,13 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
     best = others.loc[others["mean_cost"].idxmin()] if len(others) else ref
     last = checkpoints.list_checkpoints(run)[-1].meta
     paired = paired_to(run / "per_replication.csv", trained.agent, best.agent)
+    other_gap = 100 * (mine.mean_cost / best.mean_cost - 1)
     return {"experiment": name, **trained.task.instance_columns(), "seed": seed, "agent": trained.agent,
             "cost": float(mine.mean_cost), "ci95": float(mine.ci95), "reference": reference,
             "reference_cost": float(ref.mean_cost), "gap_to_reference_pct": 100 * (mine.mean_cost / ref.mean_cost - 1),
             "best_other": best.agent, "best_other_cost": float(best.mean_cost),
-            "gap_to_best_other_pct": 100 * (mine.mean_cost / best.mean_cost - 1),
-            "best_other_paired_ci95": paired, "significantly_ahead": bool(
-                100 * (mine.mean_cost / best.mean_cost - 1) + paired < 0) if paired == paired else None,
+            "gap_to_best_other_pct": other_gap, "best_other_paired_ci95": paired,
+            "significantly_ahead": bool(other_gap + paired < 0) if paired == paired else None,
             "timesteps": int(last.get("timesteps", -1)), "wall_seconds": round(float(last.get("wall_seconds", 0)), 1),
             "cpu_seconds": round(float(last.get("cpu_seconds", float("nan"))), 1)}
 

@@ -68,19 +68,12 @@ class LostSalesDCL:
         self.n_actions = int(env.action_space.n)
         env.close()
         self._start = None
-        self._table_key: Any = None
-        self._table: np.ndarray | None = None
-        level_min, level_max = self.task.levels()
         self.up_to = self.task.training.parameterisation == "order_up_to"
-        self.bound = level_max if self.up_to else self.config.q_max
+        self.bound = self.task.levels()[1] if self.up_to else self.config.q_max
         self.dim = self.config.obs_dim
         cells = (self.bound + 1) ** self.dim
         self.tabulate = not self.config.backorders and cells <= MAX_TABLE_CELLS
         self.radix = (self.bound + 1) ** np.arange(self.dim, dtype=np.int64)
-
-    def describe(self) -> str:
-        return (f"start policy {self.start_policy} (tuned); states after {self.burn_in} periods, one every "
-                f"{self.sample_every}; {'tabulated' if self.tabulate else 'direct'} policy in rollouts")
 
     # -- policies as order functions ---------------------------------------------------------
     def start(self):

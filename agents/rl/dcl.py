@@ -66,9 +66,6 @@ class Problem(Protocol):
         """Mean cost (n, n_actions) of each first action followed by ``act`` for ``horizon``
         periods, over ``reps`` paths shared by every action of a state."""
 
-    def describe(self) -> str:
-        """One line for the log: the start policy and anything else worth knowing."""
-
 
 class DCL(BaseAlgorithm):
     """Deep Controlled Learning (module docstring). Arguments (``agent.kwargs``):
