@@ -238,6 +238,7 @@ class Task(ABC):
     evaluation_defaults: ClassVar[EvaluationDefaults] = EvaluationDefaults()
     training_options: ClassVar[type] = type(None)
     speed_module: ClassVar[str | None] = None  # e.g. "agents.lost_sales.speed"
+    dcl_shared: ClassVar[bool] = False  # agent=dcl trains a shared per-agent policy (shared=true)
     supports_scenarios: ClassVar[bool] = False  # its env config has a ``scenario`` field (envs.core.scenario)
 
     def __init__(self, training: Mapping[str, Any] | None = None, evaluation: Mapping[str, Any] | None = None,
@@ -380,9 +381,11 @@ class Task(ABC):
         if getattr(algorithm, "needs_problem", False):
             if type(self).dcl_problem is Task.dcl_problem:
                 raise ConfigError(f"agent={algorithm.name}: env={self.name} has no DCL problem (Task.dcl_problem); "
-                                  "DCL is available for env=lost_sales")
-            if shared:
-                raise ConfigError(f"agent={algorithm.name} trains one central policy: set shared=false")
+                                  "DCL is available for env=lost_sales and env=fulfillment_center")
+            if shared != self.dcl_shared:
+                kind = "one per-SKU policy shared by every SKU" if self.dcl_shared else "one central policy"
+                raise ConfigError(f"agent={algorithm.name} on env={self.name} trains {kind}: "
+                                  f"set shared={str(self.dcl_shared).lower()}")
 
     def dcl_problem(self, **options: Any):
         """What Deep Controlled Learning (``agents.rl.dcl``) needs of this task: state sampling,

@@ -79,6 +79,7 @@ class FulfillmentCenterTask(Task):
     speed_module = "agents.fulfillment_center.speed"
     training_options = FulfillmentTraining
     supports_scenarios = True
+    dcl_shared = True
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
         config = FulfillmentConfig.from_kwargs(env_kwargs)
@@ -132,7 +133,7 @@ class FulfillmentCenterTask(Task):
         super().check_algorithm(algorithm, shared)
         if algorithm.off_policy or algorithm.maskable or (algorithm.recurrent and shared):
             raise ConfigError(f"agent={algorithm.name}: the fulfilment centre trains ppo, a2c (shared or "
-                              "centralised) or recurrent_ppo (centralised)")
+                              "centralised), recurrent_ppo (centralised) or dcl (shared)")
         kind = "continuous" if self.training.action_type == "continuous" else "discrete"
         if kind not in algorithm.action_types:
             raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type="
@@ -145,6 +146,16 @@ class FulfillmentCenterTask(Task):
             essentials = {"shared": shared, "n_skus": self.problem.n, "pipeline_slots": trained.pipeline_slots,
                           "action": {k: plain(getattr(trained, k)) for k in ACTION_KEYS}}
         return interface_for(self.problem, essentials)
+
+    def dcl_problem(self, **options: Any):
+        """Sampled centre states and per-SKU rollouts for DCL (``agents.fulfillment_center.dcl``)."""
+        from agents.fulfillment_center.dcl import FulfillmentDCL
+
+        try:
+            return FulfillmentDCL(self, **options)
+        except TypeError as err:
+            raise ConfigError(f"agent.problem: {err}; accepted keys: start_policy, burn_in, sample_every, "
+                              "per_row, skus_per_state") from None
 
     # -- agents --------------------------------------------------------------------------
     def agent_names(self) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl.dcl import first_occurrence
 from envs.core.config import ConfigError, check_int
 from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state
 
@@ -172,17 +173,6 @@ class LostSalesDCL:
         distinct = np.full((n, a_count), np.nan)
         distinct[state_of, action_of] = pair_cost
         return np.take_along_axis(distinct, first, axis=1)
-
-
-def first_occurrence(values: np.ndarray) -> np.ndarray:
-    """For each row and column j, the first column i <= j with ``values[:, i] == values[:, j]``."""
-    n, m = values.shape
-    out = np.tile(np.arange(m), (n, 1))
-    for j in range(1, m):
-        same = values[:, :j] == values[:, j:j + 1]
-        has = same.any(axis=1)
-        out[has, j] = same[has].argmax(axis=1)
-    return out
 
 
 def simplex_points(dim: int, bound: int) -> np.ndarray:

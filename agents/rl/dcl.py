@@ -64,7 +64,10 @@ class Problem(Protocol):
 
     def score(self, states: Any, act: Act | None, horizon: int, reps: int, rng: np.random.Generator) -> np.ndarray:
         """Mean cost (n, n_actions) of each first action followed by ``act`` for ``horizon``
-        periods, over ``reps`` paths shared by every action of a state."""
+        periods, over ``reps`` paths shared by every action of a state. With ``act`` None a
+        problem whose start policy cannot be rolled out action by action may instead return
+        any (n, n_actions) matrix whose row minimum is the start policy's action (generation 0
+        then imitates it; the fulfilment centre does this)."""
 
 
 class DCL(BaseAlgorithm):
@@ -232,3 +235,14 @@ class DCL(BaseAlgorithm):
         with th.no_grad():
             accuracy = float((self._logits(x).argmax(dim=1) == y).float().mean())
         return (loss_sum / batches if batches else math.nan), accuracy
+
+
+def first_occurrence(values: np.ndarray) -> np.ndarray:
+    """For each row and column j, the first column i <= j with ``values[:, i] == values[:, j]``."""
+    n, m = values.shape
+    out = np.tile(np.arange(m), (n, 1))
+    for j in range(1, m):
+        same = values[:, :j] == values[:, j:j + 1]
+        has = same.any(axis=1)
+        out[has, j] = same[has].argmax(axis=1)
+    return out

@@ -105,7 +105,7 @@ def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
             checkpoints.load_replay_buffer(model, checkpoint)
     if algo.needs_problem:  # DCL: rollouts on the task's simulator (not saved with the model)
         problem = OmegaConf.to_container(cfg.agent.get("problem") or {}, resolve=True)
-        model.attach(task.dcl_problem(**problem))
+        model.attach(task.dcl_problem(**{k: v for k, v in problem.items() if v is not None}))  # null: the task's default
     return Session(model, venv, None, checkpoint)
 
 

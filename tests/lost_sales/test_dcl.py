@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from agents.lost_sales.dcl import LostSalesDCL, first_occurrence, simplex_points
+from agents.lost_sales.dcl import LostSalesDCL, simplex_points
 from agents.rl.adapter import ObsNormalizer, SB3Policy
-from agents.rl.dcl import DCL
+from agents.rl.dcl import DCL, first_occurrence
 from agents.task import build_task
 from envs.core.config import ConfigError
 from envs.replenishment.lost_sales.simulator import BatchSimulator

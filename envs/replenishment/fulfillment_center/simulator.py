@@ -51,6 +51,7 @@ Refused units appear in the period totals as ``refused`` (only with an active sc
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,6 +74,17 @@ SKU_FEATURES = ("on_hand", "pipeline", "forecast", "last_demand", "lead_time", "
 GLOBAL_FEATURES = ("capacity_utilisation", "dow_sin", "dow_cos", "doy_sin", "doy_cos")
 TOTALS = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflow_cost", "revenue",
           "demand", "sales", "lost", "ordered", "received", "overflow_units", "on_hand")
+
+
+class CentreState(NamedTuple):
+    """One centre's state (:meth:`FulfillmentSimulator.snapshot`): ``on_hand``, ``forecast``,
+    ``last_demand`` (N,), ``pipeline`` (W, N) in arrival order, the calendar ``day``."""
+
+    on_hand: np.ndarray
+    pipeline: np.ndarray
+    forecast: np.ndarray
+    last_demand: np.ndarray
+    day: int
 
 
 class FulfillmentSimulator:
@@ -119,11 +131,7 @@ class FulfillmentSimulator:
         self._levels = np.asarray(cfg.level_multiples, dtype=np.float64)
         self._horizon = (p.lead_time + 1).astype(np.float64)  # lead time + one review period
         self._inv_mean = 1.0 / p.mean_demand
-        self._static = np.stack([
-            p.lead_time / 7.0,
-            np.log10(p.mean_demand),
-            (p.volume * p.mean_demand * self.n / p.capacity) if self.limited else np.zeros(self.n),
-        ]).astype(np.float32)
+        self._static = static_features(p)
         self._inv_mean32 = self._inv_mean.astype(np.float32)
         self.slots = cfg.pipeline_slots
         self.n_features = len(SKU_FEATURES) + self.slots
@@ -321,23 +329,18 @@ class FulfillmentSimulator:
         ``order``: the action itself. Rounded *up* to whole units, so that any
         positive multiple orders at least one unit: a slow mover (forecast 0.05/period)
         could otherwise never be ordered at all."""
-        cfg = self.problem.config
-        if cfg.action_type == "discrete":
-            return np.ceil(self._multiples[action] * self.forecast - ROUND_TOL).astype(np.int64)
-        if cfg.action_type == "level":
-            rate = self.problem.mean_demand if cfg.level_basis == "mean" else self.forecast
-            target = np.ceil(self._levels[action] * self._horizon * rate - ROUND_TOL).astype(np.int64)
-            return np.maximum(target - self.on_hand - self.pipe_total, 0)
-        if cfg.action_type == "continuous":
-            scale = 0.5 * cfg.max_multiple
-            x = (np.asarray(action, dtype=np.float64) + 1.0) * scale * self.forecast
-            return np.ceil(x - ROUND_TOL).astype(np.int64)
-        return np.asarray(action, dtype=np.int64)
+        return action_orders(self.problem.config, action, self.forecast, self.on_hand + self.pipe_total,
+                             self.problem.mean_demand, self._horizon, self._multiples, self._levels)
 
     # -- views of the state ------------------------------------------------------------
     def pipeline_slots(self) -> np.ndarray:
         """(W, N) units due at the end of periods t, t+1, ..., t+W-1 (arrival order)."""
         return np.concatenate([self.pipe[self.head:], self.pipe[: self.head]])
+
+    def snapshot(self) -> CentreState:
+        """A copy of the state the dynamics carry forward (demand streams aside)."""
+        return CentreState(self.on_hand.copy(), self.pipeline_slots(), self.forecast.copy(), self.last_demand.copy(),
+                           self.day)
 
     @property
     def inventory_position(self) -> np.ndarray:
@@ -356,27 +359,11 @@ class FulfillmentSimulator:
         (feature f of SKU i at f * N + i; ``SKU_FEATURES`` then the W pipeline slots in
         arrival order), stock and demand in units of the SKU's long-run mean demand.
         Built with contiguous writes only (this is the env's hot path)."""
-        n, inv, inv32 = self.n, self._inv_mean, self._inv_mean32
-        f = self.n_features
-        out = np.empty(f * n + extra, dtype=np.float32)
-        rows = out[: f * n].reshape(f, n)
-        # int64 -> float32 first, then a float32 product: faster than one mixed-type product
-        np.multiply(self.on_hand.astype(np.float32), inv32, out=rows[0])
-        np.multiply(self.pipe_total.astype(np.float32), inv32, out=rows[1])
-        np.multiply(self.forecast.astype(np.float32), inv32, out=rows[2])
-        np.multiply(self.last_demand.astype(np.float32), inv32, out=rows[3])
-        rows[4:7] = self._static
-        slots, width, head = self.slots, self.width, self.head
-        if width <= slots:  # the ring in arrival order: rows head.. then ..head
-            split = 7 + width - head
-            np.multiply(self.pipe[head:].astype(np.float32), inv32, out=rows[7:split])
-            if head:
-                np.multiply(self.pipe[:head].astype(np.float32), inv32, out=rows[split:7 + width])
-            rows[7 + width:] = 0.0
-        else:  # the last observed slot also holds everything due later
-            pipe = self.pipeline_slots()
-            np.multiply(pipe[: slots - 1].astype(np.float32), inv32, out=rows[7:6 + slots])
-            np.multiply(pipe[slots - 1:].sum(axis=0), inv, out=rows[6 + slots], casting="unsafe")
+        out = np.empty(self.n_features * self.n + extra, dtype=np.float32)
+        head = self.head
+        write_features(out[: self.n_features * self.n].reshape(self.n_features, self.n), self.on_hand,
+                       self.pipe_total, self.forecast, self.last_demand, self._static,
+                       (self.pipe[head:], self.pipe[:head]), self._inv_mean, self._inv_mean32)
         return out
 
     def sku_features(self) -> np.ndarray:
@@ -386,10 +373,67 @@ class FulfillmentSimulator:
 
     def global_features(self) -> np.ndarray:
         """(G,) float32: capacity utilisation and the calendar (day of week, day of year)."""
-        dow = 2 * math.pi * (self.day % 7) / 7
-        doy = 2 * math.pi * (self.day % 365) / 365
+        dow, doy = calendar_angles(self.day)
         return np.array([self.utilisation(), math.sin(dow), math.cos(dow), math.sin(doy), math.cos(doy)],
                         dtype=np.float32)
+
+
+def static_features(problem: Problem) -> np.ndarray:
+    """(3, N) float32: the constant per-SKU features (``lead_time``/7, ``log_mean_demand``,
+    ``volume_share``: the SKU's share of the capacity at mean demand x N; 0 if unlimited)."""
+    p = problem
+    share = (p.volume * p.mean_demand * p.n / p.capacity) if p.limited else np.zeros(p.n)
+    return np.stack([p.lead_time / 7.0, np.log10(p.mean_demand), share]).astype(np.float32)
+
+
+def write_features(rows: np.ndarray, on_hand, pipe_total, forecast, last_demand, static: np.ndarray,
+                   pipe_blocks: tuple[np.ndarray, ...], inv_mean: np.ndarray, inv_mean32: np.ndarray) -> None:
+    """Fill ``rows`` (F, m) float32 with the per-SKU observation features of m columns (SKUs of
+    one centre, or (copy, SKU) rows of a batch): ``SKU_FEATURES`` (stock and demand in units
+    of the column's long-run mean demand: ``inv_mean`` = 1 / mean, ``inv_mean32`` its float32; ``static``
+    (3, m) from :func:`static_features`), then the F - 7 observed pipeline slots in arrival
+    order. ``pipe_blocks``: arrays (w_k, m) whose rows, stacked, are the units due at the end
+    of periods t, t+1, ... (a ring buffer's two halves); with more rows than slots, the last
+    slot holds everything due later. Contiguous writes only (the env's hot path)."""
+    slots = len(rows) - len(SKU_FEATURES)
+    # int64 -> float32 first, then a float32 product: faster than one mixed-type product
+    for k, values in enumerate((on_hand, pipe_total, forecast, last_demand)):
+        np.multiply(values.astype(np.float32), inv_mean32, out=rows[k])
+    rows[4:7] = static
+    width = sum(len(b) for b in pipe_blocks)
+    if width <= slots:
+        at = 7
+        for block in pipe_blocks:
+            if len(block):
+                np.multiply(block.astype(np.float32), inv_mean32, out=rows[at:at + len(block)])
+                at += len(block)
+        rows[at:] = 0.0
+    else:
+        pipe = np.concatenate(pipe_blocks)
+        np.multiply(pipe[: slots - 1].astype(np.float32), inv_mean32, out=rows[7:6 + slots])
+        np.multiply(pipe[slots - 1:].sum(axis=0), inv_mean, out=rows[6 + slots],
+                    casting="unsafe")
+
+
+def calendar_angles(day):
+    """Day-of-week and day-of-year angles (radians) of ``day`` (an int or an int array)."""
+    return 2 * math.pi * (day % 7) / 7, 2 * math.pi * (day % 365) / 365
+
+
+def action_orders(cfg, action, forecast, position, mean, horizon, multiples, levels) -> np.ndarray:
+    """Order quantities (int64) of valid actions of ``cfg.action_type`` for SKUs (or rows) with
+    ``forecast``, inventory ``position`` (on hand + pipeline), long-run ``mean`` demand and
+    ``horizon`` = L + 1 (the rule of :meth:`FulfillmentSimulator.orders_from_actions`)."""
+    if cfg.action_type == "discrete":
+        return np.ceil(multiples[action] * forecast - ROUND_TOL).astype(np.int64)
+    if cfg.action_type == "level":
+        rate = mean if cfg.level_basis == "mean" else forecast
+        target = np.ceil(levels[action] * horizon * rate - ROUND_TOL).astype(np.int64)
+        return np.maximum(target - position, 0)
+    if cfg.action_type == "continuous":
+        x = (np.asarray(action, dtype=np.float64) + 1.0) * (0.5 * cfg.max_multiple) * forecast
+        return np.ceil(x - ROUND_TOL).astype(np.int64)
+    return np.asarray(action, dtype=np.int64)
 
 
 def pro_rata_refusals(need: np.ndarray, volume: np.ndarray, free: float) -> np.ndarray | None:
