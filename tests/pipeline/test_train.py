@@ -81,7 +81,7 @@ MISMATCHES = {
     # settings used only after training must fail before it too
     "unknown_benchmark_agent": (["benchmark.agents=[base_stock,nope]"], "benchmark.agents"),
     "zero_eval_periods": (["eval.periods=0"], "eval.periods"),
-    "dcl_on_a_task_without_a_problem": (["agent=dcl", "env=fulfillment_center"], "agent=dcl"),
+    "dcl_on_a_task_without_a_problem": (["agent=dcl", "env=network"], "has no DCL problem"),
     "dcl_unknown_problem_option": (["agent=dcl", "+agent.problem.bogus=1"], "agent.problem"),
     "dcl_zero_rollouts": (["agent=dcl", "agent.kwargs.reps=0"], "agent.kwargs"),
 }
@@ -367,7 +367,7 @@ def test_dcl_logs_its_generations(pipeline):
         assert 0.0 <= float(row["dcl/train_accuracy"]) <= 1.0 and math.isfinite(float(row["dcl/loss"]))
     assert "dcl/changed_fraction" in rows[-1] and rows[-1]["dcl/changed_fraction"] != ""
     saved = yaml.safe_load((result.out / "config.yaml").read_text())
-    assert saved["agent"]["problem"]["start_policy"] == "capped_base_stock"
+    assert saved["agent"]["problem"]["start_policy"] is None  # null: the task's default (capped_base_stock)
 
 
 @needs("agent:dcl")
