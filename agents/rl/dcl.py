@@ -21,7 +21,10 @@ loader, ONNX / TorchScript export with parity checks, and the benchmark harness.
 
 What is task specific (states, rollouts on the batched simulator, the start policy) is a
 *problem* the task gives through ``Task.dcl_problem(**options)``, attached to the model with
-:meth:`DCL.attach` (``agents.rl.training`` does it); the protocol is :class:`Problem`.
+:meth:`DCL.attach` (``agents.rl.training`` does it); the protocol is :class:`Problem`. Lost
+sales (``agents.lost_sales.dcl``) trains one central policy; the fulfilment centre
+(``agents.fulfillment_center.dcl``) one per-SKU classifier shared by every SKU
+(``shared=true``, ``Task.dcl_shared``), whose labelled states are (centre state, SKU) pairs.
 
 Timesteps are **labelled states**: a generation of ``n_states`` states advances
 ``num_timesteps`` by ``n_states``, so ``total_timesteps = generations * n_states``. Callbacks

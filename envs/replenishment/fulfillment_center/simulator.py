@@ -2,7 +2,9 @@
 
 Plain NumPy, vectorised over SKUs, no Gymnasium or PettingZoo imports: the Gymnasium
 env (``env.py``), the PettingZoo env (``parallel_env.py``) and the
-shared-policy VecEnv are thin faces over :class:`FulfillmentSimulator`.
+shared-policy VecEnv are thin faces over :class:`FulfillmentSimulator`. ``rows.py`` steps
+many (centre, SKU) rows at once with the same dynamics, order rule and features (for DCL's
+rollouts; tested equal to this simulator).
 
 Timing of events in period t (the same as ``LostSales-v0``, SKU by SKU, with the shared
 capacity check added at receipt):
