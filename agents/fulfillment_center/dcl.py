@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.rl.dcl import first_occurrence
+from agents.rl.dcl import check_problem_options, first_occurrence
 from envs.core.config import ConfigError, check_int
 from envs.replenishment.demand.processes import DemandProcess
 from envs.replenishment.fulfillment_center.config import Problem
@@ -90,9 +90,6 @@ class FulfillmentDCL:
     def __post_init__(self) -> None:
         self.problem: Problem = self.task.training_problem()
         cfg = self.problem.config
-        if cfg.scenario.active:
-            raise ConfigError("agent=dcl trains on the stationary problem: set scenario=none (evaluate a trained "
-                              "policy under a scenario with experiments.benchmark scenarios=[...])")
         if cfg.backorders or cfg.lead_time_jitter:
             raise ConfigError("agent=dcl on the fulfilment centre supports lost sales with fixed lead times: set "
                               "env.backorders=false and env.lead_time_jitter=0")
@@ -100,12 +97,7 @@ class FulfillmentDCL:
             raise ConfigError(f"agent=dcl needs a discrete action: env.training.action_type level or discrete, "
                               f"got {cfg.action_type!r}")
         self.start_policy = self.start_policy or "capacity_base_stock"
-        if self.start_policy not in START_POLICIES:
-            raise ConfigError(f"agent.problem.start_policy: expected one of {', '.join(START_POLICIES)}, "
-                              f"got {self.start_policy!r}")
-        self.burn_in = check_int("agent.problem.burn_in", self.burn_in, 0, 100_000)
-        self.sample_every = check_int("agent.problem.sample_every", self.sample_every, 1, 10_000)
-        self.per_row = check_int("agent.problem.per_row", self.per_row, 1, 100_000)
+        check_problem_options(self, START_POLICIES, cfg.scenario.active)
         self.skus_per_state = check_int("agent.problem.skus_per_state", self.skus_per_state, 1, 1_000_000)
         last = self.burn_in + (self.per_row - 1) * self.sample_every
         if last >= cfg.episode_length:

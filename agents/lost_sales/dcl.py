@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.rl.dcl import first_occurrence
-from envs.core.config import ConfigError, check_int
+from agents.rl.dcl import check_problem_options, first_occurrence
 from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state
 
 # Dense policy tables above this many cells are not built (the classifier is called instead).
@@ -54,15 +53,7 @@ class LostSalesDCL:
 
     def __post_init__(self) -> None:
         config = self.task.config
-        if config.scenario.active:
-            raise ConfigError("agent=dcl trains on the stationary problem: set scenario=none (evaluate a trained "
-                              "policy under a scenario with experiments.benchmark scenarios=[...])")
-        if self.start_policy not in START_POLICIES:
-            raise ConfigError(f"agent.problem.start_policy: expected one of {', '.join(START_POLICIES)}, "
-                              f"got {self.start_policy!r}")
-        self.burn_in = check_int("agent.problem.burn_in", self.burn_in, 0, 100_000)
-        self.sample_every = check_int("agent.problem.sample_every", self.sample_every, 1, 10_000)
-        self.per_row = check_int("agent.problem.per_row", self.per_row, 1, 100_000)
+        check_problem_options(self, START_POLICIES, config.scenario.active)
         self.config = config
         self.interface = self.task.model_interface(False)
         env = self.task.training_env_fn()()

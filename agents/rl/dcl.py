@@ -49,6 +49,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from torch.nn import functional as F
 
 from agents.rl.adapter import ObsNormalizer
+from envs.core.config import ConfigError, check_int
 
 Act = Callable[[np.ndarray], np.ndarray]
 """The current policy as a batch function: raw observations (rows) -> model action indices."""
@@ -249,3 +250,18 @@ def first_occurrence(values: np.ndarray) -> np.ndarray:
         has = same.any(axis=1)
         out[has, j] = same[has].argmax(axis=1)
     return out
+
+
+def check_problem_options(problem, start_policies: tuple[str, ...], scenario_active: bool) -> None:
+    """The checks every task's DCL problem makes of its ``agent.problem`` options (one-line
+    ConfigErrors): a stationary problem (no scenario), a known ``start_policy``, and the
+    sampling integers ``burn_in``, ``sample_every``, ``per_row`` (converted in place)."""
+    if scenario_active:
+        raise ConfigError("agent=dcl trains on the stationary problem: set scenario=none (evaluate a trained "
+                          "policy under a scenario with experiments.benchmark scenarios=[...])")
+    if problem.start_policy not in start_policies:
+        raise ConfigError(f"agent.problem.start_policy: expected one of {', '.join(start_policies)}, "
+                          f"got {problem.start_policy!r}")
+    problem.burn_in = check_int("agent.problem.burn_in", problem.burn_in, 0, 100_000)
+    problem.sample_every = check_int("agent.problem.sample_every", problem.sample_every, 1, 10_000)
+    problem.per_row = check_int("agent.problem.per_row", problem.per_row, 1, 100_000)
