@@ -9,8 +9,9 @@ Each (experiment, seed) runs ``python -m experiments.train experiment=<name> see
 ``<root>/<name>/seed<s>/`` (extra Hydra overrides after ``--``). Every run ends with the
 benchmark's comparison on the test seeds; this collects, per run, the trained policy's
 cost, the reference (the exact optimum where the task has one, else the cheapest agent), the
-cheapest other agent, the gaps (against the best other agent also its paired 95% CI, from the
-run's ``per_replication.csv``, and whether the policy is ahead beyond it), the timesteps and the
+cheapest other agent, the gaps (with their paired 95% CIs, from the run's
+``per_replication.csv``, and whether the policy is ahead of the best other agent beyond it;
+without an exact optimum the reference is the cheapest agent other than the policy), the timesteps and the
 training wall time, and per experiment the mean over seeds with its 95% CI and the worst seed. Writes ``<out>.csv``
 (one row per run) and ``<out>.md``.
 """
@@ -65,6 +66,9 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
     frame = pd.read_csv(run / "results.csv")
     reference = json.loads((run / "results.json").read_text())["reference"]
     mine = frame[frame["agent"] == trained.agent].iloc[0]
+    if reference == trained.agent and len(frame) > 1:  # no exact optimum and the policy was cheapest:
+        rest = frame[frame["agent"] != trained.agent]   # the reference is the cheapest other agent
+        reference = rest.loc[rest["mean_cost"].idxmin()].agent
     ref = frame[frame["agent"] == reference].iloc[0]
     others = frame[~frame["agent"].isin([trained.agent, reference])]
     best = others.loc[others["mean_cost"].idxmin()] if len(others) else ref
@@ -74,6 +78,7 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
     return {"experiment": name, **trained.task.instance_columns(), "seed": seed, "agent": trained.agent,
             "cost": float(mine.mean_cost), "ci95": float(mine.ci95), "reference": reference,
             "reference_cost": float(ref.mean_cost), "gap_to_reference_pct": 100 * (mine.mean_cost / ref.mean_cost - 1),
+            "reference_paired_ci95": paired_to(run / "per_replication.csv", trained.agent, reference),
             "best_other": best.agent, "best_other_cost": float(best.mean_cost),
             "gap_to_best_other_pct": other_gap, "best_other_paired_ci95": paired,
             "significantly_ahead": bool(other_gap + paired < 0) if paired == paired else None,
@@ -122,9 +127,10 @@ def write(frame: pd.DataFrame, out: Path, command: str) -> None:
             "Each run is `python -m experiments.train experiment=<experiment> seed=<seed>`; `cost` is the trained",
             "(best-on-validation) policy's mean cost per period on the benchmark's test seeds with its 95% CI over",
             "replications; `reference` is the task's reference on the same streams (the exact optimum where there",
-            "is one) and `best_other` the cheapest other agent; `best_other_paired_ci95` is the 95% CI of the gap",
-            "to it paired by replication (common random numbers), and `significantly_ahead` says the policy is",
-            "cheaper beyond that CI. `wall_seconds`: training time on this machine; `cpu_seconds`: the training",
+            "is one, else the cheapest agent other than the policy) and `best_other` the cheapest other agent;",
+            "`reference_paired_ci95` and `best_other_paired_ci95` are the 95% CIs of the gaps to them paired by",
+            "replication (common random numbers), and `significantly_ahead` says the policy is cheaper than",
+            "`best_other` beyond its CI. `wall_seconds`: training time on this machine; `cpu_seconds`: the training",
             "process's CPU time (wall time overstates it on a busy machine).", "",
             "## Per experiment (over training seeds: mean, 95% CI, worst seed)", "", *table(agg), "",
             "## Per run", "", *table(frame), ""]

@@ -27,6 +27,7 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.parallel_env import agent_observations
 from envs.replenishment.fulfillment_center.rows import SkuRows, grouped_refusals
 from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
+from experiments.suite import collect
 from tests.fulfillment_center.test_training import rows as read_rows
 from tests.pipeline.test_train import ROOT, subprocess_env, train
 
@@ -178,6 +179,11 @@ def test_dcl_trains_a_shared_policy_from_the_command_line(dcl_run):
     generations = [r for r in read_rows(out / "progress.csv") if r.get("dcl/generation")]
     assert [float(r["dcl/generation"]) for r in generations] == [1.0, 2.0]
     assert generations[-1]["dcl/rollout_gain_pct"] != ""  # generation 2 scored by rollouts
+    # the suite compares it with the cheapest other agent (no exact optimum here), paired
+    row = collect("fc_dcl", 0, out)
+    assert row["reference"] == "base_stock" and row["agent"] == "dcl"
+    assert row["gap_to_reference_pct"] == pytest.approx(100 * (row["cost"] / row["reference_cost"] - 1))
+    assert np.isfinite(row["reference_paired_ci95"]) and row["reference_paired_ci95"] > 0
 
 
 def test_dcl_resumes_and_exports_on_the_fulfilment_centre(dcl_run, tmp_path):
