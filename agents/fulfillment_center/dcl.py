@@ -145,13 +145,7 @@ class FulfillmentDCL:
         return FCStates(rows, all_obs, starts, state, sku)
 
     def _heuristic_orders(self, sims: list[FulfillmentSimulator]) -> np.ndarray:
-        g = len(GLOBAL_FEATURES)
-        flat = []
-        for sim in sims:
-            out = sim.feature_rows(extra=g)
-            out[-g:] = sim.global_features()
-            flat.append(out)
-        orders, _ = self.start().predict(np.stack(flat))
+        orders, _ = self.start().predict(np.stack([sim.flat_observation() for sim in sims]))
         return np.asarray(orders, dtype=np.int64).reshape(len(sims), self.n)
 
     def observe(self, states: FCStates) -> np.ndarray:

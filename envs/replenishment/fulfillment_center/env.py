@@ -231,12 +231,9 @@ class FulfillmentCenterEnv(gym.Env):
         return self.sim.orders_from_actions(a)
 
     def _obs(self):
-        glob = self.sim.global_features()
         if self.config.obs_format == "dict":
-            return {"sku": self.sim.sku_features(), "global": glob}
-        out = self.sim.feature_rows(extra=len(glob))
-        out[-len(glob):] = glob
-        return out
+            return {"sku": self.sim.sku_features(), "global": self.sim.global_features()}
+        return self.sim.flat_observation()
 
     def _kpis(self, totals: dict[str, float]) -> dict[str, Any]:
         sim, last = self.sim, self.sim.last

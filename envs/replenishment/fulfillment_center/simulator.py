@@ -368,6 +368,13 @@ class FulfillmentSimulator:
                        (self.pipe[head:], self.pipe[:head]), self._inv_mean, self._inv_mean32)
         return out
 
+    def flat_observation(self) -> np.ndarray:
+        """The centralised env's flat observation: :meth:`feature_rows` then :meth:`global_features`."""
+        glob = self.global_features()
+        out = self.feature_rows(extra=len(glob))
+        out[-len(glob):] = glob
+        return out
+
     def sku_features(self) -> np.ndarray:
         """(N, F) float32 per-SKU feature matrix (the transpose of :meth:`feature_rows`)."""
         f = self.n_features
