@@ -75,10 +75,12 @@ def collect(name: str, seed: int, run: Path) -> dict | None:
     last = checkpoints.list_checkpoints(run)[-1].meta
     paired = paired_to(run / "per_replication.csv", trained.agent, best.agent)
     other_gap = 100 * (mine.mean_cost / best.mean_cost - 1)
+    ref_gap = 100 * (mine.mean_cost / ref.mean_cost - 1)
+    ref_ci = paired_to(run / "per_replication.csv", trained.agent, reference)
     return {"experiment": name, **trained.task.instance_columns(), "seed": seed, "agent": trained.agent,
             "cost": float(mine.mean_cost), "ci95": float(mine.ci95), "reference": reference,
-            "reference_cost": float(ref.mean_cost), "gap_to_reference_pct": 100 * (mine.mean_cost / ref.mean_cost - 1),
-            "reference_paired_ci95": paired_to(run / "per_replication.csv", trained.agent, reference),
+            "reference_cost": float(ref.mean_cost), "gap_to_reference_pct": ref_gap, "reference_paired_ci95": ref_ci,
+            "significantly_ahead_of_reference": bool(ref_gap + ref_ci < 0) if ref_ci == ref_ci else None,
             "best_other": best.agent, "best_other_cost": float(best.mean_cost),
             "gap_to_best_other_pct": other_gap, "best_other_paired_ci95": paired,
             "significantly_ahead": bool(other_gap + paired < 0) if paired == paired else None,
@@ -106,9 +108,16 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
                      "gap_to_reference_pct": gaps.mean(), "gap_ci95": ci95(gaps), "worst_seed_gap_pct": gaps.max(),
                      "best_other": group["best_other"].iloc[0], "gap_to_best_other_pct": other.mean(),
                      "best_other_ci95": ci95(other), "seeds_ahead_of_best_other": int((other < 0).sum()),
-                     "seeds_significantly_ahead": int(group["significantly_ahead"].astype(bool).sum())
-                     if "significantly_ahead" in group and group["significantly_ahead"].notna().all() else None})
+                     "seeds_significantly_ahead": _count(group, "significantly_ahead"),
+                     "seeds_significantly_ahead_of_reference": _count(group, "significantly_ahead_of_reference")})
     return pd.DataFrame(rows)
+
+
+def _count(group: pd.DataFrame, column: str) -> int | None:
+    """How many runs of ``group`` have ``column`` true; None if a run did not record it."""
+    if column not in group or not group[column].notna().all():
+        return None
+    return int(group[column].astype(bool).sum())
 
 
 def table(frame: pd.DataFrame) -> list[str]:
@@ -129,8 +138,8 @@ def write(frame: pd.DataFrame, out: Path, command: str) -> None:
             "replications; `reference` is the task's reference on the same streams (the exact optimum where there",
             "is one, else the cheapest agent other than the policy) and `best_other` the cheapest other agent;",
             "`reference_paired_ci95` and `best_other_paired_ci95` are the 95% CIs of the gaps to them paired by",
-            "replication (common random numbers), and `significantly_ahead` says the policy is cheaper than",
-            "`best_other` beyond its CI. `wall_seconds`: training time on this machine; `cpu_seconds`: the training",
+            "replication (common random numbers); `significantly_ahead` (`_of_reference`) says the policy is cheaper",
+            "than `best_other` (the reference) beyond that CI. `wall_seconds`: training time on this machine; `cpu_seconds`: the training",
             "process's CPU time (wall time overstates it on a busy machine).", "",
             "## Per experiment (over training seeds: mean, 95% CI, worst seed)", "", *table(agg), "",
             "## Per run", "", *table(frame), ""]

@@ -184,6 +184,7 @@ def test_dcl_trains_a_shared_policy_from_the_command_line(dcl_run):
     assert row["reference"] == "base_stock" and row["agent"] == "dcl"
     assert row["gap_to_reference_pct"] == pytest.approx(100 * (row["cost"] / row["reference_cost"] - 1))
     assert np.isfinite(row["reference_paired_ci95"]) and row["reference_paired_ci95"] > 0
+    assert row["significantly_ahead_of_reference"] == (row["gap_to_reference_pct"] + row["reference_paired_ci95"] < 0)
 
 
 def test_dcl_resumes_and_exports_on_the_fulfilment_centre(dcl_run, tmp_path):
