@@ -191,7 +191,9 @@ def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
 
     from agents.rl import training
+    from agents.rl.callbacks import job_started
 
+    job_started()  # cpu_seconds per job, also when a multirun runs several in this process
     if cfg.resume:
         cfg = resumed_config(cfg)
     else:

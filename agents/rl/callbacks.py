@@ -119,6 +119,17 @@ class PeriodicEvaluation(EveryTimesteps):
         return row["mean_cost"]
 
 
+# process CPU time when the current training job started (``job_started``): a Hydra multirun
+# with the basic launcher runs its jobs one after another in one process
+_JOB_CPU_START = 0.0
+
+
+def job_started() -> None:
+    """Mark the start of a training job (``experiments.train``): ``cpu_seconds`` counts from here."""
+    global _JOB_CPU_START
+    _JOB_CPU_START = time.process_time()
+
+
 class PeriodicCheckpoint(EveryTimesteps):
     """Atomic checkpoint every ``freq`` timesteps (and one at the end of training)."""
 
@@ -127,7 +138,8 @@ class PeriodicCheckpoint(EveryTimesteps):
         super().__init__(freq)
         self.out, self.keep, self.meta = Path(out), keep, meta
         self.started = time.perf_counter() - previous_seconds  # a resumed run keeps counting
-        self.cpu_started = -previous_cpu_seconds  # CPU time since the process started (setup included)
+        # CPU time since the job started (setup included), plus that of the run before a resume
+        self.cpu_started = _JOB_CPU_START - previous_cpu_seconds
 
     def fire(self) -> None:
         self.save()
