@@ -19,7 +19,7 @@ Masked agents: when the agents' observations are dicts ``{"observation", "action
 (PettingZoo's convention), the sub-env rows are the ``observation`` parts
 (``observation_space`` is that subspace) and the batch offers ``action_masks()``: the masks of
 the current observations, ``(num_envs, n_actions)`` bool (what sb3_contrib's MaskablePPO
-asks for, one row per sub-env, through ``agents.rl.vec_env.AgentBatchVecEnv``).
+asks for, one row per sub-env, through ``agents.rl.vec_env.BatchVecEnv``).
 
 Episode k of copy c is seeded with ``SeedSequence([seed, k, c])``, so no two (copy, episode)
 pairs share a stream and the batch is reproducible from its seed.
