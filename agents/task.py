@@ -238,7 +238,10 @@ class Task(ABC):
     evaluation_defaults: ClassVar[EvaluationDefaults] = EvaluationDefaults()
     training_options: ClassVar[type] = type(None)
     speed_module: ClassVar[str | None] = None  # e.g. "agents.lost_sales.speed"
-    dcl_shared: ClassVar[bool] = False  # agent=dcl trains a shared per-agent policy (shared=true)
+    # agent=dcl: the task's problem dataclass ("module:Class", built with the task and the
+    # agent.problem options; None: no DCL) and whether it trains a shared per-agent policy
+    dcl_problem_class: ClassVar[str | None] = None
+    dcl_shared: ClassVar[bool] = False
     supports_scenarios: ClassVar[bool] = False  # its env config has a ``scenario`` field (envs.core.scenario)
 
     def __init__(self, training: Mapping[str, Any] | None = None, evaluation: Mapping[str, Any] | None = None,
@@ -379,7 +382,7 @@ class Task(ABC):
         if shared and self.shared_batch(1, 0) is None:
             raise ConfigError(f"shared: env={self.name} has no multi-agent (PettingZoo) face; set shared=false")
         if getattr(algorithm, "needs_problem", False):
-            if type(self).dcl_problem is Task.dcl_problem:
+            if self.dcl_problem_class is None:
                 raise ConfigError(f"agent={algorithm.name}: env={self.name} has no DCL problem (Task.dcl_problem); "
                                   "DCL is available for env=lost_sales and env=fulfillment_center")
             if shared != self.dcl_shared:
@@ -390,8 +393,17 @@ class Task(ABC):
     def dcl_problem(self, **options: Any):
         """What Deep Controlled Learning (``agents.rl.dcl``) needs of this task: state sampling,
         CRN rollouts of every candidate action on the batched simulator and a start policy
-        (``agents.rl.dcl.Problem``); ``options`` come from ``agent.problem``. Default: none."""
-        raise ConfigError(f"agent=dcl: env={self.name} has no DCL problem")
+        (``agents.rl.dcl.Problem``): ``dcl_problem_class`` built with the task and ``options``
+        (from ``agent.problem``); an unknown option is a one-line error listing the accepted ones."""
+        if self.dcl_problem_class is None:
+            raise ConfigError(f"agent=dcl: env={self.name} has no DCL problem")
+        module, _, name = self.dcl_problem_class.partition(":")
+        cls = getattr(importlib.import_module(module), name)  # lazily: it imports torch
+        try:
+            return cls(self, **options)
+        except TypeError as err:
+            accepted = ", ".join(f.name for f in fields(cls) if f.name != "task")
+            raise ConfigError(f"agent.problem: {err}; accepted keys: {accepted}") from None
 
     # -- speed, smoke, extras -------------------------------------------------------------
     def _speed(self):

@@ -195,6 +195,7 @@ class FulfillmentDCL:
         util = np.repeat(states.obs[fcs, 0, -len(GLOBAL_FEATURES)], reps * n)
         rec = {k: np.empty((horizon, groups, n), dtype=np.int64) for k in ("need", "left", "on_hand", "rejected")}
         rec["cost"] = np.empty((horizon, groups, n))
+        stock_vol = np.empty((horizon, groups))  # each group's stock volume after each period
         for t in range(horizon):
             q = rows.orders(act(rows.observations(util)))
             period = rows.step(q, demand[t].reshape(-1), refuse)
@@ -203,11 +204,10 @@ class FulfillmentDCL:
             rec["on_hand"][t] = rows.on_hand.reshape(groups, n)
             rec["rejected"][t] = 0 if period.rejected is None else period.rejected.reshape(groups, n)
             rec["cost"][t] = period.cost.reshape(groups, n)
-            # the same sum as pair_costs' (the others' volume plus the SKU's own)
-            util = np.repeat(rec["on_hand"][t] @ p.volume / p.capacity if p.limited else np.zeros(groups), n)
-        volume = p.volume
-        return {"demand": demand, **rec, "need_vol": rec["need"] @ volume, "left_vol": rec["left"] @ volume,
-                "stock_vol": rec["on_hand"] @ volume}
+            stock_vol[t] = rec["on_hand"][t] @ p.volume  # pair_costs' utilisation starts from these sums too
+            util = np.repeat(stock_vol[t] / p.capacity if p.limited else np.zeros(groups), n)
+        return {"demand": demand, **rec, "need_vol": rec["need"] @ p.volume, "left_vol": rec["left"] @ p.volume,
+                "stock_vol": stock_vol}
 
     def demand_paths(self, days: np.ndarray, reps: int, horizon: int, rng: np.random.Generator) -> np.ndarray:
         """(horizon, len(days) x reps, N) demand: ``reps`` fresh paths from each day."""

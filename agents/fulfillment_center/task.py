@@ -79,6 +79,7 @@ class FulfillmentCenterTask(Task):
     speed_module = "agents.fulfillment_center.speed"
     training_options = FulfillmentTraining
     supports_scenarios = True
+    dcl_problem_class = "agents.fulfillment_center.dcl:FulfillmentDCL"  # one per-SKU classifier
     dcl_shared = True
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
@@ -146,16 +147,6 @@ class FulfillmentCenterTask(Task):
             essentials = {"shared": shared, "n_skus": self.problem.n, "pipeline_slots": trained.pipeline_slots,
                           "action": {k: plain(getattr(trained, k)) for k in ACTION_KEYS}}
         return interface_for(self.problem, essentials)
-
-    def dcl_problem(self, **options: Any):
-        """Sampled centre states and per-SKU rollouts for DCL (``agents.fulfillment_center.dcl``)."""
-        from agents.fulfillment_center.dcl import FulfillmentDCL
-
-        try:
-            return FulfillmentDCL(self, **options)
-        except TypeError as err:
-            raise ConfigError(f"agent.problem: {err}; accepted keys: start_policy, burn_in, sample_every, "
-                              "per_row, skus_per_state") from None
 
     # -- agents --------------------------------------------------------------------------
     def agent_names(self) -> tuple[str, ...]:

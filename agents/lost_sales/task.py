@@ -77,6 +77,7 @@ class LostSalesTask(Task):
     speed_module = "agents.lost_sales.speed"
     training_options = LostSalesTraining
     supports_scenarios = True
+    dcl_problem_class = "agents.lost_sales.dcl:LostSalesDCL"
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> LostSalesConfig:
         return LostSalesConfig.from_kwargs(env_kwargs)
@@ -220,16 +221,6 @@ class LostSalesTask(Task):
         if tuning_reps is not None:
             options["n_reps"] = tuning_reps
         return tune(name, self.config, **options)
-
-    def dcl_problem(self, **options: Any):
-        """States, start policy and CRN rollouts for DCL (``agents.lost_sales.dcl``)."""
-        from agents.lost_sales.dcl import LostSalesDCL
-
-        try:
-            return LostSalesDCL(self, **options)
-        except TypeError as err:
-            raise ConfigError(f"agent.problem: {err}; accepted keys: start_policy, burn_in, sample_every, "
-                              "per_row") from None
 
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
