@@ -181,3 +181,26 @@ def test_lost_sales_grids_cover_the_16_classic_instances():
     for grid in ("lost_sales_dcl", "lost_sales_ppo"):
         runs = grid_runs(grid)
         assert sorted(runs) == sorted(f"{grid}_L{lead}_p{p}" for lead in (1, 2, 3, 4) for p in (4, 9, 19, 39))
+
+
+def test_suite_picks_grid_runs_by_name_in_name_order():
+    from experiments.suite import experiments
+
+    runs = experiments(["lost_sales_ppo_L4_*"], "lost_sales_ppo")
+    assert list(runs) == ["lost_sales_ppo_L4_p19", "lost_sales_ppo_L4_p39", "lost_sales_ppo_L4_p4", "lost_sales_ppo_L4_p9"]
+    assert runs["lost_sales_ppo_L4_p39"] == ["experiment=lost_sales_ppo", "env.lead_time=4", "env.penalty=39",
+                                             "total_timesteps=1000000"]
+    assert experiments(["network_*ppo"]) == {n: [f"experiment={n}"] for n in
+                                             ("network_ppo", "network_serial_ppo", "network_shared_ppo")}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--grid", "nope"], "--grid: no configs/grid/nope.yaml; grids: lost_sales_dcl, lost_sales_ppo"),
+    (["--grid", "lost_sales_dcl", "--experiments", "x*"], "--experiments: grid lost_sales_dcl has no run matching"),
+])
+def test_suite_refuses_an_unknown_grid_or_run_in_one_line(argv, message, tmp_path):
+    from experiments.suite import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--collect-only", "--out", str(tmp_path / "t")])
+    assert message in str(exit_info.value) and "\n" not in str(exit_info.value)
