@@ -204,3 +204,16 @@ def test_suite_refuses_an_unknown_grid_or_run_in_one_line(argv, message, tmp_pat
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--collect-only", "--out", str(tmp_path / "t")])
     assert message in str(exit_info.value) and "\n" not in str(exit_info.value)
+
+
+def test_every_experiment_of_a_committed_table_is_an_experiment_or_a_grid_run():
+    """The ``experiment`` column of docs/benchmarks/**/*.csv names runs that can be redone:
+    an experiment config or a run of a training grid."""
+    import csv
+
+    known = set(options("experiment")) | {run for grid in options("grid") for run in grid_runs(grid)}
+    named = set()
+    for path in (ROOT / "docs" / "benchmarks").rglob("*.csv"):
+        with path.open(newline="") as fh:
+            named |= {row["experiment"] for row in csv.DictReader(fh) if "experiment" in row}
+    assert named and named <= known, sorted(named - known)
