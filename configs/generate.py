@@ -95,14 +95,19 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 def described(cls: type) -> dict[str, str]:
-    """Field name -> its description in the class docstring (``name``: what it is; ...), for
-    dataclasses that document their fields there rather than under each field."""
+    """Field name -> its description in the class docstring, for dataclasses that document
+    their fields there rather than under each field: ``name``: what it is; Topic (``name``):
+    its choices; or ``name`` (a remark)."""
     text = without_roles(cls.__doc__ or "")
     out = {}
     for f in dataclasses.fields(cls):
-        found = re.search(rf"``{f.name}``(?: \([^)]*\))?: (.+?)(?:[;.](?: |$)|$)", text)
-        if found:
-            out[f.name] = found.group(1).replace("``", "")
+        name = re.escape(f"``{f.name}``")
+        for pattern in (rf"{name}(?: \([^)]*\))?: (.+?)(?:[;.](?: |$)|$)", rf"\({name}\): (.+?)(?:[;.](?: |$)|$)",
+                        rf"{name} \(([^)]*)\)"):
+            found = re.search(pattern, text)
+            if found:
+                out[f.name] = found.group(1).replace("``", "")
+                break
     return out
 
 
