@@ -39,7 +39,8 @@ INTRO = {
     "dispatch": "Same-day delivery from the fulfilment centre: fulfillgym/SameDayDelivery-v0. One policy for\n"
                 "every courier (PettingZoo courier_dispatch_v0): shared=true agent=maskable_ppo.",
     "dispatch_euro_neurips": "The EURO Meets NeurIPS 2022 dynamic VRPTW protocol on the dispatch simulator\n"
-                             "(docs/dispatch_euro_neurips.md); a competition instance: env.instance=<file.txt>.",
+                             "(docs/dispatch_euro_neurips.md); a competition instance: env.instance=<file.txt>. The\n"
+                             "same-day fields (arrival rates, locations, sizes, speed) are not used by these rules.",
     "slotting": "Dynamic storage assignment in a piece-picking warehouse: fulfillgym/Slotting-v0. One policy for\n"
                 "every putaway operator (PettingZoo slotting_v0): shared=true agent=maskable_ppo.",
     "network": "The multi-echelon network: fulfillgym/Network-v0 (one central agent) and PettingZoo network_v0\n"
