@@ -1,12 +1,15 @@
 """Train a set of experiment configs over seeds and tabulate them against each run's
 reference and best other agent (any task).
 
-    python -m experiments.suite --experiments 'lost_sales_ppo_L*_p*' --seeds 0 --jobs 2 \
-        --out docs/benchmarks/lost_sales_ppo
-    python -m experiments.suite --experiments 'lost_sales_ppo_L*_p*' --collect-only --out ...
+    python -m experiments.suite --grid lost_sales_ppo --seeds 0 --jobs 2 --out docs/benchmarks/lost_sales_ppo
+    python -m experiments.suite --experiments 'network_*ppo' --seeds 0 1 2 --out ...
+    python -m experiments.suite --grid lost_sales_ppo --collect-only --out ...
 
-Each (experiment, seed) runs ``python -m experiments.train experiment=<name> seed=<s>`` into
-``<root>/<name>/seed<s>/`` (extra Hydra overrides after ``--``). Every run ends with the
+Each (run, seed) runs ``python -m experiments.train experiment=<name> seed=<s>`` into
+``<root>/<name>/seed<s>/`` (extra Hydra overrides after ``--``). A training grid
+(``--grid``, ``configs/grid/<grid>.yaml``) names its runs and gives each its overrides of one
+experiment: run ``<name>`` is ``experiment=<the grid's experiment> <its overrides>``
+(``--experiments`` then picks runs of the grid by name or glob). Every run ends with the
 benchmark's comparison on the test seeds; this collects, per run, the trained policy's
 cost, the reference (the exact optimum where the task has one, else the cheapest agent), the
 cheapest other agent, the gaps (with their paired 95% CIs, from the run's
@@ -32,23 +35,43 @@ import pandas as pd
 from agents.harness import ci95, paired_gap
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiment"
+GRIDS = CONFIGS.parent / "grid"
 
 
-def experiments(patterns: list[str]) -> list[str]:
-    names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
-    chosen = [n for n in names if any(fnmatch.fnmatch(n, pat) for pat in patterns)]
+def experiments(patterns: list[str], grid: str | None = None) -> dict[str, list[str]]:
+    """Run name -> its Hydra overrides, in name order: experiment configs matching
+    ``patterns``, or the runs of training grid ``grid`` (those matching ``patterns`` if any)."""
+    runs = grid_runs(grid) if grid else {p.stem: [f"experiment={p.stem}"] for p in CONFIGS.glob("*.yaml")}
+    chosen = {n: runs[n] for n in sorted(runs) if not patterns or any(fnmatch.fnmatch(n, pat) for pat in patterns)}
     if not chosen:
-        raise SystemExit(f"error: --experiments: no config in {CONFIGS} matches {patterns}")
+        where = f"grid {grid}" if grid else f"no config in {CONFIGS}"
+        raise SystemExit(f"error: --experiments: {where} has no run matching {patterns}")
     return chosen
 
 
-def run_one(name: str, seed: int, root: Path, extra: list[str]) -> None:
+def grid_runs(name: str) -> dict[str, list[str]]:
+    """The runs of ``configs/grid/<name>.yaml``: name -> ``experiment=<its experiment>`` and its overrides."""
+    import yaml
+
+    path = GRIDS / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in GRIDS.glob("*.yaml")))
+        raise SystemExit(f"error: --grid: no {path.relative_to(GRIDS.parents[1])}; grids: {known}")
+    raw = yaml.safe_load(path.read_text())
+    runs = raw.get("runs") if isinstance(raw, dict) else None
+    if not isinstance(runs, dict) or not isinstance(raw.get("experiment"), str) \
+            or not all(isinstance(o, list) and all(isinstance(x, str) for x in o) for o in runs.values()):
+        raise SystemExit(f"error: --grid: {path} must hold `experiment: <name>` and `runs: {{<run name>: [overrides]}}`")
+    return {run: [f"experiment={raw['experiment']}", *overrides] for run, overrides in runs.items()}
+
+
+def run_one(name: str, overrides: list[str], seed: int, root: Path, extra: list[str]) -> None:
     out = root / name / f"seed{seed}"
     if (out / "results.csv").exists():
         print(f"{name} seed {seed}: done before, kept", flush=True)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "experiments.train", f"experiment={name}", f"seed={seed}", f"hydra.run.dir={out}",
+    cmd = [sys.executable, "-m", "experiments.train", *overrides, f"seed={seed}", f"hydra.run.dir={out}",
            "progress_bar=false", *extra]
     start = time.perf_counter()
     with open(out.parent / f"seed{seed}.log", "w") as log:
@@ -128,12 +151,13 @@ def table(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def write(frame: pd.DataFrame, out: Path, command: str) -> None:
+def write(frame: pd.DataFrame, out: Path, command: str, grid: str | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out.with_suffix(".csv"), index=False)
     agg = summary(frame)
+    run = f"<its overrides in configs/grid/{grid}.yaml>" if grid else "experiment=<experiment>"
     text = [f"# Training suite: {', '.join(agg['experiment'])}", "", f"Command: `{command}`", "",
-            "Each run is `python -m experiments.train experiment=<experiment> seed=<seed>`; `cost` is the trained",
+            f"Each run is `python -m experiments.train {run} seed=<seed>`; `cost` is the trained",
             "(best-on-validation) policy's mean cost per period on the benchmark's test seeds with its 95% CI over",
             "replications; `reference` is the task's reference on the same streams (the exact optimum where there",
             "is one, else the cheapest agent other than the policy) and `best_other` the cheapest other agent;",
@@ -148,7 +172,9 @@ def write(frame: pd.DataFrame, out: Path, command: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m experiments.suite", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiments", nargs="+", required=True, help="experiment config names or globs")
+    parser.add_argument("--experiments", nargs="+", default=[],
+                        help="experiment config names or globs (with --grid: run names or globs of the grid)")
+    parser.add_argument("--grid", help="a training grid, configs/grid/<GRID>.yaml: its runs")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (0)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (2)")
     parser.add_argument("--root", type=Path, default=Path("outputs/suite"), help="where the runs go")
@@ -156,17 +182,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--collect-only", action="store_true", help="only tabulate existing runs")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run (after --)")
     args = parser.parse_args(argv)
-    names = experiments(args.experiments)
-    jobs = [(n, s) for n in names for s in args.seeds]
+    if not args.experiments and not args.grid:
+        parser.error("give --experiments, --grid or both")
+    runs = experiments(args.experiments, args.grid)
+    jobs = [(n, s) for n in runs for s in args.seeds]
     if not args.collect_only:
         with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(lambda job: run_one(*job, args.root, args.overrides), jobs))
+            list(pool.map(lambda job: run_one(job[0], runs[job[0]], job[1], args.root, args.overrides), jobs))
     rows = [r for n, s in jobs if (r := collect(n, s, args.root / n / f"seed{s}"))]
     if not rows:
         raise SystemExit("error: no finished run to collect")
     frame = pd.DataFrame(rows)
     given = sys.argv[1:] if argv is None else argv
-    write(frame, args.out, "python -m experiments.suite " + " ".join(given))
+    write(frame, args.out, "python -m experiments.suite " + " ".join(given), args.grid)
     print(summary(frame).to_string(index=False))
     print(f"wrote {args.out.with_suffix('.csv')} and {args.out.with_suffix('.md')}")
 

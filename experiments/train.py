@@ -3,7 +3,7 @@
     python -m experiments.train                                    # PPO on lost sales
     python -m experiments.train env=fulfillment_center agent=ppo shared=true
     python -m experiments.train agent=dqn total_timesteps=200000 seed=1
-    python -m experiments.train experiment=lost_sales_ppo_L4_p39
+    python -m experiments.train experiment=lost_sales_dcl env.lead_time=4 env.penalty=39
     python -m experiments.train logger=wandb                       # offline wandb run
     python -m experiments.train resume=outputs/train/<run>         # continue a run
     python -m experiments.train -m seed=0,1,2 hydra/launcher=local_parallel
