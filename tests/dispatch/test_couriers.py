@@ -13,7 +13,8 @@ from envs import courier_dispatch_v0
 from envs.core.batch import ParallelEnvBatch
 from envs.core.config import ConfigError
 from envs.dispatch.env import SameDayDeliveryEnv
-from envs.dispatch.parallel_env import courier_trips, insertion_table, obs_dim, split_agent_obs
+from envs.dispatch.parallel_env import obs_dim, split_agent_obs
+from envs.dispatch.routing.courier_trips import courier_trips, insertion_table
 from envs.dispatch.routing.problem import RoutingProblem, Trip, schedule
 
 SMALL = dict(n_vehicles=3, max_orders=8, arrival_rates=[20, 20], day_minutes=240)
