@@ -26,7 +26,7 @@ Timing of events in period t
    interior node ships from its on-hand stock (which includes this period's arrivals,
    except with ``shipping=before_arrivals``) to each child the child's request: the
    backlog it owes the child plus the new order (``internal=backorder``) or the new order
-   only (``internal=lost``). If the stock is short, it is allocated by ``allocation``;
+   only (``internal=lost``). If the stock is short, it is allocated by ``allocation`` (``allocation.py``);
    unshipped units stay owed (backorder) or are dropped at the node's ``penalty`` per unit
    (lost; with ``internal=lost`` the part of an order cut by the order capacity is lost
    the same way, and a root's at ``supplier_penalty``). A shipment made in period t
