@@ -1,4 +1,14 @@
-"""FulfillGym environments. Importing this package registers every Gymnasium id."""
+"""FulfillGym environments. Importing this package registers every Gymnasium id.
+
+The PettingZoo envs are modules here, imported one way, as PettingZoo's own families are::
+
+    from envs import courier_dispatch_v0, fulfillment_center_v0, network_v0, slotting_v0
+    par_env = slotting_v0.parallel_env(n_operators=3)   # env(...) for AEC
+
+``import envs`` alone stays light: each loads on first use (``envs.slotting_v0`` works too).
+"""
+
+import importlib
 
 import gymnasium
 
@@ -35,4 +45,13 @@ gymnasium.register(
     # the env truncates itself after `episode_length` periods, so no TimeLimit wrapper
 )
 
-__all__ = ["ConfigError"]
+PETTINGZOO_ENVS = ("courier_dispatch_v0", "fulfillment_center_v0", "network_v0", "slotting_v0")
+
+
+def __getattr__(name: str):
+    if name in PETTINGZOO_ENVS:  # lazily, so that registering the Gymnasium ids imports no PettingZoo
+        return importlib.import_module(f"envs.{name}")
+    raise AttributeError(f"module 'envs' has no attribute {name!r}")
+
+
+__all__ = ["ConfigError", *PETTINGZOO_ENVS]

@@ -1,12 +1,13 @@
 """PettingZoo ``courier_dispatch_v0``: one agent per courier of the same-day delivery fleet.
 
-    from envs.dispatch import courier_dispatch_v0
+    from envs import courier_dispatch_v0
     env = courier_dispatch_v0.parallel_env(n_vehicles=10)     # ParallelEnv
     aec = courier_dispatch_v0.env(n_vehicles=10)              # AEC, through parallel_to_aec
 
-The env is a face over :class:`envs.dispatch.simulator.DispatchSimulator`: the couriers' picks
-become timed trips (:func:`courier_trips`), which the simulator records and books exactly as
-the trips of its own router (``DispatchSimulator.step(..., planned=...)``).
+The env is a face over :class:`envs.dispatch.simulator.DispatchSimulator`: it turns the
+agents' actions into picks and the simulator's state into observations; the picks become timed
+trips by :func:`envs.dispatch.routing.courier_trips.courier_trips`, which the simulator records
+and books exactly as the trips of its own router (``DispatchSimulator.step(..., planned=...)``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from envs.dispatch import observation as ob
 from envs.dispatch.config import DispatchConfig
 from envs.dispatch.env import position_scale
 from envs.dispatch.generator import generate_day
-from envs.dispatch.routing.problem import RoutingProblem, Schedule, Trip, schedule
+from envs.dispatch.routing.courier_trips import EPS, courier_trips, direct_trip_ok
 from envs.dispatch.simulator import DispatchSimulator
 
-EPS = 1e-9
 INVALID_ACTIONS = ("raise", "wait")
 OWN_FEATURES = ("at_depot", "back_in", "trips_per_hour", "index")
 COST_PARTS = ("cost", "cost_km", "cost_trips", "cost_late", "cost_failed")
@@ -52,113 +52,6 @@ def split_agent_obs(obs: np.ndarray, max_orders: int):
     return orders, shown, fleet, own, obs[..., shared + n_own: shared + n_own + K + 1]
 
 
-# -- trips from picks ---------------------------------------------------------------------
-def insertion_table(p: RoutingProblem, stops: list[int], s: Schedule, cands: np.ndarray):
-    """Every insertion of each candidate node into the timed trip ``stops`` (schedule ``s``),
-    vectorised over (candidate, position j = before the j-th stop; j = len(stops): last).
-
-    Returns (added km, added late minutes including the candidate's own, new return time,
-    feasible), each (C, len(stops) + 1). Times follow :func:`schedule`'s recursion exactly;
-    feasible: capacity, shift end, hard deadlines, and the departure unchanged (the candidate
-    released by then)."""
-    prev, nxt = np.array([0, *stops]), np.array([*stops, 0])
-    km = p.distance[np.ix_(prev, cands)].T + p.distance[np.ix_(cands, nxt)] - p.distance[prev, nxt]
-    end_prev = np.concatenate([[s.departure], s.service_end])
-    start = np.maximum(end_prev + p.duration[np.ix_(prev, cands)].T, p.earliest[cands, None])
-    late = np.maximum(0.0, start - p.deadline[cands, None])
-    t = start + p.service[cands, None] + p.duration[np.ix_(cands, nxt)]  # arrival after the candidate
-    for j, node in enumerate(stops):  # push the later stops (positions <= j precede stop j)
-        st = np.maximum(t[:, : j + 1], p.earliest[node])
-        late[:, : j + 1] += np.maximum(0.0, st - p.deadline[node]) - s.late[j]
-        t[:, : j + 1] = st + p.service[node] + p.duration[node, nxt[j + 1]]
-    ok = ((s.load + p.demand[cands] <= p.capacity) & (p.release[cands] <= s.departure + EPS))[:, None]
-    ok = ok & (t <= p.shift_end + EPS)
-    if p.hard_deadline:
-        ok &= late <= EPS
-    return km, late, t, ok
-
-
-def cheapest_insertions(p: RoutingProblem, trips: list[list[int]], cands: list[int], price) -> list[int]:
-    """Insert ``cands`` (nodes) one at a time where ``price(stops, sched, km, late, back, ok)``
-    (an array over (candidate, position), inf = not allowed) is least over all ``trips``;
-    ties go to the lower trip, then the earlier candidate. ``trips`` grow in place; returns
-    the candidates that found no place."""
-    cands = list(cands)
-    scheds = [schedule(p, Trip(k, stops)) for k, stops in enumerate(trips)]
-
-    def best(k):
-        if not cands:
-            return np.zeros(0), np.zeros(0, dtype=np.int64)
-        cost = price(trips[k], scheds[k], *insertion_table(p, trips[k], scheds[k], np.asarray(cands)))
-        return cost.min(axis=1), cost.argmin(axis=1)
-
-    table = [best(k) for k in range(len(trips))]
-    while cands and trips:
-        costs = np.stack([c for c, _ in table])
-        k, i = np.unravel_index(int(np.argmin(costs)), costs.shape)
-        if not np.isfinite(costs[k, i]):
-            break
-        trips[k].insert(int(table[k][1][i]), cands.pop(i))
-        scheds[k] = schedule(p, Trip(int(k), trips[k]))
-        table = [(c[np.arange(len(c)) != i], pos[np.arange(len(pos)) != i]) for c, pos in table]
-        table[k] = best(k)
-    return cands
-
-
-def direct_trip_ok(sim: DispatchSimulator, ids: np.ndarray) -> np.ndarray:
-    """Whether a trip from the depot to each order alone, leaving now, is feasible (back by
-    the shift end; on time with hard deadlines)."""
-    d = sim.day
-    start = np.maximum(sim.depart_time + sim.direct[ids], d.earliest[ids])
-    ok = start + d.service[ids] + sim.back[ids] <= sim.shift_end + EPS
-    return ok & (start <= d.deadline[ids] + EPS) if sim.config.hard_deadlines else ok
-
-
-def courier_trips(sim: DispatchSimulator, seeds: dict[int, int], grow_max_detour: float):
-    """The epoch's trips from the couriers' picks ``seeds`` (vehicle -> day order id).
-
-    1. each picking courier's trip is seeded by its order;
-    2. the pending must-go orders are inserted by cheapest insertion (added km, lateness and,
-       for a waiting idle courier, the trip charge: it opens a trip only when that is cheaper
-       or nothing else fits);
-    3. every trip grows by cheapest insertion (added km, over all trips at once) of other
-       pending orders while an insertion keeps the trip feasible (capacity, shift end), makes
-       no stop later than it was, puts the new order on time and moves the return by at most
-       ``grow_max_detour`` minutes (each insertion).
-
-    Returns (problem, trips, orders, vehicles) for :meth:`DispatchSimulator.record` (no
-    trips and None for the problem when there is nothing to do)."""
-    c = sim.config
-    idle = sim.idle_vehicles()
-    orders = sim.pending[np.lexsort((sim.pending, sim.day.deadline[sim.pending]))]  # most urgent first
-    must = orders[sim.must_go(orders)]
-    if not len(idle) or not (seeds or len(must)):
-        return None, [], orders, idle
-    p = sim.problem(orders, idle)
-    node = {int(o): i + 1 for i, o in enumerate(orders)}
-    slot = {int(v): k for k, v in enumerate(idle)}
-    trips: list[list[int]] = [[] for _ in idle]
-    for veh, oid in seeds.items():
-        trips[slot[veh]] = [node[oid]]
-    taken = {node[o] for o in seeds.values()}
-    ckm, clate, ctrip = c.cost_per_km, c.cost_per_late_minute, c.cost_per_trip
-
-    def must_price(stops, s, km, late, back, ok):
-        return np.where(ok, ckm * km + clate * late + (0.0 if stops else ctrip), np.inf)
-
-    left = cheapest_insertions(p, trips, [node[int(o)] for o in must if node[int(o)] not in taken], must_price)
-
-    def grow_price(stops, s, km, late, back, ok):
-        fits = ok & (late <= EPS) & (back - s.trip_return <= grow_max_detour + EPS)
-        return np.where(fits, ckm * km, np.inf)
-
-    used = [k for k, stops in enumerate(trips) if stops]
-    busy = {n for stops in trips for n in stops} | set(left)
-    grown = [trips[k] for k in used]
-    cheapest_insertions(p, grown, [n for n in range(1, len(orders) + 1) if n not in busy], grow_price)
-    return p, [Trip(k, trips[k]) for k in used], orders, idle
-
-
 # -- the env ------------------------------------------------------------------------------
 class CourierDispatchEnv(ParallelEnv):
     """Same-day delivery with one agent per courier: at each decision epoch every courier at
@@ -176,13 +69,13 @@ class CourierDispatchEnv(ParallelEnv):
     2. each courier at the depot by the departure time (t + ``dispatch_margin_minutes``) picks
        a shown order or waits; couriers away can only wait. Two couriers picking the same
        order: the lower index gets it, the other waits (``info["conflict"]``);
-    3. trips (:func:`courier_trips`): each pick seeds its courier's trip; the must-go orders
-       (those that could not wait another epoch; all at the last epoch) are added by
-       cheapest insertion over those trips and the waiting idle couriers (opening a trip
-       costs its charge); then every trip grows by cheapest insertion of other pending orders
-       while capacity allows, no stop gets later, the new order is on time and the return
-       moves by at most ``grow_max_detour`` minutes per insertion. Must-go orders that fit nowhere stay
-       pending (``unrouted``);
+    3. trips (:func:`envs.dispatch.routing.courier_trips.courier_trips`): each pick seeds its
+       courier's trip; the must-go orders (those that could not wait another epoch; all at the
+       last epoch) are added by cheapest insertion over those trips and the waiting idle
+       couriers (opening a trip costs its charge); then every trip grows by cheapest insertion
+       of other pending orders while capacity allows, no stop gets later, the new order is on
+       time and the return moves by at most ``grow_max_detour`` minutes per insertion. Must-go
+       orders that fit nowhere stay pending (``unrouted``);
     4. the trips leave, their costs are booked (the reward), the clock moves to t + epoch and
        new orders are revealed. After the last epoch undispatched orders fail.
 

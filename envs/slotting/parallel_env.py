@@ -1,6 +1,6 @@
 """PettingZoo ``slotting_v0``: several putaway operators store inbound loads at the same time.
 
-    from envs.slotting import slotting_v0
+    from envs import slotting_v0
     env = slotting_v0.parallel_env(n_operators=3)     # ParallelEnv
     aec = slotting_v0.env(n_operators=3)              # AEC, through parallel_to_aec
 

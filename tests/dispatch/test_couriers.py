@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
 from agents.dispatch import couriers
+from envs import courier_dispatch_v0
 from envs.core.batch import ParallelEnvBatch
 from envs.core.config import ConfigError
-from envs.dispatch import courier_dispatch_v0
 from envs.dispatch.env import SameDayDeliveryEnv
-from envs.dispatch.parallel_env import courier_trips, insertion_table, obs_dim, split_agent_obs
+from envs.dispatch.parallel_env import obs_dim, split_agent_obs
+from envs.dispatch.routing.courier_trips import courier_trips, insertion_table
 from envs.dispatch.routing.problem import RoutingProblem, Trip, schedule
 
 SMALL = dict(n_vehicles=3, max_orders=8, arrival_rates=[20, 20], day_minutes=240)

@@ -31,11 +31,8 @@ from envs.replenishment.fulfillment_center.parallel_env import (
     agent_rewards,
     capacity_charges,
 )
-from envs.replenishment.fulfillment_center.simulator import (
-    FulfillmentSimulator,
-    marginal_refusals,
-    pro_rata_refusals,
-)
+from envs.replenishment.fulfillment_center.receipts import marginal_refusals, pro_rata_refusals
+from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 
 # volumes and free space that are exact in binary, so the brute force and the vectorised
 # figure see the very same ratios

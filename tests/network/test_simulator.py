@@ -21,7 +21,7 @@ order and storage capacities and random integer orders. Each period:
   (orders above it cut pro rata, rounded down);
 * the same seed gives the same trajectory, and the demand does not depend on the orders.
 
-Unit tests of :func:`envs.network.simulator.allocate` for the three rules, including the
+Unit tests of :func:`envs.network.allocation.allocate` for the three rules, including the
 balanced rule's water-filling (equal positions / mean up to one unit of rounding).
 """
 
@@ -34,8 +34,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from envs.network.allocation import allocate
 from envs.network.config import NetworkConfig
-from envs.network.simulator import COSTS, NetworkSimulator, allocate
+from envs.network.simulator import COSTS, NetworkSimulator
 
 EXAMPLES = int(os.environ.get("NETWORK_PROPERTY_EXAMPLES", 150))  # more for a bug hunt
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from envs import slotting_v0
 from envs.core.batch import ParallelEnvBatch
 from envs.core.config import ConfigError
-from envs.slotting import slotting_v0
 from envs.slotting.env import SlottingEnv
 
 SMALL = {"n_aisles": 2, "slots_per_side": 4, "levels": 1, "n_skus": 20, "episode_loads": 30,

@@ -11,7 +11,8 @@ from gymnasium import spaces
 
 from envs.core.episode import check_reset_options, step_after_end, step_before_reset
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
-from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
+from envs.replenishment.fulfillment_center.features import GLOBAL_FEATURES
+from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 
 OBS_BOUND = 1.0e9
 RENDER_WINDOW = 120

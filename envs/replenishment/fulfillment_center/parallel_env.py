@@ -18,7 +18,8 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from envs.core.config import ConfigError, check_choice
 from envs.core.episode import step_after_end, step_before_reset, unknown_reset_option
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
-from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
+from envs.replenishment.fulfillment_center.features import GLOBAL_FEATURES
+from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 
 OBS_BOUND = 1.0e9
 REWARD_MODES = ("individual", "team", "normalised", "marginal", "priced")

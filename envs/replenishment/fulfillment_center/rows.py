@@ -6,7 +6,7 @@ once, each row one SKU of some copy of the centre in some state (many copies of 
 states, or one SKU in many states), with the simulator's dynamics: the same timing of events,
 :func:`~envs.replenishment.dynamics.period` for demand, the simulator's order rule
 (:func:`~envs.replenishment.fulfillment_center.simulator.action_orders`) and feature writer
-(:func:`~envs.replenishment.fulfillment_center.simulator.write_features`). Tests check that a
+(:func:`~envs.replenishment.fulfillment_center.features.write_features`). Tests check that a
 batch of whole centres gives the simulator's trajectories exactly.
 
 What couples the rows is the shared storage capacity, and the caller says how: ``step`` takes
@@ -29,15 +29,17 @@ import numpy as np
 
 from envs.replenishment.dynamics import period
 from envs.replenishment.fulfillment_center.config import Problem
-from envs.replenishment.fulfillment_center.simulator import (
+from envs.replenishment.fulfillment_center.features import (
     GLOBAL_FEATURES,
     SKU_FEATURES,
-    CentreState,
-    FulfillmentSimulator,
-    action_orders,
     calendar_angles,
     static_features,
     write_features,
+)
+from envs.replenishment.fulfillment_center.simulator import (
+    CentreState,
+    FulfillmentSimulator,
+    action_orders,
 )
 
 Refusals = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]

@@ -20,13 +20,14 @@ from gymnasium import spaces
 
 from envs.core.config import check_choice
 from envs.replenishment.fulfillment_center.config import Problem
+from envs.replenishment.fulfillment_center.features import GLOBAL_FEATURES
 from envs.replenishment.fulfillment_center.parallel_env import (
     OBS_BOUND,
     REWARD_MODES,
     SkuRewards,
     agent_observations,
 )
-from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, FulfillmentSimulator
+from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 
 
 class FulfillmentAgentBatch:

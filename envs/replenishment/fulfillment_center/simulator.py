@@ -4,7 +4,8 @@ Plain NumPy, vectorised over SKUs, no Gymnasium or PettingZoo imports: the Gymna
 env (``env.py``), the PettingZoo env (``parallel_env.py``) and the
 shared-policy VecEnv are thin faces over :class:`FulfillmentSimulator`. ``rows.py`` steps
 many (centre, SKU) rows at once with the same dynamics, order rule and features (for DCL's
-rollouts; tested equal to this simulator).
+rollouts; tested equal to this simulator); both write their observations with ``features.py``
+and apply the receipt rule of ``receipts.py``.
 
 Timing of events in period t (the same as ``LostSales-v0``, SKU by SKU, with the shared
 capacity check added at receipt):
@@ -62,6 +63,17 @@ from envs.core.scenario import ScenarioClock
 from envs.replenishment.demand.processes import DemandProcess
 from envs.replenishment.dynamics import period
 from envs.replenishment.fulfillment_center.config import Problem
+from envs.replenishment.fulfillment_center.features import (
+    GLOBAL_FEATURES,
+    SKU_FEATURES,
+    calendar_angles,
+    static_features,
+    write_features,
+)
+from envs.replenishment.fulfillment_center.receipts import marginal_refusals, pro_rata_refusals
+
+# the feature names live in features.py; agents still import them from here
+__all__ = ["GLOBAL_FEATURES", "SKU_FEATURES", "TOTALS", "CentreState", "FulfillmentSimulator", "action_orders"]
 
 # Periods of demand drawn per block: one NumPy call per block. With N = 1 this is the
 # single-SKU env's block, so the two draw the same demand stream from the same seed.
@@ -71,9 +83,6 @@ MIN_BLOCK_PERIODS = 16
 # (e.g. 2.0000000000000004) is not rounded to the next unit
 ROUND_TOL = 1e-9
 
-SKU_FEATURES = ("on_hand", "pipeline", "forecast", "last_demand", "lead_time", "log_mean_demand",
-                "volume_share")
-GLOBAL_FEATURES = ("capacity_utilisation", "dow_sin", "dow_cos", "doy_sin", "doy_cos")
 TOTALS = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflow_cost", "revenue",
           "demand", "sales", "lost", "ordered", "received", "overflow_units", "on_hand")
 
@@ -387,48 +396,6 @@ class FulfillmentSimulator:
                         dtype=np.float32)
 
 
-def static_features(problem: Problem) -> np.ndarray:
-    """(3, N) float32: the constant per-SKU features (``lead_time``/7, ``log_mean_demand``,
-    ``volume_share``: the SKU's share of the capacity at mean demand x N; 0 if unlimited)."""
-    p = problem
-    share = (p.volume * p.mean_demand * p.n / p.capacity) if p.limited else np.zeros(p.n)
-    return np.stack([p.lead_time / 7.0, np.log10(p.mean_demand), share]).astype(np.float32)
-
-
-def write_features(rows: np.ndarray, on_hand, pipe_total, forecast, last_demand, static: np.ndarray,
-                   pipe_blocks: tuple[np.ndarray, ...], inv_mean: np.ndarray, inv_mean32: np.ndarray) -> None:
-    """Fill ``rows`` (F, m) float32 with the per-SKU observation features of m columns (SKUs of
-    one centre, or (copy, SKU) rows of a batch): ``SKU_FEATURES`` (stock and demand in units
-    of the column's long-run mean demand: ``inv_mean`` = 1 / mean, ``inv_mean32`` its float32; ``static``
-    (3, m) from :func:`static_features`), then the F - 7 observed pipeline slots in arrival
-    order. ``pipe_blocks``: arrays (w_k, m) whose rows, stacked, are the units due at the end
-    of periods t, t+1, ... (a ring buffer's two halves); with more rows than slots, the last
-    slot holds everything due later. Contiguous writes only (the env's hot path)."""
-    slots = len(rows) - len(SKU_FEATURES)
-    # int64 -> float32 first, then a float32 product: faster than one mixed-type product
-    for k, values in enumerate((on_hand, pipe_total, forecast, last_demand)):
-        np.multiply(values.astype(np.float32), inv_mean32, out=rows[k])
-    rows[4:7] = static
-    width = sum(len(b) for b in pipe_blocks)
-    if width <= slots:
-        at = 7
-        for block in pipe_blocks:
-            if len(block):
-                np.multiply(block.astype(np.float32), inv_mean32, out=rows[at:at + len(block)])
-                at += len(block)
-        rows[at:] = 0.0
-    else:
-        pipe = np.concatenate(pipe_blocks)
-        np.multiply(pipe[: slots - 1].astype(np.float32), inv_mean32, out=rows[7:6 + slots])
-        np.multiply(pipe[slots - 1:].sum(axis=0), inv_mean, out=rows[6 + slots],
-                    casting="unsafe")
-
-
-def calendar_angles(day):
-    """Day-of-week and day-of-year angles (radians) of ``day`` (an int or an int array)."""
-    return 2 * math.pi * (day % 7) / 7, 2 * math.pi * (day % 365) / 365
-
-
 def action_orders(cfg, action, forecast, position, mean, horizon, multiples, levels) -> np.ndarray:
     """Order quantities (int64) of valid actions of ``cfg.action_type`` for SKUs (or rows) with
     ``forecast``, inventory ``position`` (on hand + pipeline), long-run ``mean`` demand and
@@ -443,48 +410,6 @@ def action_orders(cfg, action, forecast, position, mean, horizon, multiples, lev
         x = (np.asarray(action, dtype=np.float64) + 1.0) * (0.5 * cfg.max_multiple) * forecast
         return np.ceil(x - ROUND_TOL).astype(np.int64)
     return np.asarray(action, dtype=np.int64)
-
-
-def pro_rata_refusals(need: np.ndarray, volume: np.ndarray, free: float) -> np.ndarray | None:
-    """The receipt rule: units refused per SKU (int64) when the volume ``volume @ need`` of the
-    receipts ``need`` exceeds the ``free`` space, each SKU keeping ``floor(need_i * free /
-    incoming)`` units (none if ``free <= 0``); ``None`` if everything fits or nothing arrives."""
-    incoming = float(volume @ need)
-    if incoming <= free or incoming <= 0.0:  # (nothing arrives: nothing to refuse, even over capacity)
-        return None
-    return need - np.floor(need * (max(free, 0.0) / incoming)).astype(np.int64)
-
-
-# rows of the (SKUs x SKUs) matrix of marginal_refusals computed at once (bounds its memory)
-MARGINAL_CHUNK = 256
-
-
-def marginal_refusals(need: np.ndarray, volume: np.ndarray, free: float) -> np.ndarray:
-    """(N,) int64: for each SKU i, the units :func:`pro_rata_refusals` refuses in total minus
-    the units it refuses with ``need_i`` set to 0 (SKU i's receipt "added last"), vectorised
-    over the SKUs with a receipt (O(m^2) for m of them, in chunks of ``MARGINAL_CHUNK`` rows).
-    Exact up to the rounding of the volume sums (``incoming - volume_i need_i`` here, a dot
-    product in the rule). Removing a receipt leaves every other SKU a fraction at least as
-    large, so ``own refusals <= marginal_i <= total refusals``."""
-    out = np.zeros(len(need), dtype=np.int64)
-    rejected = pro_rata_refusals(need, volume, free)
-    if rejected is None:
-        return out
-    total = int(rejected.sum())
-    idx = np.flatnonzero(need)
-    units = need[idx].astype(np.float64)
-    others = float(volume @ need) - volume[idx] * units  # incoming volume without SKU i
-    room = max(free, 0.0)
-    rest = np.zeros(len(idx))  # units refused without SKU i's receipt
-    binding = np.flatnonzero((others > free) & (others > 0.0))
-    all_units = units.sum()
-    for start in range(0, len(binding), MARGINAL_CHUNK):
-        rows = binding[start:start + MARGINAL_CHUNK]
-        ratio = room / others[rows]
-        kept = np.floor(units[None, :] * ratio[:, None]).sum(axis=1) - np.floor(units[rows] * ratio)
-        rest[rows] = (all_units - units[rows]) - kept
-    out[idx] = total - np.rint(rest).astype(np.int64)
-    return out
 
 
 class _Period:

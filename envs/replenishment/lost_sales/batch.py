@@ -4,8 +4,8 @@
 of the lost-sales *training* env: ``gymnasium.make("fulfillgym/LostSales-v0",
 max_episode_steps=episode_steps)`` with the agent's action parameterisation (the
 ``OrderUpTo`` wrapper, the raw order, or the raw order with ``OrderMask``'s masks). Every copy
-advances in one call of :meth:`BatchSimulator.step` (``envs.replenishment.dynamics.period``,
-the one implementation of the dynamics) instead of one Python env per copy, which is what makes
+advances in one call of :meth:`BatchSimulator.step` (``simulator.advance``, the
+one implementation of a period, which the Gymnasium env's step also runs) instead of one Python env per copy, which is what makes
 wide vectorised PPO cheap (``docs/benchmarks/ppo_throughput.md``); ``agents.rl.vec_env`` makes it
 an SB3 ``VecEnv``.
 

@@ -10,9 +10,13 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.core.episode import check_reset_options, step_before_reset
-from envs.replenishment.dynamics import period
 from envs.replenishment.lost_sales.config import LostSalesConfig
-from envs.replenishment.lost_sales.simulator import initial_state, order_from_action
+from envs.replenishment.lost_sales.simulator import (
+    advance,
+    initial_state,
+    observe_pipeline,
+    order_from_action,
+)
 
 # Demand is drawn from ``np_random`` in blocks: one NumPy call per block instead of one
 # per step. The stream is a function of the seed alone, so trajectories stay reproducible
@@ -142,11 +146,7 @@ class LostSalesEnv(gym.Env):
             self.action_space = spaces.Discrete(cfg.q_max + 1)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
-        # Plain Python scalars on the hot path: much faster than 0-d NumPy arrays.
-        self._L = cfg.lead_time
-        self._h, self._p = cfg.holding_cost, cfg.penalty
-        self._K, self._c = cfg.fixed_order_cost, cfg.unit_cost
-        self._backorders = cfg.backorders
+        # Plain Python ints on the hot path (``advance`` on one copy): much faster than NumPy.
         self._on_hand = 0
         self._pipeline: list[int] = []
         # an empty demand block: the first step refills it, and the refill checks for reset()
@@ -184,23 +184,9 @@ class LostSalesEnv(gym.Env):
         placed = q
         if clock is not None:
             d = clock.scale_demand(t, d)
-            q = clock.accept(t, q, self.config.q_max)
         self._t = t + 1
-        L = self._L
-        if self._extra_slots:
-            before, after = self._shocked(q, L + clock.extra_lead_time(t))
-        elif L == 0:
-            before, after = q, 0
-        elif L == 1:
-            before, after = 0, q
-        else:
-            before, after = 0, self._pipeline.pop(0)
-            self._pipeline.append(q)
-        self._on_hand, filled, short, left = period(self._on_hand, before, after, d, self._backorders)
-        holding = self._h * left
-        shortage = self._p * short
-        ordering = (self._K if q > 0 else 0.0) + self._c * q
-        cost = holding + shortage + ordering
+        self._on_hand, self._pipeline, (filled, short, _, q, holding, shortage, ordering, cost) = advance(
+            self.config, self._on_hand, self._pipeline, q, d, t, clock)
         info = {
             "cost": cost,
             "holding_cost": holding,
@@ -230,22 +216,9 @@ class LostSalesEnv(gym.Env):
 
     # -- helpers -------------------------------------------------------------------------
     def _obs(self) -> np.ndarray:
-        if self._extra_slots:
-            slots = max(self._L - 1, 0)
-            seen = self._pipeline[:slots]
-            if slots:
-                seen = [*seen[:-1], seen[-1] + sum(self._pipeline[slots:])]
-            return np.array([self._on_hand, *seen], dtype=np.float32)
+        if self._extra_slots:  # an arrival-indexed pipeline
+            return np.array([self._on_hand, *observe_pipeline(self._pipeline, self.config.lead_time)], dtype=np.float32)
         return np.array([self._on_hand, *self._pipeline], dtype=np.float32)
-
-    def _shocked(self, q: int, lead: int) -> tuple[int, int]:
-        """Lead-time shock: the pipeline is kept by arrival period; an order with lead ``lead``
-        arrives at the end of period t + lead - 1 (before demand when lead = 0)."""
-        arrive = [*self._pipeline, 0]
-        if lead:
-            arrive[lead - 1] += q
-        self._pipeline = arrive[1:]
-        return (0 if lead else q), arrive[0]
 
     def _order(self, action) -> int:
         if self.config.action_type == "discrete":

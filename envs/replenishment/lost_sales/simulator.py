@@ -1,8 +1,9 @@
 """The batched single-SKU simulator of ``LostSales-v0`` and its action/initial-state rules.
 
-:class:`BatchSimulator` advances many independent copies of the single-SKU system with
-:func:`envs.replenishment.dynamics.period` (the one implementation of the dynamics, shared
-with the Gymnasium env's scalar path and with the fulfilment centre).
+:func:`advance` is the one implementation of a ``LostSales-v0`` period (orders accepted,
+pipeline shifted or lead-time shocked, :func:`envs.replenishment.dynamics.period`, costs), on
+Python ints for one copy (the Gymnasium env's step) and on int arrays for a batch:
+:class:`BatchSimulator` advances many independent copies of the single-SKU system with it.
 
 With an active stress scenario (``config.scenario``, ``envs.core.scenario``) the batch
 carries one :class:`~envs.core.scenario.ScenarioClock` per row (``stress``): orders are
@@ -64,60 +65,87 @@ class BatchSimulator:
 
     def step(self, order: np.ndarray, demand: np.ndarray) -> dict[str, np.ndarray]:
         """Advance one period; ``order`` and ``demand`` are int arrays of shape (batch,)."""
-        cfg = self.config
         order = np.asarray(order, dtype=np.int64)
-        placed = order
-        if self.stress is not None:
-            order = self.stress.accept(self.t, order, cfg.q_max)
-        lead = cfg.lead_time
-        if self.extra_slots:
-            before, after = self._shocked_pipeline(order, self.stress.extra_lead_time(self.t))
-        elif lead == 0:
-            before, after = order, 0
-        elif lead == 1:
-            before, after = 0, order
-        else:
-            before, after = 0, self.pipeline[:, 0].copy()
-            self.pipeline[:, :-1] = self.pipeline[:, 1:]
-            self.pipeline[:, -1] = order
-        self.on_hand, filled, short, left = period(self.on_hand, before, after, demand, cfg.backorders)
+        self.on_hand, self.pipeline, out = advance(self.config, self.on_hand, self.pipeline, order, demand,
+                                                   self.t, self.stress)
         self.t += 1
-        holding = cfg.holding_cost * left
-        shortage = cfg.penalty * short
-        ordering = cfg.fixed_order_cost * (order > 0) + cfg.unit_cost * order
+        filled, short, left, accepted, holding, shortage, ordering, cost = out
         return {
-            "cost": holding + shortage + ordering,
+            "cost": cost,
             "holding_cost": holding,
             "shortage_cost": shortage,
             "ordering_cost": ordering,
             "filled": filled,
             "short": short,
             "left": left,
-            "order": placed,
-            "accepted": order,
+            "order": order,
+            "accepted": accepted,
         }
 
-    def _shocked_pipeline(self, order: np.ndarray, extra: np.ndarray):
-        """Lead-time shock: add each row's order to the slot of its arrival (lead L + extra), then
-        take the slot arriving this period and shift. Returns ``(before_demand, after_demand)``."""
-        lead = self.config.lead_time + extra  # (batch,) effective lead times
-        rows = np.arange(len(order))
-        before = np.where(lead == 0, order, 0)
-        width = self.pipeline.shape[1]
-        arrive = np.concatenate([self.pipeline, np.zeros((len(order), 1), dtype=np.int64)], axis=1)
-        late = lead >= 1
-        # slot j (0 = arrives at the end of this period) = lead - 1
-        np.add.at(arrive, (rows[late], lead[late] - 1), order[late])
-        after = arrive[:, 0].copy()
-        self.pipeline = arrive[:, 1:width + 1].copy()
-        return before, after
+
+def advance(config: LostSalesConfig, on_hand, pipeline, order, demand, t: int, stress):
+    """One period of ``LostSales-v0`` (the env docstring's timing of events), written once for
+    one copy and for a batch: Python ints, ``pipeline`` a list (oldest order first) and ``stress``
+    a :class:`ScenarioClock` (the Gymnasium env), or int64 arrays (batch,), ``pipeline``
+    (batch, W) and a :class:`ScenarioBatch` (:class:`BatchSimulator`); ``stress`` None without
+    an active scenario. With a lead-time shock the pipeline is kept by arrival period.
+
+    Returns ``(on_hand, pipeline, (filled, short, left, accepted, holding, shortage, ordering,
+    cost))``: the next state (a list pipeline is updated in place, an array one in place or
+    replaced) and the period's outcome; ``accepted`` is the part of ``order`` the supplier took.
+    """
+    if stress is not None:
+        order = stress.accept(t, order, config.q_max)
+    lead = config.lead_time
+    if config.scenario.max_extra_lead_time:
+        before, after, pipeline = _shocked(pipeline, order, lead + stress.extra_lead_time(t))
+    elif lead == 0:
+        before, after = order, 0
+    elif lead == 1:
+        before, after = 0, order
+    elif isinstance(pipeline, list):  # one copy: the fast path of Python ints
+        before, after = 0, pipeline.pop(0)
+        pipeline.append(order)
+    else:
+        before, after = 0, pipeline[:, 0].copy()
+        pipeline[:, :-1] = pipeline[:, 1:]
+        pipeline[:, -1] = order
+    on_hand, filled, short, left = period(on_hand, before, after, demand, config.backorders)
+    holding = config.holding_cost * left
+    shortage = config.penalty * short
+    ordering = config.fixed_order_cost * (order > 0) + config.unit_cost * order
+    return on_hand, pipeline, (filled, short, left, order, holding, shortage, ordering, holding + shortage + ordering)
 
 
-def observe_pipeline(pipeline: np.ndarray, lead_time: int) -> np.ndarray:
-    """The observed pipeline of an arrival-indexed pipeline (rows, W): the first L-1 slots, the
-    last of them also holding every unit due later (so the observation's sum stays the inventory
-    position); no column when L <= 1 (the observation has no pipeline slot)."""
+def _shocked(pipeline, order, lead):
+    """Lead-time shock: add each order to the slot of its arrival (lead ``L + extra``; slot j
+    arrives at the end of period t + j), then take the slot arriving this period and shift.
+    Returns ``(before_demand, after_demand, pipeline)``."""
+    if isinstance(pipeline, list):  # one copy: the fast path of Python ints
+        arrive = [*pipeline, 0]
+        if lead:
+            arrive[lead - 1] += order
+        return (0 if lead else order), arrive[0], arrive[1:]
+    rows = np.arange(len(order))
+    before = np.where(lead == 0, order, 0)
+    width = pipeline.shape[1]
+    arrive = np.concatenate([pipeline, np.zeros((len(order), 1), dtype=np.int64)], axis=1)
+    late = lead >= 1
+    np.add.at(arrive, (rows[late], lead[late] - 1), order[late])
+    return before, arrive[:, 0].copy(), arrive[:, 1:width + 1].copy()
+
+
+def observe_pipeline(pipeline, lead_time: int):
+    """The observed pipeline of an arrival-indexed pipeline (rows, W), or of one copy's (a list):
+    the first L-1 slots, the last of them also holding every unit due later (so the
+    observation's sum stays the inventory position); none when L <= 1 (the observation has no
+    pipeline slot)."""
     slots = max(lead_time - 1, 0)
+    if isinstance(pipeline, list):  # one copy: the fast path of Python ints
+        seen = pipeline[:slots]
+        if slots:
+            seen[-1] += sum(pipeline[slots:])
+        return seen
     if slots == 0:
         return pipeline[:, :0]
     out = pipeline[:, :slots].copy()

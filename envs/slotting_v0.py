@@ -1,6 +1,6 @@
 """PettingZoo ``slotting_v0`` (several putaway operators storing inbound loads at once).
 
-    from envs.slotting import slotting_v0
+    from envs import slotting_v0
     par_env = slotting_v0.parallel_env(n_operators=3)
     aec_env = slotting_v0.env(n_operators=3)
 

@@ -1,6 +1,6 @@
 """PettingZoo ``courier_dispatch_v0`` (one agent per courier of the same-day delivery fleet).
 
-    from envs.dispatch import courier_dispatch_v0
+    from envs import courier_dispatch_v0
     par_env = courier_dispatch_v0.parallel_env(n_vehicles=10)
     aec_env = courier_dispatch_v0.env(n_vehicles=10)
 
