@@ -13,7 +13,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 import experiments.common  # noqa: F401  (registers the fg.* resolvers)
-from agents.task import build_task, task_class
+from agents.registry import build_task, task_class
 from experiments.common import eval_settings
 
 ROOT = Path(__file__).resolve().parents[1]

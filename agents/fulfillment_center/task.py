@@ -16,16 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
 from agents.fulfillment_center.rollout import run_episodes
-from agents.task import EvaluationDefaults, Kpi, Task, plain
+from agents.kpi import Kpi
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, plain
 from envs.core.config import ConfigError, check_choice, check_keys
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 HEURISTICS = ("base_stock", "s_S", "capacity_base_stock", "random")
 TRAINING_ACTIONS = ("discrete", "continuous", "level")
@@ -81,6 +86,10 @@ class FulfillmentCenterTask(Task):
     supports_scenarios = True
     dcl_problem_class = "agents.fulfillment_center.dcl:FulfillmentDCL"  # one per-SKU classifier
     dcl_shared = True
+    timestep_units = ("periods", "SKU-periods")
+    algorithms = ("ppo", "a2c", "recurrent_ppo", "dcl")
+    shared_algorithms = ("ppo", "a2c", "dcl")
+    action_type_key = "env.training.action_type"
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
         config = FulfillmentConfig.from_kwargs(env_kwargs)
@@ -127,21 +136,8 @@ class FulfillmentCenterTask(Task):
 
         return FulfillmentAgentBatch(self.training_problem(), n_copies=n_copies, seed=seed, reward=self.training.reward)
 
-    def timestep_unit(self, shared: bool) -> str:
-        return "SKU-periods" if shared else "periods"
-
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        if algorithm.off_policy or algorithm.maskable or (algorithm.recurrent and shared):
-            raise ConfigError(f"agent={algorithm.name}: the fulfilment centre trains ppo, a2c (shared or "
-                              "centralised), recurrent_ppo (centralised) or dcl (shared)")
-        kind = "continuous" if self.training.action_type == "continuous" else "discrete"
-        if kind not in algorithm.action_types:
-            raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type="
-                              f"{self.training.action_type}")
-
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         if essentials is None:
             trained = self.training_problem().config
             essentials = {"shared": shared, "n_skus": self.problem.n, "pipeline_slots": trained.pipeline_slots,

@@ -21,14 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.kpi import Kpi
 from agents.network.rollout import run_episodes
-from agents.task import EvaluationDefaults, Kpi, Task, plain
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, plain
 from envs.core.config import ConfigError, check_choice, check_keys
 from envs.network.config import REWARDS, NetworkConfig
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 HEURISTICS = ("echelon_base_stock", "base_stock", "s_S", "random")
 AGENTS = ("exact", *HEURISTICS)
@@ -79,6 +84,10 @@ class NetworkTask(Task):
     speed_module = "agents.network.speed"
     training_options = NetworkTraining
     supports_scenarios = True
+    timestep_units = ("periods", "node-periods")
+    algorithms = shared_algorithms = ("ppo", "a2c", "recurrent_ppo")
+    algorithms_note = "multi-discrete or box actions, one per node and SKU"
+    action_type_key = "env.training.action_type"
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> NetworkConfig:
         from envs.network.env import network_config
@@ -125,20 +134,8 @@ class NetworkTask(Task):
 
         return NetworkParallelEnv(network=replace(self.network, config=self.training_config()))
 
-    def timestep_unit(self, shared: bool) -> str:
-        return "node-periods" if shared else "periods"
-
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        if algorithm.off_policy or algorithm.maskable:
-            raise ConfigError(f"agent={algorithm.name}: the network trains ppo, a2c or recurrent_ppo "
-                              "(multi-discrete or box actions, one per node and SKU)")
-        kind = "continuous" if self.training.action_type == "continuous" else "discrete"
-        if kind not in algorithm.action_types:
-            raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type={self.training.action_type}")
-
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         from agents.network.interface import interface_for
 
         if essentials is None:
