@@ -12,12 +12,9 @@ import importlib
 import os
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from envs.core.config import ConfigError
-
-if TYPE_CHECKING:
-    from agents.task import Task
 
 TASKS: dict[str, str] = {
     "lost_sales": "agents.lost_sales.task:LostSalesTask",
@@ -48,7 +45,8 @@ for _item in filter(None, os.environ.get(ENV_VAR, "").split(",")):
         warnings.warn(f"{ENV_VAR}: ignoring {_item!r}; expected name=module:Class", stacklevel=1)
 
 
-def task_class(name: str) -> type[Task]:
+def task_class(name: str) -> type:
+    """The ``agents.task.Task`` subclass registered under ``name``, or a one-line ConfigError."""
     if name not in TASKS:
         raise ConfigError(f"env: unknown task {name!r}; registered tasks are {', '.join(sorted(TASKS))}")
     module, cls = TASKS[name].split(":")
@@ -69,8 +67,8 @@ def name_of_target(target: Any) -> str:
                       f"{', '.join(target_of(n) for n in sorted(TASKS))}")
 
 
-def build_task(env_cfg: Mapping[str, Any]) -> Task:
-    """The task of an env config mapping (``_target_`` plus keyword arguments), instantiated
+def build_task(env_cfg: Mapping[str, Any]) -> Any:
+    """The task (``agents.task.Task``) of an env config mapping (``_target_`` plus keyword arguments), instantiated
     through the registry only (no other ``_target_`` is honoured, nested ones neither)."""
     if not isinstance(env_cfg, Mapping):
         raise ConfigError(f"env: expected a mapping with a _target_ key, got {type(env_cfg).__name__}")

@@ -15,8 +15,8 @@ windows of the history before it), and the test window is only used by the bench
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -24,8 +24,8 @@ from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
 from agents.fulfillment_center.rollout import run_episodes
 from agents.kpi import Kpi
 from agents.task import Task
-from agents.task_config import EvaluationDefaults, plain
-from envs.core.config import ConfigError, check_choice, check_keys
+from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
+from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
 
@@ -37,8 +37,9 @@ TRAINING_ACTIONS = ("discrete", "continuous", "level")
 
 
 @dataclass(frozen=True)
-class FulfillmentTraining:
-    """Training defaults of the fulfilment-centre task (``env.training.*``).
+class FulfillmentTraining(SharedRewardTraining):
+    """Training defaults of the fulfilment-centre task (``env.training.*``,
+    ``agents.task_config.SharedRewardTraining``).
 
     ``action_type``: the learner's action (``level``: order up to a multiple of the demand
     over lead time + 1, measured best for PPO; ``discrete``; ``continuous``) with the env's
@@ -47,19 +48,13 @@ class FulfillmentTraining:
     individual / mean demand; ``marginal``: the overflow it causes at the margin instead of
     its share; ``priced``: individual plus an adapted capacity price; ``parallel_env``).
     ``overrides``: ``FulfillmentConfig`` fields changed for the training episodes only
-    (evaluation uses the env as configured, on disjoint seeds)."""
+    (default: random episode starts)."""
 
-    action_type: str = "level"
-    reward: str = "individual"
+    ACTIONS: ClassVar[tuple[str, ...]] = TRAINING_ACTIONS
+    REWARDS: ClassVar[tuple[str, ...]] = REWARD_MODES
+    CONFIG: ClassVar[type] = FulfillmentConfig
+
     overrides: dict = field(default_factory=lambda: {"episode_start": "random"})
-
-    def __post_init__(self) -> None:
-        t = "env.training"
-        check_choice(f"{t}.action_type", self.action_type, TRAINING_ACTIONS)
-        check_choice(f"{t}.reward", self.reward, REWARD_MODES)
-        overrides = dict(self.overrides or {})
-        check_keys(f"{t}.overrides", overrides, [f.name for f in fields(FulfillmentConfig)])
-        object.__setattr__(self, "overrides", overrides)
 
 
 class FulfillmentCenterTask(Task):

@@ -19,17 +19,17 @@ divergent trees is implemented: ``docs/benchmarks/network.md`` says so).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from agents.kpi import Kpi
 from agents.network.rollout import run_episodes
 from agents.task import Task
-from agents.task_config import EvaluationDefaults, plain
-from envs.core.config import ConfigError, check_choice, check_keys
+from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
+from envs.core.config import ConfigError
 from envs.network.config import REWARDS, NetworkConfig
 
 if TYPE_CHECKING:
@@ -41,23 +41,16 @@ TRAINING_ACTIONS = ("discrete", "level", "continuous")
 
 
 @dataclass(frozen=True)
-class NetworkTraining:
-    """Training defaults (``env.training.*``): the learner's ``action_type`` (``level``: order up
-    to a multiple of the node's demand over lead time + 1, on its installation position),
-    the per-node ``reward`` of shared training (``individual`` or ``team``) and
-    ``overrides``: NetworkConfig fields changed for training episodes only."""
+class NetworkTraining(SharedRewardTraining):
+    """Training defaults (``env.training.*``, ``agents.task_config.SharedRewardTraining``): the
+    learner's ``action_type`` (``level``: order up to a multiple of the node's demand over lead
+    time + 1, on its installation position), the per-node ``reward`` of shared training
+    (``individual`` or ``team``) and ``overrides``: NetworkConfig fields changed for training
+    episodes only."""
 
-    action_type: str = "level"
-    reward: str = "individual"
-    overrides: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        t = "env.training"
-        check_choice(f"{t}.action_type", self.action_type, TRAINING_ACTIONS)
-        check_choice(f"{t}.reward", self.reward, REWARDS)
-        overrides = dict(self.overrides or {})
-        check_keys(f"{t}.overrides", overrides, [f.name for f in fields(NetworkConfig)])
-        object.__setattr__(self, "overrides", overrides)
+    ACTIONS: ClassVar[tuple[str, ...]] = TRAINING_ACTIONS
+    REWARDS: ClassVar[tuple[str, ...]] = REWARDS
+    CONFIG: ClassVar[type] = NetworkConfig
 
 
 class NetworkTask(Task):
