@@ -34,7 +34,7 @@ from agents.network.heuristics import (
 )
 from agents.network.rollout import run_episodes
 from agents.seeds import TUNE_SEED_BASE
-from agents.tuning import Axis, CrnEvaluator, RaceSettings, params_key
+from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.network.simulator import NetworkSimulator
 from envs.network.topology import Network
 
@@ -49,7 +49,7 @@ class Evaluator(CrnEvaluator):
 
     def __init__(self, network: Network, reps: int, periods: int | None, warmup: int):
         self.network, self.periods, self.warmup = network, periods, int(warmup)
-        super().__init__(reps, self._play, key=params_key)
+        super().__init__(reps, self._play, key=behaviour_key)
         self.settings = RaceSettings(self.reps, min_screen_reps=min(2, self.reps), max_screen=400)
 
     @property
@@ -80,6 +80,12 @@ class Evaluator(CrnEvaluator):
                     total += sim.last["cell_cost"].sum(axis=0).reshape(k, n).sum(axis=1)
             out[:, r] = total / (length - self.warmup)
         return out
+
+
+def behaviour_key(policy) -> tuple:
+    """A candidate's cache key: what it does (its class and its levels; (s, S) for ``InstallationSs``)."""
+    arrays = (policy.s, policy.S) if isinstance(policy, InstallationSs) else (policy.levels,)
+    return (type(policy).__name__, *(np.asarray(a).tobytes() for a in arrays))
 
 
 def _z_axes(depths: int, center: tuple[float, ...] | None = None) -> list[Axis]:
