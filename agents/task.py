@@ -162,6 +162,11 @@ class Task(ABC):
         """A ready policy: tuned (heuristics; ``tuning_reps`` replications, or the task's
         default), solved (exact optima) or as is. ``smoke``: a tiny tuning budget."""
 
+    def unknown_agent(self, name: str) -> ConfigError:
+        """The one-line error for an agent ``name`` that :meth:`make_agent` cannot build."""
+        return ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
+                           f"{', '.join(self.agent_names())}")
+
     def reference_name(self) -> str | None:
         """The agent gaps are measured against when it is evaluated (None: the cheapest)."""
         return None

@@ -175,8 +175,7 @@ class DispatchTask(Task):
             from agents.dispatch import couriers
 
             return couriers.make(name, self.make_parallel_env())
-        raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                          f"{', '.join(self.agent_names())}")
+        raise self.unknown_agent(name)
 
     def tune_threshold(self, reps: int, smoke: bool) -> Threshold:
         """The threshold rule raced on the tuning days (anchors: greedy and lazy)."""

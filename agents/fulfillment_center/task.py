@@ -25,7 +25,6 @@ from agents.fulfillment_center.rollout import run_episodes
 from agents.kpi import Kpi
 from agents.task import Task
 from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
-from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
 
@@ -147,8 +146,7 @@ class FulfillmentCenterTask(Task):
         from agents.fulfillment_center.tuning import TUNE_REPS, make_fc_agent
 
         if name not in HEURISTICS:
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                              f"{', '.join(HEURISTICS)}")
+            raise self.unknown_agent(name)
         reps = tuning_reps or (2 if smoke else TUNE_REPS)
         return make_fc_agent(name, self.problem, **({} if name == "random" else {"reps": reps}))
 

@@ -204,8 +204,7 @@ class LostSalesTask(Task):
         from agents.lost_sales.tuning import tune
 
         if name not in self.agent_names():
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                              f"{', '.join(self.agent_names())}")
+            raise self.unknown_agent(name)
         if why := self.unavailable(name):
             raise ConfigError(f"agents: {name} is not available for this instance: {why}")
         if name == "optimal":

@@ -163,7 +163,7 @@ class NetworkTask(Task):
         from agents.network.tuning import TUNE_REPS, tune_network
 
         if name not in AGENTS:
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are {', '.join(AGENTS)}")
+            raise self.unknown_agent(name)
         if name == "random":
             return RandomOrders(self.network)
         if name == "exact":

@@ -34,7 +34,7 @@ from agents.slotting.interface import SlotRows
 from agents.task import Task
 from agents.task_config import EvaluationDefaults, plain
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
-from envs.core.config import ConfigError, check_choice, check_int
+from envs.core.config import check_choice, check_int
 from envs.slotting.config import SlottingConfig
 
 if TYPE_CHECKING:
@@ -180,8 +180,7 @@ class SlottingTask(Task):
             return self.tune_reslot(reps, smoke)
         if name in RULES:
             return RULES[name]()
-        raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                          f"{', '.join(self.agent_names())}")
+        raise self.unknown_agent(name)
 
     def _race(self, make, axes, reps: int, smoke: bool, anchors):
         e = self.evaluation

@@ -21,7 +21,7 @@ from agents.speed_case import SpeedCase, timed
 from agents.task import Task
 from agents.task_config import EvaluationDefaults
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
-from envs.core.config import ConfigError, check_int
+from envs.core.config import check_int
 from tests.toy.config import NewsvendorConfig
 from tests.toy.env import NewsvendorEnv, NewsvendorParallelEnv, period_cost
 
@@ -119,8 +119,7 @@ class NewsvendorTask(Task):
         if name == "random":
             return Random(c.q_max)
         if name != "constant":
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                              f"{', '.join(self.agent_names())}")
+            raise self.unknown_agent(name)
         reps = tuning_reps or (4 if smoke else 32)
         evaluator = CrnEvaluator(reps, lambda policies, seeds: [self.rollout(p, seeds, 100, 0)["cost"] for p in policies])
         result = evaluator.race(Constant, [Axis("quantity", np.arange(c.q_max + 1), 0, c.q_max)],
