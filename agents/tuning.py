@@ -1,5 +1,8 @@
 """One tuner for every task's heuristics: a successive-halving race on common random numbers.
 
+:class:`CrnEvaluator` is the one evaluator of every task's tuning: it plays candidate
+policies on the tuning replications and races them (:meth:`CrnEvaluator.race`).
+
 A heuristic's parameters span a grid (one :class:`Axis` per parameter). Every candidate is
 scored on the *same* tuning replications (seeds ``TUNE_SEED_BASE + r``, disjoint from the
 evaluation seeds), so comparisons between candidates are paired. The task supplies
@@ -35,8 +38,10 @@ from typing import Any
 import numpy as np
 
 from agents.harness import ci95
+from agents.seeds import TUNE_SEED_BASE
 
 Evaluate = Callable[[dict[str, np.ndarray], int], np.ndarray]
+Play = Callable[[list, np.ndarray], np.ndarray]
 
 
 class Axis:
@@ -225,3 +230,53 @@ def _race_once(evaluate: Evaluate, axes: list[Axis], settings: RaceSettings, val
 
 def _plain(value) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+class CrnEvaluator:
+    """Per-replication costs of candidate policies on the tuning replications ``r = 0 ..
+    reps - 1`` (seeds ``TUNE_SEED_BASE + r``, common random numbers), the ``evaluate`` of a
+    :func:`race`.
+
+    ``play(policies, seeds)``: the ``(len(policies), len(seeds))`` mean costs per period of
+    each policy on each seed (one replication per seed, each independent of the others).
+    ``key(policy)``: a cache key per candidate, so that a candidate raced again on more
+    replications plays only the new ones (None: no cache, every evaluation plays the first
+    ``reps`` seeds with the fresh candidates ``make`` builds)."""
+
+    def __init__(self, reps: int, play: Play, key: Callable[[Any], Any] | None = None):
+        self.reps, self.play, self.key = int(reps), play, key
+        self.seeds = TUNE_SEED_BASE + np.arange(self.reps)
+        self.cache: dict[Any, list[float]] = {}
+
+    def costs(self, policies: Sequence, reps: int) -> np.ndarray:
+        """``(len(policies), reps)`` costs on the first ``reps`` tuning replications."""
+        policies = list(policies)
+        if self.key is None:
+            return np.asarray(self.play(policies, self.seeds[:reps]), dtype=np.float64).reshape(len(policies), reps)
+        keys = [self.key(p) for p in policies]
+        todo: dict[Any, Any] = {}
+        for policy, key in zip(policies, keys, strict=True):
+            if len(self.cache.setdefault(key, [])) < reps and key not in todo:
+                todo[key] = policy
+        for start in sorted({len(self.cache[key]) for key in todo}):  # candidates played as far as each other together
+            group = [key for key in todo if len(self.cache[key]) == start]
+            more = np.asarray(self.play([todo[key] for key in group], self.seeds[start:reps]), dtype=np.float64)
+            for key, row in zip(group, more.reshape(len(group), reps - start), strict=True):
+                self.cache[key].extend(float(c) for c in row)
+        return np.stack([np.asarray(self.cache[key][:reps]) for key in keys])
+
+    def race(self, make: Callable[..., Any], axes: Sequence[Axis], settings: RaceSettings,
+             valid: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+             anchors: Sequence[Mapping[str, Any]] = ()) -> RaceResult:
+        """:func:`race` over the candidates ``make(**params)`` (Python scalars) of the grid of ``axes``."""
+
+        def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
+            n = len(next(iter(params.values())))
+            return self.costs([make(**{k: _plain(v[i]) for k, v in params.items()}) for i in range(n)], reps)
+
+        return race(evaluate, axes, settings, valid, anchors)
+
+
+def params_key(policy) -> tuple:
+    """A :class:`CrnEvaluator` cache key for policies whose class and ``params()`` fix what they do."""
+    return (type(policy).__name__, *sorted(policy.params().items()))

@@ -50,7 +50,7 @@ INTRO = {
 
 def built_in_tasks() -> dict[str, type]:
     """The registered tasks defined in this repository (name -> class)."""
-    from agents.task import TASKS, task_class
+    from agents.registry import TASKS, task_class
 
     return {name: task_class(name) for name, target in TASKS.items() if target.startswith("agents.")}
 

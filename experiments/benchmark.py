@@ -42,7 +42,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from agents.harness import evaluate
-from agents.task import Task, name_of_target, scenario_tasks, task_class
+from agents.parts import suite
+from agents.registry import name_of_target, scenario_tasks, task_class
+from agents.task import Task
 from envs.core.config import ConfigError
 from experiments.common import (
     apply_smoke,
@@ -262,11 +264,7 @@ def run_robustness(cfg: DictConfig, task: Task, out: Path, console: Console) -> 
 
 
 def run_suite(cfg: DictConfig, task: Task, out: Path, console: Console) -> float:
-    suites = task.suites()
-    if cfg.suite not in suites:
-        raise ConfigError(f"suite: env={task.name} has {'suites ' + ', '.join(suites) if suites else 'no suites'}, "
-                          f"got {cfg.suite!r}")
-    suites[cfg.suite](task, out, console, Path(str(cfg.suite_dir)), command_line("experiments.benchmark"))
+    suite(task, str(cfg.suite))(task, out, console, Path(str(cfg.suite_dir)), command_line("experiments.benchmark"))
     return float("nan")  # a suite is a table of instances, not one score to minimise
 
 

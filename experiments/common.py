@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.harness import EvalSettings
-from agents.task import Task, build_task, name_of_target, task_class
+from agents.registry import build_task, name_of_target, task_class
+from agents.task import Task
 from envs.core.config import ConfigError
 
 # ``hydra.run.dir: ${fg.resume_or:${resume},outputs/train/...}``: a resumed run writes into

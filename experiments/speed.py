@@ -4,7 +4,7 @@ process (machines differ up to 3x; the ratio to CartPole travels between them).
     python -m experiments.speed                               # every registered task
     python -m experiments.speed --task lost_sales --write     # ... and write docs/benchmarks/lost_sales_speed.md
 
-Each task lists its cases (``Task.speed_cases``: env steps per second, batched simulators,
+Each task lists its cases (``agents.speed_case.speed_cases``: env steps per second, batched simulators,
 training VecEnvs, memory); every task also gets PPO's training throughput on its training
 VecEnv (and on its agent batch, with ``shared=true``). CartPole-v1's raw ``env.unwrapped.step`` rate (random actions,
 reset on termination) is measured in every repeat, interleaved with the cases, so slow
@@ -28,7 +28,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from agents.task import TASKS, SpeedCase, task_class
+from agents.registry import TASKS, task_class
+from agents.speed_case import SpeedCase, speed_cases, speed_description, speed_notes
 
 REFERENCE = "CartPole-v1 (raw env.step)"
 
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     for name in args.task or sorted(TASKS):
         task = task_class(name)()
-        cases = [cartpole_case(), *task.speed_cases()]
+        cases = [cartpole_case(), *speed_cases(task)]
         if not args.no_training:
             cases.append(training_case(task, False))
             if task.shared_batch(1, 0) is not None:
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in table:
             view.add_row(*row)
         console.print(view)
-        notes = task.speed_notes(best, reference)
+        notes = speed_notes(task, best, reference)
         for note in notes:
             console.print(note)
         if args.write:
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             target = args.docs / f"{name}_speed.md"
             target.parent.mkdir(parents=True, exist_ok=True)
             command = shlex.join(["python", "-m", "experiments.speed", *given])
-            target.write_text(markdown(name, table, notes, args, command, task.speed_description()))
+            target.write_text(markdown(name, table, notes, args, command, speed_description(task)))
             console.print(f"wrote {target}")
     return 0
 

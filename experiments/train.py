@@ -29,7 +29,8 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from agents.harness import EvalSettings
-from agents.rl.algorithms import algorithm
+from agents.parts import task_plots
+from agents.rl.algorithms import algorithm, check_algorithm
 from agents.seeds import MAX_SEED, VALID_SEED_BASE
 from envs.core.config import ConfigError, check_bool, check_choice, check_int
 from experiments.benchmark import agent_names, build_agents
@@ -68,7 +69,7 @@ def validate(cfg: DictConfig, task, algo) -> None:
     eval_settings(cfg.eval, "eval")
     validation_settings(cfg)
     agent_names(task, cfg.benchmark.agents, "benchmark.agents")
-    task.check_algorithm(algo, bool(cfg.shared))
+    check_algorithm(task, algo, bool(cfg.shared))
     if cfg.logger.get("wandb"):
         from agents.rl.tracking import wandb_mode
 
@@ -174,7 +175,7 @@ def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run):
     write_results(evaluation, task, out, title, command_line("experiments.train"))
     plot_learning_curve(out / "eval.csv", out / "learning_curve.png", evaluation.frame, evaluation.reference, title,
                         policy.name)
-    pngs = ["cost_comparison.png", "learning_curve.png", *task.plots(out, agents, policy.name)]
+    pngs = ["cost_comparison.png", "learning_curve.png", *task_plots(task, out, agents, policy.name)]
     if wandb_run is not None:
         import wandb
 
@@ -205,8 +206,10 @@ def main(cfg: DictConfig) -> float:
     validate(cfg, task, algo)
     out = run_dir()
     if not cfg.resume:
-        for key, value in task.resolve_training().items():
+        resolved = task.resolve_training()
+        for key, value in resolved.items():
             OmegaConf.update(cfg, f"env.training.{key}", value, merge=True, force_add=True)
+        task = task.with_training(resolved)
     session = training.start(cfg, task, algo, out)  # bad agent settings fail here, before any file
     write_marker(out, "train", task.name, dict(HydraConfig.get().runtime.choices))
     save_resolved_config(cfg, out)

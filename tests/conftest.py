@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.task import ENV_VAR, TASKS, register
+from agents.registry import ENV_VAR, TASKS, register
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ("newsvendor", "tests.toy.task:NewsvendorTask")

@@ -17,7 +17,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 import experiments.common  # noqa: F401  (registers the fg.* resolvers)
-from agents.task import TASKS, build_task, target_of, task_class
+from agents.registry import TASKS, build_task, target_of, task_class
 from experiments.common import eval_settings
 from experiments.suite import grid_runs
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.task import Task, task_class
+from agents.registry import task_class
+from agents.task import Task
 from tests.conftest import ALL_TASKS, task_overrides
 from tests.pipeline.test_train import ROOT, subprocess_env
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.task import SpeedCase, timed
+from agents.speed_case import SpeedCase, timed
 
 GOAL_DAYS = 20.0
 HEADLINE = "SameDayDelivery-v0 (default day, random actions)"

@@ -17,19 +17,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agents.dispatch.heuristics import Greedy, Lazy, RandomDispatch, Threshold
 from agents.dispatch.hindsight import Hindsight
 from agents.dispatch.interface import CourierRows, DispatchBits
-from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
-from agents.task import EvaluationDefaults, Kpi, Task, typed
-from agents.tuning import Axis, RaceSettings, race
+from agents.kpi import Kpi
+from agents.seeds import EVAL_SEED_BASE
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, typed
+from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.core.config import ConfigError, check_float, check_int
 from envs.dispatch.config import DispatchConfig, EuroNeuripsConfig
 from envs.dispatch.env import SameDayDeliveryEnv
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 ONLINE = ("greedy", "lazy", "random", "threshold")
 COURIER = ("nearest", "edf", "hungarian")
@@ -91,6 +96,8 @@ class DispatchTask(Task):
     evaluation_defaults = EvaluationDefaults(periods=None, warmup=0, reps=32, validation_reps=16, max_reps=128)
     training_options = DispatchTraining
     speed_module = "agents.dispatch.speed"
+    algorithms = BITS_ALGOS  # the MultiBinary dispatch action
+    shared_algorithms = SHARED_ALGOS  # the courier env
 
     def __init__(self, training=None, evaluation=None, reference=None, **env_kwargs):
         self.reference = typed(DispatchReference, "env.reference", reference)
@@ -168,8 +175,7 @@ class DispatchTask(Task):
             from agents.dispatch import couriers
 
             return couriers.make(name, self.make_parallel_env())
-        raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                          f"{', '.join(self.agent_names())}")
+        raise self.unknown_agent(name)
 
     def tune_threshold(self, reps: int, smoke: bool) -> Threshold:
         """The threshold rule raced on the tuning days (anchors: greedy and lazy)."""
@@ -178,14 +184,8 @@ class DispatchTask(Task):
 
         c, pos = self.config, position_scale(self.config)
         ts = time_scale(c)
-        seeds = TUNE_SEED_BASE + np.arange(reps)
         greedy_slack = 100.0 * ts
-
-        def evaluate(params: dict[str, np.ndarray], n: int) -> np.ndarray:
-            return np.stack([
-                self.rollout(Threshold(c, s, r, f, pos), seeds[:n], None, 0)["cost"]
-                for s, r, f in zip(params["slack"], params["radius"], params["fill"], strict=True)])
-
+        evaluator = CrnEvaluator(reps, lambda policies, seeds: [self.rollout(p, seeds, None, 0)["cost"] for p in policies])
         slack = np.concatenate([np.arange(0.0, 2.0 * ts + 1e-9, ts / (2 if smoke else 4)), [greedy_slack]])
         radius = pos * np.array([0.0, 0.1] if smoke else [0.0, 0.05, 0.1, 0.2])
         fill = np.array([4.0, np.inf] if smoke else [1.0, 2.0, 4.0, np.inf])
@@ -193,8 +193,9 @@ class DispatchTask(Task):
                 Axis("fill", fill, 0.5, np.inf, step=0.5)]
         anchors = [{"slack": greedy_slack, "radius": 0.0, "fill": np.inf},  # = greedy
                    {"slack": 0.0, "radius": 0.0, "fill": np.inf}]  # = lazy (must-go only)
-        result = race(evaluate, axes, RaceSettings(reps, min_screen_reps=min(4, reps), screen_budget=64 * 4,
-                                                   max_rounds=1 if smoke else 2), anchors=anchors)
+        settings = RaceSettings(reps, min_screen_reps=min(4, reps), screen_budget=64 * 4, max_rounds=1 if smoke else 2)
+        result = evaluator.race(lambda slack, radius, fill: Threshold(c, slack, radius, fill, pos), axes, settings,
+                                anchors=anchors)
         p = result.params
         return Threshold(c, p["slack"], p["radius"], p["fill"], pos)
 
@@ -236,7 +237,7 @@ class DispatchTask(Task):
 
     # -- trained models -------------------------------------------------------------------
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         if not shared:
             if self.config.observation != "flat":
                 raise ConfigError("env.observation: trained policies act on the flat observation; set observation=flat")
@@ -253,13 +254,6 @@ class DispatchTask(Task):
                               f"{essentials.get('n_actions')} actions; this instance has {interface.obs_dim} and "
                               f"{interface.n_actions} (max_orders must match)")
         return interface
-
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        allowed = SHARED_ALGOS if shared else BITS_ALGOS
-        if algorithm.name not in allowed:
-            face = "the courier env (shared=true)" if shared else "the MultiBinary dispatch action (shared=false)"
-            raise ConfigError(f"agent={algorithm.name}: {face} trains with {', '.join(allowed)}")
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:

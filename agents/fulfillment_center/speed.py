@@ -26,7 +26,7 @@ import tracemalloc
 
 import numpy as np
 
-from agents.task import SpeedCase
+from agents.speed_case import SpeedCase
 
 SIZES = (100, 1000, 10000)
 SEASONAL = {"weekly": [0.9, 0.95, 1.0, 1.0, 1.1, 1.2, 0.85], "yearly_amplitude": 0.3, "promo_probability": 0.01}

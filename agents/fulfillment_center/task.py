@@ -15,25 +15,30 @@ windows of the history before it), and the test window is only used by the bench
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
 from agents.fulfillment_center.rollout import run_episodes
-from agents.task import EvaluationDefaults, Kpi, Task, plain
-from envs.core.config import ConfigError, check_choice, check_keys
+from agents.kpi import Kpi
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 HEURISTICS = ("base_stock", "s_S", "capacity_base_stock", "random")
 TRAINING_ACTIONS = ("discrete", "continuous", "level")
 
 
 @dataclass(frozen=True)
-class FulfillmentTraining:
-    """Training defaults of the fulfilment-centre task (``env.training.*``).
+class FulfillmentTraining(SharedRewardTraining):
+    """Training defaults of the fulfilment-centre task (``env.training.*``,
+    ``agents.task_config.SharedRewardTraining``).
 
     ``action_type``: the learner's action (``level``: order up to a multiple of the demand
     over lead time + 1, measured best for PPO; ``discrete``; ``continuous``) with the env's
@@ -42,19 +47,13 @@ class FulfillmentTraining:
     individual / mean demand; ``marginal``: the overflow it causes at the margin instead of
     its share; ``priced``: individual plus an adapted capacity price; ``parallel_env``).
     ``overrides``: ``FulfillmentConfig`` fields changed for the training episodes only
-    (evaluation uses the env as configured, on disjoint seeds)."""
+    (default: random episode starts)."""
 
-    action_type: str = "level"
-    reward: str = "individual"
+    ACTIONS: ClassVar[tuple[str, ...]] = TRAINING_ACTIONS
+    REWARDS: ClassVar[tuple[str, ...]] = REWARD_MODES
+    CONFIG: ClassVar[type] = FulfillmentConfig
+
     overrides: dict = field(default_factory=lambda: {"episode_start": "random"})
-
-    def __post_init__(self) -> None:
-        t = "env.training"
-        check_choice(f"{t}.action_type", self.action_type, TRAINING_ACTIONS)
-        check_choice(f"{t}.reward", self.reward, REWARD_MODES)
-        overrides = dict(self.overrides or {})
-        check_keys(f"{t}.overrides", overrides, [f.name for f in fields(FulfillmentConfig)])
-        object.__setattr__(self, "overrides", overrides)
 
 
 class FulfillmentCenterTask(Task):
@@ -81,6 +80,10 @@ class FulfillmentCenterTask(Task):
     supports_scenarios = True
     dcl_problem_class = "agents.fulfillment_center.dcl:FulfillmentDCL"  # one per-SKU classifier
     dcl_shared = True
+    timestep_units = ("periods", "SKU-periods")
+    algorithms = ("ppo", "a2c", "recurrent_ppo", "dcl")
+    shared_algorithms = ("ppo", "a2c", "dcl")
+    action_type_key = "env.training.action_type"
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> FulfillmentConfig:
         config = FulfillmentConfig.from_kwargs(env_kwargs)
@@ -127,21 +130,8 @@ class FulfillmentCenterTask(Task):
 
         return FulfillmentAgentBatch(self.training_problem(), n_copies=n_copies, seed=seed, reward=self.training.reward)
 
-    def timestep_unit(self, shared: bool) -> str:
-        return "SKU-periods" if shared else "periods"
-
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        if algorithm.off_policy or algorithm.maskable or (algorithm.recurrent and shared):
-            raise ConfigError(f"agent={algorithm.name}: the fulfilment centre trains ppo, a2c (shared or "
-                              "centralised), recurrent_ppo (centralised) or dcl (shared)")
-        kind = "continuous" if self.training.action_type == "continuous" else "discrete"
-        if kind not in algorithm.action_types:
-            raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type="
-                              f"{self.training.action_type}")
-
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         if essentials is None:
             trained = self.training_problem().config
             essentials = {"shared": shared, "n_skus": self.problem.n, "pipeline_slots": trained.pipeline_slots,
@@ -156,8 +146,7 @@ class FulfillmentCenterTask(Task):
         from agents.fulfillment_center.tuning import TUNE_REPS, make_fc_agent
 
         if name not in HEURISTICS:
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                              f"{', '.join(HEURISTICS)}")
+            raise self.unknown_agent(name)
         reps = tuning_reps or (2 if smoke else TUNE_REPS)
         return make_fc_agent(name, self.problem, **({} if name == "random" else {"reps": reps}))
 

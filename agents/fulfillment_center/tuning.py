@@ -46,7 +46,7 @@ from agents.fulfillment_center.heuristics import (
 )
 from agents.fulfillment_center.rollout import run_episodes
 from agents.seeds import TUNE_SEED_BASE
-from agents.tuning import Axis, RaceResult, RaceSettings, race
+from agents.tuning import Axis, CrnEvaluator, RaceResult, RaceSettings, params_key
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import Problem
 
@@ -60,8 +60,9 @@ SAFETY_STEP = 0.125
 SCREEN_REPS = 2
 
 
-class _Evaluator:
-    """Per-episode tuning costs of policies (CRN on the tuning seeds), cached per candidate."""
+class _Evaluator(CrnEvaluator):
+    """The tuning problem (the training split, the tuning episode length and warm-up) and its
+    CRN evaluator: per-episode costs of policies on the tuning seeds, cached per candidate."""
 
     def __init__(self, problem: Problem, reps: int, periods: int | None, warmup: int | None):
         cfg = problem.config
@@ -70,28 +71,11 @@ class _Evaluator:
         self.problem = problem.training_split()
         length = self.problem.config.episode_length
         self.warmup = min(TUNE_WARMUP, length // 4) if warmup is None else int(warmup)
-        self.reps = int(reps)
-        self.seeds = [TUNE_SEED_BASE + r for r in range(self.reps)]
-        self.cache: dict[tuple, list[float]] = {}
+        super().__init__(reps, self._play, key=params_key)
+        self.settings = RaceSettings(self.reps, min_screen_reps=min(SCREEN_REPS, self.reps))
 
-    def costs(self, policy: FCPolicy, reps: int) -> np.ndarray:
-        key = (type(policy).__name__, *policy.params().values())
-        done = self.cache.setdefault(key, [])
-        if len(done) < reps:
-            more = run_episodes(self.problem, policy, self.seeds[len(done):reps], self.warmup)["cost"]
-            done.extend(float(c) for c in more)
-        return np.asarray(done[:reps])
-
-    def race(self, make, axes: list[Axis], anchors=()) -> RaceResult:
-        """Race the candidates ``make(**params)`` over the grid of ``axes``."""
-
-        def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
-            n = len(next(iter(params.values())))
-            return np.stack([self.costs(make(**{k: float(v[i]) for k, v in params.items()}), reps)
-                             for i in range(n)])
-
-        settings = RaceSettings(self.reps, min_screen_reps=min(SCREEN_REPS, self.reps))
-        return race(evaluate, axes, settings, anchors=anchors)
+    def _play(self, policies: list[FCPolicy], seeds: np.ndarray) -> np.ndarray:
+        return np.stack([run_episodes(self.problem, p, seeds, self.warmup)["cost"] for p in policies])
 
 
 def _safety_axis(low: float = SAFETY_LOW, high: float = 2.0) -> Axis:
@@ -112,7 +96,8 @@ def _tuned_base_stock(problem: Problem, ev: _Evaluator, cache: bool) -> RaceResu
     if cache and key in _BASE_CACHE.get(problem, {}):
         return _BASE_CACHE[problem][key]
     axes = [Axis("forecast_weight", FORECAST_WEIGHTS, low_limit=0.0, high_limit=1.0), _safety_axis()]
-    result = ev.race(lambda safety, forecast_weight: ForecastBaseStock(problem, safety, forecast_weight), axes)
+    result = ev.race(lambda safety, forecast_weight: ForecastBaseStock(problem, safety, forecast_weight), axes,
+                     ev.settings)
     if cache:
         _BASE_CACHE.setdefault(problem, {})[key] = result
     return result
@@ -136,7 +121,8 @@ def tune_fc(name: str, problem: Problem, *, reps: int = TUNE_REPS, periods: int 
         k_pos = problem.config.fixed_order_cost > 0
         m_values = np.round(np.arange(0, (3.0 if k_pos else 5.0) + 1e-9, 0.125 if k_pos else 0.25), 6)
         axes = [Axis("m", m_values, low_limit=0.0), _around(safety)]
-        result = ev.race(lambda m, safety: SsPolicy(problem, safety, m, w), axes, anchors=[{"m": 0.0, "safety": safety}])
+        result = ev.race(lambda m, safety: SsPolicy(problem, safety, m, w), axes, ev.settings,
+                         anchors=[{"m": 0.0, "safety": safety}])
         policy = SsPolicy(problem, result.params["safety"], result.params["m"], w)
     else:
         result = base
@@ -145,10 +131,10 @@ def tune_fc(name: str, problem: Problem, *, reps: int = TUNE_REPS, periods: int 
             fills = np.append(np.round(np.arange(0.6, 1.3 + 1e-9, 0.025), 6), math.inf)
             axes = [Axis("fill_target", fills, low_limit=0.05, high_limit=2.0, step=0.025), _around(safety)]
             result = ev.race(lambda fill_target, safety: CapacityAwareBaseStock(problem, safety, fill_target, w),
-                             axes, anchors=[{"fill_target": math.inf, "safety": safety}])
+                             axes, ev.settings, anchors=[{"fill_target": math.inf, "safety": safety}])
             fill, safety = result.params["fill_target"], result.params["safety"]
         policy = CapacityAwareBaseStock(problem, safety, fill, w)
-    policy.tuning_cost = float(ev.costs(policy, ev.reps).mean())
+    policy.tuning_cost = float(ev.costs([policy], ev.reps).mean())
     policy.tuning_ci95 = result.ci95
     policy.tuning = {**result.stats(), "reps": ev.reps, "periods": ev.problem.config.episode_length,
                      "warmup": ev.warmup, "seed_base": TUNE_SEED_BASE}

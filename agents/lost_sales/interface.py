@@ -34,6 +34,7 @@ SHAPE_KEYS = ("lead_time", "q_max", "action_type")
 class LostSalesInterface:
     """Model rows, env actions and masks for ``config`` (see the module docstring)."""
 
+    shared = False  # one model row per observation (one agent)
     extra_outputs = {"order": "order quantity to place this period (int64, 0..q_max)"}
 
     def __init__(self, config: LostSalesConfig, parameterisation: str, level_min: int, level_max: int,

@@ -45,3 +45,11 @@ def plot_policy_map(config: LostSalesConfig, agents: dict, path: Path, trained: 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def task_plots(task, out: Path, agents: dict, trained: str | None) -> list[str]:
+    """The lost-sales task's plots of a training run (``Task.plots``): the trained policy's map."""
+    if trained is None:
+        return []
+    plot_policy_map(task.config, dict(agents), out / "policy_map.png", trained)
+    return ["policy_map.png"]

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from agents.task import SpeedCase, timed
+from agents.speed_case import SpeedCase, timed
 
 GOAL_RATIO = 2.0
 HEADLINE = "LostSales-v0 (default: L=2, lost sales)"

@@ -2,7 +2,7 @@
 
 ``configs/env/lost_sales.yaml`` instantiates :class:`LostSalesTask`; its keys are the
 ``LostSalesConfig`` fields plus ``training`` (:class:`LostSalesTraining`) and
-``evaluation`` (``agents.task.EvaluationDefaults``: 1000 measured periods after a 100-period
+``evaluation`` (``agents.task_config.EvaluationDefaults``: 1000 measured periods after a 100-period
 warm-up, 64 replications in the first round).
 """
 
@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.kpi import Kpi
 from agents.lost_sales.interface import check_shapes, interface_for
 from agents.lost_sales.rollout import Replications, kpis, rollout
-from agents.task import EvaluationDefaults, Kpi, Task, plain
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, plain
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.lost_sales.config import INITIAL_STATES, LostSalesConfig
 from envs.replenishment.lost_sales.wrappers import PARAMETERISATIONS, level_max_default
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 # Above this many post-decision states the exact DP is skipped (memory and time on a
 # 2-core, 24 GiB machine). Measured: L = 4, p = 39, Poisson(5) has 0.66 million (1.8 s,
@@ -78,6 +83,9 @@ class LostSalesTask(Task):
     training_options = LostSalesTraining
     supports_scenarios = True
     dcl_problem_class = "agents.lost_sales.dcl:LostSalesDCL"
+    action_type_key = "env.action_type"
+    plots = "agents.lost_sales.plots:task_plots"
+    suites = {"classic": "agents.lost_sales.suite:run_classic_suite"}
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> LostSalesConfig:
         return LostSalesConfig.from_kwargs(env_kwargs)
@@ -103,7 +111,8 @@ class LostSalesTask(Task):
 
     def resolve_training(self) -> dict[str, Any]:
         """Fix ``level_min`` / ``level_max`` around the tuned base-stock level S* (tuned by
-        simulation on the tuning seeds), so the run directory records the concrete range."""
+        simulation on the tuning seeds), so the run directory records the concrete range
+        (:meth:`with_training` applies it)."""
         t = self.training
         if t.parameterisation != "order_up_to" or t.levels_around_base_stock is None or t.level_max is not None:
             return {}
@@ -114,9 +123,7 @@ class LostSalesTask(Task):
         top = level + width
         if self.config.fixed_order_cost == 0:  # Morton: an optimal policy never orders above it
             top = min(top, max(level_max_default(self.config), level + 1))
-        resolved = {"level_min": max(level - width, 0), "level_max": top}
-        self.training = replace(t, **resolved)
-        return resolved
+        return {"level_min": max(level - width, 0), "level_max": top}
 
     def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
         import gymnasium
@@ -146,19 +153,12 @@ class LostSalesTask(Task):
         return LostSalesBatch(config, n_envs, t.episode_steps, seed, t.parameterisation, level_min, level_max,
                               masked=maskable and t.parameterisation == "order")
 
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        if self.config.action_type not in algorithm.action_types:
-            raise ConfigError(f"agent={algorithm.name} needs env.action_type={' or '.join(algorithm.action_types)}, "
-                              f"but env.action_type={self.config.action_type} (use agent=ppo, a2c or recurrent_ppo "
-                              "for either)")
-        if algorithm.maskable and self.training.parameterisation != "order":
-            raise ConfigError("agent=maskable_ppo masks raw orders: set env.training.parameterisation=order")
-
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         if shared:
             raise ConfigError("shared: LostSales-v0 has one agent; set shared=false")
+        if maskable and self.training.parameterisation != "order":
+            raise ConfigError("agent=maskable_ppo masks raw orders: set env.training.parameterisation=order")
         if essentials is None:
             level_min, level_max = self.levels()
             essentials = {"parameterisation": self.training.parameterisation, "level_min": level_min,
@@ -204,8 +204,7 @@ class LostSalesTask(Task):
         from agents.lost_sales.tuning import tune
 
         if name not in self.agent_names():
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                              f"{', '.join(self.agent_names())}")
+            raise self.unknown_agent(name)
         if why := self.unavailable(name):
             raise ConfigError(f"agents: {name} is not available for this instance: {why}")
         if name == "optimal":
@@ -231,17 +230,3 @@ class LostSalesTask(Task):
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:
         return {**super().smoke_overrides(), "env.training.episode_steps": 50}
-
-    # -- extras --------------------------------------------------------------------------
-    def plots(self, out, agents: Mapping[str, Any], trained: str | None) -> list[str]:
-        if trained is None:
-            return []
-        from agents.lost_sales.plots import plot_policy_map
-
-        plot_policy_map(self.config, dict(agents), out / "policy_map.png", trained)
-        return ["policy_map.png"]
-
-    def suites(self) -> dict[str, Callable]:
-        from agents.lost_sales.suite import run_classic_suite
-
-        return {"classic": run_classic_suite}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.task import SpeedCase, timed
+from agents.speed_case import SpeedCase, timed
 
 GOAL_NODE_SKU = 5e6
 ORGYM_MEASURED = 19_085.0  # InvManagement-v1, sampled actions (docs/network_orgym.md)

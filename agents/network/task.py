@@ -19,16 +19,21 @@ divergent trees is implemented: ``docs/benchmarks/network.md`` says so).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from agents.kpi import Kpi
 from agents.network.rollout import run_episodes
-from agents.task import EvaluationDefaults, Kpi, Task, plain
-from envs.core.config import ConfigError, check_choice, check_keys
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
+from envs.core.config import ConfigError
 from envs.network.config import REWARDS, NetworkConfig
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 HEURISTICS = ("echelon_base_stock", "base_stock", "s_S", "random")
 AGENTS = ("exact", *HEURISTICS)
@@ -36,23 +41,16 @@ TRAINING_ACTIONS = ("discrete", "level", "continuous")
 
 
 @dataclass(frozen=True)
-class NetworkTraining:
-    """Training defaults (``env.training.*``): the learner's ``action_type`` (``level``: order up
-    to a multiple of the node's demand over lead time + 1, on its installation position),
-    the per-node ``reward`` of shared training (``individual`` or ``team``) and
-    ``overrides``: NetworkConfig fields changed for training episodes only."""
+class NetworkTraining(SharedRewardTraining):
+    """Training defaults (``env.training.*``, ``agents.task_config.SharedRewardTraining``): the
+    learner's ``action_type`` (``level``: order up to a multiple of the node's demand over lead
+    time + 1, on its installation position), the per-node ``reward`` of shared training
+    (``individual`` or ``team``) and ``overrides``: NetworkConfig fields changed for training
+    episodes only."""
 
-    action_type: str = "level"
-    reward: str = "individual"
-    overrides: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        t = "env.training"
-        check_choice(f"{t}.action_type", self.action_type, TRAINING_ACTIONS)
-        check_choice(f"{t}.reward", self.reward, REWARDS)
-        overrides = dict(self.overrides or {})
-        check_keys(f"{t}.overrides", overrides, [f.name for f in fields(NetworkConfig)])
-        object.__setattr__(self, "overrides", overrides)
+    ACTIONS: ClassVar[tuple[str, ...]] = TRAINING_ACTIONS
+    REWARDS: ClassVar[tuple[str, ...]] = REWARDS
+    CONFIG: ClassVar[type] = NetworkConfig
 
 
 class NetworkTask(Task):
@@ -79,6 +77,10 @@ class NetworkTask(Task):
     speed_module = "agents.network.speed"
     training_options = NetworkTraining
     supports_scenarios = True
+    timestep_units = ("periods", "node-periods")
+    algorithms = shared_algorithms = ("ppo", "a2c", "recurrent_ppo")
+    algorithms_note = "multi-discrete or box actions, one per node and SKU"
+    action_type_key = "env.training.action_type"
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> NetworkConfig:
         from envs.network.env import network_config
@@ -125,20 +127,8 @@ class NetworkTask(Task):
 
         return NetworkParallelEnv(network=replace(self.network, config=self.training_config()))
 
-    def timestep_unit(self, shared: bool) -> str:
-        return "node-periods" if shared else "periods"
-
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        if algorithm.off_policy or algorithm.maskable:
-            raise ConfigError(f"agent={algorithm.name}: the network trains ppo, a2c or recurrent_ppo "
-                              "(multi-discrete or box actions, one per node and SKU)")
-        kind = "continuous" if self.training.action_type == "continuous" else "discrete"
-        if kind not in algorithm.action_types:
-            raise ConfigError(f"agent={algorithm.name} cannot act with env.training.action_type={self.training.action_type}")
-
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         from agents.network.interface import interface_for
 
         if essentials is None:
@@ -173,7 +163,7 @@ class NetworkTask(Task):
         from agents.network.tuning import TUNE_REPS, tune_network
 
         if name not in AGENTS:
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are {', '.join(AGENTS)}")
+            raise self.unknown_agent(name)
         if name == "random":
             return RandomOrders(self.network)
         if name == "exact":

@@ -34,7 +34,7 @@ from agents.network.heuristics import (
 )
 from agents.network.rollout import run_episodes
 from agents.seeds import TUNE_SEED_BASE
-from agents.tuning import Axis, RaceResult, RaceSettings, race
+from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.network.simulator import NetworkSimulator
 from envs.network.topology import Network
 
@@ -44,13 +44,13 @@ INTEGER_SPAN = 1
 MAX_TUNE_PERIODS = 1000
 
 
-class Evaluator:
+class Evaluator(CrnEvaluator):
     """Per-episode tuning costs of policies (CRN on the tuning seeds), cached per candidate."""
 
     def __init__(self, network: Network, reps: int, periods: int | None, warmup: int):
-        self.network, self.reps, self.periods, self.warmup = network, int(reps), periods, int(warmup)
-        self.seeds = [TUNE_SEED_BASE + r for r in range(self.reps)]
-        self.cache: dict[tuple, list[float]] = {}
+        self.network, self.periods, self.warmup = network, periods, int(warmup)
+        super().__init__(reps, self._play, key=behaviour_key)
+        self.settings = RaceSettings(self.reps, min_screen_reps=min(2, self.reps), max_screen=400)
 
     @property
     def batched(self) -> bool:
@@ -58,53 +58,34 @@ class Evaluator:
         surge rounding draws per column."""
         return not self.network.config.scenario.active
 
-    def costs(self, policy, key: tuple, reps: int) -> np.ndarray:
-        return self.costs_many([policy], [key], reps)[0]
+    def _play(self, policies: list, seeds: np.ndarray) -> np.ndarray:
+        if not self.batched:
+            return np.stack([run_episodes(self.network, p, seeds, self.warmup, self.periods)["cost"] for p in policies])
+        return self._run_batched(policies, seeds)
 
-    def costs_many(self, policies: list, keys: list[tuple], reps: int) -> np.ndarray:
-        """(K, reps) per-episode mean costs of ``policies`` on the first ``reps`` tuning seeds."""
-        todo = {}
-        for p, key in zip(policies, keys, strict=True):
-            if len(self.cache.setdefault(key, [])) < reps and key not in todo:
-                todo[key] = p
-        if todo:
-            if self.batched:
-                self._run_batched(list(todo.values()), list(todo), reps)
-            else:
-                for key, p in todo.items():
-                    done = self.cache[key]
-                    more = run_episodes(self.network, p, self.seeds[len(done):reps], self.warmup, self.periods)["cost"]
-                    done.extend(float(c) for c in more)
-        return np.stack([np.asarray(self.cache[key][:reps]) for key in keys])
-
-    def _run_batched(self, policies: list, keys: list[tuple], reps: int) -> None:
+    def _run_batched(self, policies: list, seeds: np.ndarray) -> np.ndarray:
         """Every candidate in one ``copies=K`` simulator per tuning seed (the same demand and
         lead times in every copy: the costs equal :func:`run_episodes`' one by one)."""
         k, n = len(policies), self.network.n
-        first = min(len(self.cache[key]) for key in keys)
         length = self.network.config.episode_length if self.periods is None else self.warmup + self.periods
         together = stacked(policies)
         sim = NetworkSimulator(self.network, copies=k)
-        for r in range(first, reps):
-            sim.reset(np.random.default_rng(self.seeds[r]))
+        out = np.zeros((k, len(seeds)))
+        for r, seed in enumerate(seeds):
+            sim.reset(np.random.default_rng(int(seed)))
             total = np.zeros(k)
             for t in range(length):
                 sim.step(together.orders(sim))
                 if t >= self.warmup:
                     total += sim.last["cell_cost"].sum(axis=0).reshape(k, n).sum(axis=1)
-            for key, cost in zip(keys, total / (length - self.warmup), strict=True):
-                if len(self.cache[key]) == r:
-                    self.cache[key].append(float(cost))
+            out[:, r] = total / (length - self.warmup)
+        return out
 
-    def race(self, make, axes: list[Axis], anchors=()) -> RaceResult:
-        def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
-            n = len(next(iter(params.values())))
-            points = [{k: float(v[i]) for k, v in params.items()} for i in range(n)]
-            keys = [tuple(sorted(p.items())) + (make.__name__,) for p in points]
-            return self.costs_many([make(**p) for p in points], keys, reps)
 
-        settings = RaceSettings(self.reps, min_screen_reps=min(2, self.reps), max_screen=400)
-        return race(evaluate, axes, settings, anchors=anchors)
+def behaviour_key(policy) -> tuple:
+    """A candidate's cache key: what it does (its class and its levels; (s, S) for ``InstallationSs``)."""
+    arrays = (policy.s, policy.S) if isinstance(policy, InstallationSs) else (policy.levels,)
+    return (type(policy).__name__, *(np.asarray(a).tobytes() for a in arrays))
 
 
 def _z_axes(depths: int, center: tuple[float, ...] | None = None) -> list[Axis]:
@@ -132,8 +113,7 @@ def tune_network(name: str, network: Network, *, reps: int = TUNE_REPS, periods:
         safety = tuple(z[f"z{d}"] for d in range(depths))
         return kind(network, levels_from_safety(network, cover, safety), safety)
 
-    level_policy.__name__ = kind.__name__
-    result = ev.race(level_policy, _z_axes(depths))
+    result = ev.race(level_policy, _z_axes(depths), ev.settings)
     safety = tuple(result.params[f"z{d}"] for d in range(depths))
     policy: Any = level_policy(**result.params)
     stats = [result.stats()]
@@ -143,10 +123,9 @@ def tune_network(name: str, network: Network, *, reps: int = TUNE_REPS, periods:
         def integer_policy(**s: float):
             return kind(network, np.array([[int(s[f"S{k}"])] for k in range(network.m)]), safety)
 
-        integer_policy.__name__ = kind.__name__ + "_int"
         axes = [Axis(f"S{k}", np.arange(max(base[k] - INTEGER_SPAN, 0), base[k] + INTEGER_SPAN + 1), low_limit=0)
                 for k in range(network.m)]
-        result = ev.race(integer_policy, axes, anchors=[{f"S{k}": int(base[k]) for k in range(network.m)}])
+        result = ev.race(integer_policy, axes, ev.settings, anchors=[{f"S{k}": int(base[k]) for k in range(network.m)}])
         policy = integer_policy(**result.params)
         stats.append(result.stats())
     elif name == "s_S":
@@ -156,13 +135,11 @@ def tune_network(name: str, network: Network, *, reps: int = TUNE_REPS, periods:
             order = np.ceil(m * network.mean - 1e-9).astype(np.int64)
             return InstallationSs(network, s - (order > 0), s - (order > 0) + order, zs, m)
 
-        ss_policy.__name__ = "InstallationSs"
         axes = [Axis("m", np.round(np.arange(0.0, 4.0 + 1e-9, 0.25), 6), low_limit=0.0), *_z_axes(depths, safety)]
-        result = ev.race(ss_policy, axes, anchors=[{"m": 0.0, **{f"z{d}": safety[d] for d in range(depths)}}])
+        result = ev.race(ss_policy, axes, ev.settings, anchors=[{"m": 0.0, **{f"z{d}": safety[d] for d in range(depths)}}])
         policy = ss_policy(**result.params)
         stats.append(result.stats())
-    key = tuple(sorted(policy.params().items())) + ("final", name)
-    policy.tuning_cost = float(ev.costs(policy, key, ev.reps).mean())
+    policy.tuning_cost = float(ev.costs([policy], ev.reps).mean())
     policy.tuning = {"stages": stats, "reps": ev.reps, "seed_base": TUNE_SEED_BASE, "warmup": ev.warmup,
                      "periods": periods}
     return policy

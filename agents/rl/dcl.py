@@ -20,7 +20,7 @@ checkpoints and resume, validation and ``best/``, TensorBoard / wandb logging, t
 loader, ONNX / TorchScript export with parity checks, and the benchmark harness.
 
 What is task specific (states, rollouts on the batched simulator, the start policy) is a
-*problem* the task gives through ``Task.dcl_problem(**options)``, attached to the model with
+*problem* the task gives through ``agents.parts.dcl_problem(task, **options)``, attached to the model with
 :meth:`DCL.attach` (``agents.rl.training`` does it); the protocol is :class:`Problem`. Lost
 sales (``agents.lost_sales.dcl``) trains one central policy; the fulfilment centre
 (``agents.fulfillment_center.dcl``) one per-SKU classifier shared by every SKU
@@ -56,7 +56,7 @@ Act = Callable[[np.ndarray], np.ndarray]
 
 
 class Problem(Protocol):
-    """What a task gives DCL (``Task.dcl_problem``); ``act`` None means the start policy."""
+    """What a task gives DCL (``agents.parts.dcl_problem``); ``act`` None means the start policy."""
 
     n_actions: int
 

@@ -76,7 +76,7 @@ class ExportedPolicy(InterfacePolicy):
 
     def trained_task(self):
         """The task the policy was trained on, from the card (through the task registry)."""
-        from agents.task import task_class
+        from agents.registry import task_class
 
         config = self.card["env_config"]
         if not isinstance(config, dict):

@@ -2,7 +2,7 @@
 from the run's files.
 
 * ``config.yaml`` is read with YAML's safe loader; its task is built through the task
-  registry only (``agents.task.build_task``), so no ``_target_`` in it can run code.
+  registry only (``agents.registry.build_task``), so no ``_target_`` in it can run code.
 * The network is rebuilt from the config (algorithm, policy kwargs, the task's spaces) and
   its weights are read from ``model.zip``'s ``policy.pth`` with
   ``torch.load(weights_only=True)``; SB3's cloudpickled fields are never read.
@@ -22,10 +22,11 @@ from typing import Any
 import gymnasium as gym
 from omegaconf import DictConfig, OmegaConf
 
+from agents.registry import build_task
 from agents.rl import checkpoints
 from agents.rl.adapter import ObsNormalizer, SB3Policy
 from agents.rl.algorithms import Algorithm, algorithm
-from agents.task import Task, build_task
+from agents.task import Task
 from envs.core.config import ConfigError
 
 

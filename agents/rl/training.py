@@ -18,6 +18,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from agents.harness import EvalSettings, ci95
+from agents.parts import dcl_problem
 from agents.rl import checkpoints
 from agents.rl.adapter import ObsNormalizer, SB3Policy
 from agents.rl.algorithms import Algorithm
@@ -105,7 +106,7 @@ def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
             checkpoints.load_replay_buffer(model, checkpoint)
     if algo.needs_problem:  # DCL: rollouts on the task's simulator (not saved with the model)
         problem = OmegaConf.to_container(cfg.agent.get("problem") or {}, resolve=True)
-        model.attach(task.dcl_problem(**{k: v for k, v in problem.items() if v is not None}))  # null: the task's default
+        model.attach(dcl_problem(task, **{k: v for k, v in problem.items() if v is not None}))  # null: the task's default
     return Session(model, venv, None, checkpoint)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.task import SpeedCase, timed
+from agents.speed_case import SpeedCase, timed
 
 GOAL_STEPS = 20_000.0
 GOAL_TOUR_MS = 1.0

@@ -22,18 +22,23 @@ import csv
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agents.base import env_overrides
-from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
+from agents.kpi import Kpi
+from agents.seeds import EVAL_SEED_BASE
 from agents.slotting.heuristics import ABC, COI, RULES, Reslot
 from agents.slotting.interface import SlotRows
-from agents.task import EvaluationDefaults, Kpi, Task, plain
-from agents.tuning import Axis, RaceSettings, race
-from envs.core.config import ConfigError, check_choice, check_int
+from agents.task import Task
+from agents.task_config import EvaluationDefaults, plain
+from agents.tuning import Axis, CrnEvaluator, RaceSettings
+from envs.core.config import check_choice, check_int
 from envs.slotting.config import SlottingConfig
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 ENV_ONLY = ("action_mode", "n_zones", "obs_map")
 RULE_FACES = ("single", "operators")
@@ -104,6 +109,9 @@ class SlottingTask(Task):
     default_agents = ("oracle", "reslot", "coi", "abc", "closest", "random")
     evaluation_defaults = EvaluationDefaults(periods=1000, warmup=1000, reps=16, validation_reps=8, max_reps=64)
     speed_module = "agents.slotting.speed"
+    timestep_units = ("loads", "operator-loads")
+    algorithms = shared_algorithms = DISCRETE_ALGOS
+    algorithms_note = "slotting actions are discrete slots or zones"
 
     training_options = SlottingTraining
 
@@ -155,9 +163,6 @@ class SlottingTask(Task):
                                    n_zones=self.env_only["n_zones"], obs_map=self.env_only["obs_map"],
                                    invalid_action="nearest")
 
-    def timestep_unit(self, shared: bool) -> str:
-        return "operator-loads" if shared else "loads"
-
     # -- agents ---------------------------------------------------------------------------
     def agent_names(self) -> tuple[str, ...]:
         return tuple(RULES)
@@ -175,21 +180,15 @@ class SlottingTask(Task):
             return self.tune_reslot(reps, smoke)
         if name in RULES:
             return RULES[name]()
-        raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                          f"{', '.join(self.agent_names())}")
+        raise self.unknown_agent(name)
 
     def _race(self, make, axes, reps: int, smoke: bool, anchors):
-        seeds = TUNE_SEED_BASE + np.arange(reps)
         e = self.evaluation
-        names = [a.name for a in axes]
-
-        def evaluate(params: dict[str, np.ndarray], n: int) -> np.ndarray:
-            return np.stack([self.rollout(make(**dict(zip(names, p, strict=True))), seeds[:n], e.periods, e.warmup)["cost"]
-                             for p in zip(*(params[k] for k in names), strict=True)])
-
+        evaluator = CrnEvaluator(reps, lambda policies, seeds: [self.rollout(p, seeds, e.periods, e.warmup)["cost"]
+                                                                for p in policies])
         settings = RaceSettings(reps, min_screen_reps=min(2, reps), screen_budget=(8 if smoke else 48) * 2,
                                 keep=(6, 3), max_rounds=1 if smoke else 2)
-        return race(evaluate, axes, settings, anchors=anchors).params
+        return evaluator.race(make, axes, settings, anchors=anchors).params
 
     def tune_abc(self, reps: int, smoke: bool) -> ABC:
         """The four class shares raced on the tuning seeds (anchor: the 20/30/50 textbook split)."""
@@ -287,7 +286,7 @@ class SlottingTask(Task):
 
     # -- trained models -------------------------------------------------------------------
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         if shared:
             env = self.make_parallel_env()
             agent = env.possible_agents[0]
@@ -301,15 +300,6 @@ class SlottingTask(Task):
         interface = SlotRows(mode, self.env_only["obs_map"], n_actions, obs_dim, masked, shared)
         interface.check(essentials)
         return interface
-
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        super().check_algorithm(algorithm, shared)
-        if algorithm.name not in DISCRETE_ALGOS:
-            raise ConfigError(f"agent={algorithm.name}: slotting actions are discrete slots or zones; "
-                              f"train with {', '.join(DISCRETE_ALGOS)}")
-        if algorithm.maskable:
-            mode = "slot" if shared else self.env_only["action_mode"]
-            SlotRows(mode, self.env_only["obs_map"], 1, 1, True, shared)  # the mask must be in the observation
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:

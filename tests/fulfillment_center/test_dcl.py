@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.fulfillment_center.dcl import FulfillmentDCL
+from agents.registry import build_task
 from agents.rl.dcl import first_occurrence
-from agents.task import build_task
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.parallel_env import agent_observations

@@ -13,7 +13,7 @@ import pytest
 from agents.harness import EvalSettings, evaluate, paired_gap
 from agents.lost_sales.suite import suite_row
 from agents.lost_sales.task import LostSalesTask
-from agents.task import task_class
+from agents.registry import task_class
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,9 +19,10 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from agents.lost_sales.dcl import LostSalesDCL, simplex_points
+from agents.parts import dcl_problem
+from agents.registry import build_task
 from agents.rl.adapter import ObsNormalizer, SB3Policy
 from agents.rl.dcl import DCL, first_occurrence
-from agents.task import build_task
 from envs.core.config import ConfigError
 from envs.replenishment.lost_sales.simulator import BatchSimulator
 
@@ -30,8 +31,7 @@ TARGET = "agents.lost_sales.task.LostSalesTask"
 
 def make_task(**env):
     task = build_task({"_target_": TARGET, **env})
-    task.resolve_training()
-    return task
+    return task.with_training(task.resolve_training())
 
 
 def make_model(task, seed=0, **kwargs) -> DCL:
@@ -110,10 +110,10 @@ def test_bad_problem_options_are_one_line_errors():
     with pytest.raises(ConfigError, match="agent.problem.sample_every"):
         LostSalesDCL(task, sample_every=0)
     with pytest.raises(ConfigError, match="accepted keys"):
-        task.dcl_problem(bogus=1)
+        dcl_problem(task, bogus=1)
     stressed = make_task(scenario={"kind": "demand_surge", "start": 5, "duration": 5, "size": 0.5})
     with pytest.raises(ConfigError, match="scenario=none"):
-        stressed.dcl_problem()
+        dcl_problem(stressed)
 
 
 @pytest.mark.parametrize("kwargs", [{"reps": 0}, {"horizon": -1}, {"n_states": 2.5}, {"max_grad_norm": 0}])
@@ -129,7 +129,7 @@ def test_dcl_improves_a_poor_start_policy_to_near_optimal():
     0.14%), on common random numbers against the optimal policy itself."""
     task = make_task(lead_time=1, penalty=9.0)
     model = make_model(task, n_states=1024, horizon=8, reps=64, n_epochs=20)
-    model.attach(task.dcl_problem(start_policy="constant_order"))
+    model.attach(dcl_problem(task, start_policy="constant_order"))
     model.learn(3072)
     assert model.generation == 3 and model.num_timesteps == 3072
     policy = SB3Policy(model.policy, task.model_interface(False), ObsNormalizer.from_vec_env(model.env), name="dcl")
@@ -144,12 +144,12 @@ def test_dcl_improves_a_poor_start_policy_to_near_optimal():
 def test_same_seed_same_policy_and_resume_continues_the_generations(tmp_path):
     task = make_task(lead_time=2, penalty=4.0)
     settings_ = {"n_states": 256, "horizon": 4, "reps": 8, "n_epochs": 2}
-    a = make_model(task, seed=5, **settings_).attach(task.dcl_problem())
-    b = make_model(task, seed=5, **settings_).attach(task.dcl_problem())
+    a = make_model(task, seed=5, **settings_).attach(dcl_problem(task))
+    b = make_model(task, seed=5, **settings_).attach(dcl_problem(task))
     a.learn(512)
     b.learn(256)
     b.save(tmp_path / "half.zip")
-    c = DCL.load(tmp_path / "half.zip", env=b.env, device="cpu").attach(task.dcl_problem())
+    c = DCL.load(tmp_path / "half.zip", env=b.env, device="cpu").attach(dcl_problem(task))
     assert c.generation == 1 and c.num_timesteps == 256
     c.learn(256, reset_num_timesteps=False)
     for pa, pc in zip(a.policy.state_dict().values(), c.policy.state_dict().values(), strict=True):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from agents.task import build_task
+from agents.registry import build_task
 from tests.network.orgym_reference import orgym_reference_episode
 from tests.test_configs import composed
 

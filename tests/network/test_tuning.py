@@ -40,11 +40,10 @@ def test_batched_costs_equal_one_by_one_rollouts(kwargs, kind):
     net = NetworkTask(**kwargs).network
     rng = np.random.default_rng(1)
     policies = [kind(net, rng.integers(0, 4 * int(net.mean.max()) + 5, size=(net.m, net.n))) for _ in range(5)]
-    keys = [(i,) for i in range(5)]
     batched = Evaluator(net, 2, 60, 5)
     assert batched.batched
-    fast = batched.costs_many(policies, keys, 2)
-    slow = OneByOne(net, 2, 60, 5).costs_many(policies, keys, 2)
+    fast = batched.costs(policies, 2)
+    slow = OneByOne(net, 2, 60, 5).costs(policies, 2)
     assert np.array_equal(fast, slow)
     assert len({tuple(row) for row in fast}) > 1  # the candidates differ
 

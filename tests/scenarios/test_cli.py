@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 import experiments.common  # noqa: F401  (registers the fg.* resolvers)
-from agents.task import build_task
+from agents.registry import build_task
 from experiments.reporting import ROBUSTNESS_COLUMNS
 from tests.conftest import task_overrides
 from tests.pipeline.test_cli import REPO, run_module

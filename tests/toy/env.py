@@ -14,7 +14,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from envs.core.config import ConfigError, check_float, check_int
+from envs.core.config import ConfigError
+from tests.toy.config import NewsvendorConfig
 
 
 def period_cost(order, demand, holding: float, penalty: float):
@@ -39,13 +40,11 @@ class NewsvendorEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, mean: float = 5.0, holding_cost: float = 1.0, penalty: float = 4.0, q_max: int = 20,
-                 episode_length: int = 50, render_mode=None):
-        self.mean = check_float("env.mean", mean, 0.0, 1000.0, strict_low=True)
-        self.h = check_float("env.holding_cost", holding_cost, 0.0)
-        self.p = check_float("env.penalty", penalty, 0.0)
-        self.q_max = check_int("env.q_max", q_max, 1, 10_000)
-        self.length = check_int("env.episode_length", episode_length, 1, 1_000_000)
+    def __init__(self, config: NewsvendorConfig | None = None, render_mode=None, **kwargs):
+        """``config``, or its fields as keyword arguments (``tests.toy.config.NewsvendorConfig``)."""
+        self.config = config if config is not None else NewsvendorConfig.from_kwargs(kwargs)
+        c = self.config
+        self.mean, self.h, self.p, self.q_max, self.length = c.mean, c.holding_cost, c.penalty, c.q_max, c.episode_length
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(self.q_max + 1)
         self.observation_space = spaces.Box(0.0, 1e6, shape=(1,), dtype=np.float32)

@@ -1,24 +1,32 @@
 """The newsvendor task: the worked example of ``docs/adding_a_task.md``.
 
 The exact optimum is the critical-fractile order ``min{q : P(D <= q) >= p / (p + h)}``; the
-tuned heuristic is a constant order raced on the tuning seeds; ``random`` is the floor.
+tuned heuristic is a constant order raced on the tuning seeds; ``random`` is the floor. The
+task is its class attributes plus the eight required hooks; this module is also its speed
+module (:func:`speed_cases`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
+from agents.kpi import Kpi
 from agents.rl.adapter import DirectInterface
-from agents.seeds import TUNE_SEED_BASE
-from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task
-from agents.tuning import Axis, RaceSettings, race
-from envs.core.config import ConfigError
+from agents.speed_case import SpeedCase, timed
+from agents.task import Task
+from agents.task_config import EvaluationDefaults
+from agents.tuning import Axis, CrnEvaluator, RaceSettings
+from envs.core.config import check_int
+from tests.toy.config import NewsvendorConfig
 from tests.toy.env import NewsvendorEnv, NewsvendorParallelEnv, period_cost
+
+if TYPE_CHECKING:
+    from agents.rl.interface import ModelInterface
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,9 @@ class NewsvendorTraining:
     """Training defaults: the agents of the multi-agent face (parameter sharing)."""
 
     n_agents: int = 3
+
+    def __post_init__(self) -> None:
+        check_int("env.training.n_agents", self.n_agents, 1, 1000)
 
 
 class Constant:
@@ -79,85 +90,77 @@ class NewsvendorTask(Task):
     default_agents = ("optimal", "constant", "random")
     evaluation_defaults = EvaluationDefaults(periods=200, warmup=0, reps=32, validation_reps=8)
     training_options = NewsvendorTraining
+    algorithms = shared_algorithms = ("ppo", "a2c", "dqn", "maskable_ppo", "recurrent_ppo")
+    algorithms_note = "the newsvendor has discrete orders"
+    speed_module = __name__
 
-    def make_config(self, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        NewsvendorEnv(**env_kwargs)  # validates every argument
-        return dict(env_kwargs)
+    # -- the eight required hooks ----------------------------------------------------------
+    def make_config(self, env_kwargs: Mapping[str, Any]) -> NewsvendorConfig:
+        return NewsvendorConfig.from_kwargs(env_kwargs)
 
     def env_kwargs(self) -> dict[str, Any]:
-        return dict(self.config)
+        return self.config.to_dict()
 
     def describe(self) -> str:
-        c = NewsvendorEnv(**self.config)
-        return f"Newsvendor: Poisson({c.mean:g}) demand, h={c.h:g}, p={c.p:g}, q_max={c.q_max}"
+        c = self.config
+        return f"Newsvendor: Poisson({c.mean:g}) demand, h={c.holding_cost:g}, p={c.penalty:g}, q_max={c.q_max}"
 
     def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
-        return lambda: NewsvendorEnv(**self.config)
-
-    def make_parallel_env(self):
-        return NewsvendorParallelEnv(n_agents=self.training.n_agents, **self.config)
+        return lambda: NewsvendorEnv(self.config)
 
     def agent_names(self) -> tuple[str, ...]:
         return self.default_agents
 
-    def reference_name(self) -> str | None:
-        return "optimal"
-
     def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
-        env = NewsvendorEnv(**self.config)
+        c = self.config
         if name == "optimal":
-            ratio = env.p / (env.p + env.h)
-            return Constant(int(min(stats.poisson.ppf(ratio, env.mean), env.q_max)), "optimal")
+            ratio = c.penalty / (c.penalty + c.holding_cost)
+            return Constant(int(min(stats.poisson.ppf(ratio, c.mean), c.q_max)), "optimal")
         if name == "random":
-            return Random(env.q_max)
+            return Random(c.q_max)
         if name != "constant":
-            raise ConfigError(f"agents: unknown agent {name!r} for env={self.name}; accepted agents are "
-                              f"{', '.join(self.agent_names())}")
+            raise self.unknown_agent(name)
         reps = tuning_reps or (4 if smoke else 32)
-        seeds = TUNE_SEED_BASE + np.arange(reps)
-
-        def evaluate(params: dict[str, np.ndarray], n: int) -> np.ndarray:
-            return np.stack([self.rollout(Constant(q), seeds[:n], 100, 0)["cost"] for q in params["quantity"]])
-
-        result = race(evaluate, [Axis("quantity", np.arange(env.q_max + 1), 0, env.q_max)],
-                      RaceSettings(reps, min_screen_reps=min(4, reps)))
+        evaluator = CrnEvaluator(reps, lambda policies, seeds: [self.rollout(p, seeds, 100, 0)["cost"] for p in policies])
+        result = evaluator.race(Constant, [Axis("quantity", np.arange(c.q_max + 1), 0, c.q_max)],
+                                RaceSettings(reps, min_screen_reps=min(4, reps)))
         return Constant(result.params["quantity"])
 
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        env = NewsvendorEnv(**self.config)
+        c = self.config
         horizon = warmup + (periods or self.evaluation.periods)
-        demand = np.stack([np.random.default_rng(int(s)).poisson(env.mean, horizon) for s in seeds])
-        obs = np.full((len(seeds), 1), env.mean, dtype=np.float32)
+        demand = np.stack([np.random.default_rng(int(s)).poisson(c.mean, horizon) for s in seeds])
+        obs = np.full((len(seeds), 1), c.mean, dtype=np.float32)
         cost, sold = np.zeros(len(seeds)), np.zeros(len(seeds))
         for t in range(horizon):
             q = np.asarray(policy.predict(obs)[0]).reshape(-1)
             if t >= warmup:
-                cost += period_cost(q, demand[:, t], env.h, env.p)
+                cost += period_cost(q, demand[:, t], c.holding_cost, c.penalty)
                 sold += np.minimum(q, demand[:, t])
             obs = demand[:, t:t + 1].astype(np.float32)
         measured = demand[:, warmup:].sum(axis=1)
         return {"cost": cost / (horizon - warmup), "fill_rate": np.where(measured > 0, sold / np.maximum(measured, 1), 1)}
 
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
-                        maskable: bool = False):
+                        maskable: bool = False) -> ModelInterface:
         return Identity(shared)
 
-    def check_algorithm(self, algorithm, shared: bool) -> None:
-        if "discrete" not in algorithm.action_types:
-            raise ConfigError(f"agent={algorithm.name}: the newsvendor has discrete orders")
+    # -- optional: a reference and a multi-agent face ----------------------------------------
+    def reference_name(self) -> str | None:
+        return "optimal"
 
-    def speed_cases(self) -> list[SpeedCase]:
-        def run(seconds: float) -> float:
-            import time
+    def make_parallel_env(self):
+        return NewsvendorParallelEnv(n_agents=self.training.n_agents, **self.config.to_dict())
 
-            env = NewsvendorEnv()
-            env.reset(seed=0)
-            steps, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds:
-                _, _, _, truncated, _ = env.step(3)
-                steps += 1
-                if truncated:
-                    env.reset()
-            return steps / (time.perf_counter() - start)
 
-        return [SpeedCase("Newsvendor env.step", "steps/s", run)]
+def speed_cases() -> list[SpeedCase]:
+    """The newsvendor's env steps per second (this module is the task's ``speed_module``)."""
+    env = NewsvendorEnv()
+    env.reset(seed=0)
+
+    def one(done: int) -> int:
+        if env.step(3)[3]:  # truncated
+            env.reset()
+        return 1
+
+    return [SpeedCase("Newsvendor env.step", "steps/s", lambda seconds: timed(seconds, one))]
