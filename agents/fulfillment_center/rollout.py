@@ -19,7 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from agents.base import episode_overrides
+from agents.base import PolicyKind, episode_overrides
+from agents.runner import EpisodeCallback, GymFace, Meter, play
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
@@ -38,48 +39,69 @@ def env_for(problem: Problem, overrides: dict | None = None) -> FulfillmentCente
 
 
 def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0,
-                 progress: Callable[[], None] | None = None, periods: int | None = None) -> dict[str, np.ndarray]:
-    """Play one episode per seed; per-replication means over the periods after ``warmup``.
-    ``periods``: measured periods (episodes of ``warmup + periods`` periods); None: the
-    rest of the config's episode.
+                 progress: Callable[[], None] | None = None, periods: int | None = None,
+                 callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
+    """Play one episode per seed (``agents.runner``); per-replication means over the periods
+    after ``warmup``. ``periods``: measured periods (episodes of ``warmup + periods``
+    periods); None: the rest of the config's episode. ``progress()`` is called after each
+    episode.
 
     Returns arrays of shape (R,): every key of ``PER_PERIOD`` (mean per period), plus
     ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
     popularity class and ``inventory_turnover`` (annualised, 365 * sales / mean on-hand).
     """
-    length, overrides = episode_overrides(policy, problem.config.episode_length, periods, warmup)
-    env = env_for(problem, overrides)
+    _, overrides = episode_overrides(policy, problem.config.episode_length, periods, warmup)
+    faces = {PolicyKind.OBSERVATION: lambda: GymFace(env_for(problem, overrides))}
     classes = problem.catalogue.popularity_class()
     masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}
-    out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "inventory_turnover",
-                                                   *(f"fill_rate_{c}" for c in masks))}
-    for seed in seeds:
-        obs, _ = env.reset(seed=int(seed))
-        sums = dict.fromkeys(PER_PERIOD, 0.0)
-        demand = np.zeros(problem.n)
-        sales = np.zeros(problem.n)
-        on_hand = 0.0
-        measured = 0
-        for t in range(length):
-            action, _ = policy.predict(obs, deterministic=True)
-            obs, _, _, truncated, info = env.step(action)
-            if t >= warmup:
-                for k in PER_PERIOD:
-                    sums[k] += info[k]
-                demand += env.sim.last.demand
-                sales += env.sim.last.filled
-                on_hand += info["on_hand"]
-                measured += 1
-            if truncated:
-                break
-        for k in PER_PERIOD:
-            out[k].append(sums[k] / measured)
-        total_d = demand.sum()
-        out["fill_rate"].append(sales.sum() / total_d if total_d else 1.0)
-        for c, mask in masks.items():
-            d = demand[mask].sum()
-            out[f"fill_rate_{c}"].append(sales[mask].sum() / d if d else 1.0)
-        out["inventory_turnover"].append(365.0 * sales.sum() / on_hand if on_hand else 0.0)
-        if progress is not None:
-            progress()
-    return {k: np.asarray(v) for k, v in out.items()}
+    if progress is not None:
+        callback = Progress(progress, callback)
+    return play(policy, seeds, faces, lambda face: FulfillmentMeter(problem.n, warmup, masks), callback,
+                "fulfillment_center")
+
+
+class FulfillmentMeter(Meter):
+    """One episode's KPIs (:func:`run_episodes`) from the env's step infos and the
+    simulator's last demand and sales."""
+
+    def __init__(self, n: int, warmup: int, masks: dict[str, np.ndarray]):
+        self.warmup, self.masks = warmup, masks
+        self.sums = dict.fromkeys(PER_PERIOD, 0.0)
+        self.demand, self.sales = np.zeros(n), np.zeros(n)
+        self.on_hand, self.measured = 0.0, 0
+
+    def step(self, t: int, info, sim) -> None:
+        if t >= self.warmup:
+            for k in PER_PERIOD:
+                self.sums[k] += info[k]
+            self.demand += sim.last.demand
+            self.sales += sim.last.filled
+            self.on_hand += info["on_hand"]
+            self.measured += 1
+
+    def finish(self, sim) -> dict[str, float]:
+        out = {k: self.sums[k] / self.measured for k in PER_PERIOD}
+        total_d, sales = self.demand.sum(), self.sales
+        out["fill_rate"] = sales.sum() / total_d if total_d else 1.0
+        out["inventory_turnover"] = 365.0 * sales.sum() / self.on_hand if self.on_hand else 0.0
+        for c, mask in self.masks.items():
+            d = self.demand[mask].sum()
+            out[f"fill_rate_{c}"] = sales[mask].sum() / d if d else 1.0
+        return out
+
+
+class Progress(EpisodeCallback):
+    """Calls ``tick()`` after every episode (then ``inner``'s hooks, if any)."""
+
+    def __init__(self, tick: Callable[[], None], inner: EpisodeCallback | None = None):
+        self.tick, self.inner = tick, inner or EpisodeCallback()
+
+    def on_reset(self, seed: int, sim) -> None:
+        self.inner.on_reset(seed, sim)
+
+    def on_step(self, sim) -> None:
+        self.inner.on_step(sim)
+
+    def on_end(self, seed: int, sim) -> None:
+        self.inner.on_end(seed, sim)
+        self.tick()

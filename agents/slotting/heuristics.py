@@ -37,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import SimulatorPolicy
 from envs.slotting import policies as pol
 
 ABC_DEFAULT = {"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}
 
 
-class SlottingRule:
+class SlottingRule(SimulatorPolicy):
     """A storage rule bound to a simulator (module docstring)."""
 
     name = "rule"

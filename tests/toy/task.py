@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from agents.base import ObservationPolicy, PolicyKind
 from agents.rl.adapter import DirectInterface
+from agents.runner import GymFace, Meter, play
 from agents.seeds import TUNE_SEED_BASE
 from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task
 from agents.tuning import Axis, RaceSettings, race
 from envs.core.config import ConfigError
-from tests.toy.env import NewsvendorEnv, NewsvendorParallelEnv, period_cost
+from tests.toy.env import NewsvendorEnv, NewsvendorParallelEnv
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class NewsvendorTraining:
     n_agents: int = 3
 
 
-class Constant:
+class Constant(ObservationPolicy):
     """Order ``quantity`` every period."""
 
     def __init__(self, quantity, name: str = "constant"):
@@ -43,7 +45,7 @@ class Constant:
         return {"quantity": int(np.asarray(self.quantity).reshape(-1)[0])}
 
 
-class Random:
+class Random(ObservationPolicy):
     def __init__(self, q_max: int, seed: int = 0):
         self.q_max, self.rng, self.name = q_max, np.random.default_rng(seed), "random"
 
@@ -70,6 +72,23 @@ class Identity(DirectInterface):
 
     def params(self) -> dict[str, Any]:
         return {"shared": self.shared}
+
+
+class NewsvendorMeter(Meter):
+    """Cost per measured period and fill rate, from the env's step infos."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.cost, self.demand, self.sold, self.measured = warmup, 0.0, 0, 0, 0
+
+    def step(self, t: int, info, sim) -> None:
+        if t >= self.warmup:
+            self.cost += info["cost"]
+            self.demand += info["demand"]
+            self.sold += info["sales"]
+            self.measured += 1
+
+    def finish(self, sim) -> dict[str, float]:
+        return {"cost": self.cost / self.measured, "fill_rate": self.sold / self.demand if self.demand else 1.0}
 
 
 class NewsvendorTask(Task):
@@ -124,19 +143,10 @@ class NewsvendorTask(Task):
         return Constant(result.params["quantity"])
 
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        env = NewsvendorEnv(**self.config)
         horizon = warmup + (periods or self.evaluation.periods)
-        demand = np.stack([np.random.default_rng(int(s)).poisson(env.mean, horizon) for s in seeds])
-        obs = np.full((len(seeds), 1), env.mean, dtype=np.float32)
-        cost, sold = np.zeros(len(seeds)), np.zeros(len(seeds))
-        for t in range(horizon):
-            q = np.asarray(policy.predict(obs)[0]).reshape(-1)
-            if t >= warmup:
-                cost += period_cost(q, demand[:, t], env.h, env.p)
-                sold += np.minimum(q, demand[:, t])
-            obs = demand[:, t:t + 1].astype(np.float32)
-        measured = demand[:, warmup:].sum(axis=1)
-        return {"cost": cost / (horizon - warmup), "fill_rate": np.where(measured > 0, sold / np.maximum(measured, 1), 1)}
+        env = NewsvendorEnv(**{**self.config, "episode_length": horizon})
+        faces = {PolicyKind.OBSERVATION: lambda: GymFace(env, simulator=lambda env: env)}  # the env is its simulator
+        return play(policy, seeds, faces, lambda face: NewsvendorMeter(warmup), task=self.name)
 
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
                         maskable: bool = False):
