@@ -194,16 +194,22 @@ PLAYERS: dict[PolicyKind, Callable[..., dict[str, float]]] = {
 """How each policy kind is played: the one dispatch point."""
 
 
+def check_kind(policy, kinds, task: str) -> PolicyKind:
+    """The kind of ``policy`` (``agents.base.policy_kind``) if it is among ``kinds``, the kinds
+    ``task`` plays; else a one-line ConfigError naming them."""
+    kind = policy_kind(policy)
+    if kind not in kinds:
+        played = ", ".join(k.value for k in kinds)
+        raise ConfigError(f"agents: {policy.name} is a {kind.value} policy; env={task} plays {played} policies")
+    return kind
+
+
 def play(policy, seeds: Sequence[int], faces: Mapping[PolicyKind, Callable[[], GymFace]],
          meter: Callable[[GymFace], Meter], callback: EpisodeCallback | None = None,
          task: str = "this task") -> dict[str, np.ndarray]:
     """Play ``policy`` for one episode per seed on the face of its kind (module docstring);
     per-replication arrays of the meter's KPIs (float64, one value per seed)."""
-    kind = policy_kind(policy)
-    if kind not in faces:
-        played = ", ".join(k.value for k in faces)
-        raise ConfigError(f"agents: {policy.name} is a {kind.value} policy; "
-                          f"env={task} plays {played} policies")
+    kind = check_kind(policy, faces, task)
     face = faces[kind]()
     player, callback = PLAYERS[kind], callback or EpisodeCallback()
     rows = [player(policy, face, int(seed), meter(face), callback) for seed in seeds]

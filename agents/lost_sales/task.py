@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from agents.lost_sales.interface import check_shapes, interface_for
 from agents.lost_sales.rollout import Replications, kpis, rollout
+from agents.runner import check_kind
 from agents.task import EvaluationDefaults, Kpi, Task, plain
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.lost_sales.config import INITIAL_STATES, LostSalesConfig
@@ -224,6 +226,7 @@ class LostSalesTask(Task):
 
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        check_kind(policy, (PolicyKind.OBSERVATION,), self.name)  # the batched simulator's fast path
         periods = self.evaluation.periods if periods is None else periods
         scenario = Replications.from_seeds(self.config, np.asarray(seeds), warmup + periods)
         return kpis(rollout(self.config, policy, scenario, warmup))

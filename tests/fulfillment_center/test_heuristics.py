@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 import agents.fulfillment_center.tuning as fc_tuning
+from agents.base import ObservationPolicy
 from agents.fulfillment_center.heuristics import (
     FC_HEURISTICS,
     CapacityAwareBaseStock,
@@ -167,7 +168,7 @@ def test_capacity_aware_equals_base_stock_with_unlimited_capacity():
 def test_tuned_base_stock_beats_random_and_ordering_nothing():
     problem = FulfillmentConfig(n_skus=20, episode_length=120).build()
 
-    class Nothing:
+    class Nothing(ObservationPolicy):
         env_overrides = {"action_type": "order"}
 
         def predict(self, obs, state=None, episode_start=None, deterministic=True):
