@@ -1,9 +1,9 @@
 """Storage (putaway) policies of the slotting task, as policies of ``fulfillgym/Slotting-v0``.
 
 A slotting rule needs more than the observation (the popularity of every SKU, where each is
-stored), so each rule is *bound* to the simulator of the episode it plays
-(:meth:`SlottingRule.bind`, done by the task's rollout after every reset) and answers
-``predict`` from it; it acts in the env's ``slot`` action mode. The slot-choosing rules are
+stored), so each rule is a simulator policy (``agents.base``): *bound* to the simulator of the episode
+it plays (:meth:`SlottingRule.bind`, done by the episode runner after every reset), it
+answers ``predict`` from it; it acts in the env's ``slot`` action mode. The slot-choosing rules are
 those of :mod:`envs.slotting.policies` (sources there):
 
 * ``random``: a legal slot drawn uniformly (random storage; seeded per episode);
