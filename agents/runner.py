@@ -3,13 +3,14 @@ episode per seed and collects per-replication KPIs.
 
 A task's rollout is a call of :func:`play` with three things of its own:
 
-* ``faces``: for each policy kind the task plays, a factory of the :class:`Face` it plays on
-  (a Gymnasium env as :class:`GymFace`, a PettingZoo ParallelEnv as :class:`AgentsFace`);
-  a kind the task does not play is a one-line ConfigError naming the kinds it does;
-* ``meter``: a factory of the task's :class:`Meter`, which turns one episode (its step infos
-  and its simulator) into KPIs, ``cost`` among them;
+* ``faces``: for each policy kind the task plays, a factory of the face it plays on (a
+  Gymnasium env as :class:`GymFace`, a PettingZoo ParallelEnv as :class:`AgentsFace`); a
+  kind the task does not play is a one-line ConfigError naming the kinds it does;
+* ``meter``: a factory of the task's :class:`Meter` (given the face), which turns one
+  episode (its step infos and its simulator) into KPIs, ``cost`` among them
+  (:class:`PeriodMeter`: means per measured period; :class:`SimKpis`: the simulator's own);
 * ``callback`` (optional): an :class:`EpisodeCallback` told of every reset, step and episode
-  end: a task's :class:`PlanWriter` (``save_plans``), a progress counter.
+  end: a task's :class:`PlanWriter` (``save_plans``, :func:`plan_writers`).
 
 How each kind is played is decided here, in :data:`PLAYERS`, and nowhere else:
 
@@ -96,6 +97,34 @@ class Meter:
 
     def finish(self, sim) -> dict[str, float]:
         raise NotImplementedError  # pragma: no cover - abstract
+
+
+class PeriodMeter(Meter):
+    """Means per measured period of the step infos' ``keys`` (the first ``warmup`` steps are
+    simulated, not measured); a subclass adds :meth:`measure` (called on every measured step)
+    and :meth:`totals` (more KPIs at the end)."""
+
+    keys: tuple[str, ...] = ()
+
+    def __init__(self, warmup: int):
+        self.warmup, self.measured = warmup, 0
+        self.sums = dict.fromkeys(self.keys, 0.0)
+
+    def step(self, t: int, info, sim) -> None:
+        if t >= self.warmup:
+            for k in self.keys:
+                self.sums[k] += info[k]
+            self.measured += 1
+            self.measure(t, info, sim)
+
+    def measure(self, t: int, info, sim) -> None:
+        pass
+
+    def totals(self) -> dict[str, float]:
+        return {}
+
+    def finish(self, sim) -> dict[str, float]:
+        return {**{k: self.sums[k] / self.measured for k in self.keys}, **self.totals()}
 
 
 class SimKpis(Meter):

@@ -159,3 +159,29 @@ def test_plan_recording_is_a_callback_that_changes_no_result(tmp_path):
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.csv"))
     assert written == [f"{a}/episode_{r}.csv" for a in ("closest", "random") for r in (0, 1)]
     assert not hasattr(task, "plan_dir")  # the task holds no recording state
+
+
+# Per-replication costs of seeds EVAL_SEED_BASE + 0, 1, 2 on the smoke instances, measured
+# with the hand-written episode loops the runner replaced (471824b): the runner reproduces them.
+BEFORE_THE_RUNNER = [
+    ("fulfillment_center", "random", None, [111.625, 144.8, 124.275]),
+    ("network", "random", None, [20.3, 23.1625, 21.1625]),
+    ("dispatch", "greedy", None, [313.3373689061856, 267.4285998742163, 119.70159427691193]),
+    ("dispatch", "nearest", None, [291.991314955467, 385.88850375519104, 343.06860230633856]),
+    ("slotting", "closest", "single", [47.233333333333334, 49.56666666666667, 54.766666666666666]),
+    ("slotting", "closest", "operators", [44.13333333333333, 45.46666666666667, 51.166666666666664]),
+]
+
+
+@pytest.mark.parametrize(("name", "agent", "rules_face", "costs"), BEFORE_THE_RUNNER,
+                         ids=[f"{n}-{a}-{f}" for n, a, f, _ in BEFORE_THE_RUNNER])
+def test_the_runner_reproduces_the_costs_of_the_loops_it_replaced(name, agent, rules_face, costs):
+    from dataclasses import replace
+
+    from tests.test_tasks import smoke_task
+
+    task = smoke_task(name)
+    if rules_face is not None:
+        task.config = replace(task.config, rules_face=rules_face)
+    e = task.evaluation
+    assert task.rollout(task.make_agent(agent, smoke=True), SEEDS, e.periods, e.warmup)["cost"].tolist() == costs

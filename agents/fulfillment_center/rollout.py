@@ -14,13 +14,13 @@ catalogue, so all policies still share the demand streams.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from agents.base import PolicyKind, episode_overrides
-from agents.runner import EpisodeCallback, GymFace, Meter, play
+from agents.runner import EpisodeCallback, GymFace, PeriodMeter, play
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
@@ -38,13 +38,11 @@ def env_for(problem: Problem, overrides: dict | None = None) -> FulfillmentCente
     return FulfillmentCenterEnv(problem=Problem(replace(cfg, **changes), problem.catalogue))
 
 
-def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0,
-                 progress: Callable[[], None] | None = None, periods: int | None = None,
+def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0, periods: int | None = None,
                  callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
     """Play one episode per seed (``agents.runner``); per-replication means over the periods
     after ``warmup``. ``periods``: measured periods (episodes of ``warmup + periods``
-    periods); None: the rest of the config's episode. ``progress()`` is called after each
-    episode.
+    periods); None: the rest of the config's episode.
 
     Returns arrays of shape (R,): every key of ``PER_PERIOD`` (mean per period), plus
     ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
@@ -54,54 +52,30 @@ def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0
     faces = {PolicyKind.OBSERVATION: lambda: GymFace(env_for(problem, overrides))}
     classes = problem.catalogue.popularity_class()
     masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}
-    if progress is not None:
-        callback = Progress(progress, callback)
-    return play(policy, seeds, faces, lambda face: FulfillmentMeter(problem.n, warmup, masks), callback,
+    return play(policy, seeds, faces, lambda face: FulfillmentMeter(warmup, problem.n, masks), callback,
                 "fulfillment_center")
 
 
-class FulfillmentMeter(Meter):
-    """One episode's KPIs (:func:`run_episodes`) from the env's step infos and the
-    simulator's last demand and sales."""
+class FulfillmentMeter(PeriodMeter):
+    """One episode's KPIs (:func:`run_episodes`): the step infos' means, and fill rates and
+    turnover from the simulator's demand and sales."""
 
-    def __init__(self, n: int, warmup: int, masks: dict[str, np.ndarray]):
-        self.warmup, self.masks = warmup, masks
-        self.sums = dict.fromkeys(PER_PERIOD, 0.0)
-        self.demand, self.sales = np.zeros(n), np.zeros(n)
-        self.on_hand, self.measured = 0.0, 0
+    keys = PER_PERIOD
 
-    def step(self, t: int, info, sim) -> None:
-        if t >= self.warmup:
-            for k in PER_PERIOD:
-                self.sums[k] += info[k]
-            self.demand += sim.last.demand
-            self.sales += sim.last.filled
-            self.on_hand += info["on_hand"]
-            self.measured += 1
+    def __init__(self, warmup: int, n: int, masks: dict[str, np.ndarray]):
+        super().__init__(warmup)
+        self.masks, self.demand, self.sales, self.on_hand = masks, np.zeros(n), np.zeros(n), 0.0
 
-    def finish(self, sim) -> dict[str, float]:
-        out = {k: self.sums[k] / self.measured for k in PER_PERIOD}
+    def measure(self, t: int, info, sim) -> None:
+        self.demand += sim.last.demand
+        self.sales += sim.last.filled
+        self.on_hand += info["on_hand"]
+
+    def totals(self) -> dict[str, float]:
         total_d, sales = self.demand.sum(), self.sales
-        out["fill_rate"] = sales.sum() / total_d if total_d else 1.0
-        out["inventory_turnover"] = 365.0 * sales.sum() / self.on_hand if self.on_hand else 0.0
+        out = {"fill_rate": sales.sum() / total_d if total_d else 1.0,
+               "inventory_turnover": 365.0 * sales.sum() / self.on_hand if self.on_hand else 0.0}
         for c, mask in self.masks.items():
             d = self.demand[mask].sum()
             out[f"fill_rate_{c}"] = sales[mask].sum() / d if d else 1.0
         return out
-
-
-class Progress(EpisodeCallback):
-    """Calls ``tick()`` after every episode (then ``inner``'s hooks, if any)."""
-
-    def __init__(self, tick: Callable[[], None], inner: EpisodeCallback | None = None):
-        self.tick, self.inner = tick, inner or EpisodeCallback()
-
-    def on_reset(self, seed: int, sim) -> None:
-        self.inner.on_reset(seed, sim)
-
-    def on_step(self, sim) -> None:
-        self.inner.on_step(sim)
-
-    def on_end(self, seed: int, sim) -> None:
-        self.inner.on_end(seed, sim)
-        self.tick()

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from agents.base import PolicyKind, episode_overrides
-from agents.runner import EpisodeCallback, GymFace, Meter, play
+from agents.runner import EpisodeCallback, GymFace, PeriodMeter, play
 from envs.network.env import NetworkEnv
 from envs.network.simulator import COSTS
 from envs.network.topology import Network
@@ -56,28 +56,21 @@ def run_episodes(network: Network, policy, seeds: Sequence[int], warmup: int = 0
                 "network")
 
 
-class NetworkMeter(Meter):
+class NetworkMeter(PeriodMeter):
     """One episode's KPIs (:func:`run_episodes`) from the env's step infos."""
 
+    keys = PER_PERIOD
+
     def __init__(self, warmup: int, discount: float):
-        self.warmup, self.discount = warmup, discount
-        self.sums = dict.fromkeys(PER_PERIOD, 0.0)
-        self.demand = self.sales = self.discounted = 0.0
-        self.measured = 0
+        super().__init__(warmup)
+        self.discount, self.demand, self.sales, self.discounted = discount, 0.0, 0.0, 0.0
 
-    def step(self, t: int, info, sim) -> None:
-        if t >= self.warmup:
-            for k in PER_PERIOD:
-                self.sums[k] += info[k]
-            self.discounted -= self.discount ** t * info["cost"]
-            self.demand += info["demand"]
-            self.sales += info["sales"]
-            self.measured += 1
+    def measure(self, t: int, info, sim) -> None:
+        self.discounted -= self.discount ** t * info["cost"]
+        self.demand += info["demand"]
+        self.sales += info["sales"]
 
-    def finish(self, sim) -> dict[str, float]:
-        out = {k: self.sums[k] / self.measured for k in PER_PERIOD}
-        out["fill_rate"] = self.sales / self.demand if self.demand else 1.0
-        out["profit"] = -self.sums["cost"] / self.measured
-        out["episode_profit"] = -self.sums["cost"]
-        out["discounted_profit"] = self.discounted
-        return out
+    def totals(self) -> dict[str, float]:
+        return {"fill_rate": self.sales / self.demand if self.demand else 1.0,
+                "profit": -self.sums["cost"] / self.measured, "episode_profit": -self.sums["cost"],
+                "discounted_profit": self.discounted}

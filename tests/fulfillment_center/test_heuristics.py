@@ -196,9 +196,9 @@ def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
     seen = []
     real = fc_tuning.run_episodes
 
-    def spy(problem, policy, seeds, warmup=0, progress=None, periods=None):
+    def spy(problem, policy, seeds, warmup=0, periods=None, callback=None):
         seen.extend(seeds)
-        return real(problem, policy, seeds, warmup, progress, periods)
+        return real(problem, policy, seeds, warmup, periods, callback)
 
     monkeypatch.setattr(fc_tuning, "run_episodes", spy)
     problem = FulfillmentConfig(n_skus=10, episode_length=80, fixed_order_cost=5.0).build()

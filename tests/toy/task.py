@@ -15,7 +15,7 @@ from scipy import stats
 
 from agents.base import ObservationPolicy, PolicyKind
 from agents.rl.adapter import DirectInterface
-from agents.runner import GymFace, Meter, play
+from agents.runner import GymFace, PeriodMeter, play
 from agents.seeds import TUNE_SEED_BASE
 from agents.task import EvaluationDefaults, Kpi, SpeedCase, Task
 from agents.tuning import Axis, RaceSettings, race
@@ -74,21 +74,21 @@ class Identity(DirectInterface):
         return {"shared": self.shared}
 
 
-class NewsvendorMeter(Meter):
+class NewsvendorMeter(PeriodMeter):
     """Cost per measured period and fill rate, from the env's step infos."""
 
+    keys = ("cost",)
+
     def __init__(self, warmup: int):
-        self.warmup, self.cost, self.demand, self.sold, self.measured = warmup, 0.0, 0, 0, 0
+        super().__init__(warmup)
+        self.demand, self.sold = 0, 0
 
-    def step(self, t: int, info, sim) -> None:
-        if t >= self.warmup:
-            self.cost += info["cost"]
-            self.demand += info["demand"]
-            self.sold += info["sales"]
-            self.measured += 1
+    def measure(self, t: int, info, sim) -> None:
+        self.demand += info["demand"]
+        self.sold += info["sales"]
 
-    def finish(self, sim) -> dict[str, float]:
-        return {"cost": self.cost / self.measured, "fill_rate": self.sold / self.demand if self.demand else 1.0}
+    def totals(self) -> dict[str, float]:
+        return {"fill_rate": self.sold / self.demand if self.demand else 1.0}
 
 
 class NewsvendorTask(Task):
