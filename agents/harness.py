@@ -23,6 +23,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,12 +115,14 @@ class Evaluation:
 
 
 def evaluate(task, agents: dict, settings: EvalSettings, reference: str | None = None,
-             progress: Callable[[str], None] | None = None) -> Evaluation:
+             progress: Callable[[str], None] | None = None, plans: Callable[[str], Any] | None = None) -> Evaluation:
     """Evaluate ``agents`` (name -> policy) on common random numbers (module docstring).
 
     ``reference``: the agent gaps are measured against; default: the task's reference
     (e.g. the exact optimum) if evaluated, else the agent with the lowest mean cost.
-    ``progress(name)`` is called after each agent's share of a round.
+    ``progress(name)`` is called after each agent's share of a round. ``plans``: agent name ->
+    the episode callback that records its plans (``agents.runner.plan_writers``), passed to
+    the task's rollout.
     """
     if not agents:
         raise ConfigError("agents: expected at least one agent to evaluate, got none")
@@ -127,11 +130,12 @@ def evaluate(task, agents: dict, settings: EvalSettings, reference: str | None =
     cap = getattr(getattr(task, "evaluation", None), "max_reps", None)
     if cap is not None and cap < settings.max_reps:  # the task's cap (expensive replications)
         settings = dataclasses.replace(settings, max_reps=cap, reps=min(settings.reps, cap))
+    callbacks = {name: {"callback": plans(name)} for name in agents} if plans is not None else {}
     done, size = 0, settings.reps
     while True:
         seeds = np.arange(settings.seed_base + done, settings.seed_base + done + size)
         for name, policy in agents.items():
-            parts[name].append(task.rollout(policy, seeds, settings.periods, settings.warmup))
+            parts[name].append(task.rollout(policy, seeds, settings.periods, settings.warmup, **callbacks.get(name, {})))
             if progress is not None:
                 progress(name)
         done += size

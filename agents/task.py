@@ -64,6 +64,8 @@ class Task(ABC):
     plots: ClassVar[str | None] = None  # "module:function(task, out, agents, trained) -> [png names]"
     suites: ClassVar[Mapping[str, str]] = {}  # name -> "module:function(task, out, console, dir, command)"
     supports_scenarios: ClassVar[bool] = False  # its env config has a ``scenario`` field (envs.core.scenario)
+    # save_plans: an agents.runner.PlanWriter class (directory, agent) its rollout calls back (None: no plans)
+    plan_writer: ClassVar[type | None] = None
 
     def __init__(self, training: Mapping[str, Any] | None = None, evaluation: Mapping[str, Any] | None = None,
                  **env_kwargs: Any):
@@ -185,7 +187,9 @@ class Task(ABC):
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         """Play ``policy`` on replications with ``seeds`` (common random numbers): one array
         per KPI with one value per replication; ``cost`` (mean cost per measured period) is
-        required. ``periods`` None: the task's natural horizon."""
+        required. ``periods`` None: the task's natural horizon. Usually one call of
+        ``agents.runner.play``; a task with a :attr:`plan_writer` also takes ``callback`` (an
+        ``agents.runner.EpisodeCallback``) and passes it to the runner."""
 
     def validation_rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         """:meth:`rollout` for model selection during training (on validation seeds); a task
@@ -214,7 +218,3 @@ class Task(ABC):
         return {"env.evaluation.periods": 40, "env.evaluation.warmup": 5, "env.evaluation.reps": 2,
                 "env.evaluation.validation_reps": 2}
 
-    def record_plans(self, directory, names: Mapping[int, str]) -> None:
-        """Write the plan of every evaluated episode under ``directory/<agent>/`` from now on
-        (``names``: ``id(policy)`` -> agent name); a ConfigError if the task has no plans."""
-        raise ConfigError(f"save_plans: env={self.name} has no plans to save")

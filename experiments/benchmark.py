@@ -44,6 +44,7 @@ from rich.progress import Progress
 from agents.harness import evaluate
 from agents.parts import suite
 from agents.registry import name_of_target, scenario_tasks, task_class
+from agents.runner import plan_writers
 from agents.task import Task
 from envs.core.config import ConfigError
 from experiments.common import (
@@ -166,11 +167,10 @@ def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> f
             add_agents(agents, onnx_agents(list(cfg.onnx), task), "onnx")
         groups: dict = {}
         add_agents(agents, trained_agents(task, cfg.get("models"), groups), "models")
-        if cfg.get("save_plans"):
-            task.record_plans(out / "plans", {id(policy): name for name, policy in agents.items()})
+        plans = plan_writers(task, out / "plans") if cfg.get("save_plans") else None
         bar = progress.add_task("evaluating (agent x round)", total=None)
         evaluation = evaluate(task, agents, settings, reference=cfg.get("reference"),
-                              progress=lambda name: progress.advance(bar))
+                              progress=lambda name: progress.advance(bar), plans=plans)
     print_table(evaluation, task, title, console)
     write_results(evaluation, task, out, title, command_line("experiments.benchmark"))
     if groups:

@@ -1,10 +1,10 @@
 """Courier rules for ``courier_dispatch_v0`` (one agent per courier), and their rollout.
 
-Joint-row protocol: a courier policy's ``predict(rows)`` gets one row per courier, its
-``observation`` followed by its ``action_mask`` as floats (:func:`joint_rows`: shape
-``(n_agents, obs_dim + K + 1)``) and returns one action per courier (an int array; K = wait).
-:func:`play_day` also accepts SB3-style policies whose ``predict`` returns ``(actions,
-state)`` (a trained shared model through ``agents.rl.adapter``).
+Joint-row protocol: a courier policy is a multi-agent policy (``agents.base``): its
+``predict(rows)`` gets one row per courier, its ``observation`` followed by its
+``action_mask`` as floats (:func:`joint_rows`: shape ``(n_agents, obs_dim + K + 1)``) and
+returns ``(actions, state)``, one action per courier (an int array; K = wait), as a trained
+shared model does through ``agents.rl.adapter``.
 
 The rules share one *start rule* (when couriers leave) and differ in which order a leaving
 courier takes. An order's *slack* is how long it can still wait: the minutes until a direct
@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from agents.base import MultiAgentPolicy, PolicyKind
+from agents.runner import AgentsFace, SimKpis, play
 from envs.dispatch import observation as ob
 from envs.dispatch.config import DispatchConfig
 from envs.dispatch.parallel_env import obs_dim, split_agent_obs
@@ -53,13 +55,12 @@ def joint_rows(obs: dict[str, dict[str, np.ndarray]], agents: Sequence[str]) -> 
                      for a in agents]).astype(np.float32)
 
 
-class CourierRule:
+class CourierRule(MultiAgentPolicy):
     """A courier rule (module docstring). ``fill``: pending load, in vehicle capacities, that
     lets one more idle courier leave; ``urgent``: slack (minutes) below which a shown order
     makes a courier leave."""
 
     name = "courier"
-    courier = True  # the task plays it in the courier env
 
     def __init__(self, config: DispatchConfig, fill: float = 3.0, urgent: float = 60.0):
         self.config = config
@@ -82,7 +83,7 @@ class CourierRule:
         return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in self.params().items())})"
 
     def predict(self, rows: np.ndarray, state: Any = None, episode_start: Any = None,
-                deterministic: bool = True) -> np.ndarray:
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
         rows = np.asarray(rows, dtype=np.float64)
         orders, shown, fleet, own, _ = split_agent_obs(rows[:, : self.obs_dim], self.K)
         masks = rows[:, self.obs_dim: self.obs_dim + self.K + 1] > 0.5
@@ -90,7 +91,7 @@ class CourierRule:
         actions = np.full(n, self.K, dtype=np.int64)
         rows0, visible = orders[0], shown[0] > 0.5  # the order rows are the same for every courier
         if not visible.any():
-            return actions
+            return actions, state
         slack = self.slack(rows0, fleet[0])
         urgent = visible & ((rows0[:, 5] > 0.5) | (slack < self.urgent))
         must_load = float(rows0[urgent, 2].sum())  # capacities
@@ -106,7 +107,7 @@ class CourierRule:
             actions[v], claimed[choice] = choice, True
             must_load -= 1.0
             load -= 1.0
-        return actions
+        return actions, state
 
     def proposals(self, rows0, slack, own, masks):
         """(courier, proposed order or None: pick at its turn) of the idle couriers, in the
@@ -174,11 +175,10 @@ class Hungarian(CourierRule):
         return None
 
 
-class RandomLegal:
+class RandomLegal(MultiAgentPolicy):
     """A uniformly random legal action per courier (``seed``: its generator)."""
 
     name = "random"
-    courier = True
 
     def __init__(self, config: DispatchConfig, seed: int = 0):
         self.K, self.obs_dim = config.max_orders, obs_dim(config.max_orders)
@@ -188,9 +188,9 @@ class RandomLegal:
         return {}
 
     def predict(self, rows: np.ndarray, state: Any = None, episode_start: Any = None,
-                deterministic: bool = True) -> np.ndarray:
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
         masks = np.asarray(rows)[:, self.obs_dim: self.obs_dim + self.K + 1] > 0.5
-        return np.array([self.rng.choice(np.flatnonzero(m)) for m in masks], dtype=np.int64)
+        return np.array([self.rng.choice(np.flatnonzero(m)) for m in masks], dtype=np.int64), state
 
 
 RULES: dict[str, type] = {"nearest": Nearest, "edf": EarliestDeadline, "hungarian": Hungarian, "random": RandomLegal}
@@ -204,20 +204,20 @@ def make(name: str, env, **params: Any):
     return RULES[name](env.config, **params)
 
 
+def courier_face(env) -> AgentsFace:
+    """``env`` (a courier ParallelEnv) as the runner plays it: joint rows in."""
+    return AgentsFace(env, joint_rows)
+
+
 def play_day(env, policy, seed: int):
-    """Play one day of ``env`` (a courier ParallelEnv) with ``policy`` (joint rows; a
-    ``predict`` returning ``(actions, state)`` is accepted too); returns the env's simulator."""
-    obs, _ = env.reset(seed=int(seed))
-    while env.agents:
-        out = policy.predict(joint_rows(obs, env.agents), deterministic=True)
-        actions = np.asarray(out[0] if isinstance(out, tuple) else out).reshape(-1)
-        obs = env.step({a: int(actions[i]) for i, a in enumerate(env.agents)})[0]
+    """Play one day of ``env`` (a courier ParallelEnv) with ``policy`` (a multi-agent policy
+    on joint rows) through the episode runner; returns the env's simulator."""
+    play(policy, [seed], {PolicyKind.MULTI_AGENT: lambda: courier_face(env)}, lambda face: SimKpis(), task="dispatch")
     return env.unwrapped.sim
 
 
 def courier_rollout(make_env: Callable[[], Any], policy, seeds: Sequence[int]) -> dict[str, np.ndarray]:
     """One day per seed (``env.reset(seed=s)``, common random numbers with every face);
     per-day arrays of ``DispatchSimulator.kpis()``."""
-    env = make_env()
-    days = [play_day(env, policy, s).kpis() for s in seeds]
-    return {k: np.array([d[k] for d in days], dtype=np.float64) for k in days[0]}
+    return play(policy, seeds, {PolicyKind.MULTI_AGENT: lambda: courier_face(make_env())}, lambda face: SimKpis(),
+                task="dispatch")

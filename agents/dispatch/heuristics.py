@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import ObservationPolicy
 from envs.dispatch import observation as ob
 from envs.dispatch.config import DispatchConfig
 
 
-class _ObsPolicy:
+class _ObsPolicy(ObservationPolicy):
     """Shared plumbing: split flat/dict, single/batched observations."""
 
     name = "policy"

@@ -22,16 +22,16 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import PlanPolicy
 from envs.dispatch.day import Day
 from envs.dispatch.simulator import DispatchSimulator, EpochResult
 
 
-class Hindsight:
+class Hindsight(PlanPolicy):
     """Plan each day with perfect information (module docstring): PyVRP stops after
     ``iterations`` and/or ``seconds`` per day (iterations alone are reproducible)."""
 
     name = "hindsight"
-    hindsight = True
 
     def __init__(self, iterations: int | None = 3000, seconds: float | None = None, seed: int = 0):
         self.iterations, self.seconds, self.seed = iterations, seconds, int(seed)
@@ -53,6 +53,10 @@ class Hindsight:
     def run(self, sim: DispatchSimulator, day: Day) -> EpochResult:
         """Plan ``day`` and execute the plan in ``sim`` (its KPIs and plan rows then hold it)."""
         return sim.execute(day, self.plan(sim, day))
+
+    def run_episode(self, sim: DispatchSimulator) -> None:
+        """Plan the day ``sim`` was just reset to and execute the plan (a plan policy)."""
+        self.run(sim, sim.day)
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):
         raise TypeError("hindsight plans whole days (Hindsight.run); it does not act on observations")

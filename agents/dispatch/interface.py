@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from agents.rl.adapter import DirectInterface
 
 
@@ -41,6 +42,7 @@ class CourierRows(DispatchBits):
     """Joint courier rows (observation | mask of ``n_actions``) -> one action per courier."""
 
     shared = True
+    kind = PolicyKind.MULTI_AGENT  # played in courier_dispatch_v0
 
     def __init__(self, obs_dim: int, n_actions: int, masked: bool = True):
         """``masked``: the model is a MaskablePPO one (masks applied to its logits); an

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from agents.dispatch.heuristics import Greedy, Lazy, RandomDispatch, Threshold
 from agents.dispatch.hindsight import Hindsight
 from agents.dispatch.interface import CourierRows, DispatchBits
 from agents.kpi import Kpi
-from agents.seeds import EVAL_SEED_BASE
+from agents.runner import EpisodeCallback, GymFace, PlanWriter, SimKpis, play
 from agents.task import Task
 from agents.task_config import EvaluationDefaults, typed
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
@@ -70,6 +71,14 @@ class DispatchReference:
             raise ConfigError("env.reference.hindsight_iterations: give it or hindsight_seconds")
 
 
+class DayPlans(PlanWriter):
+    """Writes each evaluated day's plan (``DispatchSimulator.plan()``) to
+    ``<directory>/<agent>/episode_<r>.csv`` (``experiments.benchmark save_plans=true``)."""
+
+    def on_end(self, seed: int, sim) -> None:
+        sim.plan().to_csv(self.path(seed), index=False)
+
+
 class DispatchTask(Task):
     name = "dispatch"
     env_id = "fulfillgym/SameDayDelivery-v0"
@@ -98,11 +107,10 @@ class DispatchTask(Task):
     speed_module = "agents.dispatch.speed"
     algorithms = BITS_ALGOS  # the MultiBinary dispatch action
     shared_algorithms = SHARED_ALGOS  # the courier env
+    plan_writer = DayPlans
 
     def __init__(self, training=None, evaluation=None, reference=None, **env_kwargs):
         self.reference = typed(DispatchReference, "env.reference", reference)
-        self.plan_dir: Path | None = None
-        self.plan_names: dict[int, str] = {}
         super().__init__(training, evaluation, **env_kwargs)
 
     # -- config ---------------------------------------------------------------------------
@@ -200,40 +208,25 @@ class DispatchTask(Task):
         return Threshold(c, p["slack"], p["radius"], p["fill"], pos)
 
     # -- evaluation -----------------------------------------------------------------------
-    def record_plans(self, directory: Path, names: Mapping[int, str]) -> None:
-        """Write every evaluated day's plan to ``directory/<agent>/episode_<r>.csv``
-        (``names``: id(policy) -> agent name; r: the replication)."""
-        self.plan_dir, self.plan_names = Path(directory), dict(names)
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int,
+                callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
+        """One day per seed (``agents.runner``): online policies in the Gymnasium env, the
+        hindsight plan in its simulator, courier policies (rules, a shared model) in the
+        courier env; each day's KPIs."""
+        def single() -> GymFace:
+            return GymFace(self.make_env())
 
-    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        rows = [self.play(policy, int(s)) for s in seeds]
-        return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+        faces = {PolicyKind.OBSERVATION: single, PolicyKind.PLAN: single, PolicyKind.MULTI_AGENT: self.courier_face}
+        return play(policy, seeds, faces, lambda face: SimKpis(), callback, self.name)
 
-    def play(self, policy, seed: int) -> dict[str, float]:
-        """One day of ``policy`` (online, courier or hindsight) for ``seed``; its KPIs."""
-        if getattr(policy, "hindsight", False):
-            env = self.make_env()
-            env.reset(seed=seed)
-            policy.run(env.sim, env.sim.day)
-            sim = env.sim
-        elif getattr(policy, "courier", False) or getattr(getattr(policy, "interface", None), "shared", False):
-            from agents.dispatch.couriers import play_day
+    def courier_face(self):
+        """The courier env as the runner plays it (a ConfigError without a fleet)."""
+        env = self.make_parallel_env()
+        if env is None:
+            raise ConfigError(f"agents: courier policies need a fleet; env={self.name} has none (set env.n_vehicles)")
+        from agents.dispatch.couriers import courier_face
 
-            sim = play_day(self.make_parallel_env(), policy, seed)
-        else:
-            env = self.make_env()
-            obs, _ = env.reset(seed=seed)
-            done = False
-            while not done:
-                action, _ = policy.predict(obs, deterministic=True)
-                obs, _, done, _, _ = env.step(action)
-            sim = env.sim
-        if self.plan_dir is not None and id(policy) in self.plan_names:
-            folder = self.plan_dir / self.plan_names[id(policy)]
-            folder.mkdir(parents=True, exist_ok=True)
-            r = seed - EVAL_SEED_BASE if seed >= EVAL_SEED_BASE else seed
-            sim.plan().to_csv(folder / f"episode_{r}.csv", index=False)
-        return sim.kpis()
+        return courier_face(env)
 
     # -- trained models -------------------------------------------------------------------
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,

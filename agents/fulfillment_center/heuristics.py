@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import describe_params
+from agents.base import ObservationPolicy, describe_params
 from agents.fulfillment_center.quantiles import critical_ratio, demand_dispersion, demand_quantile
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU_FEATURES
@@ -78,7 +78,7 @@ from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU
 BISECTION_STEPS = 30
 
 
-class FCPolicy:
+class FCPolicy(ObservationPolicy):
     """Base class: parses the centralised flat observation and clips orders to [0, q_max].
 
     Subclasses implement :meth:`orders` on arrays (B, N) of on-hand stock, pipeline units

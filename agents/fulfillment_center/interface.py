@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.simulator import GLOBAL_FEATURES, SKU_FEATURES
@@ -29,6 +30,7 @@ ACTION_KEYS = ("action_type", "order_multiples", "level_multiples", "level_basis
 class FulfillmentInterface:
     """Model rows and env actions for ``problem`` (the evaluation env; see the module docstring)."""
 
+    kind = PolicyKind.OBSERVATION  # a shared model too acts on the centralised env's observations
     extra_outputs: dict[str, str] = {}
 
     def __init__(self, problem: Problem, shared: bool, action: dict[str, Any], trained_n: int | None = None):

@@ -14,12 +14,13 @@ catalogue, so all policies still share the demand streams.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from agents.base import episode_overrides
+from agents.base import PolicyKind, episode_overrides
+from agents.runner import EpisodeCallback, GymFace, PeriodMeter, play
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
@@ -37,49 +38,44 @@ def env_for(problem: Problem, overrides: dict | None = None) -> FulfillmentCente
     return FulfillmentCenterEnv(problem=Problem(replace(cfg, **changes), problem.catalogue))
 
 
-def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0,
-                 progress: Callable[[], None] | None = None, periods: int | None = None) -> dict[str, np.ndarray]:
-    """Play one episode per seed; per-replication means over the periods after ``warmup``.
-    ``periods``: measured periods (episodes of ``warmup + periods`` periods); None: the
-    rest of the config's episode.
+def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0, periods: int | None = None,
+                 callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
+    """Play one episode per seed (``agents.runner``); per-replication means over the periods
+    after ``warmup``. ``periods``: measured periods (episodes of ``warmup + periods``
+    periods); None: the rest of the config's episode.
 
     Returns arrays of shape (R,): every key of ``PER_PERIOD`` (mean per period), plus
     ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
     popularity class and ``inventory_turnover`` (annualised, 365 * sales / mean on-hand).
     """
-    length, overrides = episode_overrides(policy, problem.config.episode_length, periods, warmup)
-    env = env_for(problem, overrides)
+    _, overrides = episode_overrides(policy, problem.config.episode_length, periods, warmup)
+    faces = {PolicyKind.OBSERVATION: lambda: GymFace(env_for(problem, overrides))}
     classes = problem.catalogue.popularity_class()
     masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}
-    out: dict[str, list[float]] = {k: [] for k in (*PER_PERIOD, "fill_rate", "inventory_turnover",
-                                                   *(f"fill_rate_{c}" for c in masks))}
-    for seed in seeds:
-        obs, _ = env.reset(seed=int(seed))
-        sums = dict.fromkeys(PER_PERIOD, 0.0)
-        demand = np.zeros(problem.n)
-        sales = np.zeros(problem.n)
-        on_hand = 0.0
-        measured = 0
-        for t in range(length):
-            action, _ = policy.predict(obs, deterministic=True)
-            obs, _, _, truncated, info = env.step(action)
-            if t >= warmup:
-                for k in PER_PERIOD:
-                    sums[k] += info[k]
-                demand += env.sim.last.demand
-                sales += env.sim.last.filled
-                on_hand += info["on_hand"]
-                measured += 1
-            if truncated:
-                break
-        for k in PER_PERIOD:
-            out[k].append(sums[k] / measured)
-        total_d = demand.sum()
-        out["fill_rate"].append(sales.sum() / total_d if total_d else 1.0)
-        for c, mask in masks.items():
-            d = demand[mask].sum()
-            out[f"fill_rate_{c}"].append(sales[mask].sum() / d if d else 1.0)
-        out["inventory_turnover"].append(365.0 * sales.sum() / on_hand if on_hand else 0.0)
-        if progress is not None:
-            progress()
-    return {k: np.asarray(v) for k, v in out.items()}
+    return play(policy, seeds, faces, lambda face: FulfillmentMeter(warmup, problem.n, masks), callback,
+                "fulfillment_center")
+
+
+class FulfillmentMeter(PeriodMeter):
+    """One episode's KPIs (:func:`run_episodes`): the step infos' means, and fill rates and
+    turnover from the simulator's demand and sales."""
+
+    keys = PER_PERIOD
+
+    def __init__(self, warmup: int, n: int, masks: dict[str, np.ndarray]):
+        super().__init__(warmup)
+        self.masks, self.demand, self.sales, self.on_hand = masks, np.zeros(n), np.zeros(n), 0.0
+
+    def measure(self, t: int, info, sim) -> None:
+        self.demand += sim.last.demand
+        self.sales += sim.last.filled
+        self.on_hand += info["on_hand"]
+
+    def totals(self) -> dict[str, float]:
+        total_d, sales = self.demand.sum(), self.sales
+        out = {"fill_rate": sales.sum() / total_d if total_d else 1.0,
+               "inventory_turnover": 365.0 * sales.sum() / self.on_hand if self.on_hand else 0.0}
+        for c, mask in self.masks.items():
+            d = self.demand[mask].sum()
+            out[f"fill_rate_{c}"] = sales[mask].sum() / d if d else 1.0
+        return out

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from agents.lost_sales.policies import orders_to_actions
 from envs.core.config import ConfigError
 from envs.replenishment.lost_sales.config import LostSalesConfig
@@ -34,7 +35,7 @@ SHAPE_KEYS = ("lead_time", "q_max", "action_type")
 class LostSalesInterface:
     """Model rows, env actions and masks for ``config`` (see the module docstring)."""
 
-    shared = False  # one model row per observation (one agent)
+    kind = PolicyKind.OBSERVATION
     extra_outputs = {"order": "order quantity to place this period (int64, 0..q_max)"}
 
     def __init__(self, config: LostSalesConfig, parameterisation: str, level_min: int, level_max: int,

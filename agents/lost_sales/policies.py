@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import ObservationPolicy
 from envs.replenishment.lost_sales.config import LostSalesConfig
 
 
-class OrderPolicy:
+class OrderPolicy(ObservationPolicy):
     """Base class for replenishment policies that compute an order quantity.
 
     Subclasses implement :meth:`orders` on a batch of observations ``(n, max(L, 1))``

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from agents.kpi import Kpi
 from agents.lost_sales.interface import check_shapes, interface_for
 from agents.lost_sales.rollout import Replications, kpis, rollout
+from agents.runner import check_kind
 from agents.task import Task
 from agents.task_config import EvaluationDefaults, plain
 from envs.core.config import ConfigError, check_choice, check_int
@@ -223,6 +225,7 @@ class LostSalesTask(Task):
 
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
+        check_kind(policy, (PolicyKind.OBSERVATION,), self.name)  # the batched simulator's fast path
         periods = self.evaluation.periods if periods is None else periods
         scenario = Replications.from_seeds(self.config, np.asarray(seeds), warmup + periods)
         return kpis(rollout(self.config, policy, scenario, warmup))

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import SimulatorPolicy
 from envs.network.topology import Network
 
 FEATURE_STOCK, FEATURE_TRANSIT, FEATURE_OWED, FEATURE_ECHELON = 0, 1, 2, 3
@@ -63,8 +64,9 @@ def levels_from_safety(net: Network, cover: np.ndarray, safety) -> np.ndarray:
     return np.maximum(np.ceil(lead_demand + z * np.sqrt(lead_demand) - 1e-9), 0).astype(np.int64)
 
 
-class NetworkPolicy:
-    """Base of the network heuristics: the observation -> positions -> orders plumbing."""
+class NetworkPolicy(SimulatorPolicy):
+    """Base of the network heuristics: the observation -> positions -> orders plumbing. A
+    simulator policy (``agents.base``): the rollout plays its :meth:`orders` on the simulator."""
 
     name = "network_policy"
     env_overrides = {"action_type": "order"}

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import KindedPolicy, PolicyKind
 from envs.core.config import ConfigError
 
 
@@ -79,6 +80,7 @@ class DirectInterface:
     boundaries for the parity check. A task's interface subclasses it and gives
     ``essentials``, ``model_obs``, ``env_action`` and ``params`` (and overrides what differs)."""
 
+    kind = PolicyKind.OBSERVATION  # how a model acting through it is played (agents.base)
     extra_outputs: dict[str, str] = {}
     env_overrides: dict[str, Any] = {}
 
@@ -95,12 +97,17 @@ class DirectInterface:
         return np.zeros(len(action), dtype=bool)
 
 
-class InterfacePolicy:
+class InterfacePolicy(KindedPolicy):
     """The policy protocol over a model and a task's model interface: a batch (or one) raw env
     observation in, ``model_action`` on it, ``interface.env_action`` out. Subclasses set
     ``interface`` and implement ``model_action(batch, state, episode_start, deterministic)``."""
 
     interface = None
+
+    @property
+    def kind(self) -> PolicyKind:
+        """The policy kind the model interface declares (``interface.kind``)."""
+        return self.interface.kind
 
     def model_action(self, obs: np.ndarray, state=None, episode_start=None, deterministic: bool = True):
         raise NotImplementedError  # pragma: no cover - abstract

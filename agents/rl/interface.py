@@ -14,13 +14,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from agents.base import PolicyKind
+
 
 @runtime_checkable
 class ModelInterface(Protocol):
     """What the RL layer needs of a task to evaluate, export and check a trained model."""
 
-    shared: bool
-    """One row per agent (a parameter-sharing policy) rather than one per observation."""
+    kind: PolicyKind
+    """How a model acting through it is played (``agents.base``): on the evaluation env's
+    observations, or for every agent of the task's PettingZoo env (a shared courier/operator model)."""
     env_overrides: dict[str, Any]
     """Env config fields the policy acts in (e.g. raw-order actions); the rollout applies them."""
     extra_outputs: dict[str, str]

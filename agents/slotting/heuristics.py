@@ -1,9 +1,9 @@
 """Storage (putaway) policies of the slotting task, as policies of ``fulfillgym/Slotting-v0``.
 
 A slotting rule needs more than the observation (the popularity of every SKU, where each is
-stored), so each rule is *bound* to the simulator of the episode it plays
-(:meth:`SlottingRule.bind`, done by the task's rollout after every reset) and answers
-``predict`` from it; it acts in the env's ``slot`` action mode. The slot-choosing rules are
+stored), so each rule is a simulator policy (``agents.base``): *bound* to the simulator of the episode
+it plays (:meth:`SlottingRule.bind`, done by the episode runner after every reset), it
+answers ``predict`` from it; it acts in the env's ``slot`` action mode. The slot-choosing rules are
 those of :mod:`envs.slotting.policies` (sources there):
 
 * ``random``: a legal slot drawn uniformly (random storage; seeded per episode);
@@ -37,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import SimulatorPolicy
 from envs.slotting import policies as pol
 
 ABC_DEFAULT = {"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}
 
 
-class SlottingRule:
+class SlottingRule(SimulatorPolicy):
     """A storage rule bound to a simulator (module docstring)."""
 
     name = "rule"

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import PolicyKind
 from agents.rl.adapter import DirectInterface
 from envs.core.config import ConfigError
 from envs.slotting.observation import LOAD_FEATURES, SLOT_CHANNELS, ZONE_FEATURES
@@ -35,6 +36,7 @@ class SlotRows(DirectInterface):
         self.action_mode, self.obs_map = action_mode, obs_map
         self.n_actions, self.obs_dim = int(n_actions), int(obs_dim)
         self.masked, self.shared = bool(masked), bool(shared)
+        self.kind = PolicyKind.MULTI_AGENT if self.shared else PolicyKind.OBSERVATION  # shared: slotting_v0
         if self.masked and (action_mode, obs_map) not in MASKABLE:
             raise ConfigError(f"env.obs_map: masked models need the mask in the observation: use action_mode=slot with "
                               f"obs_map=grid or action_mode=zone with obs_map=zones (got {action_mode}, {obs_map})")

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.base import env_overrides
+from agents.base import PolicyKind, env_overrides
 from agents.kpi import Kpi
-from agents.seeds import EVAL_SEED_BASE
+from agents.runner import AgentsFace, EpisodeCallback, GymFace, Meter, PlanWriter, play
 from agents.slotting.heuristics import ABC, COI, RULES, Reslot
 from agents.slotting.interface import SlotRows
 from agents.task import Task
@@ -84,6 +84,51 @@ DISCRETE_ALGOS = ("maskable_ppo", "ppo", "a2c")
 PLAN_COLUMNS = ("tour", "slot", "sku", "aisle", "side", "position", "level", "x", "y", "travel")
 
 
+class SlottingMeter(Meter):
+    """The KPIs of the loads put away after the first ``warmup`` (``SlottingSimulator.kpis``
+    from the snapshot then), with the operators' conflicts (``operators``: a ``slotting_v0``
+    episode) over the same loads."""
+
+    def __init__(self, warmup: int, operators: bool, names: list[str]):
+        self.warmup, self.operators, self.names = warmup, operators, names
+        self.since, self.conflicts = None, 0
+
+    def start(self, sim) -> None:
+        self.since = sim.snapshot() if self.warmup == 0 else None
+
+    def step(self, t: int, info, sim) -> None:
+        if self.operators and self.since is not None:
+            self.conflicts += sum(int(i.get("conflict", 0)) for i in info.values())
+        if self.since is None and sim.loads_put_away >= self.warmup:
+            self.since = sim.snapshot()
+
+    def finish(self, sim) -> dict[str, float]:
+        k = {**sim.kpis(self.since), "conflicts": float(self.conflicts)}
+        return {"cost": k["cost_per_load"], **{name: k[name] for name in self.names}}
+
+
+class TourPlans(PlanWriter):
+    """Writes every evaluated episode's tours to ``<directory>/<agent>/episode_<r>.csv``: one
+    row per picked slot (``PLAN_COLUMNS``; ``travel`` is the tour's reported length)."""
+
+    def on_reset(self, seed: int, sim) -> None:
+        self.tours = _tours(sim.reset_result)
+
+    def on_step(self, sim) -> None:
+        self.tours.extend(_tours(sim.last_result))
+
+    def on_end(self, seed: int, sim) -> None:
+        lay = sim.layout
+        with self.path(seed).open("w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(PLAN_COLUMNS)
+            for tour, (picks, skus, length) in enumerate(self.tours):
+                for slot, sku in zip(picks, skus, strict=True):
+                    a, s, p, lv = lay.decompose(int(slot))
+                    out.writerow([tour, int(slot), int(sku), a, s, p, lv, repr(float(lay.slot_x[slot])),
+                                  repr(float(lay.slot_y[slot])), repr(float(length))])
+
+
 class SlottingTask(Task):
     name = "slotting"
     env_id = "fulfillgym/Slotting-v0"
@@ -114,10 +159,9 @@ class SlottingTask(Task):
     algorithms_note = "slotting actions are discrete slots or zones"
 
     training_options = SlottingTraining
+    plan_writer = TourPlans
 
     def __init__(self, training=None, evaluation=None, **env_kwargs):
-        self.plan_dir: Path | None = None
-        self.plan_names: dict[int, str] = {}
         self._tuned: dict[tuple, Any] = {}
         super().__init__(training, evaluation, **env_kwargs)
 
@@ -220,69 +264,27 @@ class SlottingTask(Task):
         return Reslot(p["night_loads"], p["moves"], spread)
 
     # -- evaluation -----------------------------------------------------------------------
-    def record_plans(self, directory: Path, names: Mapping[int, str]) -> None:
-        """Write every evaluated episode's tours to ``directory/<agent>/episode_<r>.csv``: one
-        row per picked slot (``PLAN_COLUMNS``; ``travel`` is the tour's reported length)."""
-        self.plan_dir, self.plan_names = Path(directory), dict(names)
+    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int,
+                callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
+        """One episode of ``warmup + periods`` loads per seed (``agents.runner``); the KPIs of
+        the last ``periods``. Observation policies play the Gymnasium env, shared models the
+        operators of ``slotting_v0``, storage rules the face ``env.rules_face`` names (in
+        ``slotting_v0`` each operator by the rule, for its own load, from the same state)."""
+        loads = {"episode_loads": warmup + (periods or self.evaluation.periods)}
+        overrides = env_overrides(policy)
 
-    def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        periods = periods or self.evaluation.periods
-        rows = [self.play(policy, int(s), periods, warmup) for s in seeds]
-        return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+        def single() -> GymFace:
+            return GymFace(self.make_env(**loads, **overrides))
 
-    def play(self, policy, seed: int, periods: int, warmup: int) -> dict[str, float]:
-        """One episode of ``warmup + periods`` loads; the KPIs of the last ``periods``."""
-        shared = getattr(getattr(policy, "interface", None), "shared", False)
-        rule = hasattr(policy, "bind")
-        operators = shared or (rule and self.config.rules_face == "operators")
-        loads = {"episode_loads": warmup + periods}
-        if operators:
+        def operators() -> AgentsFace:
             env = self.make_parallel_env(SlottingConfig.from_kwargs({**self.sim_config.plain(), **loads}))
-            obs, _ = env.reset(seed=seed)
-        else:
-            env = self.make_env(**loads, **env_overrides(policy))
-            obs, _ = env.reset(seed=seed)
-        sim = env.sim
-        if rule:
-            policy.bind(sim, seed)
-        tours: list[tuple] = list(_tours(sim.reset_result)) if self.plan_dir is not None else []
-        since = sim.snapshot() if warmup == 0 else None
-        conflicts = 0
-        while not sim.done:
-            if operators:
-                agents = list(env.agents)
-                if rule:  # each operator by the rule, for its own load, from the same state
-                    acts = [policy.choose(obs[a]["action_mask"].astype(bool), sku)
-                            for a, sku in zip(agents, env.held_skus(), strict=True)]
-                else:
-                    acts, _ = policy.predict(np.stack([obs[a]["observation"] for a in agents]), deterministic=True)
-                obs, _, _, _, infos = env.step({a: int(x) for a, x in zip(agents, acts, strict=True)})
-                conflicts += sum(int(i.get("conflict", 0)) for i in infos.values()) if since is not None else 0
-            else:
-                action, _ = policy.predict(obs, deterministic=True)
-                obs = env.step(action)[0]
-            if self.plan_dir is not None:
-                tours.extend(_tours(sim.last_result))
-            if since is None and sim.loads_put_away >= warmup:
-                since = sim.snapshot()
-        if self.plan_dir is not None and id(policy) in self.plan_names:
-            self.write_plan(policy, seed, sim, tours)
-        k = {**sim.kpis(since), "conflicts": float(conflicts)}
-        return {"cost": k["cost_per_load"], **{c.name: k[c.name] for c in self.kpis}}
+            return AgentsFace(env, _operator_rows, decide=_operator_choices)
 
-    def write_plan(self, policy, seed: int, sim, tours: list[tuple]) -> None:
-        folder = self.plan_dir / self.plan_names[id(policy)]
-        folder.mkdir(parents=True, exist_ok=True)
-        r = seed - EVAL_SEED_BASE if seed >= EVAL_SEED_BASE else seed
-        lay = sim.layout
-        with (folder / f"episode_{r}.csv").open("w", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(PLAN_COLUMNS)
-            for tour, (picks, skus, length) in enumerate(tours):
-                for slot, sku in zip(picks, skus, strict=True):
-                    a, s, p, lv = lay.decompose(int(slot))
-                    out.writerow([tour, int(slot), int(sku), a, s, p, lv, repr(float(lay.slot_x[slot])),
-                                  repr(float(lay.slot_y[slot])), repr(float(length))])
+        rules = operators if self.config.rules_face == "operators" else single
+        faces = {PolicyKind.OBSERVATION: single, PolicyKind.SIMULATOR: rules, PolicyKind.MULTI_AGENT: operators}
+        names = [c.name for c in self.kpis]
+        return play(policy, seeds, faces, lambda face: SlottingMeter(warmup, isinstance(face, AgentsFace), names),
+                    callback, self.name)
 
     # -- trained models -------------------------------------------------------------------
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
@@ -311,3 +313,13 @@ class SlottingTask(Task):
 def _tours(result) -> list[tuple]:
     """(picked slots, their SKUs, reported length) of every tour of a step result."""
     return list(zip(result.tour_picks, result.tour_skus, result.tour_lengths, strict=True))
+
+
+def _operator_rows(obs, agents) -> np.ndarray:
+    """The operators' observations, one row each (what a shared model reads)."""
+    return np.stack([obs[a]["observation"] for a in agents])
+
+
+def _operator_choices(rule, env) -> list[int]:
+    """Each operator's slot by a storage rule, for its own load, from the same state."""
+    return [rule.choose(mask, sku) for mask, sku in zip(env.action_masks(), env.held_skus(), strict=True)]

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
+from agents.base import MultiAgentPolicy
 from agents.dispatch import couriers
 from envs import courier_dispatch_v0
 from envs.core.batch import ParallelEnvBatch
@@ -281,7 +282,7 @@ def test_maskable_ppo_trains_one_policy_for_every_courier():
     finally:
         torch.set_num_threads(threads)
 
-    class Trained:  # joint rows -> masked greedy actions
+    class Trained(MultiAgentPolicy):  # joint rows -> masked greedy actions
         def predict(self, rows, deterministic=True):
             return model.predict(rows[:, : obs_dim(K)], action_masks=rows[:, obs_dim(K):] > 0.5,
                                  deterministic=deterministic)

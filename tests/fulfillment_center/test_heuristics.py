@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 import agents.fulfillment_center.tuning as fc_tuning
+from agents.base import ObservationPolicy
 from agents.fulfillment_center.heuristics import (
     FC_HEURISTICS,
     CapacityAwareBaseStock,
@@ -167,7 +168,7 @@ def test_capacity_aware_equals_base_stock_with_unlimited_capacity():
 def test_tuned_base_stock_beats_random_and_ordering_nothing():
     problem = FulfillmentConfig(n_skus=20, episode_length=120).build()
 
-    class Nothing:
+    class Nothing(ObservationPolicy):
         env_overrides = {"action_type": "order"}
 
         def predict(self, obs, state=None, episode_start=None, deterministic=True):
@@ -195,9 +196,9 @@ def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
     seen = []
     real = fc_tuning.run_episodes
 
-    def spy(problem, policy, seeds, warmup=0, progress=None, periods=None):
+    def spy(problem, policy, seeds, warmup=0, periods=None, callback=None):
         seen.extend(seeds)
-        return real(problem, policy, seeds, warmup, progress, periods)
+        return real(problem, policy, seeds, warmup, periods, callback)
 
     monkeypatch.setattr(fc_tuning, "run_episodes", spy)
     problem = FulfillmentConfig(n_skus=10, episode_length=80, fixed_order_cost=5.0).build()

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from agents.base import ObservationPolicy, PolicyKind
 from agents.kpi import Kpi
 from agents.rl.adapter import DirectInterface
+from agents.runner import GymFace, PeriodMeter, play
 from agents.speed_case import SpeedCase, timed
 from agents.task import Task
 from agents.task_config import EvaluationDefaults
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.core.config import check_int
 from tests.toy.config import NewsvendorConfig
-from tests.toy.env import NewsvendorEnv, NewsvendorParallelEnv, period_cost
+from tests.toy.env import NewsvendorEnv, NewsvendorParallelEnv
 
 if TYPE_CHECKING:
     from agents.rl.interface import ModelInterface
@@ -39,7 +41,7 @@ class NewsvendorTraining:
         check_int("env.training.n_agents", self.n_agents, 1, 1000)
 
 
-class Constant:
+class Constant(ObservationPolicy):
     """Order ``quantity`` every period."""
 
     def __init__(self, quantity, name: str = "constant"):
@@ -54,7 +56,7 @@ class Constant:
         return {"quantity": int(np.asarray(self.quantity).reshape(-1)[0])}
 
 
-class Random:
+class Random(ObservationPolicy):
     def __init__(self, q_max: int, seed: int = 0):
         self.q_max, self.rng, self.name = q_max, np.random.default_rng(seed), "random"
 
@@ -81,6 +83,23 @@ class Identity(DirectInterface):
 
     def params(self) -> dict[str, Any]:
         return {"shared": self.shared}
+
+
+class NewsvendorMeter(PeriodMeter):
+    """Cost per measured period and fill rate, from the env's step infos."""
+
+    keys = ("cost",)
+
+    def __init__(self, warmup: int):
+        super().__init__(warmup)
+        self.demand, self.sold = 0, 0
+
+    def measure(self, t: int, info, sim) -> None:
+        self.demand += info["demand"]
+        self.sold += info["sales"]
+
+    def totals(self) -> dict[str, float]:
+        return {"fill_rate": self.sold / self.demand if self.demand else 1.0}
 
 
 class NewsvendorTask(Task):
@@ -127,19 +146,10 @@ class NewsvendorTask(Task):
         return Constant(result.params["quantity"])
 
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        c = self.config
         horizon = warmup + (periods or self.evaluation.periods)
-        demand = np.stack([np.random.default_rng(int(s)).poisson(c.mean, horizon) for s in seeds])
-        obs = np.full((len(seeds), 1), c.mean, dtype=np.float32)
-        cost, sold = np.zeros(len(seeds)), np.zeros(len(seeds))
-        for t in range(horizon):
-            q = np.asarray(policy.predict(obs)[0]).reshape(-1)
-            if t >= warmup:
-                cost += period_cost(q, demand[:, t], c.holding_cost, c.penalty)
-                sold += np.minimum(q, demand[:, t])
-            obs = demand[:, t:t + 1].astype(np.float32)
-        measured = demand[:, warmup:].sum(axis=1)
-        return {"cost": cost / (horizon - warmup), "fill_rate": np.where(measured > 0, sold / np.maximum(measured, 1), 1)}
+        env = NewsvendorEnv(**{**self.config.to_dict(), "episode_length": horizon})
+        faces = {PolicyKind.OBSERVATION: lambda: GymFace(env, simulator=lambda env: env)}  # the env is its simulator
+        return play(policy, seeds, faces, lambda face: NewsvendorMeter(warmup), task=self.name)
 
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
                         maskable: bool = False) -> ModelInterface:
