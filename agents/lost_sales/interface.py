@@ -35,6 +35,7 @@ SHAPE_KEYS = ("lead_time", "q_max", "action_type")
 class LostSalesInterface:
     """Model rows, env actions and masks for ``config`` (see the module docstring)."""
 
+    shared = False  # one model row per observation (one agent)
     kind = PolicyKind.OBSERVATION
     extra_outputs = {"order": "order quantity to place this period (int64, 0..q_max)"}
 

@@ -21,6 +21,8 @@ from agents.base import PolicyKind
 class ModelInterface(Protocol):
     """What the RL layer needs of a task to evaluate, export and check a trained model."""
 
+    shared: bool
+    """One row per agent (a parameter-sharing policy) rather than one per observation."""
     kind: PolicyKind
     """How a model acting through it is played (``agents.base``): on the evaluation env's
     observations, or for every agent of the task's PettingZoo env (a shared courier/operator model)."""
