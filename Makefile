@@ -68,7 +68,7 @@ network: $(STAMP)
 
 # the static routing table (docs/benchmarks/routing.md): savings and insertion against PyVRP
 routing-table: $(STAMP)
-	$(PY) -m experiments.routing suite=table
+	$(PY) -m experiments.analysis.routing suite=table
 
 clean:
 	rm -rf outputs multirun .pytest_cache

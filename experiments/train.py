@@ -33,7 +33,7 @@ from agents.rl.algorithms import algorithm
 from agents.seeds import MAX_SEED, VALID_SEED_BASE
 from envs.core.config import ConfigError, check_bool, check_choice, check_int
 from experiments.benchmark import agent_names, build_agents
-from experiments.common import (
+from experiments.support.common import (
     apply_smoke,
     clean_errors,
     command_line,
@@ -45,7 +45,7 @@ from experiments.common import (
     save_resolved_config,
     set_unless_given,
 )
-from experiments.rundir import read_marker, write_marker
+from experiments.support.rundir import read_marker, write_marker
 
 log = logging.getLogger(__name__)
 # Keys a resumed run may change (anything else must equal the run's saved value).
@@ -159,8 +159,8 @@ def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run):
     """Benchmark the trained policy against the task's agents (the benchmark's code and seeds);
     returns the policy's result row and the reference's name."""
     from agents.harness import evaluate
-    from experiments.plots import plot_learning_curve
-    from experiments.reporting import print_table, write_results
+    from experiments.support.plots import plot_learning_curve
+    from experiments.support.reporting import print_table, write_results
 
     settings = eval_settings(cfg.eval, "eval")
     with progress_bar(console) as progress:

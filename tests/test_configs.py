@@ -12,9 +12,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-import experiments.common  # noqa: F401  (registers the fg.* resolvers)
+import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 from agents.task import build_task, task_class
-from experiments.common import eval_settings
+from experiments.support.common import eval_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

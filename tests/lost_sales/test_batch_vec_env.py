@@ -257,7 +257,7 @@ def composed(overrides: list[str]):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    import experiments.common  # noqa: F401  (registers the fg.* resolvers)
+    import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
@@ -268,7 +268,7 @@ def composed(overrides: list[str]):
                                                   (["vec_env=batched", "env=fulfillment_center"], "vec_env: env=")])
 def test_bad_vec_env_is_a_one_line_error(overrides, field):
     from agents.rl.algorithms import algorithm
-    from experiments.common import make_task
+    from experiments.support.common import make_task
     from experiments.train import validate
 
     cfg = composed(overrides)
@@ -279,7 +279,7 @@ def test_bad_vec_env_is_a_one_line_error(overrides, field):
 def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
     from agents.rl import training
     from agents.rl.algorithms import algorithm
-    from experiments.common import make_task
+    from experiments.support.common import make_task
 
     cfg = composed([f"vec_env={vec_env}", "n_envs=3", "agent.kwargs.n_steps=8", "agent.kwargs.batch_size=8"])
     task = make_task(cfg)
