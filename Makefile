@@ -51,7 +51,7 @@ speed: $(STAMP)
 suite: $(STAMP)
 	$(PY) -m experiments.benchmark suite=classic
 
-# dispatch: every agent on the default same-day scenario, with the hindsight reference
+# dispatch: every agent on the default same-day instance, with the hindsight reference
 dispatch: $(STAMP)
 	$(PY) -m experiments.benchmark env=dispatch
 
