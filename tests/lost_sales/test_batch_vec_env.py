@@ -281,7 +281,7 @@ def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
     from agents.rl.algorithms import algorithm
     from experiments.support.common import make_task
 
-    cfg = composed([f"vec_env={vec_env}", "n_envs=3", "agent.kwargs.n_steps=8", "agent.kwargs.batch_size=8"])
+    cfg = composed(["agent=ppo", f"vec_env={vec_env}", "n_envs=3", "agent.kwargs.n_steps=8", "agent.kwargs.batch_size=8"])
     task = make_task(cfg)
     session = training.start(cfg, task, algorithm("ppo"), tmp_path)
     assert isinstance(session.venv, VecNormalize) and isinstance(session.venv.venv, kind)
@@ -291,7 +291,7 @@ def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
 def train_run(vec_env: str, out: Path) -> subprocess.Popen:
     from tests.pipeline.test_train import subprocess_env
 
-    args = [sys.executable, "-m", "experiments.train", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
+    args = [sys.executable, "-m", "experiments.train", "agent=ppo", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
             "benchmark.agents=[]", "logger=csv", f"hydra.run.dir={out}"]
     out.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(args, cwd=out.parent, env=subprocess_env(out.parent), stdout=subprocess.PIPE,
