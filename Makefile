@@ -51,7 +51,7 @@ speed: $(STAMP)
 suite: $(STAMP)
 	$(PY) -m experiments.benchmark suite=classic
 
-# dispatch: every agent on the default same-day scenario, with the hindsight reference
+# dispatch: every agent on the default same-day instance, with the hindsight reference
 dispatch: $(STAMP)
 	$(PY) -m experiments.benchmark env=dispatch
 
@@ -68,7 +68,7 @@ network: $(STAMP)
 
 # the static routing table (docs/benchmarks/routing.md): savings and insertion against PyVRP
 routing-table: $(STAMP)
-	$(PY) -m experiments.routing suite=table
+	$(PY) -m experiments.analysis.routing suite=table
 
 clean:
 	rm -rf outputs multirun .pytest_cache

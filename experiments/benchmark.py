@@ -47,7 +47,7 @@ from agents.registry import name_of_target, scenario_tasks, task_class
 from agents.runner import plan_writers
 from agents.task import Task
 from envs.core.config import ConfigError
-from experiments.common import (
+from experiments.support.common import (
     apply_smoke,
     clean_errors,
     command_line,
@@ -58,14 +58,14 @@ from experiments.common import (
     run_dir,
     save_resolved_config,
 )
-from experiments.reporting import (
+from experiments.support.reporting import (
     print_robustness,
     print_table,
     robustness_frame,
     write_results,
     write_robustness,
 )
-from experiments.rundir import write_marker
+from experiments.support.rundir import write_marker
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,12 @@ def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console
 
 def trained_agents(task: Task, runs, groups: dict | None = None) -> dict:
     """The best-on-validation policy of each training run directory in ``runs``; ``groups``
-    (if given) receives agent name -> (group, training seed) (``experiments.seeds``)."""
+    (if given) receives agent name -> (group, training seed) (``experiments.support.seeds``)."""
     if not runs:
         return {}
     # torch and SB3 from here on
     from agents.rl.loading import load_policy, open_run, preferred_checkpoint
-    from experiments.seeds import group_of
+    from experiments.support.seeds import group_of
 
     out = {}
     for path in expand_runs(runs):
@@ -174,7 +174,7 @@ def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> f
     print_table(evaluation, task, title, console)
     write_results(evaluation, task, out, title, command_line("experiments.benchmark"))
     if groups:
-        from experiments.seeds import seed_table, write_seed_table
+        from experiments.support.seeds import seed_table, write_seed_table
 
         write_seed_table(seed_table(evaluation.frame, groups), out, evaluation.reference, console)
     console.print(f"results: {out}")

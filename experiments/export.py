@@ -49,7 +49,7 @@ from agents.rl.exported import METADATA_KEY, card_path, load_exported
 from agents.rl.loading import load_policy, open_run
 from agents.rl.parity import ParityError, parity
 from envs.core.config import ConfigError, check_choice, check_float, check_int
-from experiments.common import clean_errors
+from experiments.support.common import clean_errors
 
 FORMATS = ("onnx", "torchscript")
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}

@@ -15,7 +15,8 @@ cost, the reference (the exact optimum where the task has one, else the cheapest
 cheapest other agent, the gaps (with their paired 95% CIs, from the run's
 ``per_replication.csv``, and whether the policy is ahead of the best other agent beyond it;
 without an exact optimum the reference is the cheapest agent other than the policy), the timesteps and the
-training wall time, and per experiment the mean over seeds with its 95% CI and the worst seed. Writes ``<out>.csv``
+training wall time, and per experiment the mean over seeds with its 95% CI and the worst seed
+(``experiments.support.seeds.over_seeds``). Writes ``<out>.csv``
 (one row per run) and ``<out>.md``.
 """
 
@@ -32,7 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.harness import ci95, paired_gap
+from agents.harness import paired_gap
+from experiments.support.seeds import over_seeds
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiment"
 GRIDS = CONFIGS.parent / "grid"
@@ -123,14 +125,16 @@ def paired_to(path: Path, agent: str, other: str) -> float:
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per experiment: mean gap over seeds with its 95% CI (NaN for one seed) and the worst seed."""
+    """Per experiment: mean gap over seeds with its 95% CI (NaN for one seed) and the worst seed
+    (:func:`experiments.support.seeds.over_seeds`)."""
     rows = []
     for name, group in frame.groupby("experiment", sort=False):
-        gaps, other = group["gap_to_reference_pct"].to_numpy(), group["gap_to_best_other_pct"].to_numpy()
+        gap, other = over_seeds(group["gap_to_reference_pct"]), over_seeds(group["gap_to_best_other_pct"])
         rows.append({"experiment": name, "seeds": len(group), "reference": group["reference"].iloc[0],
-                     "gap_to_reference_pct": gaps.mean(), "gap_ci95": ci95(gaps), "worst_seed_gap_pct": gaps.max(),
-                     "best_other": group["best_other"].iloc[0], "gap_to_best_other_pct": other.mean(),
-                     "best_other_ci95": ci95(other), "seeds_ahead_of_best_other": int((other < 0).sum()),
+                     "gap_to_reference_pct": gap.mean, "gap_ci95": gap.ci95, "worst_seed_gap_pct": gap.worst,
+                     "best_other": group["best_other"].iloc[0], "gap_to_best_other_pct": other.mean,
+                     "best_other_ci95": other.ci95,
+                     "seeds_ahead_of_best_other": int((group["gap_to_best_other_pct"] < 0).sum()),
                      "seeds_significantly_ahead": _count(group, "significantly_ahead"),
                      "seeds_significantly_ahead_of_reference": _count(group, "significantly_ahead_of_reference")})
     return pd.DataFrame(rows)

@@ -1,6 +1,7 @@
-"""Train a stable-baselines3 agent on any task and benchmark it.
+"""Train a learner (a stable-baselines3 algorithm or DCL) on any task and benchmark it.
 
-    python -m experiments.train                                    # PPO on lost sales
+    python -m experiments.train                                    # DCL on lost sales (make train)
+    python -m experiments.train agent=ppo                          # PPO on lost sales
     python -m experiments.train env=fulfillment_center agent=ppo shared=true
     python -m experiments.train agent=dqn total_timesteps=200000 seed=1
     python -m experiments.train experiment=lost_sales_dcl env.lead_time=4 env.penalty=39
@@ -34,7 +35,7 @@ from agents.rl.algorithms import algorithm, check_algorithm
 from agents.seeds import MAX_SEED, VALID_SEED_BASE
 from envs.core.config import ConfigError, check_bool, check_choice, check_int
 from experiments.benchmark import agent_names, build_agents
-from experiments.common import (
+from experiments.support.common import (
     apply_smoke,
     clean_errors,
     command_line,
@@ -46,7 +47,7 @@ from experiments.common import (
     save_resolved_config,
     set_unless_given,
 )
-from experiments.rundir import read_marker, write_marker
+from experiments.support.rundir import read_marker, write_marker
 
 log = logging.getLogger(__name__)
 # Keys a resumed run may change (anything else must equal the run's saved value).
@@ -158,10 +159,10 @@ def final_policy(cfg: DictConfig, out: Path, session, make_live):
 
 def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run):
     """Benchmark the trained policy against the task's agents (the benchmark's code and seeds);
-    returns the policy's result row and the reference's name."""
+    returns the policy's result row, the reference's name and the gap to the cheapest other agent."""
     from agents.harness import evaluate
-    from experiments.plots import plot_learning_curve
-    from experiments.reporting import print_table, write_results
+    from experiments.support.plots import plot_learning_curve
+    from experiments.support.reporting import print_table, write_results
 
     settings = eval_settings(cfg.eval, "eval")
     with progress_bar(console) as progress:
@@ -183,7 +184,22 @@ def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run):
         for png in pngs:
             wandb_run.log({f"plots/{Path(png).stem}": wandb.Image(str(out / png))})
     row = evaluation.frame[evaluation.frame["agent"] == policy.name].iloc[0]
-    return row, evaluation.reference
+    return row, evaluation.reference, versus_best_other(evaluation.frame, evaluation.per_rep, policy.name,
+                                                        evaluation.reference)
+
+
+def versus_best_other(frame, per_rep: dict, trained: str, reference: str) -> str:
+    """The trained policy's gap to the cheapest agent other than itself and the reference (the
+    best tuned heuristic when the reference is an exact optimum), paired by replication with its
+    95% CI; empty when there is no such agent."""
+    from agents.harness import paired_gap
+
+    others = frame[~frame["agent"].isin([trained, reference])]
+    if others.empty:
+        return ""
+    best = str(others.loc[others["mean_cost"].idxmin(), "agent"])
+    gap, ci = paired_gap(per_rep[trained]["cost"], per_rep[best]["cost"])
+    return f"{gap:+.2f} ± {ci:.2f}% vs {best}, the cheapest other agent"
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train.yaml")
@@ -228,15 +244,16 @@ def main(cfg: DictConfig) -> float:
             return float("nan")
         make_live = training.policy_maker(task, algo, bool(cfg.shared), bool(cfg.normalize.obs))
         policy = final_policy(cfg, out, session, make_live)
-        row, reference = report(cfg, task, out, policy, console, session.wandb_run)
+        row, reference, versus = report(cfg, task, out, policy, console, session.wandb_run)
     finally:
         session.model.logger.close()
         if session.wandb_run is not None:
             session.wandb_run.finish()
     best = session.evaluator.best
     console.print(f"done in {time.perf_counter() - start:.0f}s: {policy.name} mean cost "
-                  f"{row.mean_cost:.{task.cost_decimals}f}/{task.cost_unit} ({row.gap_pct:+.2f}% vs {reference}); "
-                  f"best validation cost {best:.{task.cost_decimals}f}; results in {out}")
+                  f"{row.mean_cost:.{task.cost_decimals}f}/{task.cost_unit} ({row.gap_pct:+.2f}% vs {reference}"
+                  f"{'; ' + versus if versus else ''}); best validation cost {best:.{task.cost_decimals}f}; "
+                  f"results in {out}")
     return float(best)
 
 

@@ -16,10 +16,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-import experiments.common  # noqa: F401  (registers the fg.* resolvers)
+import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 from agents.registry import TASKS, build_task, target_of, task_class
-from experiments.common import eval_settings
 from experiments.suite import grid_runs
+from experiments.support.common import eval_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

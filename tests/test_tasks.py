@@ -59,7 +59,7 @@ def pipeline(name: str, shared: bool, base: Path) -> dict[str, Path]:
     tag = f"{name}{'_shared' if shared else ''}"
     task_args = task_overrides(name)
     run_dir, onnx = base / f"train_{tag}", base / f"train_{tag}" / "export" / "policy.onnx"
-    python("experiments.train", [*task_args, "smoke=true", f"shared={str(shared).lower()}",
+    python("experiments.train", [*task_args, "agent=ppo", "smoke=true", f"shared={str(shared).lower()}",
                                  f"hydra.run.dir={run_dir}"], base)
     python("experiments.export", [f"run_dir={run_dir}", "checkpoint=best"], base)
     python("experiments.benchmark", [*task_args, "smoke=true", f"onnx=[{onnx}]", f"models=[{run_dir}]",

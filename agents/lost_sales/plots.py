@@ -18,15 +18,15 @@ def plot_policy_map(config: LostSalesConfig, agents: dict, path: Path, trained: 
     from envs.core.render import pyplot
 
     plt = pyplot()
-    scenario = Replications.from_seeds(config, np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + 8), periods)
-    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
+    replications = Replications.from_seeds(config, np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + 8), periods)
+    sim = BatchSimulator(config, replications.on_hand, replications.pipeline)
     policy, state = agents[trained], None
     states = []
     for t in range(periods):
         obs = sim.observation()
         action, state = policy.predict(obs, state=state, episode_start=np.full(len(obs), t == 0))
         states.append(obs)
-        sim.step(order_from_action(np.asarray(action).reshape(len(obs), -1)[:, 0], config), scenario.demand[:, t])
+        sim.step(order_from_action(np.asarray(action).reshape(len(obs), -1)[:, 0], config), replications.demand[:, t])
     obs = np.unique(np.concatenate(states), axis=0)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     position = obs.sum(axis=1)

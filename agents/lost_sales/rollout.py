@@ -78,10 +78,6 @@ class Replications:
         )
 
 
-Scenario = Replications
-"""The former name of :class:`Replications` (kept for existing imports)."""
-
-
 @dataclass
 class Rollout:
     """Per-replication totals over the measured periods (after warm-up)."""
@@ -102,7 +98,7 @@ class Rollout:
 def rollout(
     config: LostSalesConfig,
     policy,
-    scenario: Replications,
+    replications: Replications,
     warmup: int,
     order_fn: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Rollout:
@@ -111,8 +107,8 @@ def rollout(
     The first ``warmup`` periods are simulated but not measured, so that the result
     estimates the long-run average cost rather than the start-up transient.
     """
-    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline, scenario.stress)
-    batch, periods = scenario.demand.shape
+    sim = BatchSimulator(config, replications.on_hand, replications.pipeline, replications.stress)
+    batch, periods = replications.demand.shape
     measured = periods - warmup
     if measured <= 0:
         raise ValueError(f"warmup ({warmup}) must be shorter than the horizon ({periods})")
@@ -128,11 +124,11 @@ def rollout(
             episode_start = np.zeros(batch, dtype=bool)
         if q.min() < 0 or q.max() > config.q_max:
             raise ValueError(f"policy {getattr(policy, 'name', policy)!r} ordered outside [0, {config.q_max}]")
-        out = sim.step(q, scenario.demand[:, t])
+        out = sim.step(q, replications.demand[:, t])
         if t >= warmup:
             for k in ("cost", *KPI_KEYS):
                 totals[k] += out[k]
-            totals["demand"] += scenario.demand[:, t]
+            totals["demand"] += replications.demand[:, t]
             totals["filled"] += out["filled"]
             totals["short"] += out["short"]
     return Rollout(

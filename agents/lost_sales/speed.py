@@ -68,13 +68,13 @@ def batch_case(batch: int = 1024, periods: int = 1000) -> SpeedCase:
 
         config = LostSalesConfig()
         level = config.newsvendor_level()
-        scenario = Replications.from_seeds(config, np.arange(batch), periods)
+        replications = Replications.from_seeds(config, np.arange(batch), periods)
         done, start = 0, time.perf_counter()
         while True:
-            sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
+            sim = BatchSimulator(config, replications.on_hand, replications.pipeline)
             for t in range(periods):
                 position = sim.observation().sum(axis=1)
-                sim.step(np.clip(level - position, 0, config.q_max).astype(np.int64), scenario.demand[:, t])
+                sim.step(np.clip(level - position, 0, config.q_max).astype(np.int64), replications.demand[:, t])
             done += batch * periods
             elapsed = time.perf_counter() - start
             if elapsed >= seconds:

@@ -227,8 +227,8 @@ class LostSalesTask(Task):
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         check_kind(policy, (PolicyKind.OBSERVATION,), self.name)  # the batched simulator's fast path
         periods = self.evaluation.periods if periods is None else periods
-        scenario = Replications.from_seeds(self.config, np.asarray(seeds), warmup + periods)
-        return kpis(rollout(self.config, policy, scenario, warmup))
+        replications = Replications.from_seeds(self.config, np.asarray(seeds), warmup + periods)
+        return kpis(rollout(self.config, policy, replications, warmup))
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from agents.lost_sales.heuristics import HEURISTICS
 from agents.lost_sales.policies import OrderPolicy
-from agents.lost_sales.rollout import Scenario, rollout
+from agents.lost_sales.rollout import Replications, rollout
 from agents.seeds import TUNE_SEED_BASE
 from agents.tuning import Axis, RaceSettings, race
 from envs.replenishment.lost_sales.config import LostSalesConfig
@@ -45,13 +45,13 @@ def default_warmup(config: LostSalesConfig) -> int:
     return 100 + 10 * config.lead_time
 
 
-def _evaluator(config: LostSalesConfig, cls: type[OrderPolicy], scenario: Scenario, warmup: int,
+def _evaluator(config: LostSalesConfig, cls: type[OrderPolicy], replications: Replications, warmup: int,
                to_kwargs: Callable[[dict[str, Any]], dict[str, Any]]):
     """Per-replication mean cost per period of candidate parameter arrays (one batched run)."""
-    horizon = scenario.demand.shape[1]
+    horizon = replications.demand.shape[1]
 
     def evaluate(params: dict[str, np.ndarray], reps: int) -> np.ndarray:
-        sub = scenario.take(reps)
+        sub = replications.take(reps)
         n = len(next(iter(params.values())))
         out = np.empty((n, reps))
         per_chunk = max(1, CHUNK_BUDGET // (reps * horizon))
@@ -79,9 +79,9 @@ def _search(name: str, config: LostSalesConfig, axes: list[Axis], valid=None, to
     warmup = default_warmup(config) if warmup is None else int(warmup)
     if n_reps < 2 or periods < 1 or warmup < 0:
         raise ValueError(f"tune: expected n_reps >= 2, periods >= 1, warmup >= 0, got {n_reps}, {periods}, {warmup}")
-    scenario = Scenario.from_seeds(config, seed_base + np.arange(n_reps), periods + warmup)
+    replications = Replications.from_seeds(config, seed_base + np.arange(n_reps), periods + warmup)
     settings = RaceSettings(n_reps, screen_budget=SCREEN_BUDGET // (periods + warmup), min_screen_reps=8)
-    result = race(_evaluator(config, cls, scenario, warmup, to_kwargs), axes, settings, valid)
+    result = race(_evaluator(config, cls, replications, warmup, to_kwargs), axes, settings, valid)
     policy = cls(config, **to_kwargs(result.params))
     policy.tuning_cost, policy.tuning_ci95 = result.cost, result.ci95
     policy.tuning = {**result.stats(), "n_reps": n_reps, "periods": periods, "warmup": warmup, "seed_base": seed_base}

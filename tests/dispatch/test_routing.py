@@ -1,6 +1,6 @@
 """The routers of the dispatch operation: VRPLIB / Solomon instances and their published costs,
 feasibility and cost bookkeeping of savings / insertion / PyVRP (property tests on random
-problems), PyVRP's hindsight multi-trip plan, and the ``experiments.routing`` command."""
+problems), PyVRP's hindsight multi-trip plan, and the ``experiments.analysis.routing`` command."""
 
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ def test_pyvrp_applies_release_times_per_trip():
 
 # ---- the command line ------------------------------------------------------------------------
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.routing", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "experiments.analysis.routing", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
 
 

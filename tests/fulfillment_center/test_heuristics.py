@@ -273,7 +273,7 @@ def test_n_skus_null_with_a_csv_means_all_its_skus_on_the_command_line(tmp_path)
     default 100, and null stays null for every key of an env group."""
     from omegaconf import OmegaConf
 
-    from experiments.common import make_task
+    from experiments.support.common import make_task
 
     cfg = OmegaConf.create({"env": {"_target_": "agents.fulfillment_center.task.FulfillmentCenterTask",
                                     "demand_csv": str(REPO / "data" / "fc_sample_200x730.csv"), "n_skus": None,

@@ -26,7 +26,7 @@ from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES, age
 from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
 from tests.pipeline.test_train import ROOT, subprocess_env, train
 
-SMALL = ["env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
+SMALL = ["agent=ppo", "env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",
          "validation.reps=2", "eval.warmup=5", "eval.reps=2", "eval.max_reps=2", "benchmark.agents=[base_stock]"]
 

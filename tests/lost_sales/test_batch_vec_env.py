@@ -257,7 +257,7 @@ def composed(overrides: list[str]):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    import experiments.common  # noqa: F401  (registers the fg.* resolvers)
+    import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
@@ -268,7 +268,7 @@ def composed(overrides: list[str]):
                                                   (["vec_env=batched", "env=fulfillment_center"], "vec_env: env=")])
 def test_bad_vec_env_is_a_one_line_error(overrides, field):
     from agents.rl.algorithms import algorithm
-    from experiments.common import make_task
+    from experiments.support.common import make_task
     from experiments.train import validate
 
     cfg = composed(overrides)
@@ -279,9 +279,9 @@ def test_bad_vec_env_is_a_one_line_error(overrides, field):
 def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
     from agents.rl import training
     from agents.rl.algorithms import algorithm
-    from experiments.common import make_task
+    from experiments.support.common import make_task
 
-    cfg = composed([f"vec_env={vec_env}", "n_envs=3", "agent.kwargs.n_steps=8", "agent.kwargs.batch_size=8"])
+    cfg = composed(["agent=ppo", f"vec_env={vec_env}", "n_envs=3", "agent.kwargs.n_steps=8", "agent.kwargs.batch_size=8"])
     task = make_task(cfg)
     session = training.start(cfg, task, algorithm("ppo"), tmp_path)
     assert isinstance(session.venv, VecNormalize) and isinstance(session.venv.venv, kind)
@@ -291,7 +291,7 @@ def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
 def train_run(vec_env: str, out: Path) -> subprocess.Popen:
     from tests.pipeline.test_train import subprocess_env
 
-    args = [sys.executable, "-m", "experiments.train", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
+    args = [sys.executable, "-m", "experiments.train", "agent=ppo", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
             "benchmark.agents=[]", "logger=csv", f"hydra.run.dir={out}"]
     out.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(args, cwd=out.parent, env=subprocess_env(out.parent), stdout=subprocess.PIPE,

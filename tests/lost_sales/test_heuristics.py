@@ -21,7 +21,7 @@ from agents.lost_sales.heuristics import (
     RandomPolicy,
 )
 from agents.lost_sales.policies import orders_to_actions
-from agents.lost_sales.rollout import Scenario, rollout
+from agents.lost_sales.rollout import Replications, rollout
 from agents.lost_sales.tuning import tune, tune_all
 from agents.seeds import EVAL_SEED_BASE, TUNE_SEED_BASE
 from envs.replenishment.demand.distributions import DemandConfig
@@ -297,13 +297,13 @@ def test_tuning_finds_best_lost_sales_base_stock_level():
 
 def test_tuning_uses_seeds_disjoint_from_evaluation(monkeypatch):
     seen = []
-    original = Scenario.from_seeds.__func__
+    original = Replications.from_seeds.__func__
 
     def recording(cls, config, seeds, periods):
         seen.extend(int(s) for s in seeds)
         return original(cls, config, seeds, periods)
 
-    monkeypatch.setattr(heur.Scenario, "from_seeds", classmethod(recording))
+    monkeypatch.setattr(heur.Replications, "from_seeds", classmethod(recording))
     tune("constant_order", CFG)
     assert seen and min(seen) >= TUNE_SEED_BASE
     # Evaluation uses EVAL_SEED_BASE + r for r < max_reps (4096 in the benchmark).
@@ -321,9 +321,9 @@ def test_tuned_capped_no_worse_than_base_stock():
     capped = tune("capped_base_stock", CFG)
     # Exact: capped (19, 6) costs 6.119 against 6.316 for base stock 19.
     assert (capped.level, capped.cap) == (19, 6)
-    scenario = Scenario.from_seeds(CFG, EVAL_SEED_BASE + np.arange(200), 1100)
-    cost_b = rollout(CFG, base, scenario, 100).mean_cost
-    cost_c = rollout(CFG, capped, scenario, 100).mean_cost
+    replications = Replications.from_seeds(CFG, EVAL_SEED_BASE + np.arange(200), 1100)
+    cost_b = rollout(CFG, base, replications, 100).mean_cost
+    cost_c = rollout(CFG, capped, replications, 100).mean_cost
     diff = cost_c - cost_b
     assert diff.mean() <= 2 * ci95(diff)
     assert cost_c.mean() < cost_b.mean()

@@ -19,7 +19,7 @@ from agents.lost_sales.optimal import (
     newsvendor_cost,
     solve,
 )
-from agents.lost_sales.rollout import Scenario, rollout
+from agents.lost_sales.rollout import Replications, rollout
 from agents.seeds import EVAL_SEED_BASE
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import order_from_action
@@ -62,7 +62,7 @@ def config(**kwargs) -> LostSalesConfig:
 
 def simulate(cfg: LostSalesConfig, policy, reps: int = 100, periods: int = 2100, warmup: int = 100):
     seeds = [EVAL_SEED_BASE + r for r in range(reps)]
-    out = rollout(cfg, policy, Scenario.from_seeds(cfg, seeds, periods), warmup)
+    out = rollout(cfg, policy, Replications.from_seeds(cfg, seeds, periods), warmup)
     return out.mean_cost.mean(), ci95(out.mean_cost)
 
 
@@ -207,7 +207,7 @@ def test_exact_evaluation_matches_simulation_of_a_heuristic():
     cfg = config(lead_time=2, penalty=9)
     exact = exact_average_cost(cfg, base_stock(18))
     seeds = [EVAL_SEED_BASE + r for r in range(100)]
-    out = rollout(cfg, None, Scenario.from_seeds(cfg, seeds, 2100), 100, order_fn=base_stock(18))
+    out = rollout(cfg, None, Replications.from_seeds(cfg, seeds, 2100), 100, order_fn=base_stock(18))
     assert abs(out.mean_cost.mean() - exact) <= ci95(out.mean_cost)
 
 
@@ -219,7 +219,7 @@ def test_exact_evaluation_of_constant_orders():
     wider = evaluate_policy(cfg, constant(4), stock_cap=2 * evaluation.stock_cap)
     assert wider.average_cost == pytest.approx(evaluation.average_cost, abs=1e-9)
     seeds = [EVAL_SEED_BASE + r for r in range(100)]
-    out = rollout(cfg, None, Scenario.from_seeds(cfg, seeds, 2100), 100, order_fn=constant(4))
+    out = rollout(cfg, None, Replications.from_seeds(cfg, seeds, 2100), 100, order_fn=constant(4))
     assert abs(out.mean_cost.mean() - evaluation.average_cost) <= ci95(out.mean_cost)
 
 

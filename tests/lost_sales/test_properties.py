@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.lost_sales.rollout import Scenario
+from agents.lost_sales.rollout import Replications
 from envs.replenishment.demand import DemandConfig
 from envs.replenishment.lost_sales import LostSalesConfig, LostSalesEnv
 from envs.replenishment.lost_sales.env import DEMAND_BLOCK
@@ -291,8 +291,8 @@ def test_reset_with_a_seed_restores_the_start_of_the_episode(config, seed):
 # -- scalar env == batched simulator ------------------------------------------------------------
 def check_env_matches_batch(config: LostSalesConfig, seeds: list[int], periods: int, targets):
     """Run the env for each seed with an order-up-to rule (targets[t] - position, or a raw
-    action), then replay the recorded actions through Scenario + BatchSimulator."""
-    scenario = Scenario.from_seeds(config, seeds, periods)
+    action), then replay the recorded actions through Replications + BatchSimulator."""
+    replications = Replications.from_seeds(config, seeds, periods)
     env_obs, env_info, env_actions = [], [], []
     for seed in seeds:
         env = LostSalesEnv(config=config)
@@ -313,18 +313,18 @@ def check_env_matches_batch(config: LostSalesConfig, seeds: list[int], periods: 
         env_info.append(infos)
         env_actions.append(acts)
 
-    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
+    sim = BatchSimulator(config, replications.on_hand, replications.pipeline)
     np.testing.assert_array_equal(sim.observation(), np.array([o[0] for o in env_obs]))
     for t in range(periods):
         if config.action_type == "discrete":
             batch_actions = np.array([acts[t] for acts in env_actions])
         else:
             batch_actions = np.array([acts[t][0] for acts in env_actions])
-        out = sim.step(order_from_action(batch_actions, config), scenario.demand[:, t])
+        out = sim.step(order_from_action(batch_actions, config), replications.demand[:, t])
         obs = sim.observation()
         for r in range(len(seeds)):
             info = env_info[r][t]
-            assert info["demand"] == scenario.demand[r, t], (r, t)
+            assert info["demand"] == replications.demand[r, t], (r, t)
             assert obs[r].tolist() == env_obs[r][t + 1].tolist(), (r, t)
             for key in ("cost", "holding_cost", "shortage_cost", "ordering_cost"):
                 assert out[key][r] == info[key], (key, r, t)
@@ -387,9 +387,9 @@ def test_env_demand_stream_equals_one_draw_of_the_whole_horizon(distribution, da
 
 @FAST
 @given(config=configs, seeds=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4))
-def test_scenario_initial_state_matches_env_reset(config, seeds):
-    scenario = Scenario.from_seeds(config, seeds, 1)
-    sim = BatchSimulator(config, scenario.on_hand, scenario.pipeline)
+def test_replications_initial_state_matches_env_reset(config, seeds):
+    replications = Replications.from_seeds(config, seeds, 1)
+    sim = BatchSimulator(config, replications.on_hand, replications.pipeline)
     for r, seed in enumerate(seeds):
         obs, info = LostSalesEnv(config=config).reset(seed=seed)
         assert sim.observation()[r].tolist() == obs.tolist()

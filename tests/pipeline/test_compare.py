@@ -1,4 +1,4 @@
-"""Suite tables side by side (experiments/compare.py) and the suite's paired gap to the best
+"""Suite tables side by side (experiments/analysis/compare.py) and the suite's paired gap to the best
 other agent (experiments/suite.py): numbers recomputed by hand from small tables."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from agents.harness import paired_gap
-from experiments.compare import compare, main
+from experiments.analysis.compare import compare, main
 from experiments.suite import paired_to
 
 

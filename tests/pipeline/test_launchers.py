@@ -17,7 +17,7 @@ from tests.pipeline.test_train import ROOT, subprocess_env
 
 def sweep(launcher: list[str], base: Path, timeout: int) -> tuple[subprocess.CompletedProcess, Path]:
     out = base / "sweep"
-    cmd = [sys.executable, "-m", "experiments.train", "-m", "seed=0,1", "smoke=true", f"hydra.sweep.dir={out}",
+    cmd = [sys.executable, "-m", "experiments.train", "-m", "seed=0,1", "agent=ppo", "smoke=true", f"hydra.sweep.dir={out}",
            *launcher]
     result = subprocess.run(cmd, cwd=base, env=subprocess_env(base), capture_output=True, text=True,
                             timeout=timeout)

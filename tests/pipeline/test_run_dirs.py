@@ -54,7 +54,7 @@ def snapshot(path: Path) -> dict[str, bytes]:
 def runs(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("run_dirs")
     procs = {name: launch("experiments.train", ["smoke=true", *extra, f"hydra.run.dir={base / name}"], base)
-             for name, extra in {"ppo": [], "dqn": ["agent=dqn"]}.items()}
+             for name, extra in {"ppo": ["agent=ppo"], "dqn": ["agent=dqn"]}.items()}
     for name, proc in procs.items():
         result = done(proc)
         assert result.returncode == 0, (name, result.stderr[-3000:])

@@ -1,4 +1,4 @@
-"""Seed statistics of trained models (experiments/seeds.py): grouping by everything but the
+"""Seed statistics of trained models (experiments/support/seeds.py): grouping by everything but the
 seed, and the across-seed mean, t-interval and worst seed."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.seeds import group_of, seed_table
+from experiments.suite import summary
+from experiments.support.seeds import group_of, over_seeds, seed_table
 
 
 def cfg(**changes):
@@ -22,6 +23,26 @@ def cfg(**changes):
             node = node[p]
         node[last] = value
     return OmegaConf.create(base)
+
+
+def test_over_seeds_is_the_mean_the_t_interval_and_the_worst_seed():
+    runs = over_seeds([3.0, 9.0, 1.5, 4.0])
+    assert runs.mean == pytest.approx(4.375)
+    assert runs.ci95 == pytest.approx(3.182446305284263 * np.std([3.0, 9.0, 1.5, 4.0], ddof=1) / 2)
+    assert (runs.worst, runs.worst_at, runs.best) == (9.0, 1, 1.5)
+    assert np.isnan(over_seeds([2.0]).ci95) and over_seeds([2.0]).worst == 2.0  # one seed: no interval
+
+
+def test_the_suite_summary_and_the_seed_table_agree_on_the_same_runs():
+    frame = pd.DataFrame({"agent": ["ppo:0", "ppo:1", "ppo:2"], "mean_cost": [11.0, 13.5, 12.0],
+                          "gap_pct": [10.0, 35.0, 20.0]})
+    row = seed_table(frame, {"ppo:0": ("g", 0), "ppo:1": ("g", 1), "ppo:2": ("g", 2)}).iloc[0]
+    suite = summary(pd.DataFrame({"experiment": "e", "reference": "optimal", "best_other": "base_stock",
+                                  "gap_to_reference_pct": frame["gap_pct"], "gap_to_best_other_pct": -frame["gap_pct"]}))
+    one = suite.iloc[0]
+    assert (one["gap_to_reference_pct"], one["gap_ci95"], one["worst_seed_gap_pct"]) == (
+        row["mean_gap_pct"], row["gap_ci95"], row["worst_gap_pct"])
+    assert row["worst_seed"] == 1
 
 
 def test_runs_differing_only_in_seed_or_evaluation_share_a_group():

@@ -73,7 +73,7 @@ MISMATCHES = {
     "seed_beyond_2**32": (["seed=4294967296"], "seed"),
     "zero_eval_reps": (["eval.reps=0"], "eval.reps"),
     "negative_max_reps": (["eval.max_reps=-1"], "eval.max_reps"),
-    "bad_agent_kwargs": (["agent.kwargs.n_steps=-3"], "agent.kwargs"),
+    "bad_agent_kwargs": (["agent=ppo", "agent.kwargs.n_steps=-3"], "agent.kwargs"),
     "bogus_wandb_mode": (["logger=wandb", "logger.wandb.mode=bogus"], "logger.wandb.mode"),
     "online_wandb_without_credentials": (["logger=wandb", "logger.wandb.mode=online"], "no W&B credentials"),
     "huge_penalty": (["env.penalty=1e300"], "env.penalty"),
@@ -192,7 +192,7 @@ def interrupt_job(sig: signal.Signals) -> Callable[[Path], Result]:
     def job(base: Path) -> Result:
         out = base / "interrupt" / sig.name
         log = base / "logs" / f"interrupt_{sig.name}"
-        args = ["total_timesteps=10000000", "validation.freq=256", "checkpoint.freq=256", *FAST,
+        args = ["agent=ppo", "total_timesteps=10000000", "validation.freq=256", "checkpoint.freq=256", *FAST,
                 *ON_POLICY, f"hydra.run.dir={out}"]
         proc = start(args, base, log)
         deadline = time.monotonic() + TIMEOUT
@@ -211,14 +211,14 @@ def interrupt_job(sig: signal.Signals) -> Callable[[Path], Result]:
 
 def wandb_job(base: Path) -> Result:
     out = base / "wandb_run"
-    args = ["logger=wandb", "total_timesteps=512", "validation.freq=256", "checkpoint.freq=256",
+    args = ["agent=ppo", "logger=wandb", "total_timesteps=512", "validation.freq=256", "checkpoint.freq=256",
             "env.penalty=19", *FAST, *ON_POLICY, f"hydra.run.dir={out}"]
     return train(args, base, "wandb", out)
 
 
 def multirun_job(base: Path) -> Result:
     sweep = base / "multirun"
-    args = ["-m", "seed=0,1", "hydra/launcher=local_parallel", f"hydra.sweep.dir={sweep}",
+    args = ["-m", "seed=0,1", "agent=ppo", "hydra/launcher=local_parallel", f"hydra.sweep.dir={sweep}",
             "total_timesteps=512", "validation.freq=256", "checkpoint.freq=256", *FAST, *ON_POLICY]
     return train(args, base, "multirun", sweep)
 

@@ -10,9 +10,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-import experiments.common  # noqa: F401  (registers the fg.* resolvers)
+import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 from agents.registry import build_task
-from experiments.reporting import ROBUSTNESS_COLUMNS
+from experiments.support.reporting import ROBUSTNESS_COLUMNS
 from tests.conftest import task_overrides
 from tests.pipeline.test_cli import REPO, run_module
 

@@ -1,6 +1,6 @@
 """Wall time to a validation gap, and the final gap, of training runs grouped by setting.
 
-    python -m experiments.time_to_gap --gap 2 \
+    python -m experiments.analysis.time_to_gap --gap 2 \
         --group dummy4 'outputs/ppo_throughput/dummy4_s*' --group batched 'outputs/ppo_throughput/b*_s*'
 
 Per run (an ``experiments.train`` run directory of a task with a known reference cost, e.g. the
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.harness import ci95
+from experiments.support.seeds import over_seeds
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -67,10 +67,10 @@ def cell(values: np.ndarray, d: int) -> str:
     if missed:
         shown = "not reached" if math.isinf(median) else f"{median:,.{d}f}"
         return f"{len(values) - missed} of {len(values)} reached; median {shown}"
-    ci = ci95(values)
-    if math.isnan(ci):
+    runs = over_seeds(values)
+    if math.isnan(runs.ci95):
         return f"{values[0]:,.{d}f}"
-    return f"{values.mean():,.{d}f} ± {ci:,.{d}f} (median {median:,.{d}f}, worst {values.max():,.{d}f})"
+    return f"{runs.mean:,.{d}f} ± {runs.ci95:,.{d}f} (median {median:,.{d}f}, worst {runs.worst:,.{d}f})"
 
 
 def tables(groups: dict[str, list[dict[str, float]]], gap: float) -> list[str]:
@@ -89,7 +89,7 @@ def tables(groups: dict[str, list[dict[str, float]]], gap: float) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.time_to_gap", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.time_to_gap", description=__doc__.split("\n\n")[0])
     parser.add_argument("--group", nargs=2, action="append", metavar=("NAME", "GLOB"), required=True,
                         help="a group of run directories (repeatable)")
     parser.add_argument("--gap", type=float, default=2.0, help="target gap to the reference in %% (2)")

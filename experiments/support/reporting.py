@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agents.harness import Evaluation
-from experiments.plots import plot_costs
+from experiments.support.plots import plot_costs
 
 FOOTNOTE = ("Cost per {unit}: mean over replications ± 95% CI. Gap: paired by replication (common random "
             "numbers) against {reference}, ± 95% CI.")
@@ -231,7 +231,7 @@ def write_robustness(frame: pd.DataFrame, evaluations: dict, scenarios: dict[str
                      title: str, command: str, reference: str | None = None) -> None:
     """``robustness.csv`` (``ROBUSTNESS_COLUMNS``), ``robustness.md``, ``robustness.json``
     (scenario definitions, settings) and ``robustness.png`` in ``out``."""
-    from experiments.plots import plot_robustness
+    from experiments.support.plots import plot_robustness
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Learning algorithms side by side, per instance, from ``experiments.suite`` tables.
 
-    python -m experiments.compare PPO=docs/benchmarks/lost_sales_ppo.csv \\
+    python -m experiments.analysis.compare PPO=docs/benchmarks/lost_sales_ppo.csv \\
         DCL=docs/benchmarks/lost_sales_dcl.csv --out docs/benchmarks/lost_sales_rl
 
 Each input is a suite's per-run CSV (one row per experiment and training seed). Instances are
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.harness import ci95
+from experiments.support.seeds import over_seeds
 
 
 def instance_columns(frame: pd.DataFrame) -> list[str]:
@@ -35,7 +35,7 @@ def instance_columns(frame: pd.DataFrame) -> list[str]:
 def per_instance(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     rows = []
     for key, group in frame.groupby(keys, sort=True):
-        gaps, other = group["gap_to_reference_pct"].to_numpy(), group["gap_to_best_other_pct"].to_numpy()
+        gap, other = over_seeds(group["gap_to_reference_pct"]), over_seeds(group["gap_to_best_other_pct"])
         known = "significantly_ahead" in group and group["significantly_ahead"].notna().all()
         ahead = group["significantly_ahead"].astype(bool) if known else None
         minutes = group["cpu_seconds"] if "cpu_seconds" in group and group["cpu_seconds"].notna().all() else None
@@ -43,8 +43,8 @@ def per_instance(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                      "seeds": len(group), "reference": group["reference"].iloc[0],
                      "reference_cost": group["reference_cost"].mean(), "best_other": group["best_other"].iloc[0],
                      "best_other_gap_pct": 100 * (group["best_other_cost"] / group["reference_cost"] - 1).mean(),
-                     "gap_pct": gaps.mean(), "gap_ci95": ci95(gaps), "worst_gap_pct": gaps.max(),
-                     "vs_best_other_pct": other.mean(), "vs_best_other_ci95": ci95(other),
+                     "gap_pct": gap.mean, "gap_ci95": gap.ci95, "worst_gap_pct": gap.worst,
+                     "vs_best_other_pct": other.mean, "vs_best_other_ci95": other.ci95,
                      "seeds_significantly_ahead": int(ahead.sum()) if ahead is not None else np.nan,
                      "minutes": (minutes if minutes is not None else group["wall_seconds"]).mean() / 60,
                      "minutes_kind": "cpu" if minutes is not None else "wall"})
@@ -106,7 +106,7 @@ def training_minutes(rows: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.compare", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("tables", nargs="+", help="LABEL=path/to/suite.csv, one per algorithm")
     parser.add_argument("--out", type=Path, required=True, help="table path without suffix (.md and .csv)")
     parser.add_argument("--within", nargs="+", type=float, default=[0.2, 0.5, 1.0, 3.0],
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         tables[label] = pd.read_csv(path)
     long, lines = compare(tables, args.within)
     given = sys.argv[1:] if argv is None else argv
-    text = [f"# {args.title}", "", f"Command: `python -m experiments.compare {' '.join(given)}`", "",
+    text = [f"# {args.title}", "", f"Command: `python -m experiments.analysis.compare {' '.join(given)}`", "",
             (__doc__ or "").split("\n\n", 2)[2].strip(), "", *lines, ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text("\n".join(text))

@@ -1,25 +1,53 @@
-"""Seed statistics of trained models (``experiments.benchmark models=[...]``).
+"""Statistics over training seeds: :func:`over_seeds`, the one summary behind every table
+that reports a trained policy "over seeds" (this module's seed table, ``experiments.suite``,
+``experiments.analysis.compare``, ``experiments.analysis.time_to_gap``), and the seed table of
+``experiments.benchmark models=[...]``.
 
 Runs of one experiment that differ only in their training seed (the same task config,
 algorithm and hyperparameters, budget and sharing) form a *group*. For every group of at
 least two runs the benchmark reports, from the same evaluation (common random numbers, the
 same test seeds): the mean cost and the mean gap to the reference over the training seeds
-with a 95% confidence interval across seeds (Student t with n - 1 degrees of freedom), and
-the worst seed. ``seeds.csv`` and ``seeds.md`` hold the table; it is printed too.
+with a 95% confidence interval across seeds (Student t with n - 1 degrees of freedom, the
+harness's :func:`agents.harness.ci95`), and the worst seed. ``seeds.csv`` and ``seeds.md``
+hold the table; it is printed too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from agents.harness import ci95
+
 SEED_COLUMNS = ("group", "runs", "seeds", "mean_cost", "cost_ci95", "mean_gap_pct", "gap_ci95", "worst_seed",
                 "worst_gap_pct", "best_gap_pct", "agents")
+
+
+@dataclass(frozen=True)
+class OverSeeds:
+    """One figure over training seeds (one value per seed): its mean, the half-width of the 95%
+    Student-t CI of that mean across seeds (NaN for one seed), the worst (largest) and best
+    (smallest) value, and the position of the worst. Costs and gaps are "lower is better", so
+    the worst seed is the one with the largest value."""
+
+    mean: float
+    ci95: float
+    worst: float
+    best: float
+    worst_at: int
+
+
+def over_seeds(values) -> OverSeeds:
+    """Mean over training seeds +- 95% t-CI across seeds, worst and best seed of ``values``."""
+    x = np.asarray(values, dtype=np.float64)
+    worst_at = int(np.argmax(x))
+    return OverSeeds(float(x.mean()), ci95(x), float(x[worst_at]), float(x.min()), worst_at)
 
 
 def group_of(cfg) -> tuple[str, int]:
@@ -43,9 +71,8 @@ def group_of(cfg) -> tuple[str, int]:
 
 
 def seed_table(frame: pd.DataFrame, members: dict[str, tuple[str, int]]) -> pd.DataFrame:
-    """One row per group of >= 2 runs (module docstring); ``members``: agent -> (group, seed)."""
-    from scipy import stats
-
+    """One row per group of >= 2 runs (module docstring); ``members``: agent -> (group, seed).
+    The worst seed is the one with the highest mean cost."""
     by_group: dict[str, list[tuple[int, str]]] = {}
     for agent, (group, seed) in members.items():
         by_group.setdefault(group, []).append((seed, agent))
@@ -56,14 +83,13 @@ def seed_table(frame: pd.DataFrame, members: dict[str, tuple[str, int]]) -> pd.D
             continue
         runs.sort()
         agents = [a for _, a in runs]
-        cost = table.loc[agents, "mean_cost"].to_numpy(dtype=float)
-        gap = table.loc[agents, "gap_pct"].to_numpy(dtype=float)
-        t = stats.t.ppf(0.975, len(runs) - 1) / np.sqrt(len(runs))
-        worst = int(np.argmax(cost))
+        cost = over_seeds(table.loc[agents, "mean_cost"].to_numpy(dtype=float))
+        gaps = table.loc[agents, "gap_pct"].to_numpy(dtype=float)
+        gap = over_seeds(gaps)
         rows.append({"group": group, "runs": len(runs), "seeds": " ".join(str(s) for s, _ in runs),
-                     "mean_cost": cost.mean(), "cost_ci95": t * cost.std(ddof=1), "mean_gap_pct": gap.mean(),
-                     "gap_ci95": t * gap.std(ddof=1), "worst_seed": runs[worst][0], "worst_gap_pct": gap[worst],
-                     "best_gap_pct": gap.min(), "agents": " ".join(agents)})
+                     "mean_cost": cost.mean, "cost_ci95": cost.ci95, "mean_gap_pct": gap.mean,
+                     "gap_ci95": gap.ci95, "worst_seed": runs[cost.worst_at][0],
+                     "worst_gap_pct": gaps[cost.worst_at], "best_gap_pct": gap.best, "agents": " ".join(agents)})
     return pd.DataFrame(rows, columns=list(SEED_COLUMNS))
 
 
