@@ -12,17 +12,16 @@ and books exactly as the trips of its own router (``DispatchSimulator.step(..., 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
-from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.core.config import ConfigError, check_choice, check_float
-from envs.core.episode import step_before_reset, unknown_reset_option
+from envs.core.episode import step_before_reset
+from envs.core.parallel import SharedSpaceParallelEnv
 from envs.dispatch import observation as ob
 from envs.dispatch.config import DispatchConfig
 from envs.dispatch.env import position_scale
@@ -53,7 +52,7 @@ def split_agent_obs(obs: np.ndarray, max_orders: int):
 
 
 # -- the env ------------------------------------------------------------------------------
-class CourierDispatchEnv(ParallelEnv):
+class CourierDispatchEnv(SharedSpaceParallelEnv):
     """Same-day delivery with one agent per courier: at each decision epoch every courier at
     the depot picks the order that starts its next trip, or waits.
 
@@ -130,9 +129,7 @@ class CourierDispatchEnv(ParallelEnv):
         self.config = c = config if config is not None else DispatchConfig.from_kwargs(kwargs)
         if c.n_vehicles is None:
             raise ConfigError("n_vehicles: the courier env needs a fleet (an integer >= 1), got None (unlimited)")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
-        self.render_mode = render_mode
+        self._set_render_mode(render_mode)
         self.grow_max_detour = check_float("env.grow_max_detour", grow_max_detour, 0.0, c.day_minutes)
         self.invalid_action = check_choice("env.invalid_action", invalid_action, INVALID_ACTIONS)
         self.sim = DispatchSimulator(c)
@@ -148,18 +145,9 @@ class CourierDispatchEnv(ParallelEnv):
         self._ids = np.zeros(0, dtype=np.int64)
         self._masks = np.zeros((c.n_vehicles, self.K + 1), dtype=np.int8)
 
-    # One space object shared by all agents and returned on every call (PettingZoo's
-    # functools.cache idiom, without a cache that keeps every env alive).
-    def observation_space(self, agent: str) -> spaces.Dict:
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Discrete:
-        return self._act_space
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        problem = unknown_reset_option(options, "courier_dispatch_v0")
-        if problem is not None:
-            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
+        self._warn_reset_options(options)
         if seed is not None or self._rng is None:  # as gymnasium.Env.reset seeds np_random (CRN with the Gym env)
             self._rng, _ = seeding.np_random(seed)
         self.sim.reset(generate_day(self.config, self._rng, seed=seed))

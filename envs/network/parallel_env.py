@@ -11,16 +11,15 @@ The env is a face over :class:`envs.network.simulator.NetworkSimulator` (the dyn
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
-from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from envs.core.episode import step_after_end, step_before_reset, unknown_reset_option
+from envs.core.episode import step_after_end, step_before_reset
+from envs.core.parallel import SharedSpaceParallelEnv
 from envs.network.config import NetworkConfig
 from envs.network.env import kpis, network_config
 from envs.network.simulator import NetworkSimulator
@@ -28,7 +27,7 @@ from envs.network.spaces import OBS_BOUND, NetworkFaces
 from envs.network.topology import Network
 
 
-class NetworkParallelEnv(ParallelEnv):
+class NetworkParallelEnv(SharedSpaceParallelEnv):
     """Replenishment of a multi-echelon network with one agent per node (DC, MFCs, stages).
 
     ## Description
@@ -143,17 +142,10 @@ class NetworkParallelEnv(ParallelEnv):
         self.np_random: np.random.Generator | None = None
         self._length = self.config.episode_length
 
-    def observation_space(self, agent: str) -> spaces.Box:
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self._act_space
 
     # -- episode --------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None):
-        problem = unknown_reset_option(options, "network_v0")
-        if problem is not None:
-            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
+        self._warn_reset_options(options)
         if seed is not None or self.np_random is None:  # as gymnasium.Env.reset (the same draws as Network-v0)
             self.np_random, _ = seeding.np_random(seed)
         self.sim.reset(self.np_random)

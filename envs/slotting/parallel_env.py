@@ -11,17 +11,16 @@ The env is a face over :class:`envs.slotting.simulator.SlottingSimulator` built 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
-from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.core.config import check_choice, check_int
-from envs.core.episode import step_before_reset, unknown_reset_option
+from envs.core.episode import step_before_reset
+from envs.core.parallel import SharedSpaceParallelEnv
 from envs.slotting.config import SlottingConfig
 from envs.slotting.env import check_zones_arg
 from envs.slotting.observation import OBS_MAPS, ObservationBuilder, RecentPicks
@@ -34,7 +33,7 @@ STEP_PARTS = ("cost", "pick_travel", "putaway_travel", "putaway_cost", "relocati
               "lines")
 
 
-class SlottingParallelEnv(ParallelEnv):
+class SlottingParallelEnv(SharedSpaceParallelEnv):
     """Dynamic storage assignment with several putaway operators working at once: every step,
     each operator stores the inbound load it holds; picking tours run in between.
 
@@ -116,9 +115,7 @@ class SlottingParallelEnv(ParallelEnv):
     def __init__(self, render_mode: str | None = None, n_operators: int = 3, n_zones=3, obs_map: str = "grid",
                  invalid_action: str = "nearest", config: SlottingConfig | None = None, **kwargs: Any):
         self.config = c = config if config is not None else SlottingConfig.from_kwargs(kwargs)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
-        self.render_mode = render_mode
+        self._set_render_mode(render_mode)
         self.n_operators = n = check_int("env.n_operators", n_operators, 1, min(MAX_OPERATORS, c.n_skus))
         self.obs_map = check_choice("env.obs_map", obs_map, OBS_MAPS)
         self.invalid_action = check_choice("env.invalid_action", invalid_action, INVALID_ACTIONS)
@@ -140,19 +137,10 @@ class SlottingParallelEnv(ParallelEnv):
         self._masks = np.zeros((n, self.n_slots), dtype=bool)
         self._started = False
 
-    # One space object shared by all agents and returned on every call (the functools.cache
-    # idiom of PettingZoo, as courier_dispatch_v0, without a cache that keeps every env alive).
-    def observation_space(self, agent: str) -> spaces.Dict:
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Discrete:
-        return self._act_space
 
     # -- episode --------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None):
-        problem = unknown_reset_option(options, "slotting_v0")
-        if problem is not None:
-            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
+        self._warn_reset_options(options)
         if seed is not None or self.np_random is None:  # as gymnasium.Env.reset (CRN with the Gymnasium env)
             self.np_random, _ = seeding.np_random(seed)
         self.sim.reset(self.np_random)

@@ -7,16 +7,15 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.core.config import ConfigError, check_choice
-from envs.core.episode import step_after_end, step_before_reset, unknown_reset_option
+from envs.core.episode import step_after_end, step_before_reset
+from envs.core.parallel import SharedSpaceParallelEnv
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.features import GLOBAL_FEATURES
 from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
@@ -31,7 +30,7 @@ PRICE_TARGET = 0.002  # the refused fraction aimed at (the tuned heuristics refu
 PRICE_MAX = 1.0
 
 
-class FulfillmentCenterParallelEnv(ParallelEnv):
+class FulfillmentCenterParallelEnv(SharedSpaceParallelEnv):
     """The fulfilment centre of ``FulfillmentCenter-v0`` with one agent per SKU.
 
     ## Description
@@ -111,9 +110,8 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
         if problem.config.action_type == "order":
             raise ConfigError("env.action_type: expected discrete, continuous or level for per-SKU agents "
                               "(order ranges differ by SKU), got 'order'")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: expected rgb_array or None, got {render_mode!r}")
-        self.render_mode, self.reward_mode = render_mode, reward
+        self._set_render_mode(render_mode)
+        self.reward_mode = reward
         self.problem, self.config = problem, problem.config
         self.sim = FulfillmentSimulator(problem)
         # PettingZoo's naming convention; sku_ids[i] is the catalogue's id of agent sku_i
@@ -130,18 +128,9 @@ class FulfillmentCenterParallelEnv(ParallelEnv):
         self._frames: list = []
         self._rewards = SkuRewards(reward)
 
-    # One space object shared by all agents and returned on every call (what PettingZoo's
-    # functools.cache idiom achieves, without a cache that keeps every env alive).
-    def observation_space(self, agent: str) -> spaces.Box:
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self._act_space
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        problem = unknown_reset_option(options, "fulfillment_center_v0")
-        if problem is not None:
-            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=2)
+        self._warn_reset_options(options)
         if seed is not None or self.sim.rng is None:
             self._rng = np.random.default_rng(seed)
             self._rewards.reset()
