@@ -23,7 +23,7 @@ import pytest
 
 from agents.task import Task, task_class
 from tests.conftest import ALL_TASKS, task_overrides
-from tests.pipeline.test_train import ROOT, subprocess_env
+from tests.pipeline.training_runs import ROOT, subprocess_env
 
 MULTI_AGENT = [n for n in ALL_TASKS if task_class(n).make_parallel_env is not Task.make_parallel_env]
 
