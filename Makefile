@@ -22,13 +22,14 @@ $(STAMP): pyproject.toml
 train: $(STAMP)
 	$(PY) -m experiments.train
 
+# one pytest worker per core; how tests are grouped on workers: tests/conftest.py
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder
 
 # the slow tests (kept out of `make test`; a faster test covers the same behaviour)
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder -m slow
 
 # Hydra's Ray launcher on a local Ray: in its own virtual environment (.venv-ray), because
 # hydra-ray-launcher pins an older cloudpickle than the rest of the stack uses

@@ -11,6 +11,7 @@ operation gets all of this by registering.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 from agents.registry import task_class
 from agents.task import Task
 from tests.conftest import ALL_TASKS, task_overrides
-from tests.pipeline.test_train import ROOT, subprocess_env
+from tests.pipeline.training_runs import ROOT, subprocess_env
 
 MULTI_AGENT = [n for n in ALL_TASKS if task_class(n).make_parallel_env is not Task.make_parallel_env]
 
@@ -72,10 +73,9 @@ JOBS = [(n, False) for n in ALL_TASKS] + [(n, True) for n in MULTI_AGENT]
 
 @pytest.fixture(scope="module")
 def pipelines(tmp_path_factory):
+    """``pipelines(name, shared)``: the paths of that job's pipeline, run on first use."""
     base = tmp_path_factory.mktemp("tasks")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {job: pool.submit(pipeline, *job, base) for job in JOBS}
-        return {job: future.result() for job, future in futures.items()}
+    return functools.cache(lambda name, shared: pipeline(name, shared, base))
 
 
 # -- conformance ------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def test_the_same_seeds_give_the_same_numbers_in_two_processes(name, tmp_path):
 # -- the pipeline ------------------------------------------------------------------------------
 @pytest.mark.parametrize(("name", "shared"), JOBS)
 def test_benchmark_smoke_training_export_and_onnx_benchmark(pipelines, name, shared):
-    paths = pipelines[(name, shared)]
+    paths = pipelines(name, shared)
     kpis = list(task_class(name).kpi_names())
     for table in (paths["onnx_bench"], paths["run"]):
         header = (table / "results.csv").read_text().splitlines()[0].split(",")
@@ -153,7 +153,7 @@ SCENARIO_JOBS = [job for job in JOBS if task_class(job[0]).supports_scenarios]
 def test_a_trained_policy_faces_scenarios_it_never_saw(pipelines, name, shared, tmp_path):
     """A model trained without a scenario is evaluated under one, beside the heuristics:
     its rows are in the robustness table, and the surge changes its cost."""
-    run_dir = pipelines[(name, shared)]["run"]
+    run_dir = pipelines(name, shared)["run"]
     out = tmp_path / "robust"
     python("experiments.benchmark", [*task_overrides(name), "smoke=true", f"models=[{run_dir}]",
                                      "scenarios=[none,demand_surge]", f"hydra.run.dir={out}"], tmp_path)
@@ -165,11 +165,12 @@ def test_a_trained_policy_faces_scenarios_it_never_saw(pipelines, name, shared, 
     assert cost["demand_surge"] != cost["none"]
 
 
-def test_models_of_two_sweeps_with_the_same_job_folder_are_both_evaluated(pipelines, tmp_path):
+@pytest.mark.parametrize("name", ["lost_sales"])  # a parameter: grouped with the task's pipeline
+def test_models_of_two_sweeps_with_the_same_job_folder_are_both_evaluated(pipelines, name, tmp_path):
     """Job 0 of two multirun sweeps: both ``.../0``; each keeps its row."""
     import shutil
 
-    run_dir = pipelines[("lost_sales", False)]["run"]
+    run_dir = pipelines(name, False)["run"]
     first, second = tmp_path / "sweep_a" / "0", tmp_path / "sweep_b" / "0"
     for target in (first, second):
         shutil.copytree(run_dir, target)

@@ -48,7 +48,7 @@ CONFIG_KEYS = {"_target_", "reference", "training", "evaluation"}  # the task's 
 
 
 def subprocess_env(base: Path) -> dict[str, str]:
-    """As tests/pipeline/test_train.py: the repo on the path, one thread, no display, a
+    """As tests/pipeline/training_runs.py: the repo on the path, one thread, no display, a
     scratch HOME, no network."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     dead = "http://127.0.0.1:9"

@@ -29,7 +29,7 @@ from envs.replenishment.fulfillment_center.rows import SkuRows, grouped_refusals
 from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 from experiments.suite import collect
 from tests.fulfillment_center.test_training import rows as read_rows
-from tests.pipeline.test_train import ROOT, subprocess_env, train
+from tests.pipeline.training_runs import ROOT, subprocess_env, train
 
 TARGET = "agents.fulfillment_center.task.FulfillmentCenterTask"
 OPTIONS = [{}, {"fixed_order_cost": 3.0, "purchase_cost": True, "revenue": True, "overflow": "return"},

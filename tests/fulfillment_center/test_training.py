@@ -2,7 +2,7 @@
 and short real training runs (``python -m experiments.train env=fulfillment_center shared=true``),
 plus the centralised agent, the benchmark of trained runs and the export of a shared policy.
 
-The subprocess helpers of ``tests/test_train.py`` are reused (scratch cwd, offline wandb,
+The subprocess helpers of ``tests/pipeline/training_runs.py`` are reused (scratch cwd, offline wandb,
 one torch thread).
 """
 
@@ -24,7 +24,7 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES, agent_rewards
 from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
-from tests.pipeline.test_train import ROOT, subprocess_env, train
+from tests.pipeline.training_runs import ROOT, subprocess_env, train
 
 SMALL = ["agent=ppo", "env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",
