@@ -30,8 +30,8 @@ import numpy as np
 
 from agents.kpi import Kpi
 from agents.registry import scenario_tasks
-from agents.task_config import EvaluationDefaults, typed
-from envs.core.config import ConfigError
+from agents.task_config import EvaluationDefaults
+from envs.core.config import ConfigError, typed
 
 if TYPE_CHECKING:
     from agents.rl.interface import ModelInterface

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from envs.core.config import ConfigError, check_choice, check_int, check_keys
+from envs.core.config import check_choice, check_int, check_keys
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,6 @@ class SharedRewardTraining:
         overrides = dict(self.overrides or {})
         check_keys(f"{t}.overrides", overrides, [f.name for f in fields(self.CONFIG)])
         object.__setattr__(self, "overrides", overrides)
-
-
-def typed(cls, section: str, value: Mapping[str, Any] | None):
-    """A frozen dataclass ``cls`` from a config mapping, unknown keys refused in one line."""
-    if value is None:
-        return cls()
-    if isinstance(value, cls):
-        return value
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{section}: expected a mapping of {', '.join(f.name for f in fields(cls))}, got {value!r}")
-    check_keys(section, value, [f.name for f in fields(cls) if f.init])
-    return cls(**dict(value))
 
 
 def plain(value):

@@ -28,9 +28,9 @@ from agents.dispatch.interface import CourierRows, DispatchBits
 from agents.kpi import Kpi
 from agents.runner import EpisodeCallback, GymFace, PlanWriter, SimKpis, play
 from agents.task import Task
-from agents.task_config import EvaluationDefaults, typed
+from agents.task_config import EvaluationDefaults
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
-from envs.core.config import ConfigError, check_float, check_int
+from envs.core.config import ConfigError, check_float, check_int, typed
 from envs.dispatch.config import DispatchConfig, EuroNeuripsConfig
 from envs.dispatch.env import SameDayDeliveryEnv
 

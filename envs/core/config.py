@@ -15,6 +15,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
+from dataclasses import fields
 from typing import Any
 
 MAX_COST = 1e9
@@ -110,3 +111,16 @@ def env_fields():
     except ConfigError as err:
         message = str(err)
         raise ConfigError(message if message.startswith("env.") else f"env.{message}") from None
+
+
+def typed(cls, section: str, value: Mapping[str, Any] | None):
+    """A frozen dataclass ``cls`` from a config mapping (None: its defaults; an instance: as is),
+    unknown keys refused in one line naming ``section`` and the accepted fields."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{section}: expected a mapping of {', '.join(f.name for f in fields(cls))}, got {value!r}")
+    check_keys(section, value, [f.name for f in fields(cls) if f.init])
+    return cls(**dict(value))

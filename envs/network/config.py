@@ -26,6 +26,7 @@ from envs.core.config import (
     check_float,
     check_int,
     check_keys,
+    typed,
 )
 from envs.replenishment.demand.processes import DemandModelConfig
 
@@ -156,14 +157,7 @@ class TransshipmentConfig:
     @classmethod
     def from_value(cls, value: Any) -> TransshipmentConfig:
         where = "env.transshipment"
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping of mode, cost, lead_time, threshold, got {value!r}")
-        check_keys(where, value, [f.name for f in fields(cls)])
-        v = cls(**dict(value))
+        v = typed(cls, where, value)
         return cls(
             mode=check_choice(f"{where}.mode", v.mode, TRANSSHIPMENT_MODES),
             cost=check_float(f"{where}.cost", v.cost, 0.0, MAX_COST),
