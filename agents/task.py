@@ -13,8 +13,10 @@ trains (checked by ``agents.rl.algorithms.check_algorithm``) and its optional pa
 named by import path and used by the entry point that needs it: speed cases
 (``speed_module``, ``agents.speed_case``), a DCL problem (``dcl_problem_class``), plots and
 suites (``plots``, ``suites``: ``agents.parts``) and stress scenarios
-(``supports_scenarios``). It implements eight hooks (the abstract methods: config, env,
-agents, rollout, model interface); the rest has defaults. A task is stateless once built:
+(``supports_scenarios``). It implements seven hooks (the abstract methods: config, env,
+agents, rollout, model interface); the rest has defaults. Its agents are one mapping, name ->
+:data:`Builder` (:meth:`Task.agent_builders`), from which :meth:`Task.agent_names` and
+:meth:`Task.make_agent` follow. A task is stateless once built:
 :meth:`Task.with_training` and :meth:`Task.with_scenario` return new tasks.
 """
 
@@ -35,6 +37,11 @@ from envs.core.config import ConfigError, typed
 
 if TYPE_CHECKING:
     from agents.rl.interface import ModelInterface
+
+Builder = Callable[[int | None, bool], Any]
+"""How a task builds one agent: ``builder(tuning_reps, smoke)`` -> a ready policy, tuned
+(heuristics: on ``tuning_reps`` replications, None: the task's default), solved (exact optima)
+or as is; ``smoke``: a tiny tuning budget."""
 
 
 class Task(ABC):
@@ -156,13 +163,23 @@ class Task(ABC):
 
     # -- agents ---------------------------------------------------------------------------
     @abstractmethod
+    def agent_builders(self) -> Mapping[str, Builder]:
+        """Every agent the task can build, name -> :data:`Builder`, in the order of
+        :meth:`agent_names`. Cheap to call (a solver is imported by its builder, not here)."""
+
     def agent_names(self) -> tuple[str, ...]:
         """Every agent :meth:`make_agent` can build."""
+        return tuple(self.agent_builders())
 
-    @abstractmethod
     def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
-        """A ready policy: tuned (heuristics; ``tuning_reps`` replications, or the task's
-        default), solved (exact optima) or as is. ``smoke``: a tiny tuning budget."""
+        """Agent ``name`` built by its :data:`Builder`; a one-line ConfigError if the task has no
+        such agent or this instance cannot have it (:meth:`unavailable`)."""
+        builders = self.agent_builders()
+        if name not in builders:
+            raise self.unknown_agent(name)
+        if why := self.unavailable(name):
+            raise ConfigError(f"agents: {name} is not available for this instance: {why}")
+        return builders[name](tuning_reps, smoke)
 
     def unknown_agent(self, name: str) -> ConfigError:
         """The one-line error for an agent ``name`` that :meth:`make_agent` cannot build."""

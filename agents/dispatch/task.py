@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from agents.dispatch.hindsight import Hindsight
 from agents.dispatch.interface import CourierRows, DispatchBits
 from agents.kpi import Kpi
 from agents.runner import EpisodeCallback, GymFace, PlanWriter, SimKpis, play
-from agents.task import Task
+from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.core.config import ConfigError, check_float, check_int, typed
@@ -37,7 +38,6 @@ from envs.dispatch.env import SameDayDeliveryEnv
 if TYPE_CHECKING:
     from agents.rl.interface import ModelInterface
 
-ONLINE = ("greedy", "lazy", "random", "threshold")
 COURIER = ("nearest", "edf", "hungarian")
 SHARED_ALGOS = ("maskable_ppo", "ppo", "a2c")  # masked picks are waits, so unmasked PPO can learn too
 BITS_ALGOS = ("ppo", "a2c")
@@ -153,8 +153,10 @@ class DispatchTask(Task):
         return super().shared_batch(n_copies, seed)
 
     # -- agents ---------------------------------------------------------------------------
-    def agent_names(self) -> tuple[str, ...]:
-        return ("hindsight", *ONLINE, *COURIER)
+    def agent_builders(self) -> dict[str, Builder]:
+        return {"hindsight": self._hindsight, "greedy": partial(self._rule, Greedy), "lazy": partial(self._rule, Lazy),
+                "random": partial(self._rule, RandomDispatch), "threshold": self._threshold,
+                **{name: partial(self._courier, name) for name in COURIER}}
 
     def reference_name(self) -> str | None:
         return "hindsight"
@@ -164,26 +166,20 @@ class DispatchTask(Task):
             return "courier rules need a fleet (n_vehicles)"
         return None
 
-    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
-        c = self.config
-        if name == "greedy":
-            return Greedy(c)
-        if name == "lazy":
-            return Lazy(c)
-        if name == "random":
-            return RandomDispatch(c)
-        if name == "hindsight":
-            r = self.reference
-            return Hindsight(iterations=50 if smoke else r.hindsight_iterations, seconds=None if smoke else r.hindsight_seconds)
-        if name == "threshold":
-            return self.tune_threshold(tuning_reps or (2 if smoke else 24), smoke)
-        if name in COURIER:
-            if why := self.unavailable(name):
-                raise ConfigError(f"agents: {name} is not available for this instance: {why}")
-            from agents.dispatch import couriers
+    def _hindsight(self, tuning_reps: int | None, smoke: bool) -> Hindsight:
+        r = self.reference
+        return Hindsight(iterations=50 if smoke else r.hindsight_iterations, seconds=None if smoke else r.hindsight_seconds)
 
-            return couriers.make(name, self.make_parallel_env())
-        raise self.unknown_agent(name)
+    def _rule(self, cls: type, tuning_reps: int | None, smoke: bool):
+        return cls(self.config)
+
+    def _threshold(self, tuning_reps: int | None, smoke: bool) -> Threshold:
+        return self.tune_threshold(tuning_reps or (2 if smoke else 24), smoke)
+
+    def _courier(self, name: str, tuning_reps: int | None, smoke: bool):
+        from agents.dispatch import couriers
+
+        return couriers.make(name, self.make_parallel_env())
 
     def tune_threshold(self, reps: int, smoke: bool) -> Threshold:
         """The threshold rule raced on the tuning days (anchors: greedy and lazy)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
 from agents.fulfillment_center.rollout import run_episodes
 from agents.kpi import Kpi
-from agents.task import Task
+from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES
@@ -139,14 +140,12 @@ class FulfillmentCenterTask(Task):
         return interface_for(self.problem, essentials)
 
     # -- agents --------------------------------------------------------------------------
-    def agent_names(self) -> tuple[str, ...]:
-        return HEURISTICS
+    def agent_builders(self) -> dict[str, Builder]:
+        return {name: partial(self._heuristic, name) for name in HEURISTICS}
 
-    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+    def _heuristic(self, name: str, tuning_reps: int | None, smoke: bool):
         from agents.fulfillment_center.tuning import TUNE_REPS, make_fc_agent
 
-        if name not in HEURISTICS:
-            raise self.unknown_agent(name)
         reps = tuning_reps or (2 if smoke else TUNE_REPS)
         return make_fc_agent(name, self.problem, **({} if name == "random" else {"reps": reps}))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from agents.kpi import Kpi
 from agents.lost_sales.interface import check_shapes, interface_for
 from agents.lost_sales.rollout import Replications, kpis, rollout
 from agents.runner import check_kind
-from agents.task import Task
+from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults, plain
 from envs.core.config import ConfigError, check_choice, check_int
 from envs.replenishment.lost_sales.config import INITIAL_STATES, LostSalesConfig
@@ -170,10 +171,10 @@ class LostSalesTask(Task):
         return interface_for(self.config, essentials)
 
     # -- agents --------------------------------------------------------------------------
-    def agent_names(self) -> tuple[str, ...]:
+    def agent_builders(self) -> dict[str, Builder]:
         from agents.lost_sales.heuristics import HEURISTICS
 
-        return ("optimal", *HEURISTICS)
+        return {"optimal": self._optimal, **{name: partial(self._heuristic, name) for name in HEURISTICS}}
 
     def reference_name(self) -> str | None:
         """The exact optimum, without a stress scenario. Under one, the DP (which assumes
@@ -201,18 +202,15 @@ class LostSalesTask(Task):
             return f"demand support too wide for the exact myopic rule ({support:,} values > {MAX_MYOPIC_SUPPORT:,})"
         return None
 
-    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+    def _optimal(self, tuning_reps: int | None, smoke: bool):
+        from agents.lost_sales.optimal import make_optimal
+
+        return make_optimal(self.config.stationary())  # the stationary optimum (see reference_name)
+
+    def _heuristic(self, name: str, tuning_reps: int | None, smoke: bool):
         from agents.lost_sales.heuristics import HEURISTICS, RandomPolicy
         from agents.lost_sales.tuning import tune
 
-        if name not in self.agent_names():
-            raise self.unknown_agent(name)
-        if why := self.unavailable(name):
-            raise ConfigError(f"agents: {name} is not available for this instance: {why}")
-        if name == "optimal":
-            from agents.lost_sales.optimal import make_optimal
-
-            return make_optimal(self.config.stationary())  # the stationary optimum (see reference_name)
         if name == "random":
             return RandomPolicy(self.config, seed=0)
         cls, tunable = HEURISTICS[name]

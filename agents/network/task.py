@@ -20,16 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from agents.kpi import Kpi
 from agents.network.rollout import run_episodes
-from agents.task import Task
+from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
-from envs.core.config import ConfigError
 from envs.network.config import REWARDS, NetworkConfig
 
 if TYPE_CHECKING:
@@ -137,8 +136,9 @@ class NetworkTask(Task):
         return interface_for(self.network, essentials)
 
     # -- agents ------------------------------------------------------------------------
-    def agent_names(self) -> tuple[str, ...]:
-        return AGENTS
+    def agent_builders(self) -> dict[str, Builder]:
+        own = {"exact": self._exact, "random": self._random}
+        return {name: own.get(name) or partial(self._tuned, name) for name in AGENTS}
 
     @cached_property
     def exact(self):
@@ -158,21 +158,21 @@ class NetworkTask(Task):
     def reference_cost(self) -> float | None:
         return None if isinstance(self.exact, str) else float(self.exact.cost)
 
-    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
-        from agents.network.heuristics import EchelonBaseStock, RandomOrders
+    def _exact(self, tuning_reps: int | None, smoke: bool):
+        from agents.network.heuristics import EchelonBaseStock
+
+        policy = EchelonBaseStock(self.network, self.exact.levels)
+        policy.exact_cost = float(self.exact.cost)
+        return policy
+
+    def _random(self, tuning_reps: int | None, smoke: bool):
+        from agents.network.heuristics import RandomOrders
+
+        return RandomOrders(self.network)
+
+    def _tuned(self, name: str, tuning_reps: int | None, smoke: bool):
         from agents.network.tuning import TUNE_REPS, tune_network
 
-        if name not in AGENTS:
-            raise self.unknown_agent(name)
-        if name == "random":
-            return RandomOrders(self.network)
-        if name == "exact":
-            why = self.unavailable("exact")
-            if why:
-                raise ConfigError(f"agents: exact is unavailable here: {why}")
-            policy = EchelonBaseStock(self.network, self.exact.levels)
-            policy.exact_cost = float(self.exact.cost)
-            return policy
         e = self.evaluation
         reps = tuning_reps or (2 if smoke else TUNE_REPS)
         return tune_network(name, self.network, reps=reps, periods=e.periods, warmup=e.warmup)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from agents.kpi import Kpi
 from agents.runner import AgentsFace, EpisodeCallback, GymFace, Meter, PlanWriter, play
 from agents.slotting.heuristics import ABC, COI, RULES, Reslot
 from agents.slotting.interface import SlotRows
-from agents.task import Task
+from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults, plain
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.core.config import check_choice, check_int
@@ -208,23 +209,17 @@ class SlottingTask(Task):
                                    invalid_action="nearest")
 
     # -- agents ---------------------------------------------------------------------------
-    def agent_names(self) -> tuple[str, ...]:
-        return tuple(RULES)
+    def agent_builders(self) -> dict[str, Builder]:
+        tuners = {"abc": self.tune_abc, "coi": partial(self.tune_coi, oracle=False),
+                  "oracle": partial(self.tune_coi, oracle=True), "reslot": self.tune_reslot}
+        return {name: partial(self._tuned_rule, tuners[name]) if name in tuners else partial(_untuned, RULES[name])
+                for name in RULES}
 
     def reference_name(self) -> str | None:
         return "oracle"
 
-    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
-        reps = tuning_reps or (2 if smoke else 8)
-        if name == "abc":
-            return self.tune_abc(reps, smoke)
-        if name in ("coi", "oracle"):
-            return self.tune_coi(reps, smoke, oracle=name == "oracle")
-        if name == "reslot":
-            return self.tune_reslot(reps, smoke)
-        if name in RULES:
-            return RULES[name]()
-        raise self.unknown_agent(name)
+    def _tuned_rule(self, tune: Callable, tuning_reps: int | None, smoke: bool):
+        return tune(tuning_reps or (2 if smoke else 8), smoke)
 
     def _race(self, make, axes, reps: int, smoke: bool, anchors):
         e = self.evaluation
@@ -308,6 +303,11 @@ class SlottingTask(Task):
         return {"env.evaluation.periods": 30, "env.evaluation.warmup": 10, "env.evaluation.reps": 2,
                 "env.evaluation.validation_reps": 2, "env.n_aisles": 3, "env.slots_per_side": 5, "env.levels": 2,
                 "env.n_skus": 30, "env.episode_loads": 40}
+
+
+def _untuned(rule: Callable, tuning_reps: int | None, smoke: bool):
+    """A storage rule without parameters to tune (an agent's builder)."""
+    return rule()
 
 
 def _tours(result) -> list[tuple]:

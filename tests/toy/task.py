@@ -2,7 +2,7 @@
 
 The exact optimum is the critical-fractile order ``min{q : P(D <= q) >= p / (p + h)}``; the
 tuned heuristic is a constant order raced on the tuning seeds; ``random`` is the floor. The
-task is its class attributes plus the eight required hooks; this module is also its speed
+task is its class attributes plus the seven required hooks; this module is also its speed
 module (:func:`speed_cases`).
 """
 
@@ -20,7 +20,7 @@ from agents.kpi import Kpi
 from agents.rl.adapter import DirectInterface
 from agents.runner import GymFace, PeriodMeter, play
 from agents.speed_case import SpeedCase, timed
-from agents.task import Task
+from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.core.config import check_int
@@ -113,7 +113,7 @@ class NewsvendorTask(Task):
     algorithms_note = "the newsvendor has discrete orders"
     speed_module = __name__
 
-    # -- the eight required hooks ----------------------------------------------------------
+    # -- the seven required hooks ----------------------------------------------------------
     def make_config(self, env_kwargs: Mapping[str, Any]) -> NewsvendorConfig:
         return NewsvendorConfig.from_kwargs(env_kwargs)
 
@@ -127,23 +127,23 @@ class NewsvendorTask(Task):
     def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
         return lambda: NewsvendorEnv(self.config)
 
-    def agent_names(self) -> tuple[str, ...]:
-        return self.default_agents
+    def agent_builders(self) -> dict[str, Builder]:
+        return {"optimal": self._optimal, "constant": self._constant, "random": self._random}
 
-    def make_agent(self, name: str, tuning_reps: int | None = None, smoke: bool = False):
+    def _optimal(self, tuning_reps: int | None, smoke: bool) -> Constant:
         c = self.config
-        if name == "optimal":
-            ratio = c.penalty / (c.penalty + c.holding_cost)
-            return Constant(int(min(stats.poisson.ppf(ratio, c.mean), c.q_max)), "optimal")
-        if name == "random":
-            return Random(c.q_max)
-        if name != "constant":
-            raise self.unknown_agent(name)
-        reps = tuning_reps or (4 if smoke else 32)
+        ratio = c.penalty / (c.penalty + c.holding_cost)
+        return Constant(int(min(stats.poisson.ppf(ratio, c.mean), c.q_max)), "optimal")
+
+    def _constant(self, tuning_reps: int | None, smoke: bool) -> Constant:
+        c, reps = self.config, tuning_reps or (4 if smoke else 32)
         evaluator = CrnEvaluator(reps, lambda policies, seeds: [self.rollout(p, seeds, 100, 0)["cost"] for p in policies])
         result = evaluator.race(Constant, [Axis("quantity", np.arange(c.q_max + 1), 0, c.q_max)],
                                 RaceSettings(reps, min_screen_reps=min(4, reps)))
         return Constant(result.params["quantity"])
+
+    def _random(self, tuning_reps: int | None, smoke: bool) -> Random:
+        return Random(self.config.q_max)
 
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         horizon = warmup + (periods or self.evaluation.periods)
