@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -141,16 +142,17 @@ def env_overrides(policy) -> dict[str, Any]:
     return dict(getattr(policy, "env_overrides", None) or {})
 
 
-def episode_overrides(policy, episode_length: int, periods: int | None, warmup: int) -> tuple[int, dict[str, Any]]:
-    """The length of a rollout's episodes (``warmup + periods``; ``periods`` None: the config's
-    ``episode_length``) and the env fields to replace: the policy's own (``env_overrides``)
-    plus ``episode_length`` where it differs. A ConfigError if no period would be measured."""
+def episode_env(make_env: Callable[..., Any], policy, periods: int | None, warmup: int, **fields: Any):
+    """The env a rollout plays ``policy`` on: ``make_env`` called with ``fields``, the policy's
+    own (``env_overrides``) and, with ``periods``, ``episode_length=warmup + periods`` (None:
+    the env config's ``episode_length``). A ConfigError if no period would be measured."""
     from envs.core.config import ConfigError
 
-    length = episode_length if periods is None else warmup + periods
+    overrides = {**fields, **env_overrides(policy)}
+    if periods is not None:
+        overrides["episode_length"] = warmup + periods
+    env = make_env(**overrides)
+    length = env.unwrapped.config.episode_length
     if periods is None and warmup >= length:
         raise ConfigError(f"eval.warmup: expected fewer periods than env.episode_length ({length}), got {warmup}")
-    overrides = env_overrides(policy)
-    if length != episode_length:
-        overrides["episode_length"] = length
-    return length, overrides
+    return env

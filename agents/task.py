@@ -113,7 +113,11 @@ class Task(ABC):
 
     # -- env factories --------------------------------------------------------------------
     def make_env(self, **overrides: Any):
-        """The Gymnasium evaluation env (``gymnasium.make(env_id, **env_kwargs)``)."""
+        """The evaluation env of this instance with the env fields ``overrides`` replaced: what
+        :meth:`rollout` plays, in the spaces a trained model meets. Default:
+        ``gymnasium.make(env_id, **env_kwargs(), **overrides)``, the env inside Gymnasium's
+        wrappers (env checker, order enforcing); a task that overrides it returns the env
+        itself, built from what the task has built (``.unwrapped`` is the env either way)."""
         import gymnasium
 
         import envs  # noqa: F401  (registers the ids)

@@ -14,46 +14,54 @@ catalogue, so all policies still share the demand streams.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from agents.base import PolicyKind, episode_overrides
+from agents.base import PolicyKind, episode_env
 from agents.runner import EpisodeCallback, GymFace, PeriodMeter, play
 from envs.replenishment.fulfillment_center.config import Problem
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
+# the fields FulfillmentConfig.build() makes the catalogue from
+CATALOGUE_FIELDS = ("catalogue", "catalogue_seed", "demand_csv", "n_skus", "mean_demand", "lead_time", "unit_cost")
 PER_PERIOD = ("cost", "holding_cost", "shortage_cost", "ordering_cost", "overflow_cost", "revenue",
               "overflow_units", "capacity_utilisation", "days_of_cover", "stockout_rate")
 
 
-def env_for(problem: Problem, overrides: dict | None = None) -> FulfillmentCenterEnv:
-    """The centralised env of ``problem`` (flat observations) with the config fields
-    ``overrides`` replaced (e.g. the action type a policy answers in)."""
+def problem_env(problem: Problem, **overrides: Any) -> FulfillmentCenterEnv:
+    """``FulfillmentCenter-v0`` (the env itself, no Gymnasium wrapper) on ``problem`` with the
+    config fields ``overrides`` replaced: ``problem`` itself if none changes, else its catalogue
+    with the new config (no catalogue is generated or loaded again), unless a field the
+    catalogue is built from changes (:data:`CATALOGUE_FIELDS`: then the config is built anew).
+    The one way evaluation and tuning envs are made (``FulfillmentCenterTask.make_env``)."""
     cfg = problem.config
-    changes = {"obs_format": "flat", **(overrides or {})}
-    if all(getattr(cfg, k) == v for k, v in changes.items()):
+    if all(getattr(cfg, k) == v for k, v in overrides.items()):
         return FulfillmentCenterEnv(problem=problem)
-    return FulfillmentCenterEnv(problem=Problem(replace(cfg, **changes), problem.catalogue))
+    if any(k in CATALOGUE_FIELDS and getattr(cfg, k) != v for k, v in overrides.items()):
+        return FulfillmentCenterEnv(problem=cfg.replace(**overrides).build())
+    return FulfillmentCenterEnv(problem=Problem(replace(cfg, **overrides), problem.catalogue))
 
 
-def run_episodes(problem: Problem, policy, seeds: Sequence[int], warmup: int = 0, periods: int | None = None,
-                 callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
-    """Play one episode per seed (``agents.runner``); per-replication means over the periods
-    after ``warmup``. ``periods``: measured periods (episodes of ``warmup + periods``
-    periods); None: the rest of the config's episode.
+def run_episodes(make_env: Callable[..., FulfillmentCenterEnv], policy, seeds: Sequence[int], warmup: int = 0,
+                 periods: int | None = None, callback: EpisodeCallback | None = None) -> dict[str, np.ndarray]:
+    """Play one episode per seed (``agents.runner``) on ``make_env(**fields)`` (e.g.
+    ``FulfillmentCenterTask.make_env``) with flat observations and the policy's fields;
+    per-replication means over the periods after ``warmup``. ``periods``: measured periods
+    (episodes of ``warmup + periods`` periods); None: the rest of the config's episode.
 
     Returns arrays of shape (R,): every key of ``PER_PERIOD`` (mean per period), plus
     ``fill_rate`` (sales / demand over the measured periods), ``fill_rate_A/B/C`` by
     popularity class and ``inventory_turnover`` (annualised, 365 * sales / mean on-hand).
     """
-    _, overrides = episode_overrides(policy, problem.config.episode_length, periods, warmup)
-    faces = {PolicyKind.OBSERVATION: lambda: GymFace(env_for(problem, overrides))}
+    env = episode_env(make_env, policy, periods, warmup, obs_format="flat")
+    problem = env.unwrapped.problem
     classes = problem.catalogue.popularity_class()
     masks = {c: classes == c for c in ("A", "B", "C") if np.any(classes == c)}
-    return play(policy, seeds, faces, lambda face: FulfillmentMeter(warmup, problem.n, masks), callback,
-                "fulfillment_center")
+    return play(policy, seeds, {PolicyKind.OBSERVATION: lambda: GymFace(env)},
+                lambda face: FulfillmentMeter(warmup, problem.n, masks), callback, "fulfillment_center")
 
 
 class FulfillmentMeter(PeriodMeter):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from agents.fulfillment_center.interface import ACTION_KEYS, interface_for
-from agents.fulfillment_center.rollout import run_episodes
+from agents.fulfillment_center.rollout import problem_env, run_episodes
 from agents.kpi import Kpi
 from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
@@ -115,6 +115,12 @@ class FulfillmentCenterTask(Task):
         t = self.training
         return Problem(split.config.replace(action_type=t.action_type, **t.overrides), split.catalogue)
 
+    def make_env(self, training_split: bool = False, **overrides: Any):
+        """``FulfillmentCenter-v0`` on this task's problem (``rollout.problem_env``: no catalogue
+        built again) with the config fields ``overrides``; ``training_split``: on
+        ``Problem.training_split()``, what validation plays (module docstring)."""
+        return problem_env(self.problem.training_split() if training_split else self.problem, **overrides)
+
     def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
         from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 
@@ -151,10 +157,10 @@ class FulfillmentCenterTask(Task):
 
     # -- evaluation ----------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        return run_episodes(self.problem, policy, seeds, warmup, periods=periods)
+        return run_episodes(self.make_env, policy, seeds, warmup, periods=periods)
 
     def validation_rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int):
-        return run_episodes(self.problem.training_split(), policy, seeds, warmup, periods=periods)
+        return run_episodes(partial(self.make_env, training_split=True), policy, seeds, warmup, periods=periods)
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:

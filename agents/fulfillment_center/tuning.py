@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ from agents.fulfillment_center.heuristics import (
     RandomOrders,
     SsPolicy,
 )
-from agents.fulfillment_center.rollout import run_episodes
+from agents.fulfillment_center.rollout import problem_env, run_episodes
 from agents.seeds import TUNE_SEED_BASE
 from agents.tuning import Axis, CrnEvaluator, RaceResult, RaceSettings, params_key
 from envs.core.config import ConfigError
@@ -69,13 +70,14 @@ class _Evaluator(CrnEvaluator):
         if periods is not None and periods != cfg.episode_length:
             problem = Problem(cfg.replace(episode_length=int(periods)), problem.catalogue)
         self.problem = problem.training_split()
+        self.make_env = partial(problem_env, self.problem)
         length = self.problem.config.episode_length
         self.warmup = min(TUNE_WARMUP, length // 4) if warmup is None else int(warmup)
         super().__init__(reps, self._play, key=params_key)
         self.settings = RaceSettings(self.reps, min_screen_reps=min(SCREEN_REPS, self.reps))
 
     def _play(self, policies: list[FCPolicy], seeds: np.ndarray) -> np.ndarray:
-        return np.stack([run_episodes(self.problem, p, seeds, self.warmup)["cost"] for p in policies])
+        return np.stack([run_episodes(self.make_env, p, seeds, self.warmup)["cost"] for p in policies])
 
 
 def _safety_axis(low: float = SAFETY_LOW, high: float = 2.0) -> Axis:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from agents.kpi import Kpi
-from agents.network.rollout import run_episodes
+from agents.network.rollout import network_env, run_episodes
 from agents.task import Builder, Task
 from agents.task_config import EvaluationDefaults, SharedRewardTraining, plain
 from envs.network.config import REWARDS, NetworkConfig
@@ -115,6 +115,11 @@ class NetworkTask(Task):
         return replace(self.config, action_type=self.training.action_type,
                        reward=self.training.reward, **self.training.overrides)
 
+    def make_env(self, **overrides: Any):
+        """``Network-v0`` on this task's network (``rollout.network_env``: no network built
+        again) with the config fields ``overrides``."""
+        return network_env(self.network, **overrides)
+
     def training_env_fn(self, maskable: bool = False) -> Callable[[], Any]:
         from envs.network.env import NetworkEnv
 
@@ -179,7 +184,7 @@ class NetworkTask(Task):
 
     # -- evaluation --------------------------------------------------------------------
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
-        return run_episodes(self.network, policy, seeds, warmup, periods=periods)
+        return run_episodes(self.make_env, policy, seeds, warmup, periods=periods)
 
     @classmethod
     def smoke_overrides(cls) -> dict[str, Any]:

@@ -19,6 +19,7 @@ deterministic.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from agents.network.heuristics import (
     levels_from_safety,
     stacked,
 )
-from agents.network.rollout import run_episodes
+from agents.network.rollout import network_env, run_episodes
 from agents.seeds import TUNE_SEED_BASE
 from agents.tuning import Axis, CrnEvaluator, RaceSettings
 from envs.network.simulator import NetworkSimulator
@@ -49,6 +50,7 @@ class Evaluator(CrnEvaluator):
 
     def __init__(self, network: Network, reps: int, periods: int | None, warmup: int):
         self.network, self.periods, self.warmup = network, periods, int(warmup)
+        self.make_env = partial(network_env, network)
         super().__init__(reps, self._play, key=behaviour_key)
         self.settings = RaceSettings(self.reps, min_screen_reps=min(2, self.reps), max_screen=400)
 
@@ -60,7 +62,7 @@ class Evaluator(CrnEvaluator):
 
     def _play(self, policies: list, seeds: np.ndarray) -> np.ndarray:
         if not self.batched:
-            return np.stack([run_episodes(self.network, p, seeds, self.warmup, self.periods)["cost"] for p in policies])
+            return np.stack([run_episodes(self.make_env, p, seeds, self.warmup, self.periods)["cost"] for p in policies])
         return self._run_batched(policies, seeds)
 
     def _run_batched(self, policies: list, seeds: np.ndarray) -> np.ndarray:

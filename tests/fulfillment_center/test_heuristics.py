@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from agents.fulfillment_center.heuristics import (
     SsPolicy,
 )
 from agents.fulfillment_center.quantiles import critical_ratio, demand_quantile
-from agents.fulfillment_center.rollout import env_for, run_episodes
+from agents.fulfillment_center.rollout import problem_env, run_episodes
 from agents.fulfillment_center.task import FulfillmentCenterTask
 from agents.fulfillment_center.tuning import make_fc_agent, tune_fc
 from agents.lost_sales.heuristics import BaseStock
@@ -41,9 +42,14 @@ def uniform(**kw):
     return FulfillmentConfig(catalogue="uniform", **kw).build()
 
 
+def episodes(problem, policy, seeds, warmup=0):
+    """``policy``'s KPIs on one episode of ``problem`` per seed (the task's rollout on it)."""
+    return run_episodes(partial(problem_env, problem), policy, seeds, warmup)
+
+
 def flat_obs(problem, on_hand, pipeline, forecast):
     """A flat observation (feature-major, as the env builds it) with the given units."""
-    env = env_for(problem, {"action_type": "order"})
+    env = problem_env(problem, action_type="order")
     env.reset(seed=0)
     env.sim.on_hand = np.asarray(on_hand, dtype=np.int64)
     env.sim.pipe[:] = 0
@@ -56,7 +62,7 @@ def flat_obs(problem, on_hand, pipeline, forecast):
 def test_observation_parsing_matches_the_simulator_state():
     problem = FulfillmentConfig(n_skus=25, episode_length=40, backorders=True).build()
     policy = ForecastBaseStock(problem, 1.0)
-    env = env_for(problem, {"action_type": "order"})
+    env = problem_env(problem, action_type="order")
     obs, _ = env.reset(seed=3)
     for _ in range(30):
         on_hand, pipeline, forecast = policy.state(obs[None].astype(np.float64))
@@ -114,7 +120,7 @@ def test_single_sku_with_a_fixed_forecast_is_the_single_sku_base_stock_policy():
         q = policy.predict(flat_obs(problem, [on_hand], [pipe], [5.0]))[0]
         assert q.shape == (1,) and q[0] == min(max(level - on_hand - pipe, 0), problem.q_max[0])
     # and whole trajectories coincide with LostSales-v0 under its base-stock policy
-    fc_env = env_for(problem, {"action_type": "order"})
+    fc_env = problem_env(problem, action_type="order")
     ls_env = LostSalesEnv(config=config)
     single = BaseStock(config, level)
     for seed in (EVAL_SEED_BASE, EVAL_SEED_BASE + 1):
@@ -130,7 +136,7 @@ def test_single_sku_with_a_fixed_forecast_is_the_single_sku_base_stock_policy():
 
 def test_orders_are_integers_within_q_max_for_batches_and_single_observations():
     problem = FulfillmentConfig(n_skus=15, episode_length=30, fixed_order_cost=10.0, capacity_days=1.0).build()
-    env = env_for(problem, {"action_type": "order"})
+    env = problem_env(problem, action_type="order")
     obs, _ = env.reset(seed=1)
     rng = np.random.default_rng(0)
     batch = np.repeat(obs[None], 5, axis=0)
@@ -159,8 +165,8 @@ def test_s_S_orders_only_at_or_below_s():
 
 def test_capacity_aware_equals_base_stock_with_unlimited_capacity():
     problem = FulfillmentConfig(n_skus=20, episode_length=50, capacity_days=None).build()
-    plain = run_episodes(problem, ForecastBaseStock(problem, 0.7), EVAL_SEEDS[:2])
-    capped = run_episodes(problem, CapacityAwareBaseStock(problem, 0.7, 0.8), EVAL_SEEDS[:2])
+    plain = episodes(problem, ForecastBaseStock(problem, 0.7), EVAL_SEEDS[:2])
+    capped = episodes(problem, CapacityAwareBaseStock(problem, 0.7, 0.8), EVAL_SEEDS[:2])
     np.testing.assert_array_equal(plain["cost"], capped["cost"])
     assert tune_fc("capacity_base_stock", problem, periods=30).fill_target == math.inf
 
@@ -174,9 +180,9 @@ def test_tuned_base_stock_beats_random_and_ordering_nothing():
         def predict(self, obs, state=None, episode_start=None, deterministic=True):
             return np.zeros(problem.n, dtype=np.int64), None
 
-    tuned = run_episodes(problem, make_fc_agent("base_stock", problem), EVAL_SEEDS)["cost"]
-    random = run_episodes(problem, make_fc_agent("random", problem), EVAL_SEEDS)["cost"]
-    nothing = run_episodes(problem, Nothing(), EVAL_SEEDS)["cost"]
+    tuned = episodes(problem, make_fc_agent("base_stock", problem), EVAL_SEEDS)["cost"]
+    random = episodes(problem, make_fc_agent("random", problem), EVAL_SEEDS)["cost"]
+    nothing = episodes(problem, Nothing(), EVAL_SEEDS)["cost"]
     assert (tuned < 0.5 * random).all() and (tuned < 0.5 * nothing).all()
 
 
@@ -186,7 +192,7 @@ def test_capacity_aware_base_stock_overflows_less_and_costs_less_when_capacity_i
     plain = make_fc_agent("base_stock", problem)
     aware = make_fc_agent("capacity_base_stock", problem)
     assert math.isfinite(aware.fill_target)
-    a, b = run_episodes(problem, aware, seeds, 28), run_episodes(problem, plain, seeds, 28)
+    a, b = episodes(problem, aware, seeds, 28), episodes(problem, plain, seeds, 28)
     assert a["overflow_units"].mean() < 0.8 * b["overflow_units"].mean()
     diff = a["cost"] - b["cost"]
     assert diff.mean() + 2 * diff.std(ddof=1) / np.sqrt(len(diff)) < 0  # significantly cheaper
@@ -196,9 +202,9 @@ def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
     seen = []
     real = fc_tuning.run_episodes
 
-    def spy(problem, policy, seeds, warmup=0, periods=None, callback=None):
+    def spy(make_env, policy, seeds, warmup=0, periods=None, callback=None):
         seen.extend(seeds)
-        return real(problem, policy, seeds, warmup, periods, callback)
+        return real(make_env, policy, seeds, warmup, periods, callback)
 
     monkeypatch.setattr(fc_tuning, "run_episodes", spy)
     problem = FulfillmentConfig(n_skus=10, episode_length=80, fixed_order_cost=5.0).build()
@@ -208,8 +214,8 @@ def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
     assert set(seen) == {TUNE_SEED_BASE + r for r in range(3)}
     assert first.tuning["candidate_reps"] >= 8 and first.tuning["seed_base"] == TUNE_SEED_BASE
     # the reported tuning cost is the winner's cost on those seeds
-    again = real(problem, SsPolicy(problem, **first.params()), [TUNE_SEED_BASE + r for r in range(3)],
-                 first.tuning["warmup"])["cost"].mean()
+    again = episodes(problem, SsPolicy(problem, **first.params()), [TUNE_SEED_BASE + r for r in range(3)],
+                     first.tuning["warmup"])["cost"].mean()
     assert again == pytest.approx(first.tuning_cost)
 
 

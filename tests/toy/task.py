@@ -147,8 +147,8 @@ class NewsvendorTask(Task):
 
     def rollout(self, policy, seeds: Sequence[int], periods: int | None, warmup: int) -> dict[str, np.ndarray]:
         horizon = warmup + (periods or self.evaluation.periods)
-        env = NewsvendorEnv(**{**self.config.to_dict(), "episode_length": horizon})
-        faces = {PolicyKind.OBSERVATION: lambda: GymFace(env, simulator=lambda env: env)}  # the env is its simulator
+        env = self.make_env(episode_length=horizon)  # Task.make_env: gymnasium.make(env_id, ...)
+        faces = {PolicyKind.OBSERVATION: lambda: GymFace(env, simulator=lambda env: env.unwrapped)}  # its own simulator
         return play(policy, seeds, faces, lambda face: NewsvendorMeter(warmup), task=self.name)
 
     def model_interface(self, shared: bool = False, essentials: Mapping[str, Any] | None = None,
