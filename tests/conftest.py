@@ -72,15 +72,24 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
-def pytest_xdist_make_scheduler(config, log):
-    """With ``--dist loadscope``, the groups of :func:`xdist_group` (pytest-xdist 3.8 cannot
-    read ``xdist_group`` marks under pytest 9, whose node ids it can no longer extend)."""
-    if config.getvalue("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
+class GroupScheduling:
+    """The xdist hook (registered only when pytest-xdist is loaded: ``-p no:xdist`` works)."""
 
-    class ByGroup(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return xdist_group(nodeid)
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        """With ``--dist loadscope``, the groups of :func:`xdist_group` (pytest-xdist 3.8 cannot
+        read ``xdist_group`` marks under pytest 9, whose node ids it can no longer extend)."""
+        if config.getvalue("dist") != "loadscope":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
 
-    return ByGroup(config, log)
+        class ByGroup(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return xdist_group(nodeid)
+
+        return ByGroup(config, log)
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(GroupScheduling(), "fulfillgym-xdist-groups")

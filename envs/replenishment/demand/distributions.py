@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-from scipy import stats
 
 from envs.core.config import ConfigError, check_choice, check_float, check_keys
 
@@ -99,6 +98,8 @@ class DemandConfig:
         if var <= self.mean:
             raise ConfigError(f"{d}.variance: expected a number > mean ({self.mean}) for negative_binomial, got {var}")
         object.__setattr__(self, "variance", var)
+        from scipy import stats  # (imported on use: a slow import most commands never need)
+
         n, p = self.nbinom_params()
         if not stats.nbinom.sf(MAX_DEMAND, n, p) < PMF_TAIL:  # also refuses NaN
             raise ConfigError(
@@ -128,6 +129,8 @@ class DemandConfig:
         """pmf of one period's demand over 0..d_max (tail < 1e-12 dropped, renormalised)."""
         if self._pmf_cache is not None:
             return self._pmf_cache
+        from scipy import stats
+
         if self.distribution == "poisson":
             dist = stats.poisson(self.mean)
             probs = dist.pmf(np.arange(int(dist.isf(PMF_TAIL)) + 2))
@@ -170,6 +173,8 @@ class DemandConfig:
         target = q - QUANTILE_TOL
         if target <= 0:
             return 0
+        from scipy import stats
+
         if self.distribution == "poisson":
             return _discrete_quantile(stats.poisson(periods * self.mean), target)
         if self.distribution == "negative_binomial":
