@@ -25,7 +25,7 @@ import pytest
 from agents.registry import task_class
 from agents.task import Task
 from tests.conftest import ALL_TASKS, task_overrides
-from tests.pipeline.training_runs import ROOT, subprocess_env
+from tests.entry_points import ROOT, subprocess_env
 
 MULTI_AGENT = [n for n in ALL_TASKS if task_class(n).make_parallel_env is not Task.make_parallel_env]
 

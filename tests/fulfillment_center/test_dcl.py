@@ -28,8 +28,9 @@ from envs.replenishment.fulfillment_center.parallel_env import agent_observation
 from envs.replenishment.fulfillment_center.rows import SkuRows, grouped_refusals
 from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 from experiments.suite import collect
+from tests.entry_points import ROOT, subprocess_env
 from tests.fulfillment_center.test_training import rows as read_rows
-from tests.pipeline.training_runs import ROOT, subprocess_env, train
+from tests.pipeline.training_runs import train
 
 TARGET = "agents.fulfillment_center.task.FulfillmentCenterTask"
 OPTIONS = [{}, {"fixed_order_cost": 3.0, "purchase_cost": True, "revenue": True, "overflow": "return"},

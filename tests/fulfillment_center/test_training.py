@@ -24,7 +24,8 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES, agent_rewards
 from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
-from tests.pipeline.training_runs import ROOT, subprocess_env, train
+from tests.entry_points import ROOT, subprocess_env
+from tests.pipeline.training_runs import train
 
 SMALL = ["agent=ppo", "env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",

@@ -289,7 +289,7 @@ def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
 
 
 def train_run(vec_env: str, out: Path) -> subprocess.Popen:
-    from tests.pipeline.training_runs import subprocess_env
+    from tests.entry_points import subprocess_env
 
     args = [sys.executable, "-m", "experiments.train", "agent=ppo", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
             "benchmark.agents=[]", "logger=csv", f"hydra.run.dir={out}"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pipeline.training_runs import ROOT, subprocess_env
+from tests.entry_points import ROOT, subprocess_env
 
 
 def sweep(launcher: list[str], base: Path, timeout: int) -> tuple[subprocess.CompletedProcess, Path]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from agents.rl import checkpoints
-from tests.pipeline.training_runs import subprocess_env
+from tests.entry_points import subprocess_env
 
 
 def launch(module: str, args: list[str], base: Path, cwd: Path | None = None) -> subprocess.Popen:

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.pipeline.training_runs import CONTINUOUS, FAST, ROOT, needs, train_in_process
+from tests.entry_points import ROOT
+from tests.pipeline.training_runs import CONTINUOUS, FAST, needs, train_in_process
 
 MISMATCHES = {
     "dqn_continuous": (["agent=dqn", *CONTINUOUS], "agent=dqn"),

@@ -12,14 +12,8 @@ import pytest
 import yaml
 
 from agents.rl import checkpoints
-from tests.pipeline.training_runs import (
-    Result,
-    copy_run,
-    load_checkpoint_model,
-    needs,
-    read_csv,
-    train,
-)
+from tests.entry_points import Result
+from tests.pipeline.training_runs import copy_run, load_checkpoint_model, needs, read_csv, train
 
 
 # -- 1. SIGTERM / SIGINT stop cleanly; resume continues --------------------------------------

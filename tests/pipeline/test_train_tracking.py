@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from agents.rl import checkpoints
-from tests.pipeline.training_runs import ROOT, needs, read_csv
+from tests.entry_points import ROOT
+from tests.pipeline.training_runs import needs, read_csv
 
 # -- 1. wandb (offline) ---------------------------------------------------------------------
 WANDB_BLOCK = 32 * 1024

@@ -8,16 +8,13 @@ time, and each test waits for its own. Commands that fail before training starts
 in this process instead (:func:`train_in_process`): the same ``main``, without the start-up
 of a new interpreter.
 
-The subprocesses get ``OMP_NUM_THREADS=1`` (torch's default thread pool slows these
-tiny networks down several-fold on a busy 2-core machine), run in a scratch working
-directory (so a stray ``outputs/`` never lands in the repo), and have wandb pointed at
-scratch directories with every network endpoint set to a closed local port.
+The environment of either way (threads, scratch directories, wandb offline with no
+network): ``tests/entry_points.py``.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import signal
 import subprocess
@@ -25,14 +22,12 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from agents.rl import checkpoints
 from agents.rl.algorithms import algorithm
+from tests.entry_points import TIMEOUT, Result, run_in_process, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 300  # seconds for any one subprocess
 STARTED: list[subprocess.Popen] = []  # killed at teardown if still running (failed tests)
 
 # Small evaluation and benchmark; no heuristic tuning unless a test asks for it.
@@ -60,51 +55,6 @@ AGENTS = {
 }
 
 # -- running experiments.train --------------------------------------------------------------
-@dataclass
-class Result:
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-    out: Path | None = None  # the run (or sweep) directory
-
-    def explain(self) -> str:
-        return (f"python -m experiments.train {' '.join(self.args)}\nexit {self.returncode}\n"
-                f"--- stdout (tail)\n{self.stdout[-3000:]}\n--- stderr (tail)\n{self.stderr[-3000:]}")
-
-    def assert_ok(self) -> None:
-        assert self.returncode == 0, self.explain()
-        assert "Traceback" not in self.stderr, self.explain()
-
-    def assert_one_line_error(self, *fragments: str) -> str:
-        lines = self.stderr.strip().splitlines()
-        assert self.returncode == 2, self.explain()
-        assert len(lines) == 1 and lines[0].startswith("error: "), self.explain()
-        for fragment in fragments:
-            assert fragment in lines[0], self.explain()
-        return lines[0]
-
-
-def subprocess_env(base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    dead = "http://127.0.0.1:9"  # the discard port: any network attempt fails at once
-    env.update({
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-        "COLUMNS": "200", "HYDRA_FULL_ERROR": "1",
-        "WANDB_SILENT": "true", "WANDB_BASE_URL": dead, "WANDB_DISABLE_CODE": "true",
-        "WANDB_CONFIG_DIR": str(base / "wandb_home" / "config"),
-        "WANDB_CACHE_DIR": str(base / "wandb_home" / "cache"),
-        "WANDB_DATA_DIR": str(base / "wandb_home" / "data"),
-        "WANDB_ARTIFACT_DIR": str(base / "wandb_home" / "artifacts"),
-        "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "http_proxy": dead, "https_proxy": dead,
-        "HOME": str(base / "home"),  # no ~/.netrc W&B credentials, no shared solver cache
-    })
-    env.pop("NO_PROXY", None)
-    env.pop("no_proxy", None)
-    return env
-
-
 def start(args: list[str], base: Path, log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """Start ``python -m experiments.train ARGS``; stdout/stderr go to ``log``.{out,err}."""
     cwd = cwd or base / "cwd"
@@ -126,7 +76,7 @@ def finish(proc: subprocess.Popen, args: list[str], log: Path, out: Path | None 
         proc.kill()
         proc.wait()
         raise
-    return Result(args, proc.returncode, Path(f"{log}.out").read_text(),
+    return Result("experiments.train", args, proc.returncode, Path(f"{log}.out").read_text(),
                   Path(f"{log}.err").read_text(), out)
 
 
@@ -138,39 +88,9 @@ def train(args: list[str], base: Path, name: str, out: Path | None = None,
 
 
 def train_in_process(args: list[str], base: Path, out: Path, monkeypatch, capsys) -> Result:
-    """``experiments.train``'s ``main`` on ``args``, in this process, with the environment
-    of :func:`subprocess_env` and Hydra's config set as a run sets it (``out`` is the run
-    dir); its exit status is 0, or that of the ``SystemExit`` it raises. Other exceptions
-    propagate (a traceback fails the test)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
+    """``experiments.train``'s ``main`` on ``args`` in this process (``tests.entry_points``)."""
+    return run_in_process("experiments.train", args, base, monkeypatch, capsys, out)
 
-    from experiments.train import main
-
-    for key in [k for k in os.environ if k.startswith("WANDB_")]:
-        monkeypatch.delenv(key)
-    for key, value in subprocess_env(base).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.setattr(sys, "argv", ["experiments/train.py", *args])
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3", job_name="train"):
-        cfg = compose("train.yaml", overrides=args, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(out)
-        HydraConfig.instance().set_config(cfg)
-        del cfg["hydra"]
-    capsys.readouterr()
-    try:
-        main(cfg)
-        returncode = 0
-    except SystemExit as stop:
-        returncode = stop.code if isinstance(stop.code, int) else 1
-    finally:
-        HydraConfig.instance().cfg = None  # as outside any run, for the tests that follow
-    captured = capsys.readouterr()
-    return Result(args, returncode, captured.out, captured.err, out)
 
 # -- the jobs -------------------------------------------------------------------------------
 def agent_job(name: str) -> Callable[[Path], Result]:
@@ -199,7 +119,7 @@ def interrupt_job(sig: signal.Signals) -> Callable[[Path], Result]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 proc.wait()
-                return Result(args, -999, Path(f"{log}.out").read_text(),
+                return Result("experiments.train", args, -999, Path(f"{log}.out").read_text(),
                               "no checkpoint appeared\n" + Path(f"{log}.err").read_text(), out)
             time.sleep(0.1)
         proc.send_signal(sig)
