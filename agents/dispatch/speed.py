@@ -1,6 +1,6 @@
 """Speed cases of the dispatch task (``python -m experiments.speed --task dispatch``).
 
-* simulated days per second of ``SameDayDeliveryEnv`` (the default scenario: about 300
+* simulated days per second of ``SameDayDeliveryEnv`` (the default instance: about 300
   orders, 10 vehicles, 15-minute epochs, the insertion router) with random actions (each
   shown order dispatched with probability 1/2), and with the greedy rule (dispatch all);
 * decision epochs per second of the courier env (``courier_dispatch_v0``) with random legal
@@ -8,7 +8,7 @@
 * routing problems per second of the insertion router alone, on epoch-sized problems (20
   orders, 10 idle vehicles, the default costs).
 
-Goal: one simulated day of the default scenario in at most 50 ms (at least 20 days/s) with
+Goal: one simulated day of the default instance in at most 50 ms (at least 20 days/s) with
 random actions.
 """
 
