@@ -4,15 +4,15 @@ The batched rows simulator is checked against ``FulfillmentSimulator`` (whole ce
 cost option), the per-SKU rollouts against the base rollouts they decouple from (the current
 policy's own action must reproduce the base rollout's cost exactly, capacity coupling
 included), generation 0's imitation against the heuristic's orders, and the pipeline by real
-short runs from the command line (training, logging, resume, ONNX export with parity).
+short runs of the entry points (training, logging, resume, ONNX export with parity), in this
+process (``tests.entry_points.run_in_process``: the same Hydra ``main`` on the same composed
+config).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -28,9 +28,9 @@ from envs.replenishment.fulfillment_center.parallel_env import agent_observation
 from envs.replenishment.fulfillment_center.rows import SkuRows, grouped_refusals
 from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 from experiments.suite import collect
-from tests.entry_points import ROOT, subprocess_env
+from tests.entry_points import run_in_process
 from tests.fulfillment_center.test_training import rows as read_rows
-from tests.pipeline.training_runs import train
+from tests.in_process_runs import run_once
 
 TARGET = "agents.fulfillment_center.task.FulfillmentCenterTask"
 OPTIONS = [{}, {"fixed_order_cost": 3.0, "purchase_cost": True, "revenue": True, "overflow": "return"},
@@ -168,7 +168,7 @@ SMALL_DCL = ["env=fulfillment_center", "agent=dcl", "shared=true", "env.n_skus=8
 def dcl_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("fc_dcl")
     out = base / "run"
-    return base, train([*SMALL_DCL, "total_timesteps=192", f"hydra.run.dir={out}"], base, "fc_dcl", out)
+    return base, run_once("experiments.train", [*SMALL_DCL, "total_timesteps=192", f"hydra.run.dir={out}"], base, out)
 
 
 def test_dcl_trains_a_shared_policy_from_the_command_line(dcl_run):
@@ -188,22 +188,23 @@ def test_dcl_trains_a_shared_policy_from_the_command_line(dcl_run):
     assert row["significantly_ahead_of_reference"] == (row["gap_to_reference_pct"] + row["reference_paired_ci95"] < 0)
 
 
-def test_dcl_resumes_and_exports_on_the_fulfilment_centre(dcl_run, tmp_path):
-    base, result = dcl_run
+def test_dcl_resumes_and_exports_on_the_fulfilment_centre(dcl_run, tmp_path, monkeypatch, capsys):
+    _, result = dcl_run
     result.assert_ok()
     run = tmp_path / "run"
     shutil.copytree(result.out, run, ignore=shutil.ignore_patterns("wandb"))
-    resumed = train([f"resume={run}", "total_timesteps=288"], base, "fc_dcl_resume", run)
+    resumed = run_in_process("experiments.train", [f"resume={run}", "total_timesteps=288"], tmp_path, monkeypatch,
+                             capsys, run)
     resumed.assert_ok()
     assert [int(r["timesteps"]) for r in read_rows(run / "eval.csv")] == [96, 192, 288]
-    proc = subprocess.run([sys.executable, "-m", "experiments.export", f"run_dir={run}", "checkpoint=best"],
-                          cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_in_process("experiments.export", [f"run_dir={run}", "checkpoint=best"], tmp_path, monkeypatch,
+                   capsys).assert_ok()
     card = json.loads((run / "export" / "policy.onnx.json").read_text())
     assert card["shared"] is True and card["parity"]["action_mismatches"] == 0
 
 
-def test_dcl_on_the_fulfilment_centre_needs_shared(tmp_path):
+def test_dcl_on_the_fulfilment_centre_needs_shared(tmp_path, monkeypatch, capsys):
     args = [a for a in SMALL_DCL if a != "shared=true"]
-    result = train([*args, "total_timesteps=96", f"hydra.run.dir={tmp_path / 'r'}"], tmp_path, "not_shared", None)
+    result = run_in_process("experiments.train", [*args, "total_timesteps=96", f"hydra.run.dir={tmp_path / 'r'}"],
+                            tmp_path, monkeypatch, capsys)
     result.assert_one_line_error("shared=true")

@@ -2,15 +2,15 @@
 and short real training runs (``python -m experiments.train env=fulfillment_center shared=true``),
 plus the centralised agent, the benchmark of trained runs and the export of a shared policy.
 
-The subprocess helpers of ``tests/pipeline/training_runs.py`` are reused (scratch cwd, offline wandb,
-one torch thread).
+The entry points run in this process (``tests.entry_points.run_in_process``, the module's shared
+run by ``tests.in_process_runs.run_once``): the same Hydra ``main`` on the same composed config,
+scratch cwd, offline wandb; the shared-policy pipeline through real interpreters is
+``tests/test_tasks.py``'s.
 """
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,8 +24,8 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES, agent_rewards
 from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
-from tests.entry_points import ROOT, subprocess_env
-from tests.pipeline.training_runs import train
+from tests.entry_points import ROOT, run_in_process
+from tests.in_process_runs import run_once
 
 SMALL = ["agent=ppo", "env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",
@@ -98,7 +98,7 @@ def shared_run(tmp_path_factory):
     out = base / "shared"
     args = ["env=fulfillment_center", "shared=true", "total_timesteps=3200", "validation.freq=1600",
             "checkpoint.freq=1600", *SMALL, f"hydra.run.dir={out}"]
-    return base, train(args, base, "shared", out)
+    return base, run_once("experiments.train", args, base, out)
 
 
 def test_parameter_sharing_run_trains_and_benchmarks(shared_run):
@@ -126,38 +126,37 @@ def test_training_logs_kpis_by_popularity_class(shared_run):
     assert {"train/fill_rate_A", "train/cost_per_period_A", "eval/fill_rate_A", "eval/mean_cost"} <= tags, tags
 
 
-def test_benchmark_evaluates_a_trained_shared_policy_on_more_skus(shared_run):
-    base, result = shared_run
-    out = base / "bench"
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=25",
-         "env.episode_length=30", "agents=[base_stock]", "eval.reps=2", "eval.max_reps=2", "eval.warmup=5",
-         f"models=[{result.out}]", f"hydra.run.dir={out}"],
-        cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_benchmark_evaluates_a_trained_shared_policy_on_more_skus(shared_run, tmp_path, monkeypatch, capsys):
+    _, result = shared_run
+    out = tmp_path / "bench"
+    run_in_process("experiments.benchmark", [
+        "env=fulfillment_center", "env.n_skus=25", "env.episode_length=30", "agents=[base_stock]", "eval.reps=2",
+        "eval.max_reps=2", "eval.warmup=5", f"models=[{result.out}]", f"hydra.run.dir={out}"],
+        tmp_path, monkeypatch, capsys).assert_ok()
     agents = [r["agent"] for r in rows(out / "results.csv")]
     assert "base_stock" in agents and any(a.startswith("ppo_shared") for a in agents), agents
 
 
-def test_resume_continues_a_shared_run(shared_run, tmp_path):
+def test_resume_continues_a_shared_run(shared_run, tmp_path, monkeypatch, capsys):
     import shutil
 
-    base, result = shared_run
+    _, result = shared_run
     run = tmp_path / "resumed"
     shutil.copytree(result.out, run)
-    resumed = train([f"resume={run}", "total_timesteps=4800"], base, "resume", run)
+    resumed = run_in_process("experiments.train", [f"resume={run}", "total_timesteps=4800"], tmp_path, monkeypatch,
+                             capsys, run)
     resumed.assert_ok()
     assert int(rows(run / "eval.csv")[-1]["timesteps"]) == 4800
     assert "SKU-periods" in resumed.stdout
 
 
-def test_centralised_agent_trains_on_the_gymnasium_env(tmp_path):
+def test_centralised_agent_trains_on_the_gymnasium_env(tmp_path, monkeypatch, capsys):
     out = tmp_path / "central"
-    result = train(["env=fulfillment_center", "agent=ppo", "total_timesteps=256", "validation.freq=128",
+    result = run_in_process("experiments.train", ["env=fulfillment_center", "agent=ppo", "total_timesteps=256", "validation.freq=128",
                     "checkpoint.freq=128", "env.n_skus=6", "env.episode_length=30", "n_envs=2",
                     "progress_bar=false", "agent.kwargs.n_steps=64", "agent.kwargs.batch_size=64",
                     "agent.kwargs.n_epochs=1", "validation.reps=2", "eval.reps=2", "eval.max_reps=2",
-                    "benchmark.agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path, "central", out)
+                    "benchmark.agents=[base_stock]", f"hydra.run.dir={out}"], tmp_path, monkeypatch, capsys, out)
     result.assert_ok()
     assert {r["agent"] for r in rows(out / "results.csv")} == {"ppo", "base_stock"}
 
@@ -169,36 +168,36 @@ def test_centralised_agent_trains_on_the_gymnasium_env(tmp_path):
      (["env.n_skus=0"], "env.n_skus"), (["agent=recurrent_ppo"], "agent=recurrent_ppo"),
      (["+env.training.overrides.bogus=1"], "env.training.overrides.bogus")],
 )
-def test_bad_shared_settings_fail_in_one_line(tmp_path, args, field):
-    result = train(["env=fulfillment_center", "shared=true", *args, f"hydra.run.dir={tmp_path / 'r'}"], tmp_path,
-                   "bad", None)
+def test_bad_shared_settings_fail_in_one_line(tmp_path, monkeypatch, capsys, args, field):
+    result = run_in_process("experiments.train", ["env=fulfillment_center", "shared=true", *args,
+                                                  f"hydra.run.dir={tmp_path / 'r'}"], tmp_path, monkeypatch, capsys)
     result.assert_one_line_error(field)
 
 
-def test_shared_training_on_a_replayed_history_never_sees_the_test_window(tmp_path):
+def test_shared_training_on_a_replayed_history_never_sees_the_test_window(tmp_path, monkeypatch, capsys):
     out = tmp_path / "csv"
-    result = train(["env=fulfillment_center", "shared=true", "total_timesteps=1600", "validation.freq=1600",
-                    "checkpoint.freq=1600", *SMALL, "env.demand_csv=data/fc_sample_200x730.csv", "env.start_day=-30",
-                    f"hydra.run.dir={out}"], tmp_path, "csv", out, cwd=ROOT)
+    result = run_in_process("experiments.train", [
+        "env=fulfillment_center", "shared=true", "total_timesteps=1600", "validation.freq=1600", "checkpoint.freq=1600",
+        *SMALL, f"env.demand_csv={ROOT / 'data/fc_sample_200x730.csv'}", "env.start_day=-30", f"hydra.run.dir={out}"],
+        tmp_path, monkeypatch, capsys, out)
     result.assert_ok()
     assert {r["agent"] for r in rows(out / "results.csv")} == {"ppo", "base_stock"}
-    problem = FulfillmentConfig(demand_csv="data/fc_sample_200x730.csv", n_skus=10, episode_length=30,
+    problem = FulfillmentConfig(demand_csv=str(ROOT / "data/fc_sample_200x730.csv"), n_skus=10, episode_length=30,
                                 start_day=-30).build()
     split = problem.training_split()
     assert len(split.catalogue.history) == len(problem.catalogue.history) - 30
 
 
-def test_a_shared_policy_exports_to_one_onnx_graph_over_agent_rows(shared_run):
+def test_a_shared_policy_exports_to_one_onnx_graph_over_agent_rows(shared_run, tmp_path, monkeypatch, capsys):
     """The exported shared policy acts on per-SKU rows (dynamic batch = SKUs), reproduces SB3
     on real rollouts, and is benchmarked on a catalogue with more SKUs than it was trained on."""
     import json
 
     import onnxruntime as ort
 
-    base, result = shared_run
-    proc = subprocess.run([sys.executable, "-m", "experiments.export", f"run_dir={result.out}", "checkpoint=best"],
-                          cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    _, result = shared_run
+    run_in_process("experiments.export", [f"run_dir={result.out}", "checkpoint=best"], tmp_path, monkeypatch,
+                   capsys).assert_ok()
     onnx_file = result.out / "export" / "policy.onnx"
     card = json.loads((onnx_file.parent / "policy.onnx.json").read_text())
     assert card["shared"] is True and card["parity"]["action_mismatches"] == 0
@@ -208,12 +207,10 @@ def test_a_shared_policy_exports_to_one_onnx_graph_over_agent_rows(shared_run):
     for agents in (1, 7, 300):  # one graph, any number of agent rows
         (action,) = session.run(None, {"obs": np.zeros((agents, width), np.float32)})
         assert action.shape == (agents,)
-    out = base / "bench_onnx"
-    bench = subprocess.run(
-        [sys.executable, "-m", "experiments.benchmark", "env=fulfillment_center", "env.n_skus=25",
-         "env.episode_length=30", "agents=[base_stock]", "eval.reps=2", "eval.max_reps=2", "eval.warmup=5",
-         f"onnx=[{onnx_file}]", f"models=[{result.out}]", f"hydra.run.dir={out}"],
-        cwd=ROOT, env=subprocess_env(base), capture_output=True, text=True, timeout=300)
-    assert bench.returncode == 0, bench.stderr[-2000:]
+    out = tmp_path / "bench_onnx"
+    run_in_process("experiments.benchmark", [
+        "env=fulfillment_center", "env.n_skus=25", "env.episode_length=30", "agents=[base_stock]", "eval.reps=2",
+        "eval.max_reps=2", "eval.warmup=5", f"onnx=[{onnx_file}]", f"models=[{result.out}]", f"hydra.run.dir={out}"],
+        tmp_path, monkeypatch, capsys).assert_ok()
     table = {r["agent"]: float(r["mean_cost"]) for r in rows(out / "results.csv")}
     assert table["ppo_onnx"] == table[f"ppo_shared:{result.out.name}"], table  # the same best model

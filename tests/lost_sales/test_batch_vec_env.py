@@ -10,8 +10,6 @@ observation, reward, cost, demand, sale, truncation and terminal observation.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -288,26 +286,19 @@ def test_training_session_trains_on_the_chosen_vec_env(vec_env, kind, tmp_path):
     assert session.venv.num_envs == 3
 
 
-def train_run(vec_env: str, out: Path) -> subprocess.Popen:
-    from tests.entry_points import subprocess_env
-
-    args = [sys.executable, "-m", "experiments.train", "agent=ppo", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
-            "benchmark.agents=[]", "logger=csv", f"hydra.run.dir={out}"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(args, cwd=out.parent, env=subprocess_env(out.parent), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def test_experiments_train_runs_with_either_vec_env(tmp_path):
-    """A smoke run of each explicit value (side by side; ``auto`` is every other training test's
-    default): it trains, validates (eval.csv with wall_seconds) and records its choice."""
+def test_experiments_train_runs_with_either_vec_env(tmp_path, monkeypatch, capsys):
+    """A smoke run of each explicit value (``auto`` is every other training test's default), by
+    ``experiments.train``'s Hydra ``main`` in this process (``tests.entry_points.run_in_process``):
+    it trains, validates (eval.csv with wall_seconds) and records its choice."""
     import yaml
 
-    started = {v: train_run(v, tmp_path / v) for v in ("dummy", "batched")}
-    runs = {v: (p, *p.communicate(timeout=300)) for v, p in started.items()}
-    for vec_env, (proc, stdout, stderr) in runs.items():
-        assert proc.returncode == 0, f"vec_env={vec_env}\n{stdout[-2000:]}\n{stderr[-2000:]}"
+    from tests.entry_points import run_in_process
+
+    for vec_env in ("dummy", "batched"):
         out = tmp_path / vec_env
+        run_in_process("experiments.train", ["agent=ppo", "smoke=true", f"vec_env={vec_env}", "progress_bar=false",
+                                             "benchmark.agents=[]", "logger=csv", f"hydra.run.dir={out}"],
+                       tmp_path, monkeypatch, capsys).assert_ok()
         assert yaml.safe_load((out / "config.yaml").read_text())["vec_env"] == vec_env
         header, *rows = (out / "eval.csv").read_text().splitlines()
         assert header.split(",")[:2] == ["timesteps", "wall_seconds"] and rows

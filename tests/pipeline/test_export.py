@@ -1,10 +1,12 @@
 """Tests of ``python -m experiments.export`` and the exported-policy agents.
 
-Two tiny training runs (discrete PPO, continuous SAC) are made once per module by real
-``python -m experiments.train`` subprocesses, side by side; the discrete one is exported
-once through the command line. Further exports run in-process through
-``experiments.export.export`` (the function the command line calls) to save start-up time.
-Subprocesses get ``OMP_NUM_THREADS=1`` and a scratch working directory.
+Three tiny training runs (discrete PPO, DCL, continuous SAC) are made once per module by
+``experiments.train``'s Hydra ``main`` in this process (``tests.in_process_runs.run_once``: the
+config a command line composes, a scratch working directory); the discrete one is exported
+once through ``experiments.export``'s ``main`` the same way. Further exports call
+``experiments.export.export`` (the function the command line calls); the other verbs run in
+process too (``tests.entry_points.run_in_process``), except where a fresh interpreter is the
+point (an ONNX policy imports neither torch nor SB3).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,8 @@ from agents.rl import checkpoints
 from agents.rl.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
 from agents.rl.loading import load_policy, open_run
 from agents.seeds import EVAL_SEED_BASE
+from tests.entry_points import run_in_process
+from tests.in_process_runs import run_once
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 240
@@ -47,39 +50,14 @@ CARD_KEYS = {"agent", "task", "env_id", "env", "env_config", "shared", "essentia
              "format", "file", "normalization"}
 
 
-def python(module: str, *args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=TIMEOUT)
-    return proc.returncode, out, err
-
-
-def run_ok(module: str, *args: str, cwd: Path) -> str:
-    code, out, err = finish(python(module, *args, cwd=cwd))
-    assert code == 0, f"{module} {' '.join(args)} failed ({code}):\n{out[-2000:]}\n{err[-3000:]}"
-    return out
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """The tiny training runs (trained side by side), plus an ONNX export of the PPO run
-    through the command line."""
+    """The tiny training runs, plus an ONNX export of the PPO run by the export verb."""
     base = tmp_path_factory.mktemp("export_runs")
     dirs = {name: base / name for name in RUNS}
-    procs = {name: python("experiments.train", *args, *TINY, f"hydra.run.dir={dirs[name]}",
-                          cwd=base) for name, args in RUNS.items()}
-    exporting = None
-    for name, proc in procs.items():
-        code, out, err = finish(proc)
-        assert code == 0, f"training {name} failed ({code}):\n{out[-2000:]}\n{err[-3000:]}"
-        if name == "ppo":  # export while SAC still trains
-            exporting = python("experiments.export", f"run_dir={dirs['ppo']}", cwd=base)
-    code, out, err = finish(exporting)
-    assert code == 0, f"export failed ({code}):\n{out[-2000:]}\n{err[-3000:]}"
+    for name, args in RUNS.items():
+        run_once("experiments.train", [*args, *TINY, f"hydra.run.dir={dirs[name]}"], base, dirs[name]).assert_ok()
+    run_once("experiments.export", [f"run_dir={dirs['ppo']}"], base).assert_ok()
     dirs["scratch"] = base
     return dirs
 
@@ -246,11 +224,12 @@ def test_onnx_policy_needs_neither_torch_nor_sb3(runs):
     assert result.returncode == 0, result.stderr
 
 
-def test_benchmark_evaluates_onnx_agents(runs):
+def test_benchmark_evaluates_onnx_agents(runs, tmp_path, monkeypatch, capsys):
     path = runs["ppo"] / "export" / "policy.onnx"
-    out = runs["scratch"] / "bench"
-    run_ok("experiments.benchmark", f"onnx=[{path}]", "agents=[base_stock]", "eval.reps=8",
-           "eval.max_reps=8", f"hydra.run.dir={out}", cwd=runs["scratch"])
+    out = tmp_path / "bench"
+    run_in_process("experiments.benchmark", [f"onnx=[{path}]", "agents=[base_stock]", "eval.reps=8",
+                                             "eval.max_reps=8", f"hydra.run.dir={out}"],
+                   tmp_path, monkeypatch, capsys).assert_ok()
     with (out / "results.csv").open() as fh:
         rows = {row["agent"]: row for row in csv.DictReader(fh)}
     assert set(rows) == {"base_stock", "ppo_onnx"}
@@ -258,25 +237,21 @@ def test_benchmark_evaluates_onnx_agents(runs):
 
 
 # -- errors ---------------------------------------------------------------------------------
-def test_export_errors_exit_2_with_one_line(runs):
-    empty = runs["scratch"] / "empty_run"
-    empty.mkdir(exist_ok=True)
+def test_export_errors_exit_2_with_one_line(runs, tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
     (empty / "config.yaml").write_text((runs["ppo"] / "config.yaml").read_text())
     cases = {
         "run_dir: no checkpoint": [f"run_dir={empty}"],
         "format: expected one of onnx, torchscript": [f"run_dir={runs['ppo']}", "format=tflite"],
     }
-    procs = {want: python("experiments.export", *args, cwd=runs["scratch"])
-             for want, args in cases.items()}
-    for want, proc in procs.items():
-        code, out, err = finish(proc)
-        assert code == 2, (want, out, err)
-        lines = err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith(f"error: {want}"), err
+    for want, args in cases.items():
+        line = run_in_process("experiments.export", args, tmp_path, monkeypatch, capsys).assert_one_line_error()
+        assert line.startswith(f"error: {want}"), line
     assert not (empty / "export").exists()
 
 
-def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_path):
+def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_path, monkeypatch, capsys):
     from envs.core.config import ConfigError
 
     path = runs["ppo"] / "export" / "policy.onnx"
@@ -292,8 +267,6 @@ def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_pa
     card_path(bad_card).write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         OnnxPolicy(bad_card)
-    out = runs["scratch"] / "bench_garbage"
-    code, _, err = finish(python("experiments.benchmark", f"onnx=[{garbage}]", "agents=[base_stock]",
-                                 f"hydra.run.dir={out}", cwd=runs["scratch"]))
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "cannot be loaded by onnxruntime" in lines[0], err
+    out = tmp_path / "bench_garbage"
+    run_in_process("experiments.benchmark", [f"onnx=[{garbage}]", "agents=[base_stock]", f"hydra.run.dir={out}"],
+                   tmp_path, monkeypatch, capsys).assert_one_line_error("cannot be loaded by onnxruntime")

@@ -1,7 +1,13 @@
 """Every algorithm trains through ``python -m experiments.train`` and writes its outputs
 (results, checkpoints, evaluations, TensorBoard tags, the benchmark report); DCL logs and
 resumes its generations; a corrupt or missing checkpoint is refused and a crash mid-write
-leaves the previous checkpoints intact. Helpers: ``training_runs.py``."""
+leaves the previous checkpoints intact. Helpers: ``training_runs.py``.
+
+Every run here is checked for its files, tables and errors only, so it runs in this process
+(``tests.entry_points.run_in_process``: the same Hydra ``main`` on the same composed config):
+this module's ``pipeline`` runs ``training_runs.py``'s agent jobs (their very arguments) that
+way, once each, on first use. Training through a real interpreter is ``tests/test_tasks.py``'s
+(every task) and the other ``test_train_*.py`` modules'."""
 
 from __future__ import annotations
 
@@ -15,16 +21,42 @@ import yaml
 
 from agents.rl import checkpoints
 from agents.rl.algorithms import algorithm
+from tests.entry_points import Result, run_in_process
+from tests.in_process_runs import run_once
+from tests.pipeline import training_runs
 from tests.pipeline.training_runs import (
     AGENTS,
+    JOBS,
     copy_run,
-    finish,
     load_checkpoint_model,
     needs,
     read_csv,
-    start,
-    train,
 )
+
+
+class InProcessPipeline:
+    """``training_runs.Pipeline``'s ``get`` and ``base``, the jobs run in this process: a job's
+    ``train(args, base, name, out)`` becomes ``run_once("experiments.train", args, base, out)``."""
+
+    def __init__(self, base: Path):
+        self.base, self.results = base, {}
+
+    def get(self, key: str) -> Result:
+        if key not in self.results:
+            def train(args, base, name, out=None, cwd=None):
+                assert cwd is None, "a job with its own working directory needs a subprocess"
+                return run_once("experiments.train", args, base, out)
+
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(training_runs, "train", train)
+                self.results[key] = JOBS[key](self.base)
+        return self.results[key]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """This module's jobs (``needs``), in process (module docstring)."""
+    return InProcessPipeline(tmp_path_factory.mktemp("train"))
 
 
 # -- 1. every algorithm trains and writes its outputs ---------------------------------------
@@ -87,14 +119,15 @@ def test_dcl_logs_its_generations(pipeline):
 
 
 @needs("agent:dcl")
-def test_dcl_resumes_from_the_command_line(pipeline, tmp_path):
+def test_dcl_resumes_from_the_command_line(pipeline, tmp_path, monkeypatch, capsys):
     """``resume=`` continues DCL from its newest checkpoint with one more generation: the
     generation counter, the observation statistics and the timesteps carry over."""
     first = pipeline.get("agent:dcl")
     first.assert_ok()
     run = copy_run(first.out, tmp_path / "run")
     before = json.loads((checkpoints.latest(run).path / "vecnormalize.json").read_text())
-    result = train([f"resume={run}", "total_timesteps=192"], pipeline.base, "dcl_resume", run)
+    result = run_in_process("experiments.train", [f"resume={run}", "total_timesteps=192"], tmp_path, monkeypatch,
+                            capsys, run)
     result.assert_ok()
     newest = checkpoints.latest(run)
     assert newest.timesteps == 192
@@ -106,29 +139,28 @@ def test_dcl_resumes_from_the_command_line(pipeline, tmp_path):
 
 # -- 2. corrupt or missing checkpoints; crash mid-write --------------------------------------
 @needs("agent:ppo")
-def test_resume_refuses_corrupt_checkpoint(pipeline, tmp_path):
+def test_resume_refuses_corrupt_checkpoint(pipeline, tmp_path, monkeypatch, capsys):
     pipeline.get("agent:ppo").assert_ok()
     run = copy_run(pipeline.get("agent:ppo").out, tmp_path / "run")
     newest = checkpoints.latest(run)
     newest.model.write_bytes(b"this is not a zip file" * 10)
-    result = train([f"resume={run}", "total_timesteps=4096"], pipeline.base, "corrupt", run)
+    result = run_in_process("experiments.train", [f"resume={run}", "total_timesteps=4096"], tmp_path, monkeypatch,
+                            capsys, run)
     result.assert_one_line_error(str(newest.model))
     assert checkpoints.latest(run).path == newest.path, "no new checkpoint after a failure"
 
 
 @needs("agent:ppo")
-def test_resume_without_run_dir_or_checkpoints(pipeline, tmp_path):
+def test_resume_without_run_dir_or_checkpoints(pipeline, tmp_path, monkeypatch, capsys):
     empty = tmp_path / "no_checkpoints"
     empty.mkdir()
     shutil.copy(pipeline.get("agent:ppo").out / "config.yaml", empty / "config.yaml")
     missing = tmp_path / "does_not_exist"
-    log = pipeline.base / "logs"
     cases = {"missing": ([f"resume={missing}"], str(missing)),
              "empty": ([f"resume={empty}"], "no checkpoint")}
-    procs = {k: start(args, pipeline.base, log / f"resume_{k}") for k, (args, _) in cases.items()}
-    for key, proc in procs.items():
-        args, fragment = cases[key]
-        finish(proc, args, log / f"resume_{key}").assert_one_line_error("resume", fragment)
+    for args, fragment in cases.values():
+        run_in_process("experiments.train", args, tmp_path, monkeypatch, capsys).assert_one_line_error("resume",
+                                                                                                        fragment)
 
 
 class FailingModel:
