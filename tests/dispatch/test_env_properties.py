@@ -35,8 +35,8 @@ from envs.dispatch.env import SameDayDeliveryEnv
 
 ENV_ID = "fulfillgym/SameDayDelivery-v0"
 EPS = 1e-9
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FEW = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SMALL = {"day_minutes": 240.0, "arrival_rates": [20.0, 25.0, 20.0]}
 configs = st.fixed_dictionaries({
@@ -141,6 +141,7 @@ def play_checked(env, seed: int, choose) -> dict:
     pending = np.flatnonzero(day.release <= times[0] + margin + EPS)
     assert sorted(env.sim.pending.tolist()) == pending.tolist()
     done, epoch, step_costs = False, 0, 0.0
+    plan = env.plan()  # the plan only changes in step(): one plan() per step
     while not done:
         assert env.observation_space.contains(obs)
         rows, mask, fleet = split_obs(env, obs)
@@ -169,7 +170,7 @@ def play_checked(env, seed: int, choose) -> dict:
         wanted = set(shown[action[:k] == 1].tolist()) | set(pending[flags].tolist())
         idle = (len([v for v in range(c.n_vehicles) if returns.get(v, -np.inf) <= depart + EPS])
                 if c.n_vehicles else math.inf)
-        rows_before = len(env.plan())
+        rows_before = len(plan)
         obs, reward, done, truncated, info = env.step(action)
         plan = env.plan()
         new = plan.iloc[rows_before:]

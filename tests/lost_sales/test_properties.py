@@ -19,7 +19,7 @@ from envs.replenishment.lost_sales import LostSalesConfig, LostSalesEnv
 from envs.replenishment.lost_sales.env import DEMAND_BLOCK
 from envs.replenishment.lost_sales.simulator import BatchSimulator, initial_state, order_from_action
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

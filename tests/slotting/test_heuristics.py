@@ -97,9 +97,11 @@ def test_reslot_moves_stock_towards_its_target_and_pays_for_it():
 
 
 def test_the_classical_ordering_shows_on_common_random_numbers():
+    # COI's spread tuned on 2 tuning replications (default 8): the same spreads win here
+    # (oracle 1.5, coi 2.0), at a quarter of the cost; margins ~16% (COI) and ~20% (random)
     task = SlottingTask(evaluation={"periods": 500, "warmup": 500})
     seeds = [1_000_000, 1_000_001]
-    travel = {name: task.rollout(task.make_agent(name), seeds, 500, 500)["travel_per_line"]
+    travel = {name: task.rollout(task.make_agent(name, tuning_reps=2), seeds, 500, 500)["travel_per_line"]
               for name in ("oracle", "coi", "closest", "random")}
     assert np.all(travel["oracle"] < travel["closest"]) and np.all(travel["coi"] < travel["closest"])
     assert np.all(travel["closest"] < 0.9 * travel["random"])

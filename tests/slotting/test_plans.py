@@ -1,7 +1,7 @@
 """Every tour of a benchmark run is recomputable from its plan.
 
 ``python -m experiments.benchmark env=slotting smoke=true save_plans=true env.routing=<rule>``
-(a subprocess per routing rule) writes ``plans/<agent>/episode_<r>.csv``: one row per picked
+(run in this process per routing rule: ``tests/entry_points.py``) writes ``plans/<agent>/episode_<r>.csv``: one row per picked
 slot. Each row's coordinates must be those of its slot in the run's layout (``config.yaml``),
 each tour's reported travel must equal the independent reference implementation of its rule
 (``tests/slotting/reference_routing.py``: the three heuristics restated from their
@@ -11,8 +11,8 @@ longer than ``s_shape``, ``largest_gap`` and ``return`` on the same picks, tour 
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import contextlib
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from envs.slotting.layout import Layout
-from tests.dispatch.test_plans import subprocess_env
+from tests.entry_points import run_in_process
 from tests.slotting.reference_routing import points_length_reference
 
 AGENTS = ("closest", "random", "oracle")
@@ -29,19 +29,32 @@ LAYOUT_KEYS = ("n_aisles", "slots_per_side", "levels", "aisle_spacing", "slot_wi
 HELD_KARP_MAX = 11  # distinct pick points the exact reference solves quickly
 
 
+class Captured:
+    """capsys's ``readouterr`` for a module-scoped fixture: what was written since the last call."""
+
+    def __init__(self, out: io.StringIO, err: io.StringIO):
+        self.streams = out, err
+
+    def readouterr(self):
+        text = [s.getvalue() for s in self.streams]
+        for s in self.streams:
+            s.seek(0)
+            s.truncate()
+        return type("CaptureResult", (), {"out": text[0], "err": text[1]})
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("slotting_plans")
-    (base / "cwd").mkdir()
     out = {}
     for rule in RULES:
         out[rule] = base / rule
-        args = [sys.executable, "-m", "experiments.benchmark", "env=slotting", "smoke=true", "save_plans=true",
-                f"agents=[{','.join(AGENTS)}]", f"env.routing={rule}", "env.slot_order=distance",
-                f"hydra.run.dir={out[rule]}"]
-        result = subprocess.run(args, cwd=base / "cwd", env=subprocess_env(base), capture_output=True, text=True,
-                                timeout=300)
-        assert result.returncode == 0, result.stderr[-3000:]
+        args = ["env=slotting", "smoke=true", "save_plans=true", f"agents=[{','.join(AGENTS)}]",
+                f"env.routing={rule}", "env.slot_order=distance", f"hydra.run.dir={out[rule]}"]
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            result = run_in_process("experiments.benchmark", args, base, mp, Captured(stdout, stderr))
+        result.assert_ok()
     return out
 
 
