@@ -4,7 +4,8 @@ Two ways, with the same environment (:func:`subprocess_env`) and the same :class
 
 * :func:`run_subprocess`: a real interpreter, as a user runs it (one path per task and verb
   is tested this way: ``tests/test_tasks.py``);
-* :func:`run_in_process`: the verb's Hydra ``main`` in this process, on the config Hydra
+* :func:`run_in_process`: the verb's Hydra ``main`` in this process (:func:`run_once` from a
+  module-scoped fixture, which has neither ``monkeypatch`` nor ``capsys``), on the config Hydra
   composes from the same arguments, with the run directory set as a run sets it. No new
   interpreter starts (about two CPU-seconds of imports each), so checks of errors, tables and
   files use it. Hydra's own per-run side effects (``.hydra/`` records, log files) are only
@@ -17,12 +18,17 @@ set to a closed local port, and ``HOME`` in scratch (no credentials, no shared c
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 300  # seconds for any one subprocess
@@ -124,3 +130,27 @@ def run_in_process(module: str, args: list[str], base: Path, monkeypatch, capsys
         HydraConfig.instance().cfg = None  # as outside any run, for the tests that follow
     captured = capsys.readouterr()
     return Result(module, args, returncode, captured.out, captured.err, out)
+
+
+class Captured:
+    """A stand-in for ``capsys``: ``readouterr()`` returns what was written since the last call."""
+
+    def __init__(self):
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self._seen = (0, 0)
+
+    def readouterr(self) -> SimpleNamespace:
+        out, err = self.out.getvalue(), self.err.getvalue()
+        new = SimpleNamespace(out=out[self._seen[0]:], err=err[self._seen[1]:])
+        self._seen = (len(out), len(err))
+        return new
+
+
+def run_once(module: str, args: list[str], base: Path, out: Path | None = None) -> Result:
+    """:func:`run_in_process` from any scope: with a ``pytest.MonkeyPatch`` context (environment,
+    working directory and ``sys.argv`` are restored afterwards) and stdout/stderr captured by
+    ``contextlib.redirect_stdout``/``redirect_stderr`` (:class:`Captured`)."""
+    captured = Captured()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(captured.out), \
+            contextlib.redirect_stderr(captured.err):
+        return run_in_process(module, args, base, mp, captured, out)

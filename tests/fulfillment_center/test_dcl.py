@@ -28,9 +28,8 @@ from envs.replenishment.fulfillment_center.parallel_env import agent_observation
 from envs.replenishment.fulfillment_center.rows import SkuRows, grouped_refusals
 from envs.replenishment.fulfillment_center.simulator import FulfillmentSimulator
 from experiments.suite import collect
-from tests.entry_points import run_in_process
+from tests.entry_points import run_in_process, run_once
 from tests.fulfillment_center.test_training import rows as read_rows
-from tests.in_process_runs import run_once
 
 TARGET = "agents.fulfillment_center.task.FulfillmentCenterTask"
 OPTIONS = [{}, {"fixed_order_cost": 3.0, "purchase_cost": True, "revenue": True, "overflow": "return"},

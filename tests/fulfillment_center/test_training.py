@@ -3,7 +3,7 @@ and short real training runs (``python -m experiments.train env=fulfillment_cent
 plus the centralised agent, the benchmark of trained runs and the export of a shared policy.
 
 The entry points run in this process (``tests.entry_points.run_in_process``, the module's shared
-run by ``tests.in_process_runs.run_once``): the same Hydra ``main`` on the same composed config,
+run by ``tests.entry_points.run_once``): the same Hydra ``main`` on the same composed config,
 scratch cwd, offline wandb; the shared-policy pipeline through real interpreters is
 ``tests/test_tasks.py``'s.
 """
@@ -24,8 +24,7 @@ from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
 from envs.replenishment.fulfillment_center.parallel_env import REWARD_MODES, agent_rewards
 from envs.replenishment.fulfillment_center.shared import FulfillmentAgentBatch
-from tests.entry_points import ROOT, run_in_process
-from tests.in_process_runs import run_once
+from tests.entry_points import ROOT, run_in_process, run_once
 
 SMALL = ["agent=ppo", "env.n_skus=10", "env.episode_length=30", "n_envs=2", "progress_bar=false",
          "agent.kwargs.n_steps=16", "agent.kwargs.batch_size=160", "agent.kwargs.n_epochs=1",

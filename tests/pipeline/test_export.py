@@ -1,7 +1,7 @@
 """Tests of ``python -m experiments.export`` and the exported-policy agents.
 
 Three tiny training runs (discrete PPO, DCL, continuous SAC) are made once per module by
-``experiments.train``'s Hydra ``main`` in this process (``tests.in_process_runs.run_once``: the
+``experiments.train``'s Hydra ``main`` in this process (``tests.entry_points.run_once``: the
 config a command line composes, a scratch working directory); the discrete one is exported
 once through ``experiments.export``'s ``main`` the same way. Further exports call
 ``experiments.export.export`` (the function the command line calls); the other verbs run in
@@ -26,8 +26,7 @@ from agents.rl import checkpoints
 from agents.rl.exported import OnnxPolicy, TorchScriptPolicy, card_path, sha256
 from agents.rl.loading import load_policy, open_run
 from agents.seeds import EVAL_SEED_BASE
-from tests.entry_points import run_in_process
-from tests.in_process_runs import run_once
+from tests.entry_points import run_in_process, run_once
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 240

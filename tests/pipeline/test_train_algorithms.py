@@ -21,8 +21,7 @@ import yaml
 
 from agents.rl import checkpoints
 from agents.rl.algorithms import algorithm
-from tests.entry_points import Result, run_in_process
-from tests.in_process_runs import run_once
+from tests.entry_points import Result, run_in_process, run_once
 from tests.pipeline import training_runs
 from tests.pipeline.training_runs import (
     AGENTS,

@@ -11,8 +11,6 @@ longer than ``s_shape``, ``largest_gap`` and ``return`` on the same picks, tour 
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -20,27 +18,13 @@ import pytest
 import yaml
 
 from envs.slotting.layout import Layout
-from tests.entry_points import run_in_process
+from tests.entry_points import run_once
 from tests.slotting.reference_routing import points_length_reference
 
 AGENTS = ("closest", "random", "oracle")
 RULES = ("s_shape", "return", "largest_gap", "optimal")
 LAYOUT_KEYS = ("n_aisles", "slots_per_side", "levels", "aisle_spacing", "slot_width", "depot")
 HELD_KARP_MAX = 11  # distinct pick points the exact reference solves quickly
-
-
-class Captured:
-    """capsys's ``readouterr`` for a module-scoped fixture: what was written since the last call."""
-
-    def __init__(self, out: io.StringIO, err: io.StringIO):
-        self.streams = out, err
-
-    def readouterr(self):
-        text = [s.getvalue() for s in self.streams]
-        for s in self.streams:
-            s.seek(0)
-            s.truncate()
-        return type("CaptureResult", (), {"out": text[0], "err": text[1]})
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +35,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
         out[rule] = base / rule
         args = ["env=slotting", "smoke=true", "save_plans=true", f"agents=[{','.join(AGENTS)}]",
                 f"env.routing={rule}", "env.slot_order=distance", f"hydra.run.dir={out[rule]}"]
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            result = run_in_process("experiments.benchmark", args, base, mp, Captured(stdout, stderr))
-        result.assert_ok()
+        run_once("experiments.benchmark", args, base).assert_ok()
     return out
 
 
