@@ -6,10 +6,7 @@ or malformed instance file. Through the CLI: exit status 2 and one line ``error:
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from envs.core.config import ConfigError
 from envs.dispatch.config import EURO_INSTANCE, DispatchConfig, EuroNeuripsConfig
 from envs.dispatch.env import SameDayDeliveryEnv
 from tests.conftest import one_line_error
+from tests.entry_points import run_in_process, run_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_ID = "fulfillgym/SameDayDelivery-v0"
@@ -246,37 +244,31 @@ CLI = {  # name -> (overrides, the field the one line must name)
 }
 
 
-@pytest.fixture(scope="module")
-def cli_results(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
-    """Every CLI case, started together (each is a Python start-up and a config check)."""
-    base = tmp_path_factory.mktemp("dispatch_cli")
-    garbage = base / "garbage.txt"
+def cli_args(name: str, base: Path) -> list[str]:
+    """The command line of case ``name``, its instance files written into ``base``."""
+    garbage, coords = base / "garbage.txt", base / "coords.vrp"
     garbage.write_text(MALFORMED["garbage"][1])
-    coords = base / "coords.vrp"
     coords.write_text(COORDS_ONLY)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-           "HOME": str(base / "home")}
-    procs = {}
-    for name, (overrides, _) in CLI.items():
-        args = [o.format(garbage=garbage, coords=coords) for o in overrides]
-        if not any(a.startswith("env=") for a in args):
-            args.insert(0, "env=dispatch")
-        (base / name).mkdir()
-        procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "experiments.benchmark", *args, "smoke=true", "agents=[greedy]",
-             f"hydra.run.dir={base / name / 'run'}"],
-            cwd=base / name, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = {}
-    for name, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=180)
-        out[name] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    return out
+    args = [o.format(garbage=garbage, coords=coords) for o in CLI[name][0]]
+    if not any(a.startswith("env=") for a in args):
+        args.insert(0, "env=dispatch")
+    return [*args, "smoke=true", "agents=[greedy]", f"hydra.run.dir={base / 'run'}"]
 
 
-@pytest.mark.parametrize("name", sorted(CLI))
-def test_the_cli_exits_2_with_one_error_line(cli_results, name):
-    result, field = cli_results[name], CLI[name][1]
+def assert_one_error_line(result, field: str) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
     assert field in lines[0] and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(CLI))
+def test_the_cli_exits_2_with_one_error_line(tmp_path, monkeypatch, capsys, name):
+    """``experiments.benchmark``'s main in this process (``tests/entry_points.py``)."""
+    result = run_in_process("experiments.benchmark", cli_args(name, tmp_path), tmp_path, monkeypatch, capsys)
+    assert_one_error_line(result, CLI[name][1])
+
+
+def test_the_cli_from_a_real_interpreter_exits_2_with_one_error_line(tmp_path):
+    result = run_subprocess("experiments.benchmark", cli_args("malformed_instance", tmp_path), tmp_path)
+    assert_one_error_line(result, CLI["malformed_instance"][1])

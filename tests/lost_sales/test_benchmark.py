@@ -1,21 +1,17 @@
-"""The benchmark harness and command: fair comparisons and the files they write."""
+"""The benchmark harness and command: fair comparisons and the files they write (the command's
+main runs in this process, ``tests/entry_points.py``)."""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from agents.harness import EvalSettings, evaluate, paired_gap
+from agents.lost_sales import suite
 from agents.lost_sales.suite import suite_row
 from agents.lost_sales.task import LostSalesTask
 from agents.registry import task_class
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.entry_points import run_in_process
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +40,11 @@ def test_suite_row_reports_exact_costs_consistent_with_the_optimum():
     assert row["capped_base_stock_cost"] <= row["base_stock_cost"] + 0.01
 
 
-def test_benchmark_command_writes_results_table_and_plot(tmp_path):
+def test_benchmark_command_writes_results_table_and_plot(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FULFILLGYM_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "experiments.benchmark", "env.lead_time=1", "env.penalty=4",
-           "agents=[optimal,base_stock,random]", "eval.reps=16", "eval.max_reps=32",
-           f"hydra.run.dir={out}"]
-    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    args = ["env.lead_time=1", "env.penalty=4", "agents=[optimal,base_stock,random]", "eval.reps=16",
+            "eval.max_reps=32", f"hydra.run.dir={out}"]
+    result = run_in_process("experiments.benchmark", args, tmp_path, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "results.csv")
     kpis = list(task_class("lost_sales").kpi_names())
@@ -63,28 +57,42 @@ def test_benchmark_command_writes_results_table_and_plot(tmp_path):
     assert "optimal" in result.stdout and "base_stock" in result.stdout
 
 
-def test_the_classic_suite_command_writes_its_tables(tmp_path):
-    """``suite=classic`` solves and evaluates all 16 instances exactly (about 20 s)."""
+def classic_suite(tmp_path, monkeypatch, capsys) -> pd.DataFrame:
     out, docs = tmp_path / "run", tmp_path / "docs"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FULFILLGYM_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "experiments.benchmark", "suite=classic", f"suite_dir={docs}",
-           f"hydra.run.dir={out}"]
-    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    result = run_in_process("experiments.benchmark", ["suite=classic", f"suite_dir={docs}", f"hydra.run.dir={out}"],
+                            tmp_path, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
-    frame = pd.read_csv(docs / "lost_sales.csv")
-    assert len(frame) == 16 and (frame["base_stock_gap_pct"] >= -1e-9).all()
     assert (out / "lost_sales.md").read_text() == (docs / "lost_sales.md").read_text()
+    assert (out / "lost_sales.csv").read_text() == (docs / "lost_sales.csv").read_text()
+    frame = pd.read_csv(docs / "lost_sales.csv")
+    assert (frame["base_stock_gap_pct"] >= -1e-9).all()
+    return frame
 
 
-def test_a_large_demand_mean_is_benchmarked_not_hung(tmp_path):
+def test_the_suite_command_writes_its_tables_on_two_of_the_classic_instances(tmp_path, monkeypatch, capsys):
+    """``suite=classic``'s command path (the same code as the 16 instances) on L = 1, p in {4, 39}."""
+    monkeypatch.setattr(suite, "SUITE_LEAD_TIMES", (1,))
+    monkeypatch.setattr(suite, "SUITE_PENALTIES", (4, 39))
+    frame = classic_suite(tmp_path, monkeypatch, capsys)
+    assert list(zip(frame["lead_time"], frame["penalty"], strict=True)) == [(1, 4), (1, 39)]
+
+
+@pytest.mark.slow
+def test_the_classic_suite_command_writes_its_tables(tmp_path, monkeypatch, capsys):
+    """``suite=classic`` solves and evaluates all 16 instances exactly (about 80 CPU-s; the
+    default set runs the same command on two instances:
+    ``test_the_suite_command_writes_its_tables_on_two_of_the_classic_instances``)."""
+    frame = classic_suite(tmp_path, monkeypatch, capsys)
+    assert len(frame) == 16
+
+
+def test_a_large_demand_mean_is_benchmarked_not_hung(tmp_path, monkeypatch, capsys):
     """Mean demand 1e4 (order levels near 30,000): every grid is coarsened and refined, the
     myopic rule and the DP are skipped with a note; the command returns (a hang guard: the
     timeout is generous, not a speed requirement)."""
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FULFILLGYM_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "experiments.benchmark", "env.demand.mean=1e4", "eval.max_reps=128",
-           f"hydra.run.dir={out}"]
-    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    result = run_in_process("experiments.benchmark", ["env.demand.mean=1e4", "eval.max_reps=128", f"hydra.run.dir={out}"],
+                            tmp_path, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
     assert "optimal skipped: state space too large" in result.stdout
     assert "myopic skipped: demand support too wide" in result.stdout

@@ -1,4 +1,6 @@
-"""The entry points as a user runs them: default run directories and one-line errors."""
+"""The entry points as a user runs them: default run directories and one-line errors (each entry
+point once from a real interpreter; the other checks run its main in this process,
+``tests/entry_points.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.entry_points import run_in_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,20 +23,25 @@ def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProces
 
 
 @pytest.mark.parametrize(
-    ("module", "override", "field"),
+    ("module", "override", "field", "real"),
     [
-        ("experiments.train", "env.lead_time=abc", "env.lead_time"),
-        ("experiments.train", "agent=dqn", "env.action_type"),
-        ("experiments.benchmark", "env.demand.distribution=gamma", "env.demand.distribution"),
-        ("experiments.benchmark", "env.penalty=-1", "env.penalty"),
+        ("experiments.train", "env.lead_time=abc", "env.lead_time", False),
+        ("experiments.train", "agent=dqn", "env.action_type", True),
+        ("experiments.benchmark", "env.demand.distribution=gamma", "env.demand.distribution", True),
+        ("experiments.benchmark", "env.penalty=-1", "env.penalty", False),
     ],
 )
-def test_bad_value_without_run_dir_is_one_line_and_exit_2(tmp_path, module, override, field):
+def test_bad_value_without_run_dir_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, module, override, field,
+                                                          real):
+    """``real``: from a new interpreter (one case per entry point), else its main in this process."""
     if override == "agent=dqn":
         override_args = ("agent=dqn", "env.action_type=continuous")
     else:
         override_args = (override,)
-    result = run_module(module, *override_args, cwd=tmp_path)
+    if real:
+        result = run_module(module, *override_args, cwd=tmp_path)
+    else:
+        result = run_in_process(module, list(override_args), tmp_path, monkeypatch, capsys)
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0], result.stderr
@@ -57,11 +66,14 @@ def test_new_run_refuses_a_directory_that_holds_a_run(tmp_path):
     assert not (tmp_path / "run" / "config.yaml").exists()
 
 
-def test_speed_benchmark_writes_a_table_per_task_with_ratios_to_cartpole(tmp_path):
-    quick = ("--seconds", "0.02", "--repeats", "1", "--write", "--docs", str(tmp_path))
-    lost_sales = run_module("experiments.speed", "--task", "lost_sales", *quick, cwd=REPO)
-    centre = run_module("experiments.speed", "--task", "fulfillment_center", "--no-training", *quick, cwd=REPO)
-    assert lost_sales.returncode == 0 and centre.returncode == 0, lost_sales.stderr + centre.stderr
+def test_speed_benchmark_writes_a_table_per_task_with_ratios_to_cartpole(tmp_path, monkeypatch):
+    """``experiments.speed``'s main in this process (its real-interpreter check: the next test)."""
+    from experiments.speed import main
+
+    monkeypatch.chdir(tmp_path)
+    quick = ["--seconds", "0.02", "--repeats", "1", "--write", "--docs", str(tmp_path)]
+    assert main(["--task", "lost_sales", *quick]) == 0
+    assert main(["--task", "fulfillment_center", "--no-training", *quick]) == 0
     lost_sales = (tmp_path / "lost_sales_speed.md").read_text()
     assert "| CartPole-v1 (raw env.step) |" in lost_sales and "1.00x" in lost_sales
     assert "goal >= 2x" in lost_sales and "| PPO training (4 copies) |" in lost_sales
@@ -75,8 +87,12 @@ def test_speed_refuses_an_unknown_task(tmp_path):
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
-def test_catalogue_generator_help_and_bad_argument(tmp_path):
-    assert run_module("envs.replenishment.demand.catalogue", "--help", cwd=tmp_path).returncode == 0
+def test_catalogue_generator_help_and_bad_argument(tmp_path, capsys):
+    from envs.replenishment.demand.catalogue import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0 and "--n-skus" in capsys.readouterr().out
     result = run_module("envs.replenishment.demand.catalogue", "--n-skus", "0", "--out", str(tmp_path / "x.csv"),
                         cwd=tmp_path)
     assert result.returncode != 0 and "n" in result.stderr.lower() and "Traceback" not in result.stderr

@@ -2,23 +2,29 @@
 safe loading, each a regression test of a defect found by trying the pipeline adversarially.
 
 Two smoke training runs (PPO and DQN on lost sales, ``smoke=true``) are made once; every
-test works on a copy. Commands run as real subprocesses, several at a time.
+test works on a copy. Commands the run-directory guard (a Hydra callback) refuses, and runs
+whose ``.hydra/`` record is checked, run as real subprocesses, several at a time; the others
+run the entry point's main in this process (``tests/entry_points.py``: no new interpreter,
+no second import of torch and SB3).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
 import subprocess
 import sys
 import zipfile
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from agents.rl import checkpoints
-from tests.entry_points import subprocess_env
+from tests.entry_points import run_in_process, subprocess_env
 
 
 def launch(module: str, args: list[str], base: Path, cwd: Path | None = None) -> subprocess.Popen:
@@ -50,14 +56,33 @@ def snapshot(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
+class Capture:
+    """``capsys`` for a module-scoped fixture: what ``redirect_stdout``/``redirect_stderr`` caught."""
+
+    def __init__(self) -> None:
+        self.out, self.err = io.StringIO(), io.StringIO()
+
+    def readouterr(self) -> SimpleNamespace:
+        captured = SimpleNamespace(out=self.out.getvalue(), err=self.err.getvalue())
+        for stream in (self.out, self.err):
+            stream.seek(0)
+            stream.truncate()
+        return captured
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
+    """PPO as a real subprocess (its first ``.hydra`` record is checked on resume), DQN meanwhile
+    in this process."""
     base = tmp_path_factory.mktemp("run_dirs")
-    procs = {name: launch("experiments.train", ["smoke=true", *extra, f"hydra.run.dir={base / name}"], base)
-             for name, extra in {"ppo": ["agent=ppo"], "dqn": ["agent=dqn"]}.items()}
-    for name, proc in procs.items():
-        result = done(proc)
-        assert result.returncode == 0, (name, result.stderr[-3000:])
+    ppo = launch("experiments.train", ["smoke=true", "agent=ppo", f"hydra.run.dir={base / 'ppo'}"], base)
+    capture = Capture()
+    with pytest.MonkeyPatch.context() as mp, redirect_stdout(capture.out), redirect_stderr(capture.err):
+        dqn = run_in_process("experiments.train", ["smoke=true", "agent=dqn", f"hydra.run.dir={base / 'dqn'}"],
+                             base / "in_process", mp, capture)
+    result = done(ppo)
+    assert result.returncode == 0, ("ppo", result.stderr[-3000:])
+    dqn.assert_ok()
     return {"base": base, "ppo": base / "ppo", "dqn": base / "dqn"}
 
 
@@ -86,10 +111,10 @@ def test_a_command_refuses_a_directory_that_holds_another_run_and_leaves_it_unto
     assert snapshot(run_dir) == before, "the run's files (.hydra included) changed"
 
 
-def test_training_refuses_a_benchmark_directory(runs, tmp_path):
+def test_training_refuses_a_benchmark_directory(runs, tmp_path, monkeypatch, capsys):
     bench = tmp_path / "bench"
-    ok = run("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"hydra.run.dir={bench}"], runs["base"])
-    assert ok.returncode == 0, ok.stderr[-2000:]
+    run_in_process("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"hydra.run.dir={bench}"],
+                   tmp_path, monkeypatch, capsys).assert_ok()
     before = snapshot(bench)
     one_line_error(run("experiments.train", [f"resume={bench}"], runs["base"]), "resume", "experiments.benchmark")
     assert snapshot(bench) == before
@@ -112,73 +137,77 @@ def test_a_mistyped_or_wrong_resume_creates_nothing(runs, tmp_path):
 
 
 # -- resume ----------------------------------------------------------------------------------
-def test_resume_appended_to_the_original_command_line_continues(runs, tmp_path):
+def test_resume_appended_to_the_original_command_line_continues(runs, tmp_path, monkeypatch, capsys):
     run_dir = copy(runs, "ppo", tmp_path)
     total = checkpoints.latest(run_dir).timesteps + 32
     first_hydra = {p.name: p.read_bytes() for p in (run_dir / ".hydra").glob("*.yaml")}
     same = launch("experiments.train", ["smoke=true", "env=lost_sales", "agent=ppo", f"resume={run_dir}",
                                         f"total_timesteps={total}"], runs["base"])
-    other_env = launch("experiments.train", ["env=fulfillment_center", f"resume={copy(runs, 'dqn', tmp_path)}"],
-                       runs["base"])
+    dqn = copy(runs, "dqn", tmp_path)
+    other_env = run_in_process("experiments.train", ["env=fulfillment_center", f"resume={dqn}"], tmp_path,
+                               monkeypatch, capsys, out=dqn)
     result = done(same)
     assert result.returncode == 0, result.stderr[-3000:]
     assert checkpoints.latest(run_dir).timesteps == total
     assert {p.name: p.read_bytes() for p in (run_dir / ".hydra").glob("*.yaml")} == first_hydra, \
         "the run's first .hydra record was rewritten"
     assert list((run_dir / ".hydra").glob("resumed-*")), "the resume command is recorded beside it"
-    one_line_error(done(other_env), "resume", "config groups cannot change", "env=lost_sales")
-    changed = run("experiments.train", [f"resume={run_dir}", "env.lead_time=3"], runs["base"])
+    one_line_error(other_env, "resume", "config groups cannot change", "env=lost_sales")
+    changed = run_in_process("experiments.train", [f"resume={run_dir}", "env.lead_time=3"], tmp_path, monkeypatch,
+                             capsys, out=run_dir)
     one_line_error(changed, "env.lead_time cannot change")
 
 
-def test_resume_after_the_budget_still_benchmarks(runs, tmp_path):
+def test_resume_after_the_budget_still_benchmarks(runs, tmp_path, monkeypatch, capsys):
     run_dir = copy(runs, "ppo", tmp_path)
     (run_dir / "results.csv").unlink()
     steps = checkpoints.latest(run_dir).timesteps
-    result = run("experiments.train", [f"resume={run_dir}"], runs["base"])
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_in_process("experiments.train", [f"resume={run_dir}"], tmp_path, monkeypatch, capsys, out=run_dir).assert_ok()
     assert (run_dir / "results.csv").exists(), "the final evaluation was skipped"
     assert checkpoints.latest(run_dir).timesteps == steps
 
 
-def test_resume_refuses_missing_training_state_unless_told(runs, tmp_path):
+def test_resume_refuses_missing_training_state_unless_told(runs, tmp_path, monkeypatch, capsys, caplog):
     ppo, dqn = copy(runs, "ppo", tmp_path), copy(runs, "dqn", tmp_path)
     (checkpoints.latest(ppo).path / "vecnormalize.pkl").unlink()
     (checkpoints.latest(dqn).path / "replay_buffer.pkl").unlink()
     more = checkpoints.latest(ppo).timesteps + 32
-    refused = {name: launch("experiments.train", [f"resume={path}", f"total_timesteps={more}"], runs["base"])
+    refused = {name: run_in_process("experiments.train", [f"resume={path}", f"total_timesteps={more}"], tmp_path,
+                                    monkeypatch, capsys, out=path)
                for name, path in {"ppo": ppo, "dqn": dqn}.items()}
-    one_line_error(done(refused["ppo"]), "resume", "vecnormalize.pkl", "resume_allow_missing=true")
-    one_line_error(done(refused["dqn"]), "resume", "replay_buffer.pkl")
-    allowed = run("experiments.train", [f"resume={ppo}", f"total_timesteps={more}", "resume_allow_missing=true"],
-                  runs["base"])
-    assert allowed.returncode == 0, allowed.stderr[-3000:]
-    assert "lacks vecnormalize.pkl" in allowed.stdout + allowed.stderr
+    one_line_error(refused["ppo"], "resume", "vecnormalize.pkl", "resume_allow_missing=true")
+    one_line_error(refused["dqn"], "resume", "replay_buffer.pkl")
+    caplog.clear()
+    allowed = run_in_process("experiments.train", [f"resume={ppo}", f"total_timesteps={more}",
+                                                   "resume_allow_missing=true"], tmp_path, monkeypatch, capsys, out=ppo)
+    allowed.assert_ok()
+    assert "lacks vecnormalize.pkl" in allowed.stdout + allowed.stderr + caplog.text  # a log warning
     assert checkpoints.latest(ppo).timesteps == more
 
 
-def test_resume_refuses_a_corrupt_replay_buffer(runs, tmp_path):
+def test_resume_refuses_a_corrupt_replay_buffer(runs, tmp_path, monkeypatch, capsys):
     dqn = copy(runs, "dqn", tmp_path)
     newest = checkpoints.latest(dqn)
     newest.replay_buffer.write_bytes(b"garbage")
-    one_line_error(run("experiments.train", [f"resume={dqn}", f"total_timesteps={newest.timesteps + 64}"],
-                       runs["base"]), str(newest.replay_buffer))
+    one_line_error(run_in_process("experiments.train", [f"resume={dqn}", f"total_timesteps={newest.timesteps + 64}"],
+                                  tmp_path, monkeypatch, capsys, out=dqn), str(newest.replay_buffer))
 
 
 # -- nothing runs from a run's files ----------------------------------------------------------
-def test_benchmark_and_export_execute_nothing_from_a_crafted_run(runs, tmp_path):
+def test_benchmark_and_export_execute_nothing_from_a_crafted_run(runs, tmp_path, monkeypatch, capsys):
     run_dir = copy(runs, "ppo", tmp_path)
     marker = tmp_path / "pwned"
     for ckpt in (run_dir / "best", checkpoints.latest(run_dir).path):
         (ckpt / "vecnormalize.pkl").write_bytes(pickle.dumps(Evil(marker)))
-    bench = launch("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"models=[{run_dir}]",
-                                             f"hydra.run.dir={tmp_path / 'bench'}"], runs["base"])
-    export = launch("experiments.export", [f"run_dir={run_dir}"], runs["base"])
-    assert done(bench).returncode == 0 and done(export).returncode == 0
+    run_in_process("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"models=[{run_dir}]",
+                                             f"hydra.run.dir={tmp_path / 'bench'}"], tmp_path, monkeypatch,
+                   capsys).assert_ok()
+    run_in_process("experiments.export", [f"run_dir={run_dir}"], tmp_path, monkeypatch, capsys,
+                   out=tmp_path / "export").assert_ok()
     assert not marker.exists(), "a pickle in the run directory was executed"
 
 
-def test_crafted_weights_or_config_are_refused_without_running_them(runs, tmp_path):
+def test_crafted_weights_or_config_are_refused_without_running_them(runs, tmp_path, monkeypatch, capsys):
     weights, config = copy(runs, "ppo", tmp_path / "w"), copy(runs, "ppo", tmp_path / "c")
     marker = tmp_path / "pwned"
     best = weights / "best" / "model.zip"
@@ -191,9 +220,10 @@ def test_crafted_weights_or_config_are_refused_without_running_them(runs, tmp_pa
     text = (config / "config.yaml").read_text()
     (config / "config.yaml").write_text(text.replace("_target_: agents.lost_sales.task.LostSalesTask",
                                                      "_target_: os.system"))
-    procs = {name: launch("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"models=[{path}]",
-                                                    f"hydra.run.dir={tmp_path / name}"], runs["base"])
-             for name, path in {"weights": weights, "config": config}.items()}
-    one_line_error(done(procs["weights"]), str(best), "cannot be loaded as weights")
-    one_line_error(done(procs["config"]), "env._target_", "not a registered task")
+    results = {name: run_in_process("experiments.benchmark", ["smoke=true", "agents=[base_stock]", f"models=[{path}]",
+                                                              f"hydra.run.dir={tmp_path / name}"], tmp_path,
+                                    monkeypatch, capsys)
+               for name, path in {"weights": weights, "config": config}.items()}
+    one_line_error(results["weights"], str(best), "cannot be loaded as weights")
+    one_line_error(results["config"], "env._target_", "not a registered task")
     assert not marker.exists()

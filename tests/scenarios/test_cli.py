@@ -1,4 +1,5 @@
-"""``experiments.benchmark scenarios=[...]`` (the robustness table), ``scenario=<name>`` and their errors."""
+"""``experiments.benchmark scenarios=[...]`` (the robustness table), ``scenario=<name>`` and their errors
+(run in this process, ``tests/entry_points.py``; one error also from a real interpreter)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 from agents.registry import build_task
 from experiments.support.reporting import ROBUSTNESS_COLUMNS
 from tests.conftest import task_overrides
-from tests.pipeline.test_cli import REPO, run_module
+from tests.entry_points import ROOT, run_in_process, run_subprocess
 
-CONFIGS = REPO / "configs"
+CONFIGS = ROOT / "configs"
 SCENARIO_NAMES = sorted(p.stem for p in (CONFIGS / "scenario").glob("*.yaml"))
 
 
@@ -33,11 +34,11 @@ def test_every_scenario_composes_into_the_task(env, name):
 
 
 @pytest.mark.parametrize("env", ["lost_sales", "fulfillment_center"])
-def test_robustness_smoke_run_writes_the_table(tmp_path, env):
+def test_robustness_smoke_run_writes_the_table(tmp_path, monkeypatch, capsys, env):
     out = tmp_path / "run"
-    result = run_module("experiments.benchmark", *task_overrides(env), "smoke=true",
-                        "scenarios=[none,demand_surge]", f"hydra.run.dir={out}", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = run_in_process("experiments.benchmark", [*task_overrides(env), "smoke=true", "scenarios=[none,demand_surge]",
+                                                      f"hydra.run.dir={out}"], tmp_path, monkeypatch, capsys)
+    result.assert_ok()
     for name in ("robustness.csv", "robustness.md", "robustness.png", "robustness.json"):
         assert (out / name).exists(), name
     frame = pd.read_csv(out / "robustness.csv")
@@ -56,17 +57,31 @@ def test_robustness_smoke_run_writes_the_table(tmp_path, env):
     assert "robustness" in result.stdout
 
 
-@pytest.mark.parametrize(("args", "expected"), [
+SCENARIO_ERRORS = [
     (("scenarios=[none,flood]",), ["scenarios", "flood", "demand_surge", "capacity_cut"]),
     (("env=dispatch", "scenarios=[none]"), ["scenarios", "env=dispatch", "lost_sales", "fulfillment_center"]),
     (("env=dispatch", "scenario=demand_surge"), ["scenario", "env=dispatch", "lost_sales"]),
     (("scenario=demand_surge", "scenarios=[none]"), ["scenarios", "env.scenario"]),
     (("scenarios=[]",), ["scenarios", "expected a list"]),
     (("scenario=demand_surge", "env.scenario.size=-3"), ["env.scenario.size", "[-1, 100]"]),
-])
-def test_scenario_errors_are_one_line(tmp_path, args, expected):
-    result = run_module("experiments.benchmark", "smoke=true", *args, f"hydra.run.dir={tmp_path / 'run'}",
-                        cwd=tmp_path)
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), SCENARIO_ERRORS)
+def test_scenario_errors_are_one_line(tmp_path, monkeypatch, capsys, args, expected):
+    result = run_in_process("experiments.benchmark", ["smoke=true", *args, f"hydra.run.dir={tmp_path / 'run'}"],
+                            tmp_path, monkeypatch, capsys)
+    check_one_line(result, expected)
+
+
+def test_a_scenario_error_from_a_real_interpreter_is_one_line(tmp_path):
+    args, expected = SCENARIO_ERRORS[0]
+    result = run_subprocess("experiments.benchmark", ["smoke=true", *args, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    check_one_line(result, expected)
+    assert "Traceback" not in result.stderr
+
+
+def check_one_line(result, expected) -> None:
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr

@@ -1,14 +1,14 @@
 """Bad slotting input on the command line: one line naming the field and the accepted values,
-exit code 2, no traceback, no run directory left behind."""
+exit code 2, no traceback (in this process: ``tests/entry_points.py``; one
+case also as a real interpreter), no run directory left behind."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.pipeline.test_cli import run_module
+from tests.entry_points import run_in_process, run_subprocess
 
-
-@pytest.mark.parametrize(("module", "overrides", "field", "accepted"), [
+CASES = [
     ("experiments.benchmark", ["env.routing=tsp"], "env.routing", "optimal"),
     ("experiments.benchmark", ["env.depot=right"], "env.depot", "centre"),
     ("experiments.benchmark", ["env.action_mode=bin"], "env.action_mode", "zone"),
@@ -19,11 +19,25 @@ from tests.pipeline.test_cli import run_module
     ("experiments.benchmark", ["agents=[closest,fifo]"], "agents", "oracle"),
     ("experiments.train", ["agent=sac"], "agent=sac", "maskable_ppo"),
     ("experiments.train", ["agent=maskable_ppo", "env.obs_map=zones"], "env.obs_map", "obs_map=grid"),
-])
-def test_bad_slotting_value_is_one_line_and_exit_2(tmp_path, module, overrides, field, accepted):
-    result = run_module(module, "env=slotting", *overrides, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+]
+
+
+@pytest.mark.parametrize(("module", "overrides", "field", "accepted"), CASES)
+def test_bad_slotting_value_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, module, overrides, field, accepted):
+    args = ["env=slotting", *overrides, f"hydra.run.dir={tmp_path / 'run'}"]
+    result = run_in_process(module, args, tmp_path, monkeypatch, capsys)
+    check(result, field, accepted, tmp_path)
+
+
+def check(result, field: str, accepted: str, tmp_path) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0] and accepted in lines[0], lines
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "results.csv").exists()
+
+
+def test_a_bad_slotting_value_from_a_real_interpreter_is_one_line_and_exit_2(tmp_path):
+    module, overrides, field, accepted = CASES[0]
+    result = run_subprocess(module, ["env=slotting", *overrides, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    check(result, field, accepted, tmp_path)
