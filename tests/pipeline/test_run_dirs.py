@@ -10,21 +10,18 @@ no second import of torch and SB3).
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import shutil
 import subprocess
 import sys
 import zipfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from agents.rl import checkpoints
-from tests.entry_points import run_in_process, subprocess_env
+from tests.entry_points import run_in_process, run_once, subprocess_env
 
 
 def launch(module: str, args: list[str], base: Path, cwd: Path | None = None) -> subprocess.Popen:
@@ -56,30 +53,14 @@ def snapshot(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
-class Capture:
-    """``capsys`` for a module-scoped fixture: what ``redirect_stdout``/``redirect_stderr`` caught."""
-
-    def __init__(self) -> None:
-        self.out, self.err = io.StringIO(), io.StringIO()
-
-    def readouterr(self) -> SimpleNamespace:
-        captured = SimpleNamespace(out=self.out.getvalue(), err=self.err.getvalue())
-        for stream in (self.out, self.err):
-            stream.seek(0)
-            stream.truncate()
-        return captured
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """PPO as a real subprocess (its first ``.hydra`` record is checked on resume), DQN meanwhile
     in this process."""
     base = tmp_path_factory.mktemp("run_dirs")
     ppo = launch("experiments.train", ["smoke=true", "agent=ppo", f"hydra.run.dir={base / 'ppo'}"], base)
-    capture = Capture()
-    with pytest.MonkeyPatch.context() as mp, redirect_stdout(capture.out), redirect_stderr(capture.err):
-        dqn = run_in_process("experiments.train", ["smoke=true", "agent=dqn", f"hydra.run.dir={base / 'dqn'}"],
-                             base / "in_process", mp, capture)
+    dqn = run_once("experiments.train", ["smoke=true", "agent=dqn", f"hydra.run.dir={base / 'dqn'}"],
+                   base / "in_process")
     result = done(ppo)
     assert result.returncode == 0, ("ppo", result.stderr[-3000:])
     dqn.assert_ok()
