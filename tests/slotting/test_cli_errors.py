@@ -30,10 +30,7 @@ def test_bad_slotting_value_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys
 
 
 def check(result, field: str, accepted: str, tmp_path) -> None:
-    assert result.returncode == 2, result.stderr[-2000:]
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0] and accepted in lines[0], lines
-    assert "Traceback" not in result.stderr
+    result.assert_one_line_error(field, accepted)  # exit 2, one line "error: ...", no traceback
     assert not (tmp_path / "run" / "results.csv").exists()
 
 
