@@ -31,7 +31,7 @@ from types import SimpleNamespace
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 300  # seconds for any one subprocess
+TIMEOUT = 600  # seconds for any one subprocess (the slow euro pipeline took > 300 s under load)
 
 
 @dataclass
