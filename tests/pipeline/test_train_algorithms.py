@@ -5,7 +5,7 @@ leaves the previous checkpoints intact. Helpers: ``training_runs.py``.
 
 Every run here is checked for its files, tables and errors only, so it runs in this process
 (``tests.entry_points.run_in_process``: the same Hydra ``main`` on the same composed config):
-this module's ``pipeline`` runs ``training_runs.py``'s agent jobs (their very arguments) that
+this module's ``pipeline`` runs ``training_runs.py``'s agent jobs (``agent_args``) that
 way, once each, on first use. Training through a real interpreter is ``tests/test_tasks.py``'s
 (every task) and the other ``test_train_*.py`` modules'."""
 
@@ -22,10 +22,9 @@ import yaml
 from agents.rl import checkpoints
 from agents.rl.algorithms import algorithm
 from tests.entry_points import Result, run_in_process, run_once
-from tests.pipeline import training_runs
 from tests.pipeline.training_runs import (
     AGENTS,
-    JOBS,
+    agent_args,
     copy_run,
     load_checkpoint_model,
     needs,
@@ -34,21 +33,16 @@ from tests.pipeline.training_runs import (
 
 
 class InProcessPipeline:
-    """``training_runs.Pipeline``'s ``get`` and ``base``, the jobs run in this process: a job's
-    ``train(args, base, name, out)`` becomes ``run_once("experiments.train", args, base, out)``."""
+    """``training_runs.Pipeline``'s ``get`` and ``base`` for the agent jobs (``agent:<name>``):
+    each job's arguments (``training_runs.agent_args``) run once by ``run_once``."""
 
     def __init__(self, base: Path):
         self.base, self.results = base, {}
 
     def get(self, key: str) -> Result:
         if key not in self.results:
-            def train(args, base, name, out=None, cwd=None):
-                assert cwd is None, "a job with its own working directory needs a subprocess"
-                return run_once("experiments.train", args, base, out)
-
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(training_runs, "train", train)
-                self.results[key] = JOBS[key](self.base)
+            args, out = agent_args(key.removeprefix("agent:"), self.base)
+            self.results[key] = run_once("experiments.train", args, self.base, out)
         return self.results[key]
 
 

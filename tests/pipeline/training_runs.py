@@ -93,13 +93,18 @@ def train_in_process(args: list[str], base: Path, out: Path, monkeypatch, capsys
 
 
 # -- the jobs -------------------------------------------------------------------------------
+def agent_args(name: str, base: Path) -> tuple[list[str], Path]:
+    """The arguments and run directory of agent ``name``'s tiny training (``AGENTS``)."""
+    total, extra = AGENTS[name]
+    out = base / "agents" / name
+    half = max(total // 2, 1)
+    return [f"agent={name}", f"total_timesteps={total}", f"validation.freq={half}", f"checkpoint.freq={half}",
+            *FAST, *extra, f"hydra.run.dir={out}"], out
+
+
 def agent_job(name: str) -> Callable[[Path], Result]:
     def job(base: Path) -> Result:
-        total, extra = AGENTS[name]
-        out = base / "agents" / name
-        half = max(total // 2, 1)
-        args = [f"agent={name}", f"total_timesteps={total}", f"validation.freq={half}",
-                f"checkpoint.freq={half}", *FAST, *extra, f"hydra.run.dir={out}"]
+        args, out = agent_args(name, base)
         return train(args, base, f"agent_{name}", out)
 
     return job
