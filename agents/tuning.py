@@ -39,6 +39,7 @@ import numpy as np
 
 from agents.harness import ci95
 from agents.seeds import TUNE_SEED_BASE
+from envs.core.config import ConfigError
 
 Evaluate = Callable[[dict[str, np.ndarray], int], np.ndarray]
 Play = Callable[[list, np.ndarray], np.ndarray]
@@ -143,6 +144,9 @@ def race(evaluate: Evaluate, axes: Sequence[Axis], settings: RaceSettings,
     """Find the grid point of ``axes`` with the lowest mean cost (module docstring)."""
     start = time.perf_counter()
     axes = list(axes)
+    if empty := [a.name for a in axes if not len(a.values)]:  # e.g. order quantities below a zero mean demand
+        raise ConfigError(f"tuning: this instance leaves no candidate value of {', '.join(empty)} to search "
+                          "(is its demand always zero?)")
     result, rounds, evaluations = None, 0, 0
     while True:
         rounds += 1

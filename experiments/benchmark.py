@@ -34,6 +34,7 @@ from __future__ import annotations
 import glob
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
@@ -41,14 +42,15 @@ from omegaconf import DictConfig, ListConfig
 from rich.console import Console
 from rich.progress import Progress
 
-from agents.harness import evaluate
+from agents.harness import EvalSettings, evaluate
 from agents.parts import suite
 from agents.registry import name_of_target, scenario_tasks, task_class
 from agents.runner import plan_writers
 from agents.task import Task
-from envs.core.config import ConfigError
+from envs.core.config import ConfigError, check_bool
 from experiments.support.common import (
     apply_smoke,
+    checked_groups,
     clean_errors,
     command_line,
     eval_settings,
@@ -57,6 +59,7 @@ from experiments.support.common import (
     progress_bar,
     run_dir,
     save_resolved_config,
+    tuning_reps,
 )
 from experiments.support.reporting import (
     print_robustness,
@@ -97,7 +100,10 @@ def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console
             skipped.append(f"{name}: {why}")
         else:
             start = time.perf_counter()
-            agents[name] = task.make_agent(name, tuning_reps=tuning_reps, smoke=smoke)
+            try:
+                agents[name] = task.make_agent(name, tuning_reps=tuning_reps, smoke=smoke)
+            except ConfigError as err:  # e.g. a heuristic with nothing to tune on this instance
+                raise ConfigError(f"agents: {name} cannot be built: {err}; leave it out with agents=[...]") from None
             log.info("built %s in %.2fs: %s", name, time.perf_counter() - start, agents[name])
         progress.advance(bar)
     if names and not agents:
@@ -154,29 +160,72 @@ def add_agents(agents: dict, extra: dict, field: str) -> None:
         agents[name] = policy
 
 
-def run_benchmark(cfg: DictConfig, task: Task, out: Path, console: Console) -> float:
-    settings = eval_settings(cfg.eval, "eval")
-    names = agent_names(task, cfg.get("agents"))
+def path_list(field: str, value) -> list[str]:
+    """``models=`` / ``onnx=``: a list of paths (a single path is a list of one)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple | ListConfig) and all(isinstance(v, str) for v in value):
+        return [str(v) for v in value]
+    example = "outputs/train/<run>" if field == "models" else "outputs/train/<run>/export/policy.onnx"
+    raise ConfigError(f"{field}: expected a list of paths, e.g. {field}=[{example}], got {value!r}")
+
+
+@dataclass
+class Prepared:
+    """A benchmark run with everything checked, and its trained and exported agents loaded,
+    before any file is written into the run directory (so the fixed command can reuse it)."""
+
+    settings: EvalSettings
+    names: list[str]
+    tuning_reps: int | None
+    onnx: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    groups: dict = field(default_factory=dict)  # trained agent -> (group, training seed)
+    scenarios: dict = field(default_factory=dict)  # robustness: name -> scenario fields
+    stressed: dict = field(default_factory=dict)  # robustness: name -> stressed task
+
+    def agents(self, task: Task, smoke: bool, console: Console, progress: Progress) -> dict:
+        """The built (tuned, solved) agents, then the exported, then the trained ones."""
+        agents = build_agents(task, self.names, self.tuning_reps, smoke, console, progress)
+        add_agents(agents, self.onnx, "onnx")
+        add_agents(agents, self.models, "models")
+        return agents
+
+
+def prepare(cfg: DictConfig, task: Task) -> Prepared:
+    """Check the run's settings and load its trained and exported agents (:class:`Prepared`)."""
+    check_bool("save_plans", cfg.get("save_plans", False))
+    if cfg.get("suite"):
+        suite(task, str(cfg.suite))
+    plan = Prepared(eval_settings(cfg.eval, "eval"), agent_names(task, cfg.get("agents")), tuning_reps(cfg.tuning.reps))
+    if cfg.get("scenarios") is not None:
+        plan.scenarios, plan.stressed = robustness_scenarios(cfg, task)
+    onnx, models = path_list("onnx", cfg.get("onnx")), path_list("models", cfg.get("models"))
+    if onnx:
+        from agents.rl.exported import onnx_agents
+
+        plan.onnx = onnx_agents(onnx, task)
+    plan.models = trained_agents(task, models, plan.groups)
+    return plan
+
+
+def run_benchmark(cfg: DictConfig, task: Task, plan: Prepared, out: Path, console: Console) -> float:
     title = task.describe()
     console.print(f"[bold]{title}[/bold]")
     with progress_bar(console) as progress:
-        agents = build_agents(task, names, cfg.tuning.reps, bool(cfg.smoke), console, progress)
-        if cfg.get("onnx"):
-            from agents.rl.exported import onnx_agents
-
-            add_agents(agents, onnx_agents(list(cfg.onnx), task), "onnx")
-        groups: dict = {}
-        add_agents(agents, trained_agents(task, cfg.get("models"), groups), "models")
+        agents = plan.agents(task, bool(cfg.smoke), console, progress)
         plans = plan_writers(task, out / "plans") if cfg.get("save_plans") else None
         bar = progress.add_task("evaluating (agent x round)", total=None)
-        evaluation = evaluate(task, agents, settings, reference=cfg.get("reference"),
+        evaluation = evaluate(task, agents, plan.settings, reference=cfg.get("reference"),
                               progress=lambda name: progress.advance(bar), plans=plans)
     print_table(evaluation, task, title, console)
     write_results(evaluation, task, out, title, command_line("experiments.benchmark"))
-    if groups:
+    if plan.groups:
         from experiments.support.seeds import seed_table, write_seed_table
 
-        write_seed_table(seed_table(evaluation.frame, groups), out, evaluation.reference, console)
+        write_seed_table(seed_table(evaluation.frame, plan.groups), out, evaluation.reference, console)
     console.print(f"results: {out}")
     return float(evaluation.frame["mean_cost"].min())
 
@@ -227,32 +276,29 @@ def check_scenario_field(cfg: DictConfig) -> None:
                           f"scenario field; tasks that accept scenarios: {', '.join(scenario_tasks())}")
 
 
-def run_robustness(cfg: DictConfig, task: Task, out: Path, console: Console) -> float:
-    """Every agent (tuned once, unstressed) under every scenario of ``cfg.scenarios``."""
+def robustness_scenarios(cfg: DictConfig, task: Task) -> tuple[dict, dict]:
+    """``scenarios=[...]`` checked: name -> scenario fields and name -> stressed task."""
     if not task.supports_scenarios:
         raise ConfigError(f"scenarios: env={task.name} has no scenario field; tasks that accept scenarios: "
                           f"{', '.join(scenario_tasks())}")
     if task.config.scenario.active:
         raise ConfigError(f"scenarios: the task is already stressed (env.scenario.kind={task.config.scenario.kind}); "
                           "a robustness run tunes on the unstressed task: drop scenario=/env.scenario or scenarios=")
-    names = scenario_list(cfg.scenarios)
-    scenarios = {name: load_scenario(cfg, name) for name in names}
-    stressed = {name: task.with_scenario(sc) for name, sc in scenarios.items()}  # config errors before tuning
-    settings = eval_settings(cfg.eval, "eval")
-    agent_list = agent_names(task, cfg.get("agents"))
+    scenarios = {name: load_scenario(cfg, name) for name in scenario_list(cfg.scenarios)}
+    return scenarios, {name: task.with_scenario(sc) for name, sc in scenarios.items()}
+
+
+def run_robustness(cfg: DictConfig, task: Task, plan: Prepared, out: Path, console: Console) -> float:
+    """Every agent (tuned once, unstressed) under every scenario of ``cfg.scenarios``."""
+    scenarios, names = plan.scenarios, list(plan.scenarios)
     title = task.describe()
     console.print(f"[bold]{title}[/bold]\nrobustness under {', '.join(names)}")
     evaluations = {}
     with progress_bar(console) as progress:
-        agents = build_agents(task, agent_list, cfg.tuning.reps, bool(cfg.smoke), console, progress)
-        if cfg.get("onnx"):
-            from agents.rl.exported import onnx_agents
-
-            add_agents(agents, onnx_agents(list(cfg.onnx), task), "onnx")
-        add_agents(agents, trained_agents(task, cfg.get("models")), "models")
+        agents = plan.agents(task, bool(cfg.smoke), console, progress)
         bar = progress.add_task("evaluating (scenario x agent x round)", total=None)
-        for name, stressed_task in stressed.items():
-            evaluations[name] = evaluate(stressed_task, agents, settings, reference=None,
+        for name, stressed_task in plan.stressed.items():
+            evaluations[name] = evaluate(stressed_task, agents, plan.settings, reference=None,
                                          progress=lambda _: progress.advance(bar))
     frame = robustness_frame(evaluations, scenarios)
     reference = task.reference_name()
@@ -268,6 +314,7 @@ def run_suite(cfg: DictConfig, task: Task, out: Path, console: Console) -> float
     return float("nan")  # a suite is a table of instances, not one score to minimise
 
 
+@checked_groups
 @hydra.main(version_base="1.3", config_path="../configs", config_name="benchmark.yaml")
 @clean_errors
 def main(cfg: DictConfig) -> float:
@@ -276,8 +323,9 @@ def main(cfg: DictConfig) -> float:
     apply_smoke(cfg)
     check_scenario_field(cfg)
     if cfg.get("scenarios") is not None:
-        scenario_list(cfg.scenarios)  # unknown names fail before anything is written
+        scenario_list(cfg.scenarios)  # unknown names fail before the task is built
     task = make_task(cfg)
+    plan = prepare(cfg, task)  # every check before the run directory is written
     out = run_dir()
     write_marker(out, "benchmark", task.name, dict(HydraConfig.get().runtime.choices))
     save_resolved_config(cfg, out)
@@ -285,8 +333,8 @@ def main(cfg: DictConfig) -> float:
     if cfg.get("suite"):
         return run_suite(cfg, task, out, console)
     if cfg.get("scenarios") is not None:
-        return run_robustness(cfg, task, out, console)
-    return run_benchmark(cfg, task, out, console)
+        return run_robustness(cfg, task, plan, out, console)
+    return run_benchmark(cfg, task, plan, out, console)
 
 
 if __name__ == "__main__":

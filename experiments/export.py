@@ -49,7 +49,7 @@ from agents.rl.exported import METADATA_KEY, card_path, load_exported
 from agents.rl.loading import load_policy, open_run
 from agents.rl.parity import ParityError, parity
 from envs.core.config import ConfigError, check_choice, check_float, check_int
-from experiments.support.common import clean_errors
+from experiments.support.common import checked_groups, clean_errors
 
 FORMATS = ("onnx", "torchscript")
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -138,6 +138,7 @@ def export(cfg: DictConfig) -> tuple[Path, dict]:
     return out, card
 
 
+@checked_groups
 @hydra.main(version_base="1.3", config_path="../configs", config_name="export.yaml")
 @clean_errors
 def main(cfg: DictConfig) -> None:

@@ -31,12 +31,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from agents.harness import EvalSettings
 from agents.parts import task_plots
-from agents.rl.algorithms import algorithm, check_algorithm
+from agents.rl.algorithms import agent_settings, algorithm, check_algorithm
 from agents.seeds import MAX_SEED, VALID_SEED_BASE
-from envs.core.config import ConfigError, check_bool, check_choice, check_int
+from envs.core.config import ConfigError, check_bool, check_choice, check_float, check_int
 from experiments.benchmark import agent_names, build_agents
 from experiments.support.common import (
     apply_smoke,
+    checked_groups,
     clean_errors,
     command_line,
     eval_settings,
@@ -46,6 +47,7 @@ from experiments.support.common import (
     run_dir,
     save_resolved_config,
     set_unless_given,
+    tuning_reps,
 )
 from experiments.support.rundir import read_marker, write_marker
 
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 # Keys a resumed run may change (anything else must equal the run's saved value).
 RESUMABLE = ("total_timesteps", "progress_bar", "torch_threads", "resume_allow_missing", "checkpoint.",
              "validation.freq", "eval.", "benchmark.", "tuning.", "logger.")
+MAX_CLIP = 1e6  # largest normalize.clip_obs / clip_reward (VecNormalize clips to [-clip, clip])
 
 
 def validate(cfg: DictConfig, task, algo) -> None:
@@ -63,6 +66,10 @@ def validate(cfg: DictConfig, task, algo) -> None:
     check_bool("shared", cfg.shared)
     vec_env_choice(cfg, task, algo)
     check_bool("resume_allow_missing", cfg.resume_allow_missing)
+    check_bool("progress_bar", cfg.progress_bar)
+    normalize_settings(cfg.normalize)
+    agent_settings(cfg.agent)
+    tuning_reps(cfg.tuning.reps)
     check_choice("benchmark.model", cfg.benchmark.model, ("best", "last"))
     check_int("validation.freq", cfg.validation.freq, 1)
     check_int("checkpoint.freq", cfg.checkpoint.freq, 1)
@@ -75,6 +82,14 @@ def validate(cfg: DictConfig, task, algo) -> None:
         from agents.rl.tracking import wandb_mode
 
         wandb_mode(OmegaConf.to_container(cfg.logger.wandb))
+
+
+def normalize_settings(section: DictConfig) -> None:
+    """``normalize``: two switches and VecNormalize's two clipping bounds (finite, > 0)."""
+    for key in ("obs", "reward"):
+        check_bool(f"normalize.{key}", section.get(key))
+    for key in ("clip_obs", "clip_reward"):
+        check_float(f"normalize.{key}", section.get(key), 0.0, MAX_CLIP, strict_low=True)
 
 
 def vec_env_choice(cfg: DictConfig, task, algo) -> str:
@@ -97,7 +112,8 @@ def validation_settings(cfg: DictConfig) -> EvalSettings:
 def smoke_training(cfg: DictConfig, task, algo) -> dict:
     """Training settings that make ``smoke=true`` take seconds: two short rollouts."""
     n_envs = 2
-    width = n_envs * (task.shared_batch(1, 0).num_envs if cfg.shared else 1)
+    batch = task.shared_batch(1, 0) if cfg.shared is True else None  # a bad ``shared`` fails in validate
+    width = n_envs * (batch.num_envs if batch is not None else 1)
     kwargs = cfg.agent.get("kwargs") or {}
     if algo.needs_problem:  # DCL: two generations of a few states, few short rollouts
         extra, total = {"n_states": 64, "reps": 4, "horizon": 4, "n_epochs": 2}, 128
@@ -202,6 +218,7 @@ def versus_best_other(frame, per_rep: dict, trained: str, reference: str) -> str
     return f"{gap:+.2f} ± {ci:.2f}% vs {best}, the cheapest other agent"
 
 
+@checked_groups
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train.yaml")
 @clean_errors
 def main(cfg: DictConfig) -> float:

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from agents.registry import build_task
 from agents.rl import checkpoints
 from agents.rl.adapter import ObsNormalizer, SB3Policy
-from agents.rl.algorithms import Algorithm, algorithm
+from agents.rl.algorithms import Algorithm, agent_settings, algorithm
 from agents.task import Task
 from envs.core.config import ConfigError
 
@@ -108,10 +108,7 @@ def build_model(cfg: DictConfig, algo: Algorithm, env, seed: int = 0, extra: dic
     """An SB3 model of ``algo`` with the config's agent settings on ``env``; bad
     ``agent.kwargs`` / ``agent.policy_kwargs`` are one-line ConfigErrors."""
     cls = algo.load_class()
-    kwargs = OmegaConf.to_container(cfg.agent.get("kwargs"), resolve=True) if cfg.agent.get("kwargs") else {}
-    policy_kwargs = OmegaConf.to_container(cfg.agent.get("policy_kwargs"), resolve=True) if cfg.agent.get("policy_kwargs") else {}
-    if not isinstance(kwargs, dict) or not isinstance(policy_kwargs, dict):
-        raise ConfigError("agent.kwargs: expected a mapping of the algorithm's keyword arguments")
+    kwargs, policy_kwargs = agent_settings(cfg.agent)
     kwargs.update(extra or {})
     try:
         return cls(str(cfg.agent.get("policy", "MlpPolicy")), env, seed=seed, device="cpu", verbose=0,

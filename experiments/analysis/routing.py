@@ -48,6 +48,7 @@ from envs.dispatch.routing.problem import RoutingProblem, plan_cost
 from envs.dispatch.routing.pyvrp_router import pyvrp_route
 from envs.dispatch.routing.savings import savings_route
 from experiments.support.common import (
+    checked_groups,
     clean_errors,
     command_line,
     make_console,
@@ -298,6 +299,7 @@ def table_markdown(frame: pd.DataFrame, opts: dict) -> str:
     return "\n".join(lines)
 
 
+@checked_groups
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="routing.yaml")
 @clean_errors
 def main(cfg: DictConfig) -> None:

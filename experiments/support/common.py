@@ -1,4 +1,6 @@
-"""Shared plumbing of the entry points: the task of a config, smoke mode, run dirs, clean errors."""
+"""Shared plumbing of the entry points: the task of a config, smoke mode, run dirs, clean errors
+(and :func:`checked_groups`: a config-group choice the config directory lacks, e.g.
+``env=nosuch``, is refused in one line before Hydra composes anything)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agents.harness import EvalSettings
 from agents.registry import build_task, name_of_target, task_class
 from agents.task import Task
-from envs.core.config import ConfigError
+from envs.core.config import ConfigError, check_bool, check_choice, check_int
 
 # ``hydra.run.dir: ${fg.resume_or:${resume},outputs/train/...}``: a resumed run writes into
 # its own directory, a new run into a fresh timestamped one. (``oc.select`` cannot do this:
@@ -30,6 +32,8 @@ if not OmegaConf.has_resolver("fg.hydra_subdir"):
         "fg.hydra_subdir", lambda resume: f".hydra/resumed-{dt.datetime.now():%Y-%m-%d_%H-%M-%S}" if resume else ".hydra")
 
 log = logging.getLogger(__name__)
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+MAX_TUNING_REPS = 100_000
 # smoke=true: every stage of every task shrinks to seconds (like Lightning's fast_dev_run)
 SMOKE_EVAL = {"eval.reps": 2, "eval.max_reps": 2}
 
@@ -44,7 +48,7 @@ def make_task(cfg: DictConfig) -> Task:
 def apply_smoke(cfg: DictConfig) -> None:
     """Shrink ``cfg`` in place for ``smoke=true``: the task's own overrides and a tiny
     evaluation (an entry point adds its own, e.g. training's); keys set on the command line win."""
-    if not cfg.get("smoke"):
+    if not check_bool("smoke", cfg.get("smoke", False)):
         return
     cls = task_class(name_of_target(cfg.env.get("_target_")))
     set_unless_given(cfg, {**cls.smoke_overrides(), **SMOKE_EVAL})
@@ -72,6 +76,12 @@ def eval_settings(section: DictConfig, name: str, seed_base: int | None = None) 
         raise ConfigError(f"{name}: expected a section with periods, warmup, reps, max_reps and target_rel_ci")
     kwargs = {} if seed_base is None else {"seed_base": seed_base}
     return EvalSettings.from_config(section, name, **kwargs)
+
+
+def tuning_reps(value: Any) -> int | None:
+    """``tuning.reps``: null (the task's default) or the tuning replications, at least 2 (a race
+    compares candidates by their paired variance over replications)."""
+    return None if value is None else check_int("tuning.reps", value, 2, MAX_TUNING_REPS)
 
 
 def run_dir() -> Path:
@@ -113,3 +123,60 @@ def clean_errors(fn):
             sys.exit(2)
 
     return wrapper
+
+
+def checked_groups(main):
+    """Wrap a verb's ``@hydra.main`` function: run from the command line (no arguments), the
+    choices of config groups on it (``env=...``, ``scenario=...``) are checked against the
+    config directory first (:func:`check_group_overrides`); otherwise Hydra fails before
+    ``main`` with a multi-line error and exit status 1."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        if not args and not kwargs:
+            clean_errors(check_group_overrides)(sys.argv[1:])
+        return main(*args, **kwargs)
+
+    return wrapper
+
+
+def check_group_overrides(argv: list[str]) -> None:
+    """A ConfigError naming the group and its choices (``configs/<group>/*.yaml`` and those of
+    ``file://`` entries of ``hydra.searchpath`` / ``--config-dir``) for the first command-line
+    choice of a config group that does not exist or is null. Anything Hydra's parser refuses,
+    ``hydra/...`` groups and search paths other than directories are left to Hydra."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ValueType
+
+    dirs = [CONFIGS]
+    for flag, value in zip(argv, argv[1:] + [""], strict=True):
+        if flag in ("--config-dir", "-cd"):
+            dirs.append(Path(value))
+        elif flag.startswith("--config-dir="):
+            dirs.append(Path(flag.partition("=")[2]))
+    try:
+        overrides = OverridesParser.create().parse_overrides([a for a in argv if "=" in a and not a.startswith("-")])
+    except Exception:  # Hydra's own one-line grammar error follows
+        return
+    for override in overrides:
+        if override.key_or_group == "hydra.searchpath":
+            paths = override.value() if isinstance(override.value(), list) else [override.value()]
+            if not all(str(p).startswith("file://") for p in paths):
+                return
+            dirs += [Path(str(p).removeprefix("file://")) for p in paths]
+    groups: dict[str, set[str]] = {}
+    for folder in dirs:
+        for group in (d for d in folder.glob("*") if d.is_dir() and d.name != "hydra"):
+            groups.setdefault(group.name, set()).update(
+                f.relative_to(group).with_suffix("").as_posix() for f in group.rglob("*.yaml"))
+    for override in overrides:
+        if override.key_or_group not in groups or override.is_delete():
+            continue
+        if override.is_sweep_override():
+            if override.value_type not in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP):
+                continue  # glob and range sweeps are Hydra's
+            values = list(override.sweep_string_iterator())
+        else:
+            values = [override.value()]
+        for value in values:
+            check_choice(override.key_or_group, "null" if value is None else value, sorted(groups[override.key_or_group]))

@@ -5,7 +5,9 @@ Every run of ``experiments.train`` and ``experiments.benchmark`` marks its direc
 Hydra creates or writes anything (its ``.hydra/`` record, log file, the run's outputs),
 :class:`RunDirGuard`, a Hydra callback, checks the target:
 
-* a new or empty directory is fine;
+* a new or empty directory is fine, and so is one that holds only Hydra's records (``.hydra/``,
+  ``<command>.log``) of a command refused before it wrote anything, so that the fixed command
+  can run in the same directory;
 * ``resume=RUN_DIR`` (training only) must name a directory of ``experiments.train`` with a
   readable ``config.yaml``; a mistyped path, a file or a garbage config is refused in one
   line and no directory is created;
@@ -48,9 +50,15 @@ def check_target(path: Path, field: str = "hydra.run.dir") -> None:
     """ConfigError unless ``path`` is new or an empty directory."""
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{field}: {path} is a file; expected a new or empty directory")
-    if path.is_dir() and any(path.iterdir()):
+    if path.is_dir() and any(not refused_run_record(p) for p in path.iterdir()):
         raise ConfigError(f"{field}: {path} already holds {describe(path)}; choose a new or empty directory "
                           "(continue a training run with resume=RUN_DIR)")
+
+
+def refused_run_record(entry: Path) -> bool:
+    """Whether ``entry`` of a run directory is Hydra's record of a command (``.hydra/``, a log
+    file): all a command refused by its checks leaves (it writes ``run.json`` only once they pass)."""
+    return (entry.name == ".hydra" and entry.is_dir()) or (entry.suffix == ".log" and entry.is_file())
 
 
 def check_resume(path: Path) -> None:
