@@ -22,7 +22,6 @@ training wall time, and per experiment the mean over seeds with its 95% CI and t
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import json
 import subprocess
@@ -34,6 +33,9 @@ from pathlib import Path
 import pandas as pd
 
 from agents.harness import paired_gap
+from agents.seeds import MAX_SEED
+from envs.core.config import ConfigError, check_int
+from experiments.support.common import ArgumentParser, clean_errors
 from experiments.support.seeds import over_seeds
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiment"
@@ -47,7 +49,7 @@ def experiments(patterns: list[str], grid: str | None = None) -> dict[str, list[
     chosen = {n: runs[n] for n in sorted(runs) if not patterns or any(fnmatch.fnmatch(n, pat) for pat in patterns)}
     if not chosen:
         where = f"grid {grid}" if grid else f"no config in {CONFIGS}"
-        raise SystemExit(f"error: --experiments: {where} has no run matching {patterns}")
+        raise ConfigError(f"--experiments: {where} has no run matching {patterns}")
     return chosen
 
 
@@ -58,12 +60,12 @@ def grid_runs(name: str) -> dict[str, list[str]]:
     path = GRIDS / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in GRIDS.glob("*.yaml")))
-        raise SystemExit(f"error: --grid: no {path.relative_to(GRIDS.parents[1])}; grids: {known}")
+        raise ConfigError(f"--grid: no {path.relative_to(GRIDS.parents[1])}; grids: {known}")
     raw = yaml.safe_load(path.read_text())
     runs = raw.get("runs") if isinstance(raw, dict) else None
     if not isinstance(runs, dict) or not isinstance(raw.get("experiment"), str) \
             or not all(isinstance(o, list) and all(isinstance(x, str) for x in o) for o in runs.values()):
-        raise SystemExit(f"error: --grid: {path} must hold `experiment: <name>` and `runs: {{<run name>: [overrides]}}`")
+        raise ConfigError(f"--grid: {path} must hold `experiment: <name>` and `runs: {{<run name>: [overrides]}}`")
     return {run: [f"experiment={raw['experiment']}", *overrides] for run, overrides in runs.items()}
 
 
@@ -174,8 +176,9 @@ def write(frame: pd.DataFrame, out: Path, command: str, grid: str | None = None)
     out.with_suffix(".md").write_text("\n".join(text))
 
 
+@clean_errors
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.suite", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m experiments.suite", description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", nargs="+", default=[],
                         help="experiment config names or globs (with --grid: run names or globs of the grid)")
     parser.add_argument("--grid", help="a training grid, configs/grid/<GRID>.yaml: its runs")
@@ -188,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.experiments and not args.grid:
         parser.error("give --experiments, --grid or both")
+    check_int("--jobs", args.jobs, 1, 256)
+    for seed in args.seeds:
+        check_int("--seeds", seed, 0, MAX_SEED)
     runs = experiments(args.experiments, args.grid)
     jobs = [(n, s) for n in runs for s in args.seeds]
     if not args.collect_only:
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
             list(pool.map(lambda job: run_one(job[0], runs[job[0]], job[1], args.root, args.overrides), jobs))
     rows = [r for n, s in jobs if (r := collect(n, s, args.root / n / f"seed{s}"))]
     if not rows:
-        raise SystemExit("error: no finished run to collect")
+        raise ConfigError(f"no finished run to collect under {args.root}")
     frame = pd.DataFrame(rows)
     given = sys.argv[1:] if argv is None else argv
     write(frame, args.out, "python -m experiments.suite " + " ".join(given), args.grid)

@@ -19,7 +19,9 @@ from omegaconf import OmegaConf
 import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 from agents.registry import TASKS, build_task, target_of, task_class
 from experiments.suite import grid_runs
+from agents.rl.algorithms import agent_settings
 from experiments.support.common import eval_settings
+from experiments.train import normalize_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -63,6 +65,8 @@ def test_every_config_composes_and_its_task_builds(config_name, overrides):
     if config_name == "train":
         assert cfg.agent.name and cfg.validation.freq >= 1
         assert cfg.validation.reps == task.evaluation.validation_reps
+        agent_settings(cfg.agent)  # the shipped algorithm settings are within KWARG_RANGES
+        normalize_settings(cfg.normalize)
 
 
 @pytest.mark.parametrize("launcher", options("hydra/launcher"))
@@ -197,13 +201,17 @@ def test_suite_picks_grid_runs_by_name_in_name_order():
 @pytest.mark.parametrize(("argv", "message"), [
     (["--grid", "nope"], "--grid: no configs/grid/nope.yaml; grids: lost_sales_dcl, lost_sales_ppo"),
     (["--grid", "lost_sales_dcl", "--experiments", "x*"], "--experiments: grid lost_sales_dcl has no run matching"),
+    (["--grid", "lost_sales_dcl", "--jobs", "0"], "--jobs: expected an integer in [1, 256], got 0"),
+    (["--grid", "lost_sales_dcl", "--root", "nowhere"], "no finished run to collect under nowhere"),
+    (["--seeds", "x"], "argument --seeds: invalid int value"),
 ])
-def test_suite_refuses_an_unknown_grid_or_run_in_one_line(argv, message, tmp_path):
+def test_suite_refuses_an_unknown_grid_or_run_in_one_line(argv, message, tmp_path, capsys):
     from experiments.suite import main
 
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--collect-only", "--out", str(tmp_path / "t")])
-    assert message in str(exit_info.value) and "\n" not in str(exit_info.value)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
 
 
 def test_every_experiment_of_a_committed_table_is_an_experiment_or_a_grid_run():

@@ -82,6 +82,13 @@ def test_the_evaluator_plays_the_tuning_seeds_and_a_cached_candidate_only_on_new
     assert np.array_equal(fresh.costs([2, 5], 4), more)
 
 
+def test_a_race_with_an_empty_axis_is_a_one_line_config_error():
+    """E.g. the lost-sales constant order below a mean demand of zero: no candidate at all."""
+    message = one_line_error(ConfigError, CrnEvaluator(4, Counting()).race, lambda q, s: q,
+                             [Axis("q", np.arange(0)), Axis("s", [1, 2])], RaceSettings(4))
+    assert message.startswith("tuning: ") and "of q " in message
+
+
 def test_the_evaluator_races_candidates_built_from_python_scalars():
     built = []
 

@@ -17,14 +17,20 @@ agent. Writes ``<out>.md`` and ``<out>.csv``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from envs.core.config import ConfigError
+from experiments.support.common import ArgumentParser, clean_errors
 from experiments.support.seeds import over_seeds
+
+# the columns of a suite table (experiments.suite) that the comparison reads; the instance
+# columns lie between experiment and seed
+REQUIRED = ("experiment", "seed", "reference", "reference_cost", "gap_to_reference_pct", "best_other",
+            "best_other_cost", "gap_to_best_other_pct", "wall_seconds")
 
 
 def instance_columns(frame: pd.DataFrame) -> list[str]:
@@ -57,7 +63,7 @@ def compare(tables: dict[str, pd.DataFrame], within: list[float]) -> tuple[pd.Da
     parts = []
     for label, frame in tables.items():
         if instance_columns(frame) != keys:
-            raise SystemExit(f"error: {label}: instance columns {instance_columns(frame)} differ from {keys}")
+            raise ConfigError(f"{label}: instance columns {instance_columns(frame)} differ from {keys}")
         parts.append(per_instance(frame, keys).assign(algorithm=label))
     long = pd.concat(parts, ignore_index=True)
     labels = list(tables)
@@ -105,8 +111,26 @@ def training_minutes(rows: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+def read_table(label: str, path: str) -> pd.DataFrame:
+    """A suite's per-run CSV, with every column of ``REQUIRED``."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as err:  # pandas' parser errors are ValueErrors
+        raise ConfigError(f"tables: {label}={path} is not a readable CSV ({type(err).__name__})") from None
+    if missing := [c for c in REQUIRED if c not in frame.columns]:
+        raise ConfigError(f"tables: {label}={path} lacks the column(s) {', '.join(missing)} of an "
+                          "experiments.suite table")
+    if frame.empty:
+        raise ConfigError(f"tables: {label}={path} has no rows")
+    if list(frame.columns).index("experiment") > list(frame.columns).index("seed"):
+        raise ConfigError(f"tables: {label}={path}: the instance columns lie between experiment and seed, "
+                          "but seed comes first")
+    return frame
+
+
+@clean_errors
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.compare", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m experiments.analysis.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("tables", nargs="+", help="LABEL=path/to/suite.csv, one per algorithm")
     parser.add_argument("--out", type=Path, required=True, help="table path without suffix (.md and .csv)")
     parser.add_argument("--within", nargs="+", type=float, default=[0.2, 0.5, 1.0, 3.0],
@@ -117,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.tables:
         label, sep, path = item.partition("=")
         if not sep or not Path(path).is_file():
-            raise SystemExit(f"error: tables: expected LABEL=path/to/suite.csv with an existing file, got {item!r}")
-        tables[label] = pd.read_csv(path)
+            raise ConfigError(f"tables: expected LABEL=path/to/suite.csv with an existing file, got {item!r}")
+        tables[label] = read_table(label, path)
     long, lines = compare(tables, args.within)
     given = sys.argv[1:] if argv is None else argv
     text = [f"# {args.title}", "", f"Command: `python -m experiments.analysis.compare {' '.join(given)}`", "",

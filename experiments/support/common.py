@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import functools
 import logging
@@ -123,6 +124,15 @@ def clean_errors(fn):
             sys.exit(2)
 
     return wrapper
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse for the verbs without Hydra (suite, compare): a bad argument is one line,
+    ``error: <message>``, and exit status 2, as every other error of the verbs."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def checked_groups(main):

@@ -96,3 +96,70 @@ def test_catalogue_generator_help_and_bad_argument(tmp_path, capsys):
     result = run_module("envs.replenishment.demand.catalogue", "--n-skus", "0", "--out", str(tmp_path / "x.csv"),
                         cwd=tmp_path)
     assert result.returncode != 0 and "n" in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+# -- config-group choices: refused before Hydra composes anything (its error is many lines, exit 1) --
+@pytest.mark.parametrize(("module", "args", "group", "choice"), [
+    ("experiments.train", ["env=nosuch"], "env", "lost_sales"),
+    ("experiments.train", ["env=null"], "env", "fulfillment_center"),
+    ("experiments.train", ["-m", "agent=ppo,nope"], "agent", "maskable_ppo"),
+    ("experiments.benchmark", ["scenario=nosuch"], "scenario", "demand_surge"),
+    ("experiments.export", ["hydra/job_logging=stdout", "env=slot"], "env", "slotting"),
+])
+def test_an_unknown_config_group_choice_is_one_line_before_hydra(tmp_path, monkeypatch, capsys, module, args, group,
+                                                                 choice):
+    """The verb as ``python -m`` calls it: its decorated main without arguments reads ``sys.argv``."""
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [module, *args, f"hydra.run.dir={tmp_path / 'run'}"])
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(module).main()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {group}: expected one of ") and choice in lines[0], lines
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["env=fulfillment_center", "~scenario", "agent=ppo", "env.lead_time=3"],
+    ["-m", "env=lost_sales,backorders", "env=glob(*)"],
+    ["env=newsvendor", f"hydra.searchpath=[file://{REPO / 'tests' / 'toy' / 'configs'}]"],
+    ["env=x", "hydra.searchpath=[pkg://elsewhere]"],  # other search paths: Hydra decides
+])
+def test_valid_or_unknowable_group_choices_pass_the_check(args):
+    from experiments.support.common import check_group_overrides
+
+    check_group_overrides(args)
+
+
+BENCHMARK_ERRORS = {  # name -> (overrides, fragments of the one line); none leaves run.json or config.yaml
+    "models_not_a_list": (["models=5"], ["models", "list of paths"]),
+    "onnx_not_a_list": (["onnx=5"], ["onnx", "list of paths"]),
+    "missing_model": (["models=[nowhere/run]"], ["models", "nowhere/run"]),
+    "negative_tuning_reps": (["tuning.reps=-1"], ["tuning.reps", "[2, 100000]"]),
+    "one_tuning_rep": (["tuning.reps=1"], ["tuning.reps"]),
+    "tuning_reps_not_a_number": (["tuning.reps=abc"], ["tuning.reps"]),
+    "save_plans_maybe": (["save_plans=maybe"], ["save_plans", "true or false"]),
+    "unknown_suite": (["suite=nope"], ["suite", "classic"]),
+}
+
+
+@pytest.mark.parametrize("key", list(BENCHMARK_ERRORS))
+def test_a_refused_benchmark_writes_nothing(tmp_path, monkeypatch, capsys, key):
+    """Checked before the run directory is written, so the fixed command can use the same one."""
+    overrides, fragments = BENCHMARK_ERRORS[key]
+    out = tmp_path / "run"
+    result = run_in_process("experiments.benchmark", ["smoke=true", *overrides, f"hydra.run.dir={out}"], tmp_path,
+                            monkeypatch, capsys)
+    result.assert_one_line_error(*fragments)
+    assert not (out / "run.json").exists() and not (out / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("demand", [["env.demand.distribution=pmf", "env.demand.pmf=[1.0]"],
+                                    ["env.demand.distribution=series", "env.demand.series=[0,0,0]"]])
+def test_demand_that_is_always_zero_is_one_line(tmp_path, monkeypatch, capsys, demand):
+    """The constant order must stay below the mean demand: nothing to tune when it is zero."""
+    result = run_in_process("experiments.benchmark", ["smoke=true", "agents=[constant_order]", *demand,
+                                                      f"hydra.run.dir={tmp_path / 'run'}"], tmp_path, monkeypatch, capsys)
+    result.assert_one_line_error("agents: constant_order", "quantity", "agents=[...]")

@@ -56,6 +56,17 @@ def test_paired_ci_comes_from_the_per_replication_costs(tmp_path):
     assert np.isnan(paired_to(path, "dcl", "missing")) and np.isnan(paired_to(tmp_path / "no.csv", "dcl", "capped"))
 
 
-def test_bad_tables_argument_is_a_one_line_error(tmp_path, capsys):
-    with pytest.raises(SystemExit, match="LABEL=path"):
-        main(["PPO", "--out", str(tmp_path / "x")])
+@pytest.mark.parametrize(("table", "fragment"), [
+    (None, "LABEL=path"),
+    ("a,seed\n1,2\n", "lacks the column(s) experiment, reference"),
+    ("", "not a readable CSV"),
+    (",".join(suite_rows({(1, 4.0): [1.0]}, None, None).columns) + "\n", "has no rows"),
+])
+def test_bad_tables_argument_is_a_one_line_error(tmp_path, capsys, table, fragment):
+    path = tmp_path / "t.csv"
+    if table is not None:
+        path.write_text(table)
+    with pytest.raises(SystemExit) as stop:
+        main([f"PPO={path}", "--out", str(tmp_path / "x")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], lines

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from agents.rl import checkpoints
+from envs.core.config import ConfigError
 from tests.entry_points import run_in_process, run_once, subprocess_env
 
 
@@ -90,6 +91,20 @@ def test_a_command_refuses_a_directory_that_holds_another_run_and_leaves_it_unto
     one_line_error(done(bench), "hydra.run.dir", "experiments.train", "new or empty directory")
     one_line_error(done(train), "hydra.run.dir", "resume=")
     assert snapshot(run_dir) == before, "the run's files (.hydra included) changed"
+
+
+def test_a_directory_with_only_the_records_of_a_refused_command_can_be_used_again(tmp_path):
+    """A command refused by its checks leaves only Hydra's .hydra/ and log file (it writes
+    run.json and config.yaml after them): the fixed command may run there; a run may not."""
+    from experiments.support.rundir import check_target
+    from tests.conftest import one_line_error as raised
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- tuning.reps=abc\n")
+    (tmp_path / "benchmark.log").write_text("")
+    check_target(tmp_path)
+    (tmp_path / "config.yaml").write_text("seed: 0\n")
+    assert "already holds a run" in raised(ConfigError, check_target, tmp_path)
 
 
 def test_training_refuses_a_benchmark_directory(runs, tmp_path, monkeypatch, capsys):

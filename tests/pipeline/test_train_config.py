@@ -31,6 +31,29 @@ MISMATCHES = {
     "dcl_on_a_task_without_a_problem": (["agent=dcl", "env=network"], "has no DCL problem"),
     "dcl_unknown_problem_option": (["agent=dcl", "+agent.problem.bogus=1"], "agent.problem"),
     "dcl_zero_rollouts": (["agent=dcl", "agent.kwargs.reps=0"], "agent.kwargs"),
+    # smoke sizing asks the task for its multi-agent face: a task without one is refused first
+    "shared_smoke_without_a_multi_agent_face": (["agent=ppo", "shared=true", "smoke=true"], "shared"),
+    "nan_clip_obs": (["normalize.clip_obs=nan"], "normalize.clip_obs"),
+    "zero_clip_reward": (["normalize.clip_reward=0"], "normalize.clip_reward"),
+    "progress_bar_maybe": (["progress_bar=maybe"], "progress_bar"),
+    "normalize_obs_maybe": (["normalize.obs=maybe"], "normalize.obs"),
+    "normalize_reward_maybe": (["normalize.reward=1"], "normalize.reward"),
+    "smoke_maybe": (["smoke=maybe"], "smoke"),
+    "negative_layer": (["agent=ppo", "+agent.policy_kwargs.net_arch=[-5]"], "agent.policy_kwargs.net_arch"),
+    "zero_value_layer": (["agent=ppo", "~agent.policy_kwargs.net_arch", "+agent.policy_kwargs.net_arch={pi:[8],vf:[0]}"],
+                         "agent.policy_kwargs.net_arch.vf"),
+    "net_arch_unknown_key": (["agent=ppo", "~agent.policy_kwargs.net_arch", "+agent.policy_kwargs.net_arch={q:[8]}"],
+                             "pi, vf, qf"),
+    "gamma_above_1": (["agent=ppo", "agent.kwargs.gamma=2"], "agent.kwargs.gamma"),
+    "gamma_not_a_number": (["agent=ppo", "agent.kwargs.gamma=abc"], "agent.kwargs.gamma"),
+    "negative_learning_rate": (["agent=ppo", "agent.kwargs.learning_rate=-0.1"], "agent.kwargs.learning_rate"),
+    "negative_ent_coef": (["agent=ppo", "agent.kwargs.ent_coef=-1"], "agent.kwargs.ent_coef"),
+    "zero_ppo_epochs": (["agent=ppo", "agent.kwargs.n_epochs=0"], "agent.kwargs.n_epochs"),
+    "dqn_eps_above_1": (["agent=dqn", "agent.kwargs.exploration_final_eps=1.5"], "agent.kwargs.exploration_final_eps"),
+    # used only by the benchmark after training: refused before it
+    "negative_tuning_reps": (["tuning.reps=-1"], "tuning.reps"),
+    "one_tuning_rep": (["tuning.reps=1"], "tuning.reps"),
+    "tuning_reps_not_a_number": (["tuning.reps=abc"], "tuning.reps"),
 }
 
 
@@ -44,7 +67,7 @@ def test_mismatch_fails_before_training(key, tmp_path, monkeypatch, capsys):
     result = train_in_process(args, tmp_path, out, monkeypatch, capsys)
     result.assert_one_line_error(MISMATCHES[key][1])
     assert "Traceback" not in result.stdout
-    assert not (out / "config.yaml").exists()
+    assert not (out / "config.yaml").exists() and not (out / "run.json").exists()
     assert not (out / "checkpoints").exists()
 
 

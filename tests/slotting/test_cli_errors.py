@@ -17,6 +17,7 @@ CASES = [
     ("experiments.benchmark", ["env.n_zones=[0.5,0.2]"], "env.n_zones", "summing to 1"),
     ("experiments.benchmark", ["env.training.n_operators=0"], "env.training.n_operators", "64"),
     ("experiments.benchmark", ["agents=[closest,fifo]"], "agents", "oracle"),
+    ("experiments.benchmark", ["tuning.reps=0"], "tuning.reps", "[2, 100000]"),  # was the default silently
     ("experiments.train", ["agent=sac"], "agent=sac", "maskable_ppo"),
     ("experiments.train", ["agent=maskable_ppo", "env.obs_map=zones"], "env.obs_map", "obs_map=grid"),
 ]
