@@ -90,8 +90,9 @@ def agent_names(task: Task, names, field: str = "agents") -> list[str]:
 
 
 def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console: Console,
-                 progress: Progress) -> dict:
-    """Solve / tune every named agent; an agent the instance cannot have is skipped with a note."""
+                 progress: Progress, field: str = "agents") -> dict:
+    """Solve / tune every named agent (``field``: the setting that names them); an agent the
+    instance cannot have is skipped with a note."""
     agents, skipped = {}, []
     bar = progress.add_task("solving and tuning agents", total=len(names))
     for name in names:
@@ -103,11 +104,11 @@ def build_agents(task: Task, names: list[str], tuning_reps, smoke: bool, console
             try:
                 agents[name] = task.make_agent(name, tuning_reps=tuning_reps, smoke=smoke)
             except ConfigError as err:  # e.g. a heuristic with nothing to tune on this instance
-                raise ConfigError(f"agents: {name} cannot be built: {err}; leave it out with agents=[...]") from None
+                raise ConfigError(f"{field}: {name} cannot be built: {err}; leave it out with {field}=[...]") from None
             log.info("built %s in %.2fs: %s", name, time.perf_counter() - start, agents[name])
         progress.advance(bar)
     if names and not agents:
-        raise ConfigError(f"agents: none of the agents can act on this instance ({'; '.join(skipped)})")
+        raise ConfigError(f"{field}: none of the agents can act on this instance ({'; '.join(skipped)})")
     return agents
 
 
@@ -208,6 +209,9 @@ def prepare(cfg: DictConfig, task: Task) -> Prepared:
 
         plan.onnx = onnx_agents(onnx, task)
     plan.models = trained_agents(task, models, plan.groups)
+    reference, known = cfg.get("reference"), [*plan.names, *plan.onnx, *plan.models]
+    if reference is not None and reference not in known:
+        raise ConfigError(f"reference: {reference!r} is not among the agents of this run ({', '.join(known)})")
     return plan
 
 

@@ -183,7 +183,7 @@ def report(cfg: DictConfig, task, out: Path, policy, console, wandb_run):
     settings = eval_settings(cfg.eval, "eval")
     with progress_bar(console) as progress:
         agents = build_agents(task, agent_names(task, cfg.benchmark.agents, "benchmark.agents"), cfg.tuning.reps, bool(cfg.smoke),
-                              console, progress)
+                              console, progress, "benchmark.agents")
         agents = {policy.name: policy, **agents}
         bar = progress.add_task("evaluating (agent x round)", total=None)
         evaluation = evaluate(task, agents, settings, progress=lambda name: progress.advance(bar))

@@ -142,6 +142,7 @@ BENCHMARK_ERRORS = {  # name -> (overrides, fragments of the one line); none lea
     "tuning_reps_not_a_number": (["tuning.reps=abc"], ["tuning.reps"]),
     "save_plans_maybe": (["save_plans=maybe"], ["save_plans", "true or false"]),
     "unknown_suite": (["suite=nope"], ["suite", "classic"]),
+    "unknown_reference": (["agents=[base_stock]", "reference=nope"], ["reference", "base_stock"]),
 }
 
 
