@@ -18,8 +18,8 @@ from omegaconf import OmegaConf
 
 import experiments.support.common  # noqa: F401  (registers the fg.* resolvers)
 from agents.registry import TASKS, build_task, target_of, task_class
-from experiments.suite import grid_runs
 from agents.rl.algorithms import agent_settings
+from experiments.suite import grid_runs
 from experiments.support.common import eval_settings
 from experiments.train import normalize_settings
 
