@@ -259,7 +259,7 @@ def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_pa
         policy.predict(np.array([np.nan, 3.0], np.float32))
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not an onnx model" * 20)
-    with pytest.raises(ConfigError, match="cannot be loaded by onnxruntime"):
+    with pytest.raises(ConfigError, match="cannot be loaded"):
         OnnxPolicy(garbage)
     bad_card = tmp_path / "policy.onnx"
     bad_card.write_bytes(path.read_bytes())
@@ -268,4 +268,4 @@ def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_pa
         OnnxPolicy(bad_card)
     out = tmp_path / "bench_garbage"
     run_in_process("experiments.benchmark", [f"onnx=[{garbage}]", "agents=[base_stock]", f"hydra.run.dir={out}"],
-                   tmp_path, monkeypatch, capsys).assert_one_line_error("cannot be loaded by onnxruntime")
+                   tmp_path, monkeypatch, capsys).assert_one_line_error("cannot be loaded")
