@@ -3,6 +3,7 @@
     python -m experiments.export run_dir=outputs/train/<run>                  # ONNX, newest checkpoint
     python -m experiments.export run_dir=outputs/train/<run> checkpoint=best  # best on validation
     python -m experiments.export run_dir=... format=torchscript output=policy.pt
+    python -m experiments.export run_dir=outputs/train/<run> overwrite=true   # replace export/policy.onnx
 
 What is exported: the *deterministic* policy of a checkpoint of ``experiments.train`` as one
 graph (``agents.rl.graph``) from raw model rows to actions, so that acting needs nothing but
@@ -23,7 +24,12 @@ actions must agree within ``parity.atol`` and extra outputs may differ only wher
 before rounding is within ``parity.boundary_tol`` of a rounding boundary (counted in the
 card). The exported policy is also rolled out on the same seeds and its per-replication
 costs compared with SB3's. On a mismatch nothing is written and the exit status is 1; bad
-arguments exit 2 with one line on stderr.
+arguments exit 2 with one line on stderr. Refused too: a ``checkpoint`` outside ``run_dir``
+or whose ``meta.json`` names another agent, task, seed or ``shared`` (the card would credit
+the run with another run's weights), and an ``output`` that exists, or whose card exists,
+unless ``overwrite=true`` (re-exporting a run included). The file and its card are written
+under temporary names and renamed into place only after parity: a failure leaves the
+previous export untouched and no half-written file.
 
 Outputs (default ``<run_dir>/export/policy.onnx`` or ``policy.pt``): the file and its policy
 card ``<file>.json`` (task, env id and config, spaces, the meaning of the input, agent,
