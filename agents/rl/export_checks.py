@@ -16,7 +16,9 @@ accepted).
   subgraph is refused: an exported SB3 policy never has them); one float32 input
   ``(batch, d)`` with a dynamic batch axis and ``d`` the card's observation width; the card's
   outputs in its order, ``action`` int64 for integer action spaces and float32 for a Box, of
-  the space's shape.
+  the space's shape; every value's shape statically inferred, only the batch axis dynamic,
+  with at most :data:`MAX_ROW_ELEMENTS` elements per row (:func:`check_memory`: no graph
+  broadcasts small constants into gigabytes).
 * The ``action`` the policy acts with (:func:`check_action`, on every call): of shape
   ``(rows, *space.shape)``, finite, integral for integer spaces and inside the space's bounds.
   Nothing is clipped: a graph that answers NaN, -1, 0.5 or a too large action is refused.
@@ -38,6 +40,10 @@ MAX_FILE_BYTES = 64 * 2**20
 0.37 MB) x ~180; room for a [1024, 1024] MLP on 5,000 inputs (24 MB)."""
 MAX_NODES = 2000
 """Most graph nodes: exported policies have 15..65 (largest measured: 65); ~3 per layer."""
+MAX_ROW_ELEMENTS = 2**22
+"""Most elements of any value in the graph per batch row (shapes inferred statically): exported
+policies have at most 1,160 (measured); a graph that broadcasts two small constants into
+billions of elements is refused before it allocates them."""
 MAX_WIDTH = 1_000_000  # largest observation width / action dimension in a card
 POLICY_OPS = frozenset({
     # what exports of every task and algorithm contain (measured: PPO, MaskablePPO, DCL, SAC on
@@ -243,11 +249,18 @@ def check_onnx(path, data: bytes):
     return model
 
 
-def _dims(value) -> list | None:
+def _shape(value) -> list | None:
+    """A value's dims: ints, the names of symbolic ones, None where unknown (None: no shape)."""
     tensor = value.type.tensor_type
     if not tensor.HasField("shape"):
         return None
-    return [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim]
+
+
+def _dims(value) -> list | None:
+    """:func:`_shape` with symbolic dims as None."""
+    dims = _shape(value)
+    return None if dims is None else [d if isinstance(d, int) else None for d in dims]
 
 
 def check_signature(path, model, card: Mapping, width: int, space: ActionSpace) -> None:
@@ -274,6 +287,29 @@ def check_signature(path, model, card: Mapping, width: int, space: ActionSpace) 
                           f"{onnx.TensorProto.DataType.Name(dtype).lower()} of shape (batch"
                           f"{''.join(f', {d}' for d in space.shape)}) for {space.kind}, got "
                           f"{onnx.TensorProto.DataType.Name(action.type.tensor_type.elem_type).lower()} {dims}")
+
+
+def check_memory(path, model) -> None:
+    """Every value of the graph has a statically inferred shape of at most :data:`MAX_ROW_ELEMENTS`
+    elements per batch row (only the batch axis is dynamic), so running it cannot exhaust memory."""
+    from onnx import shape_inference
+
+    try:
+        inferred = shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    except Exception as err:  # onnx raises InferenceError, ValidationError or RuntimeError on bad graphs
+        raise ConfigError(f"onnx: {path}: the graph's shapes cannot be inferred ({type(err).__name__}: "
+                          f"{' '.join(str(err).split())[:80]})") from None
+    batch = _shape(model.graph.input[0])[0]
+    shapes = {v.name: _shape(v) for v in (*inferred.graph.value_info, *inferred.graph.output)}
+    for name in (out for node in inferred.graph.node for out in node.output if out):
+        dims = shapes.get(name)
+        if dims is None or any(not isinstance(d, int) and d != batch for d in dims):
+            raise ConfigError(f"onnx: {path}: value {name!r} has no static shape ({dims}; only the batch axis "
+                              f"{batch!r} may vary), as an exported policy's values have")
+        size = int(np.prod([d for d in dims if isinstance(d, int)], dtype=np.float64))
+        if size > MAX_ROW_ELEMENTS:
+            raise ConfigError(f"onnx: {path}: value {name!r} has {size:,} elements per row; exported policies have "
+                              f"at most {MAX_ROW_ELEMENTS:,} (agents.rl.export_checks.MAX_ROW_ELEMENTS)")
 
 
 # -- outputs ---------------------------------------------------------------------------------

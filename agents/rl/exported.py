@@ -166,6 +166,7 @@ class OnnxPolicy(ExportedPolicy):
         self.proto = checks.check_onnx(self.path, data)  # all checked before onnxruntime sees it
         super().__init__(path, card, name, verify, task)
         checks.check_signature(self.path, self.proto, self.card, self.width, self.action_space)
+        checks.check_memory(self.path, self.proto)
         self.input_name = self.card["input_names"][0]
         try:
             self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])

@@ -137,6 +137,9 @@ def test_a_1e15_iteration_loop_is_refused_without_running_it(tmp_path, monkeypat
     ("int_input", "graph inputs: expected one float32 input"),
     ("output_names", "graph outputs: expected ['action', 'order']"),
     ("float_action", "graph output 'action': expected int64 of shape (batch) for Discrete, got float"),
+    ("broadcast", f"value 'huge' has 25,000,000 elements per row; exported policies have at most "
+                  f"{export_checks.MAX_ROW_ELEMENTS:,}"),
+    ("data_shape", "has no static shape (['unk__0', 2]; only the batch axis 'batch' may vary)"),
 ])
 def test_graphs_unlike_an_exported_policy_are_refused_before_they_run(tmp_path, case, want):
     obs = lambda dims, t=TensorProto.FLOAT: [helper.make_tensor_value_info("obs", t, dims)]  # noqa: E731
@@ -156,6 +159,18 @@ def test_graphs_unlike_an_exported_policy_are_refused_before_they_run(tmp_path, 
             helper.make_tensor_value_info("action", TensorProto.INT64, ["batch"]), order,
             helper.make_tensor_value_info("zeros", TensorProto.FLOAT, ["batch", 1])]),
         "float_action": lambda: constant_graph(0.5, integer=False),
+        "broadcast": lambda: constant_graph(1, nodes=[  # two 20 kB constants -> 100 MB per call
+            helper.make_node("Constant", [], ["row"], value=helper.make_tensor("r", TensorProto.FLOAT, [1, 5000],
+                                                                               np.ones(5000))),
+            helper.make_node("Constant", [], ["col"], value=helper.make_tensor("c", TensorProto.FLOAT, [5000, 1],
+                                                                               np.ones(5000))),
+            helper.make_node("Add", ["row", "col"], ["huge"])]),
+        "data_shape": lambda: constant_graph(1, nodes=[  # a shape read from the observation
+            helper.make_node("Slice", ["obs", "starts", "ends", "zero_axis"], ["head"]),
+            helper.make_node("Cast", ["head"], ["head_int"], to=TensorProto.INT64),
+            helper.make_node("Squeeze", ["head_int", "zero_axis"], ["target"]),
+            helper.make_node("Reshape", ["obs", "target"], ["reshaped"]),
+            helper.make_node("Constant", [], ["zero_axis"], value=helper.make_tensor("z", TensorProto.INT64, [1], [0]))]),
     }[case]()
     if case == "external_data":
         weight = model.graph.initializer[0]
