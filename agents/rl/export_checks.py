@@ -45,6 +45,7 @@ MAX_ROW_ELEMENTS = 2**22
 policies have at most 1,160 (measured); a graph that broadcasts two small constants into
 billions of elements is refused before it allocates them."""
 MAX_WIDTH = 1_000_000  # largest observation width / action dimension in a card
+BOX_ULPS = 1e-6  # relative slack of Box bounds (~8 float32 ulps): rounding, not a wrong action
 POLICY_OPS = frozenset({
     # what exports of every task and algorithm contain (measured: PPO, MaskablePPO, DCL, SAC on
     # lost sales, newsvendor, fulfilment centre, dispatch, slotting, network; opset 17)
@@ -324,6 +325,9 @@ def check_action(where: str, value: np.ndarray, rows: int, space: ActionSpace) -
     if space.integer and value.dtype.kind == "f":
         bad |= flat != np.round(flat)
     low, high = (np.broadcast_to(b, value.shape[1:] or (1,)) for b in (space.low, space.high))
+    if not space.integer:  # float32 rounding of an unscaled squashed action may pass a bound by an ulp
+        slack = BOX_ULPS * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))
+        low, high = low - slack, high + slack
     per_row = value.reshape(rows, -1)
     bad |= ((per_row < low) | (per_row > high)).reshape(-1)
     if bad.any():

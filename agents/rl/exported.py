@@ -79,9 +79,16 @@ class ExportedPolicy(InterfacePolicy):
         if card is None and card_path(self.path).exists():
             self._check_embedded(where)
         self.name = name or str(self.card["agent"])
-        self.task = task if task is not None else self.trained_task()
         essentials = {**self.card["essentials"], "env_config": self.card["env_config"]}
-        self.interface = self.task.model_interface(self.card["shared"], essentials)
+        with checks.card_field(where):
+            self.task = task if task is not None else self.trained_task()
+            try:
+                self.interface = self.task.model_interface(self.card["shared"], essentials)
+            except ConfigError:
+                raise
+            except (KeyError, TypeError, ValueError) as err:  # a task's interface reading odd essentials
+                raise ConfigError(f"essentials: {self.card['essentials']!r:.80} do not fit env={self.task.name} "
+                                  f"({type(err).__name__}: {err})") from None
         self.env_overrides = dict(self.interface.env_overrides)
         outputs = ["action", *self.interface.extra_outputs]
         if self.card["output_names"] != outputs:

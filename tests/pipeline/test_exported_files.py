@@ -207,6 +207,8 @@ def test_files_over_the_size_limit_are_refused_unread(tmp_path):
     ("model_observation_space", {"type": "Box", "shape": [3]}, "graph inputs: expected one float32 input 'obs' "
                                                                "of shape (batch, 3)"),
     ("model_observation_space", None, "model_observation_space: expected a mapping"),
+    ("env_config", {"q_max": "many"}, "env.q_max: expected an integer"),
+    ("essentials", {"parameterisation": "order_up_to"}, "incomplete essentials for LostSales-v0"),
 ])
 def test_card_fields_are_checked_in_one_line(tmp_path, field, value, want):
     card = make_card()
