@@ -80,7 +80,8 @@ def space_json(space) -> dict:
         low, high = np.asarray(space.low), np.asarray(space.high)
         same = low.size > 0 and np.all(low == low.flat[0]) and np.all(high == high.flat[0])
         return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
-                "low": float(low.flat[0]) if same else low.tolist(), "high": float(high.flat[0]) if same else high.tolist()}
+                "low": float(low.flat[0]) if same else low.tolist(),
+                "high": float(high.flat[0]) if same else high.tolist()}
     return {"type": type(space).__name__, "repr": repr(space)}
 
 
@@ -155,7 +156,8 @@ def parse_action_space(field: str, value) -> ActionSpace:
     if kind not in SPACE_TYPES:
         raise ConfigError(f"{field}.type: expected one of {', '.join(SPACE_TYPES)}, got {_describe(kind)}")
     if kind == "Discrete":
-        n, start = check_int(f"{field}.n", value.get("n"), 1, MAX_WIDTH), check_int(f"{field}.start", value.get("start", 0))
+        n = check_int(f"{field}.n", value.get("n"), 1, MAX_WIDTH)
+        start = check_int(f"{field}.start", value.get("start", 0))
         return ActionSpace(kind, (), np.array([start], float), np.array([start + n - 1], float))
     if kind == "MultiDiscrete":
         nvec = value.get("nvec")

@@ -170,7 +170,8 @@ def test_graphs_unlike_an_exported_policy_are_refused_before_they_run(tmp_path, 
             helper.make_node("Cast", ["head"], ["head_int"], to=TensorProto.INT64),
             helper.make_node("Squeeze", ["head_int", "zero_axis"], ["target"]),
             helper.make_node("Reshape", ["obs", "target"], ["reshaped"]),
-            helper.make_node("Constant", [], ["zero_axis"], value=helper.make_tensor("z", TensorProto.INT64, [1], [0]))]),
+            helper.make_node("Constant", [], ["zero_axis"],
+                             value=helper.make_tensor("z", TensorProto.INT64, [1], [0]))]),
     }[case]()
     if case == "external_data":
         weight = model.graph.initializer[0]
