@@ -227,14 +227,6 @@ def test_a_card_that_disagrees_with_the_embedded_copy_is_refused(tmp_path):
     assert OnnxPolicy(save(tmp_path, constant_graph(1, embedded=card), None, "alone.onnx")).card == card
 
 
-def test_the_benchmark_refuses_a_card_whose_env_config_is_not_a_mapping(tmp_path, monkeypatch, capsys):
-    card = {**make_card(), "env_config": "lead_time=2"}
-    path = save(tmp_path, constant_graph(1), card)
-    run_in_process("experiments.benchmark", [f"onnx=[{path}]", "agents=[base_stock]",
-                                             f"hydra.run.dir={tmp_path / 'bench'}"],
-                   tmp_path, monkeypatch, capsys).assert_one_line_error("env_config: expected a mapping")
-
-
 # -- the outputs, while it acts -----------------------------------------------------------
 @pytest.mark.parametrize("value, continuous, want", [
     (-1, False, "got -1"),
