@@ -25,7 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from agents.rl import checkpoints
-from agents.rl.algorithms import algorithm
 from tests.entry_points import TIMEOUT, Result, run_in_process, subprocess_env
 
 STARTED: list[subprocess.Popen] = []  # killed at teardown if still running (failed tests)
