@@ -108,14 +108,16 @@ def save(model, vec_env, target: Path, meta: dict) -> Path:
     return target
 
 
-def recover(folder: Path) -> None:
-    """Repair what a killed :func:`save` leaves in ``folder``: a ``.old-<name>-<pid>`` whose
-    ``<name>`` is gone is the newest version of it and is renamed back; other ``.old-*`` and
-    ``.tmp-*`` directories are removed."""
+def recover(folder: Path, only: str | None = None) -> None:
+    """Repair what a killed :func:`save` leaves in ``folder`` (of checkpoint ``only``, if
+    given): a ``.old-<name>-<pid>`` whose ``<name>`` is gone is the newest version of it and is
+    renamed back; other ``.old-*`` and ``.tmp-*`` directories are removed."""
     folder = Path(folder)
     debris = sorted(p for p in folder.iterdir() if p.is_dir() and _DEBRIS.match(p.name)) if folder.is_dir() else []
     for path in debris:
         kind, name = _DEBRIS.match(path.name).groups()
+        if only is not None and name != only:
+            continue
         if kind == "old" and not (folder / name).exists():
             path.rename(folder / name)
         else:
@@ -215,7 +217,7 @@ def latest(run_dir: Path) -> Checkpoint:
     if not run_dir.is_dir():
         raise ConfigError(f"resume: run directory {run_dir} does not exist")
     recover(run_dir / "checkpoints")
-    recover(run_dir)  # best/
+    recover(run_dir, "best")
     found = list_checkpoints(run_dir)
     if not found:
         raise ConfigError(f"resume: no checkpoint in {run_dir / 'checkpoints'} (nothing to resume)")

@@ -140,10 +140,11 @@ def test_a_kill_between_the_renames_of_a_save_is_repaired(tmp_path):
     fake_checkpoint(folder / ".tmp-step_000000000300-4244", 300)  # killed mid-write
     fake_checkpoint(tmp_path / ".old-best-4242", 150)  # best/ replaced when killed
     (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".tmp-notes-1").mkdir()  # not a checkpoint's: kept
 
     assert checkpoints.latest(tmp_path).timesteps == 200, "the newest checkpoint was lost"
     assert sorted(p.name for p in folder.iterdir()) == ["step_000000000100", "step_000000000200"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".hydra", "best", "checkpoints"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hydra", ".tmp-notes-1", "best", "checkpoints"]
     assert checkpoints.read(tmp_path / "best").timesteps == 150
 
 
