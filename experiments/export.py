@@ -3,6 +3,7 @@
     python -m experiments.export run_dir=outputs/train/<run>                  # ONNX, newest checkpoint
     python -m experiments.export run_dir=outputs/train/<run> checkpoint=best  # best on validation
     python -m experiments.export run_dir=... format=torchscript output=policy.pt
+    python -m experiments.export run_dir=outputs/train/<run> overwrite=true   # replace export/policy.onnx
 
 What is exported: the *deterministic* policy of a checkpoint of ``experiments.train`` as one
 graph (``agents.rl.graph``) from raw model rows to actions, so that acting needs nothing but
@@ -23,7 +24,12 @@ actions must agree within ``parity.atol`` and extra outputs may differ only wher
 before rounding is within ``parity.boundary_tol`` of a rounding boundary (counted in the
 card). The exported policy is also rolled out on the same seeds and its per-replication
 costs compared with SB3's. On a mismatch nothing is written and the exit status is 1; bad
-arguments exit 2 with one line on stderr.
+arguments exit 2 with one line on stderr. Refused too: a ``checkpoint`` outside ``run_dir``
+or whose ``meta.json`` names another agent, task, seed or ``shared`` (the card would credit
+the run with another run's weights), and an ``output`` that exists, or whose card exists,
+unless ``overwrite=true`` (re-exporting a run included). The file and its card are written
+under temporary names and renamed into place only after parity: a failure leaves the
+previous export untouched and no half-written file.
 
 Outputs (default ``<run_dir>/export/policy.onnx`` or ``policy.pt``): the file and its policy
 card ``<file>.json`` (task, env id and config, spaces, the meaning of the input, agent,
@@ -45,10 +51,11 @@ from omegaconf import DictConfig
 
 from agents.rl import checkpoints
 from agents.rl.card import make_card
+from agents.rl.export_checks import space_json
 from agents.rl.exported import METADATA_KEY, card_path, load_exported
 from agents.rl.loading import load_policy, open_run
 from agents.rl.parity import ParityError, parity
-from envs.core.config import ConfigError, check_choice, check_float, check_int
+from envs.core.config import ConfigError, check_bool, check_choice, check_float, check_int
 from experiments.support.common import checked_groups, clean_errors
 
 FORMATS = ("onnx", "torchscript")
@@ -67,6 +74,7 @@ def validate(cfg: DictConfig) -> None:
                           f"got {cfg.parity.reps} * {cfg.parity.periods}")
     check_float("parity.atol", cfg.parity.atol, 0.0)
     check_float("parity.boundary_tol", cfg.parity.boundary_tol, 0.0, 0.5)
+    check_bool("overwrite", cfg.overwrite)
     if not cfg.run_dir:
         raise ConfigError("run_dir: required, a run directory of experiments.train (e.g. run_dir=outputs/train/<run>)")
 
@@ -75,7 +83,43 @@ def essentials(run, policy) -> dict:
     """What an exported policy needs to act: also embedded in the file itself."""
     return {"task": run.task.name, "env_id": run.task.env_id, "env_config": run.task.env_kwargs(),
             "shared": run.shared, "agent": run.agent, "essentials": policy.interface.essentials(),
-            "input_names": INPUT_NAMES, "output_names": ["action", *policy.interface.extra_outputs]}
+            "input_names": INPUT_NAMES, "output_names": ["action", *policy.interface.extra_outputs],
+            "model_observation_space": space_json(policy.policy.observation_space),
+            "model_action_space": space_json(policy.policy.action_space)}
+
+
+def check_checkpoint(run, checkpoint) -> None:
+    """The checkpoint must be one of ``run``'s own (inside its directory, and its ``meta.json``
+    saying the run's agent, task, seed and shared), so a card never credits one run with another's weights."""
+    inside = checkpoint.path.resolve().is_relative_to(run.path.resolve())
+    if not inside:
+        raise ConfigError(f"checkpoint: {checkpoint.path} is not inside run_dir {run.path}; expected best, null (the "
+                          "newest) or a checkpoint directory of that run (export the other run with its own run_dir)")
+    mine = {"agent": run.agent, "task": run.task.name, "seed": run.cfg.get("seed"), "shared": run.shared}
+    differ = [f"{k}={checkpoint.meta[k]!r} (run: {v!r})" for k, v in mine.items()
+              if k in checkpoint.meta and checkpoint.meta[k] != v]
+    if differ:
+        raise ConfigError(f"checkpoint: {checkpoint.path}/meta.json has {', '.join(differ)}; it was not saved by "
+                          f"the run in {run.path}")
+
+
+def output_path(cfg: DictConfig, run) -> Path:
+    """Where the file goes; an existing file (or its card) is only replaced with ``overwrite=true``."""
+    fmt = str(cfg.format)
+    out = Path(str(cfg.output)) if cfg.output else run.path / "export" / f"policy{SUFFIX[fmt]}"
+    if out.suffix != SUFFIX[fmt]:
+        raise ConfigError(f"output: expected a file name ending in {SUFFIX[fmt]} for format={fmt}, got {str(out)!r}")
+    if out.is_dir() or card_path(out).is_dir():
+        raise ConfigError(f"output: {out} is a directory; expected a file path ending in {SUFFIX[fmt]}")
+    refuse_overwrite(cfg, out)
+    return out
+
+
+def refuse_overwrite(cfg: DictConfig, out: Path) -> None:
+    existing = [p for p in (out, card_path(out)) if p.exists()]
+    if existing and not cfg.overwrite:
+        raise ConfigError(f"output: {existing[0]} exists; pass overwrite=true to replace "
+                          f"{' and '.join(p.name for p in (out, card_path(out)))}, or choose another output=")
 
 
 def write_file(graph, fmt: str, path: Path, width: int, opset: int, embedded: dict) -> None:
@@ -116,25 +160,29 @@ def export(cfg: DictConfig) -> tuple[Path, dict]:
         raise ConfigError(f"agent={run.agent}: export is not supported for recurrent policies (the LSTM state "
                           "would be an input and an output)")
     checkpoint = checkpoints.find(run.path, cfg.checkpoint, field="checkpoint" if cfg.checkpoint else "run_dir")
+    check_checkpoint(run, checkpoint)
+    out = output_path(cfg, run)
     policy = load_policy(run, checkpoint)
     fmt = str(cfg.format)
-    out = Path(str(cfg.output)) if cfg.output else run.path / "export" / f"policy{SUFFIX[fmt]}"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # both files are written under temporary names and renamed into place only after parity:
+    # a failure or a crash never leaves a half-written file, nor a file beside an older card
     tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    tmp_card = out.with_name(f".tmp-{os.getpid()}-{card_path(out).name}")
     embedded = essentials(run, policy)
     try:
         graph = build_graph(policy.policy, run.agent, policy.interface, policy.normalizer)
         write_file(graph, fmt, tmp, int(policy.policy.observation_space.shape[0]), int(cfg.opset), embedded)
         exported = load_exported(tmp, card=embedded, name=run.agent, verify=False, task=run.task)
         stats = parity(run.task, policy, exported, cfg.parity)
+        card = make_card(run, checkpoint, policy, cfg, out, stats, embedded, written=tmp)
+        tmp_card.write_text(json.dumps(card, indent=2) + "\n")
+        refuse_overwrite(cfg, out)  # again: another export may have written it meanwhile
         os.replace(tmp, out)
+        os.replace(tmp_card, card_path(out))
     finally:
         tmp.unlink(missing_ok=True)
-    card = make_card(run, checkpoint, policy, cfg, out, stats, embedded)
-    target = card_path(out)
-    tmp_card = target.with_name(f".tmp-{os.getpid()}-{target.name}")
-    tmp_card.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(tmp_card, target)
+        tmp_card.unlink(missing_ok=True)
     return out, card
 
 

@@ -162,6 +162,21 @@ def resumed_config(cfg: DictConfig) -> DictConfig:
     return base
 
 
+def record_resume(cfg: DictConfig, out: Path) -> None:
+    """Record an accepted resume beside the run's first ``.hydra`` record, in
+    ``.hydra/resumed-<time>/`` (``configs/train.yaml`` has Hydra write nothing for a resume, so
+    a refused one leaves the run directory as it was): its overrides, the resumed config and
+    Hydra's config."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    record = out / ".hydra" / f"resumed-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    record.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, record / "config.yaml")
+    OmegaConf.save(OmegaConf.create({"hydra": hydra_cfg}), record / "hydra.yaml")
+    OmegaConf.save(OmegaConf.create(list(hydra_cfg.overrides.task)), record / "overrides.yaml")
+
+
 def final_policy(cfg: DictConfig, out: Path, session, make_live):
     """The policy benchmarked at the end: the best on validation (loaded safely from
     ``best/``), or the last."""
@@ -244,6 +259,8 @@ def main(cfg: DictConfig) -> float:
             OmegaConf.update(cfg, f"env.training.{key}", value, merge=True, force_add=True)
         task = task.with_training(resolved)
     session = training.start(cfg, task, algo, out)  # bad agent settings fail here, before any file
+    if cfg.resume:
+        record_resume(cfg, out)
     write_marker(out, "train", task.name, dict(HydraConfig.get().runtime.choices))
     save_resolved_config(cfg, out)
     console = make_console()

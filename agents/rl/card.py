@@ -7,25 +7,10 @@ import csv
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
 from omegaconf import OmegaConf
 
+from agents.rl.export_checks import space_json
 from agents.rl.exported import sha256
-
-
-def space_json(space) -> dict:
-    from gymnasium import spaces
-
-    if isinstance(space, spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start), "dtype": "int64"}
-    if isinstance(space, spaces.MultiDiscrete):
-        return {"type": "MultiDiscrete", "nvec": np.asarray(space.nvec).tolist(), "dtype": "int64"}
-    if isinstance(space, spaces.Box):
-        low, high = np.asarray(space.low), np.asarray(space.high)
-        same = low.size > 0 and np.all(low == low.flat[0]) and np.all(high == high.flat[0])
-        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
-                "low": float(low.flat[0]) if same else low.tolist(), "high": float(high.flat[0]) if same else high.tolist()}
-    return {"type": type(space).__name__, "repr": repr(space)}
 
 
 def read_csv_rows(path: Path) -> list[dict]:
@@ -44,7 +29,9 @@ def _number(text: str):
     return int(value) if integral else value
 
 
-def make_card(run, checkpoint, policy, cfg, path: Path, stats: dict, essentials: dict) -> dict:
+def make_card(run, checkpoint, policy, cfg, path: Path, stats: dict, essentials: dict,
+              written: Path | None = None) -> dict:
+    """The card of the file that will be at ``path`` (``written``: where it is now, hashed)."""
     interface, model = policy.interface, policy.policy
     env = run.task.make_env()
     results = [r for r in read_csv_rows(run.path / "results.csv") if str(r.get("agent")) == run.agent]
@@ -56,14 +43,12 @@ def make_card(run, checkpoint, policy, cfg, path: Path, stats: dict, essentials:
         **essentials,
         "format": str(cfg.format),
         "file": path.name,
-        "sha256": sha256(path),
+        "sha256": sha256(written or path),
         "opset": int(cfg.opset) if cfg.format == "onnx" else None,
         "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "env": OmegaConf.to_container(run.cfg.env, resolve=True),
         "observation_space": space_json(env.observation_space),
         "action_space": space_json(env.action_space),
-        "model_observation_space": space_json(model.observation_space),
-        "model_action_space": space_json(model.action_space),
         "inputs": {"obs": {"dtype": "float32", "shape": ["batch", int(model.observation_space.shape[0])],
                            "rows": rows, "meaning": getattr(interface, "input_meaning", lambda: None)(),
                            "note": "raw values (not normalised); finite numbers only: NaN or inf give undefined "

@@ -16,7 +16,8 @@ for Inventory Control", EJOR 2025; arXiv 2011.15122) repeats, one *generation* a
 This implementation is an SB3 ``BaseAlgorithm`` whose policy is SB3's ``ActorCriticPolicy``
 (its actor head gives the class logits; the value head is unused), so everything the
 pipeline does with an SB3 model works unchanged: ``experiments.train agent=dcl``, atomic
-checkpoints and resume, validation and ``best/``, TensorBoard / wandb logging, the safe
+checkpoints and pickle-free resume (weights and Adam's moments as tensors, ``generation`` in
+``meta.json``: :attr:`DCL.resume_counters`), validation and ``best/``, TensorBoard / wandb logging, the safe
 loader, ONNX / TorchScript export with parity checks, and the benchmark harness.
 
 What is task specific (states, rollouts on the batched simulator, the start policy) is a
@@ -85,6 +86,7 @@ class DCL(BaseAlgorithm):
     """
 
     policy_aliases = {"MlpPolicy": ActorCriticPolicy}
+    resume_counters = ("generation",)  # saved in a checkpoint's meta.json (agents.rl.checkpoints)
 
     def __init__(self, policy, env, learning_rate: float = 1e-3, n_states: int = 4096, horizon: int = 40,
                  reps: int = 32, n_epochs: int = 20, batch_size: int = 256, max_grad_norm: float = 1.0,

@@ -11,7 +11,10 @@ per agent (a shared per-SKU fulfilment-centre policy, whose batch axis is then S
 :class:`TorchScriptPolicy` needs torch. Both speak the policy protocol on the evaluation
 env: the task's model interface (rebuilt from the policy card, JSON, through the task
 registry) cuts observations into rows and turns actions into env actions, exactly as for
-the SB3 policy the file was exported from. A garbage file or card is a one-line ConfigError.
+the SB3 policy the file was exported from. A garbage file or card is a one-line ConfigError;
+``agents.rl.export_checks`` checks the card's fields, an ONNX graph's size, operators, input and
+outputs before it runs, and every ``action`` it answers (finite, inside the model's action space;
+never clipped). The card beside the file must agree with the copy embedded in it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl import export_checks as checks
 from agents.rl.adapter import InterfacePolicy
 from envs.core.config import ConfigError
 
@@ -32,7 +36,8 @@ log = logging.getLogger(__name__)
 
 CARD_SUFFIX = ".json"
 METADATA_KEY = "fulfillgym"  # ONNX metadata_props key / TorchScript extra file of the essentials
-ESSENTIAL_KEYS = ("task", "env_config", "shared", "agent", "essentials", "input_names", "output_names")
+ESSENTIAL_KEYS = ("task", "env_config", "shared", "agent", "essentials", "input_names", "output_names",
+                  "model_observation_space", "model_action_space")
 # Non-finite observations: the graph's output would be meaningless (an int64 order from NaN is
 # -2**63), so they are refused before the file is run.
 NON_FINITE = "observation: expected finite numbers; got NaN or inf (an exported policy refuses them)"
@@ -65,23 +70,48 @@ class ExportedPolicy(InterfacePolicy):
         if missing:
             raise ConfigError(f"{self.format}: the policy card of {self.path} lacks {', '.join(missing)}; "
                               "export the run again with experiments.export")
+        where = f"{self.format}: the policy card of {self.path}"
+        with checks.card_field(where):
+            self.width, self.action_space = checks.check_card(self.card, self.format)
         if verify and self.card.get("sha256") and self.card["sha256"] != sha256(self.path):
             raise ConfigError(f"{self.format}: {self.path} does not match the SHA-256 in its card "
                               f"{card_path(self.path)} (file changed after export)")
-        self.name = name or str(self.card.get("agent", self.path.stem))
-        self.task = task if task is not None else self.trained_task()
+        if card is None and card_path(self.path).exists():
+            self._check_embedded(where)
+        self.name = name or str(self.card["agent"])
         essentials = {**self.card["essentials"], "env_config": self.card["env_config"]}
-        self.interface = self.task.model_interface(bool(self.card["shared"]), essentials)
+        with checks.card_field(where):
+            self.task = task if task is not None else self.trained_task()
+            try:
+                self.interface = self.task.model_interface(self.card["shared"], essentials)
+            except ConfigError:
+                raise
+            except (KeyError, TypeError, ValueError) as err:  # a task's interface reading odd essentials
+                raise ConfigError(f"essentials: {self.card['essentials']!r:.80} do not fit env={self.task.name} "
+                                  f"({type(err).__name__}: {err})") from None
         self.env_overrides = dict(self.interface.env_overrides)
+        outputs = ["action", *self.interface.extra_outputs]
+        if self.card["output_names"] != outputs:
+            raise ConfigError(f"{where}: output_names: expected {outputs} for env={self.card['task']}, "
+                              f"got {self.card['output_names']}")
+
+    def _check_embedded(self, where: str) -> None:
+        """The card beside the file must say what the file's embedded copy says (if it has one)."""
+        try:
+            embedded = self._embedded()
+        except (ConfigError, ValueError):  # no embedded copy, or an unreadable one
+            return
+        differ = [k for k in ESSENTIAL_KEYS if isinstance(embedded, dict) and k in embedded
+                  and embedded[k] != self.card[k]]
+        if differ:
+            raise ConfigError(f"{where}: {', '.join(differ)} differ from the copy embedded in the file (the card "
+                              "was edited or belongs to another file); export the run again")
 
     def trained_task(self):
         """The task the policy was trained on, from the card (through the task registry)."""
         from agents.registry import task_class
 
-        config = self.card["env_config"]
-        if not isinstance(config, dict):
-            raise ConfigError(f"{self.format}: the card's env_config is not a mapping")
-        return task_class(str(self.card["task"]))(**config)
+        return task_class(self.card["task"])(**self.card["env_config"])
 
     def _read_card(self) -> dict:
         target = card_path(self.path)
@@ -106,7 +136,15 @@ class ExportedPolicy(InterfacePolicy):
         rows = np.ascontiguousarray(self.interface.model_obs(obs), dtype=np.float32)
         if not np.all(np.isfinite(rows)):
             raise ValueError(NON_FINITE)
-        return np.asarray(self.run(rows)[0]), None
+        if rows.ndim != 2 or rows.shape[1] != self.width:
+            raise ValueError(f"observation: expected model rows of {self.width} numbers (the policy card's "
+                             f"model_observation_space), got shape {rows.shape}")
+        outputs = self.run(rows)
+        if len(outputs) != len(self.card["output_names"]):
+            raise ConfigError(f"{self.format}: {self.path} answered {len(outputs)} outputs, expected "
+                              f"{self.card['output_names']}")
+        where = f"{self.format}: {self.path.name} output 'action'"
+        return checks.check_action(where, outputs[0], len(rows), self.action_space), None
 
     def params(self) -> dict[str, Any]:
         timesteps = (self.card.get("training") or {}).get("timesteps")
@@ -129,16 +167,22 @@ class OnnxPolicy(ExportedPolicy):
         options.intra_op_num_threads = 1  # small MLPs: threads cost more than they save
         options.inter_op_num_threads = 1
         self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"onnx: {self.path} not found")
+        data = checks.read_onnx(self.path)
+        self.proto = checks.check_onnx(self.path, data)  # all checked before onnxruntime sees it
+        super().__init__(path, card, name, verify, task)
+        checks.check_signature(self.path, self.proto, self.card, self.width, self.action_space)
+        checks.check_memory(self.path, self.proto)
+        self.input_name = self.card["input_names"][0]
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own exception types for garbage
             raise ConfigError(f"onnx: {self.path} cannot be loaded by onnxruntime ({type(err).__name__}: "
                               f"{' '.join(str(err).split())[:80]})") from None
-        self.input_name = self.session.get_inputs()[0].name
-        super().__init__(path, card, name, verify, task)
 
     def _embedded(self) -> dict:
-        meta = self.session.get_modelmeta().custom_metadata_map
+        meta = {entry.key: entry.value for entry in self.proto.metadata_props}
         if METADATA_KEY not in meta:
             raise ConfigError(f"onnx: {self.path} has no card {card_path(self.path)} and no '{METADATA_KEY}' "
                               "metadata; export it with experiments.export")

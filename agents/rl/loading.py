@@ -2,25 +2,31 @@
 from the run's files.
 
 * ``config.yaml`` is read with YAML's safe loader; its task is built through the task
-  registry only (``agents.registry.build_task``), so no ``_target_`` in it can run code.
+  registry only (``agents.registry.build_task``), so no ``_target_`` in it can run code. A run
+  saves its config resolved, so one over :data:`MAX_CONFIG_BYTES`, with YAML anchors or
+  aliases (an alias bomb expands a kilobyte into gigabytes) or with ``${...}``
+  interpolations (``${oc.env:...}`` would read the environment) is refused before it is built
+  or resolved.
 * The network is rebuilt from the config (algorithm, policy kwargs, the task's spaces) and
   its weights are read from ``model.zip``'s ``policy.pth`` with
   ``torch.load(weights_only=True)``; SB3's cloudpickled fields are never read.
-* Normalisation statistics come from ``vecnormalize.json``, not the pickle.
+* Normalisation statistics come from ``vecnormalize.json``.
+* Resuming builds the model the same way and loads the rest of the training state into it
+  (``agents.rl.checkpoints.restore``).
 
 A corrupt file gets a one-line ConfigError naming it.
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-from omegaconf import DictConfig, OmegaConf
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from agents.registry import build_task
 from agents.rl import checkpoints
@@ -28,6 +34,9 @@ from agents.rl.adapter import ObsNormalizer, SB3Policy
 from agents.rl.algorithms import Algorithm, agent_settings, algorithm
 from agents.task import Task
 from envs.core.config import ConfigError
+
+MAX_CONFIG_BYTES = 1_000_000
+"""Largest ``config.yaml`` of a run that is read (a saved run config is a few kilobytes)."""
 
 
 @dataclass
@@ -52,21 +61,52 @@ class TrainedRun:
 
 
 def read_run_config(run_dir: Path, field: str) -> DictConfig:
-    """A run directory's ``config.yaml`` (safe YAML), or a one-line ConfigError."""
+    """A run directory's ``config.yaml`` (safe YAML, checked as the module docstring says before
+    it is built), or a one-line ConfigError; nothing in it is resolved."""
     expected = "expected a run directory of experiments.train"
     if not run_dir.is_dir():
         raise ConfigError(f"{field}: {run_dir} is not a directory; {expected}")
     path = run_dir / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{field}: {run_dir} has no config.yaml; {expected}")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{field}: {path} is {path.stat().st_size:,} bytes, over the {MAX_CONFIG_BYTES:,} of a run's "
+                          f"config; {expected}")
     try:
-        cfg = OmegaConf.load(path)
+        text = path.read_text()
+        _refuse_aliases(text, path, field)
+        cfg = OmegaConf.create(text)
+    except ConfigError:
+        raise
     except Exception as err:  # YAML or OmegaConf errors: the file is garbage
         raise ConfigError(f"{field}: {path} is not a valid config ({type(err).__name__}); {expected}") from None
+    _refuse_interpolations(cfg, path, field)
     if not isinstance(cfg, DictConfig) or not isinstance(cfg.get("env"), DictConfig) \
             or not isinstance(cfg.get("agent"), DictConfig) or "name" not in cfg.agent:
         raise ConfigError(f"{field}: {path} lacks the env and agent sections of a training run; {expected}")
     return cfg
+
+
+def _refuse_aliases(text: str, path: Path, field: str) -> None:
+    """A ConfigError at the first YAML anchor or alias (read as events: nothing is built)."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            line = event.start_mark.line + 1
+            raise ConfigError(f"{field}: {path} line {line} has a YAML anchor or alias (&/*), which a saved run config "
+                              "never has; refusing to expand it")
+
+
+def _refuse_interpolations(node, path: Path, field: str, prefix: str = "") -> None:
+    """A ConfigError naming the first key whose value holds an ``${...}`` interpolation (read
+    unresolved)."""
+    if isinstance(node, (DictConfig, ListConfig)):
+        node = OmegaConf.to_container(node, resolve=False)
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, str) and "${" in value:
+            raise ConfigError(f"{field}: {path}: {prefix}{key} is an interpolation (${{...}}), which a saved "
+                              "(resolved) run config never has; refusing to resolve it")
+        _refuse_interpolations(value, path, field, f"{prefix}{key}.")
 
 
 def open_run(run_dir, field: str = "run_dir") -> TrainedRun:
@@ -118,20 +158,23 @@ def build_model(cfg: DictConfig, algo: Algorithm, env, seed: int = 0, extra: dic
         raise ConfigError(f"agent.kwargs: {algo.name} rejects its settings: {text}") from None
 
 
+def spaces_model(run: TrainedRun):
+    """The run's model as its config builds it, on an env of its spaces only (no replay buffer
+    to speak of); load weights (:func:`load_weights`) or a whole training state into it."""
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    obs_space, act_space = model_spaces(run)
+    extra = {"buffer_size": 1, "learning_starts": 0} if run.algorithm.off_policy else {}
+    return build_model(run.cfg, run.algorithm, DummyVecEnv([lambda: _SpacesEnv(obs_space, act_space)]), extra=extra)
+
+
 def load_weights(policy, checkpoint: checkpoints.Checkpoint) -> None:
     """Load ``policy.pth`` of a checkpoint's ``model.zip`` into ``policy`` (weights only)."""
-    import warnings
-
-    import torch
-
     if checkpoint.meta.get("corrupt"):
         raise ConfigError(f"checkpoint {checkpoint.path}: meta.json is corrupt; delete this checkpoint")
     try:
         with zipfile.ZipFile(checkpoint.model) as archive:
-            raw = archive.read("policy.pth")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's notes on foreign pickle protocols
-            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+            state = checkpoints.torch_member(archive, "policy.pth")
         policy.load_state_dict(state)
     except Exception as err:  # zip, unpickling (refused by weights_only) or shape errors
         raise ConfigError(f"checkpoint {checkpoint.model}: cannot be loaded as weights ({type(err).__name__}: "
@@ -152,11 +195,7 @@ def load_policy(run: TrainedRun, checkpoint: checkpoints.Checkpoint, task: Task 
     """The run's policy at ``checkpoint`` as a policy of ``task``'s env (default: the task it
     was trained on; another task of the same operation must be compatible, e.g. a shared
     fulfilment-centre policy on more SKUs)."""
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    obs_space, act_space = model_spaces(run)
-    extra = {"buffer_size": 1, "learning_starts": 0} if run.algorithm.off_policy else {}
-    model = build_model(run.cfg, run.algorithm, DummyVecEnv([lambda: _SpacesEnv(obs_space, act_space)]), extra=extra)
+    model = spaces_model(run)
     load_weights(model.policy, checkpoint)
     model.policy.set_training_mode(False)
     interface = (task or run.task).model_interface(run.shared, run.essentials())

@@ -79,9 +79,10 @@ def validation_score(task: Task, settings: EvalSettings):
 
 
 def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
-    """Threads and seeds, the normalising VecEnv and the model (new, or the newest
-    checkpoint's when resuming: SB3's own pickles, trusting the run directory). Nothing is
-    written yet, so bad agent settings fail before the run directory is touched."""
+    """Threads and seeds, the normalising VecEnv and the model: built from ``cfg``, and when
+    resuming loaded with the newest checkpoint's state (``checkpoints.restore``: tensors, JSON
+    and arrays, nothing unpickled). Nothing is written yet, so bad agent settings and refused
+    checkpoints fail before the run directory is touched."""
     import torch
     from stable_baselines3.common.utils import set_random_seed
 
@@ -98,12 +99,9 @@ def start(cfg: DictConfig, task: Task, algo: Algorithm, out: Path) -> Session:
     vec_env = str(OmegaConf.select(cfg, "vec_env", default="dummy"))  # runs saved before the switch: dummy
     venv = normalized(base_venv(task, int(cfg.n_envs), int(cfg.seed), bool(cfg.shared), maskable, vec_env),
                       cfg.normalize, gamma, checkpoint)
-    if checkpoint is None:
-        model = build_model(cfg, algo, venv, seed=int(cfg.seed))
-    else:
-        model = checkpoints.load_model(algo.load_class(), checkpoint, env=venv, device="cpu")
-        if algo.off_policy and checkpoint.replay_buffer is not None:
-            checkpoints.load_replay_buffer(model, checkpoint)
+    model = build_model(cfg, algo, venv, seed=int(cfg.seed))
+    if checkpoint is not None:
+        checkpoints.restore(model, checkpoint)
     if algo.needs_problem:  # DCL: rollouts on the task's simulator (not saved with the model)
         problem = OmegaConf.to_container(cfg.agent.get("problem") or {}, resolve=True)
         model.attach(dcl_problem(task, **{k: v for k, v in problem.items() if v is not None}))  # null: the task's default

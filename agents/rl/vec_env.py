@@ -17,7 +17,7 @@ parameter sharing, with VecNormalize.
   ``total_timesteps`` counts agent-steps (``vec_env`` does not apply).
 
 VecNormalize normalises observations and rewards as ``cfg.normalize`` says; on resume its
-statistics come from the checkpoint (SB3's own pickle: resuming trusts the run directory).
+state comes from the checkpoint's ``vecnormalize.json`` (plain numbers, ``agents.rl.checkpoints``).
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def normalized(venv: VecEnv, normalize, gamma: float, checkpoint=None) -> VecEnv
     the statistics of ``checkpoint`` when resuming."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    if checkpoint is not None and checkpoint.vecnormalize is not None:
-        return checkpoints.load_vecnormalize(checkpoint, venv)
+    if checkpoint is not None and checkpoint.normalisation is not None:
+        return checkpoints.restore_normalisation(venv, checkpoint.normalisation)
     if normalize.obs or normalize.reward:
         return VecNormalize(venv, norm_obs=bool(normalize.obs), norm_reward=bool(normalize.reward),
                             clip_obs=float(normalize.clip_obs), clip_reward=float(normalize.clip_reward), gamma=gamma)

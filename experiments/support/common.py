@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import logging
 import sys
@@ -26,11 +25,11 @@ from envs.core.config import ConfigError, check_bool, check_choice, check_int
 # it falls back to its default only when the key is missing, not when it is null.)
 if not OmegaConf.has_resolver("fg.resume_or"):
     OmegaConf.register_new_resolver("fg.resume_or", lambda resume, default: resume or default)
-# ``hydra.output_subdir``: a resumed run records its command in .hydra/resumed-<time>, so the
+# ``hydra.output_subdir``: none for a resumed run, whose command ``experiments.train`` records in
+# .hydra/resumed-<time> once the resume is accepted (a refused one writes nothing), so the
 # run's first .hydra record stays as it was.
 if not OmegaConf.has_resolver("fg.hydra_subdir"):
-    OmegaConf.register_new_resolver(
-        "fg.hydra_subdir", lambda resume: f".hydra/resumed-{dt.datetime.now():%Y-%m-%d_%H-%M-%S}" if resume else ".hydra")
+    OmegaConf.register_new_resolver("fg.hydra_subdir", lambda resume: None if resume else ".hydra")
 
 log = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

@@ -21,6 +21,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from agents.lost_sales.dcl import LostSalesDCL, simplex_points
 from agents.parts import dcl_problem
 from agents.registry import build_task
+from agents.rl import checkpoints
 from agents.rl.adapter import ObsNormalizer, SB3Policy
 from agents.rl.dcl import DCL, first_occurrence
 from envs.core.config import ConfigError
@@ -148,8 +149,10 @@ def test_same_seed_same_policy_and_resume_continues_the_generations(tmp_path):
     b = make_model(task, seed=5, **settings_).attach(dcl_problem(task))
     a.learn(512)
     b.learn(256)
-    b.save(tmp_path / "half.zip")
-    c = DCL.load(tmp_path / "half.zip", env=b.env, device="cpu").attach(dcl_problem(task))
+    half = checkpoints.read(checkpoints.save(b, b.get_env(), tmp_path / "half", {}))  # pickle-free, as resume reads it
+    venv = checkpoints.restore_normalisation(DummyVecEnv([lambda: Monitor(task.training_env_fn()())]), half.normalisation)
+    c = DCL("MlpPolicy", venv, seed=5, **settings_).attach(dcl_problem(task))
+    checkpoints.restore(c, half)
     assert c.generation == 1 and c.num_timesteps == 256
     c.learn(256, reset_num_timesteps=False)
     for pa, pc in zip(a.policy.state_dict().values(), c.policy.state_dict().values(), strict=True):

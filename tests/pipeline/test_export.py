@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -157,9 +158,10 @@ def test_parity_failure_writes_nothing(runs, tmp_path, monkeypatch):
 
     monkeypatch.setattr(module, "build_graph", broken)
     out = tmp_path / "broken.onnx"
+    out.write_bytes(b"an earlier export")  # overwrite=true: replaced only by a file that passed parity
     with pytest.raises(ParityError, match=r"differs from SB3 \(discrete actions: \d+ of 1024 mismatches"):
-        export_in_process(runs["ppo"], output=str(out))
-    assert list(tmp_path.iterdir()) == []
+        export_in_process(runs["ppo"], output=str(out), overwrite=True)
+    assert list(tmp_path.iterdir()) == [out] and out.read_bytes() == b"an earlier export"
 
 
 # -- the card --------------------------------------------------------------------------------
@@ -250,6 +252,39 @@ def test_export_errors_exit_2_with_one_line(runs, tmp_path, monkeypatch, capsys)
     assert not (empty / "export").exists()
 
 
+def test_export_refuses_a_checkpoint_of_another_run(runs, tmp_path, monkeypatch, capsys):
+    """``export run_dir=A checkpoint=<run B>/best`` would credit A with B's weights."""
+    foreign = runs["ppo"] / "foreign"  # inside A, but saved by another run (meta.json says so)
+    shutil.copytree(runs["sac"] / "best", foreign, dirs_exist_ok=True)
+    cases = {f"checkpoint={runs['sac'] / 'best'}": f"{runs['sac'] / 'best'} is not inside run_dir {runs['ppo']}",
+             f"checkpoint={foreign}": "meta.json has agent='sac' (run: 'ppo')"}
+    try:
+        for arg, want in cases.items():
+            run_in_process("experiments.export", [f"run_dir={runs['ppo']}", arg, f"output={tmp_path / 'p.onnx'}"],
+                           tmp_path, monkeypatch, capsys).assert_one_line_error("error: checkpoint: ", want)
+    finally:
+        shutil.rmtree(foreign)
+    assert not (tmp_path / "p.onnx").exists()
+
+
+def test_export_overwrites_only_with_overwrite_true(runs, tmp_path, monkeypatch, capsys):
+    default = runs["ppo"] / "export" / "policy.onnx"  # written by the fixture's export
+    before = {p: p.read_bytes() for p in (default, card_path(default))}
+    mine = tmp_path / "mine.onnx"
+    mine.write_bytes(b"someone's file")
+    cases = {(f"run_dir={runs['ppo']}",): f"output: {default} exists; pass overwrite=true",
+             (f"run_dir={runs['ppo']}", f"output={mine}"): f"output: {mine} exists; pass overwrite=true",
+             (f"run_dir={runs['ppo']}", f"output={tmp_path / 'p.pt'}"): "expected a file name ending in .onnx",
+             (f"run_dir={runs['ppo']}", f"output={tmp_path}.onnx", "overwrite=yes"): "overwrite: expected true"}
+    for args, want in cases.items():
+        run_in_process("experiments.export", list(args), tmp_path, monkeypatch, capsys).assert_one_line_error(want)
+    assert {p: p.read_bytes() for p in before} == before and mine.read_bytes() == b"someone's file"
+    path, card = export_in_process(runs["ppo"], output=str(mine), overwrite=True)
+    assert path == mine and card["sha256"] == sha256(mine) and OnnxPolicy(mine).card == card
+    assert sorted(p.name for p in tmp_path.glob("*.onnx*")) == ["mine.onnx", "mine.onnx.json"]
+    assert not list(tmp_path.glob(".tmp-*"))  # no temporary files left
+
+
 def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_path, monkeypatch, capsys):
     from envs.core.config import ConfigError
 
@@ -259,7 +294,7 @@ def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_pa
         policy.predict(np.array([np.nan, 3.0], np.float32))
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not an onnx model" * 20)
-    with pytest.raises(ConfigError, match="cannot be loaded by onnxruntime"):
+    with pytest.raises(ConfigError, match="cannot be loaded"):
         OnnxPolicy(garbage)
     bad_card = tmp_path / "policy.onnx"
     bad_card.write_bytes(path.read_bytes())
@@ -268,4 +303,4 @@ def test_exported_policies_refuse_nan_and_garbage_files_in_one_line(runs, tmp_pa
         OnnxPolicy(bad_card)
     out = tmp_path / "bench_garbage"
     run_in_process("experiments.benchmark", [f"onnx=[{garbage}]", "agents=[base_stock]", f"hydra.run.dir={out}"],
-                   tmp_path, monkeypatch, capsys).assert_one_line_error("cannot be loaded by onnxruntime")
+                   tmp_path, monkeypatch, capsys).assert_one_line_error("cannot be loaded")

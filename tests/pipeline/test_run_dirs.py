@@ -18,6 +18,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agents.rl import checkpoints
@@ -80,6 +81,16 @@ class Evil:
 
     def __reduce__(self):
         return os.system, (f"touch {self.marker}",)
+
+
+def replace_member(archive_path: Path, member: str, data: bytes) -> None:
+    """Rewrite one member of a zip archive (a checkpoint's ``model.zip``)."""
+    with zipfile.ZipFile(archive_path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    members[member] = data
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
 
 
 # -- data loss -------------------------------------------------------------------------------
@@ -165,19 +176,19 @@ def test_resume_after_the_budget_still_benchmarks(runs, tmp_path, monkeypatch, c
 
 def test_resume_refuses_missing_training_state_unless_told(runs, tmp_path, monkeypatch, capsys, caplog):
     ppo, dqn = copy(runs, "ppo", tmp_path), copy(runs, "dqn", tmp_path)
-    (checkpoints.latest(ppo).path / "vecnormalize.pkl").unlink()
-    (checkpoints.latest(dqn).path / "replay_buffer.pkl").unlink()
+    (checkpoints.latest(ppo).path / "vecnormalize.json").unlink()
+    (checkpoints.latest(dqn).path / "replay_buffer.npz").unlink()
     more = checkpoints.latest(ppo).timesteps + 32
     refused = {name: run_in_process("experiments.train", [f"resume={path}", f"total_timesteps={more}"], tmp_path,
                                     monkeypatch, capsys, out=path)
                for name, path in {"ppo": ppo, "dqn": dqn}.items()}
-    one_line_error(refused["ppo"], "resume", "vecnormalize.pkl", "resume_allow_missing=true")
-    one_line_error(refused["dqn"], "resume", "replay_buffer.pkl")
+    one_line_error(refused["ppo"], "resume", "vecnormalize.json", "resume_allow_missing=true")
+    one_line_error(refused["dqn"], "resume", "replay_buffer.npz")
     caplog.clear()
     allowed = run_in_process("experiments.train", [f"resume={ppo}", f"total_timesteps={more}",
                                                    "resume_allow_missing=true"], tmp_path, monkeypatch, capsys, out=ppo)
     allowed.assert_ok()
-    assert "lacks vecnormalize.pkl" in allowed.stdout + allowed.stderr + caplog.text  # a log warning
+    assert "lacks vecnormalize.json" in allowed.stdout + allowed.stderr + caplog.text  # a log warning
     assert checkpoints.latest(ppo).timesteps == more
 
 
@@ -207,12 +218,7 @@ def test_crafted_weights_or_config_are_refused_without_running_them(runs, tmp_pa
     weights, config = copy(runs, "ppo", tmp_path / "w"), copy(runs, "ppo", tmp_path / "c")
     marker = tmp_path / "pwned"
     best = weights / "best" / "model.zip"
-    with zipfile.ZipFile(best) as archive:
-        members = {n: archive.read(n) for n in archive.namelist()}
-    members["policy.pth"] = pickle.dumps(Evil(marker))
-    with zipfile.ZipFile(best, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    replace_member(best, "policy.pth", pickle.dumps(Evil(marker)))
     text = (config / "config.yaml").read_text()
     (config / "config.yaml").write_text(text.replace("_target_: agents.lost_sales.task.LostSalesTask",
                                                      "_target_: os.system"))
@@ -223,3 +229,60 @@ def test_crafted_weights_or_config_are_refused_without_running_them(runs, tmp_pa
     one_line_error(results["weights"], str(best), "cannot be loaded as weights")
     one_line_error(results["config"], "env._target_", "not a registered task")
     assert not marker.exists()
+
+
+def test_resume_unpickles_nothing_from_a_crafted_run(runs, tmp_path, monkeypatch, capsys):
+    """Pickles in ``model.zip``'s ``data``, ``vecnormalize.pkl`` and ``replay_buffer.pkl`` are
+    never read: the run resumes from its tensors, JSON and arrays; a pickle in a tensor file
+    or in the replay arrays is refused in one line."""
+    dqn = copy(runs, "dqn", tmp_path)
+    marker = tmp_path / "pwned"
+    newest = checkpoints.latest(dqn)
+    replace_member(newest.model, "data", pickle.dumps(Evil(marker)))
+    for name in ("vecnormalize.pkl", "replay_buffer.pkl"):
+        (newest.path / name).write_bytes(pickle.dumps(Evil(marker)))
+    more = newest.timesteps + 32
+    run_in_process("experiments.train", [f"resume={dqn}", f"total_timesteps={more}"], tmp_path, monkeypatch, capsys,
+                   out=dqn).assert_ok()
+    assert checkpoints.latest(dqn).timesteps == more and not marker.exists()
+
+    crafted = {"policy.optimizer.pth": lambda ckpt: replace_member(ckpt.model, "policy.optimizer.pth",
+                                                                    pickle.dumps(Evil(marker))),
+               "replay_buffer.npz": lambda ckpt: np.savez(ckpt.replay_buffer, pos=np.array(Evil(marker), dtype=object))}
+    for fragment, craft in crafted.items():
+        run = copy(runs, "dqn", tmp_path / fragment)
+        craft(checkpoints.latest(run))
+        result = run_in_process("experiments.train", [f"resume={run}", f"total_timesteps={more}"], tmp_path,
+                                monkeypatch, capsys, out=run)
+        one_line_error(result, "cannot be loaded", fragment if fragment.endswith("npz") else "model.zip")
+    assert not marker.exists()
+
+
+def test_a_refused_resume_leaves_the_run_directory_as_it_was(runs, tmp_path):
+    """A resume refused after Hydra started the job (here: a crafted ``policy.pth``, refused by
+    ``weights_only``) writes nothing, not even a ``.hydra/resumed-*`` record."""
+    run_dir = copy(runs, "ppo", tmp_path)
+    marker = tmp_path / "pwned"
+    replace_member(checkpoints.latest(run_dir).model, "policy.pth", pickle.dumps(Evil(marker)))
+    tree, before = sorted(run_dir.rglob("*")), snapshot(run_dir)
+    result = run("experiments.train", [f"resume={run_dir}", "total_timesteps=100000"], runs["base"])
+    one_line_error(result, "model.zip", "cannot be loaded")
+    assert snapshot(run_dir) == before and sorted(run_dir.rglob("*")) == tree, "the refused resume wrote files"
+    assert not marker.exists()
+
+
+def test_an_interpolation_in_a_run_config_is_refused_unresolved(runs, tmp_path, monkeypatch, capsys):
+    """``${oc.env:...}`` in a run's ``config.yaml`` would put the environment into errors and
+    model cards: resume, export and benchmark refuse it, naming the key, without resolving it."""
+    run_dir = copy(runs, "ppo", tmp_path)
+    text = (run_dir / "config.yaml").read_text()
+    (run_dir / "config.yaml").write_text(text.replace("  penalty:", "  penalty: ${oc.env:FG_SECRET_TOKEN}\n  was:", 1))
+    commands = {"train": [f"resume={run_dir}"], "export": [f"run_dir={run_dir}"],
+                "benchmark": ["smoke=true", "agents=[base_stock]", f"models=[{run_dir}]",
+                              f"hydra.run.dir={tmp_path / 'bench'}"]}
+    monkeypatch.setenv("FG_SECRET_TOKEN", "hunter2-secret")
+    for verb, args in commands.items():
+        result = run_in_process(f"experiments.{verb}", args, tmp_path, monkeypatch, capsys,
+                                out=run_dir if verb == "train" else tmp_path / verb)
+        one_line_error(result, "env.penalty is an interpolation")
+        assert "hunter2" not in result.stdout + result.stderr, verb

@@ -70,7 +70,7 @@ def test_agent_trains_and_writes_outputs(pipeline, name):
     off_policy = algorithm(name).off_policy
     for ckpt in found:
         assert ckpt.model.is_file() and (ckpt.path / "meta.json").is_file()
-        assert ckpt.vecnormalize is not None, ckpt.path
+        assert ckpt.normalisation is not None, ckpt.path
         assert (ckpt.replay_buffer is not None) == off_policy, ckpt.path
         assert ckpt.meta["agent"] == name and ckpt.meta["timesteps"] == ckpt.timesteps
     newest = found[-1]

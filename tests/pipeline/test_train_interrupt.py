@@ -34,7 +34,7 @@ def test_signal_stops_cleanly_with_checkpoint(pipeline, sig):
     newest = checkpoints.latest(result.out)
     assert newest.timesteps == steps, "the checkpoint is taken at the interruption"
     assert load_checkpoint_model("ppo", newest).num_timesteps == steps
-    assert newest.vecnormalize is not None
+    assert newest.normalisation is not None
     assert not (result.out / "results.csv").exists(), "no benchmark after an interruption"
 
 

@@ -25,7 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from agents.rl import checkpoints
-from agents.rl.algorithms import algorithm
 from tests.entry_points import TIMEOUT, Result, run_in_process, subprocess_env
 
 STARTED: list[subprocess.Popen] = []  # killed at teardown if still running (failed tests)
@@ -210,7 +209,15 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def load_checkpoint_model(name: str, ckpt: checkpoints.Checkpoint):
-    return checkpoints.load_model(algorithm(name).load_class(), ckpt, device="cpu")
+    """The run's model (algorithm ``name``) with the checkpoint's weights, optimizer states and
+    counters, loaded as resume loads them (pickle-free), without its replay buffer."""
+    from agents.rl.loading import open_run, spaces_model
+
+    run = open_run(ckpt.path.parents[1] if ckpt.path.parent.name == "checkpoints" else ckpt.path.parent)
+    assert run.agent == name, (run.agent, name)
+    model = spaces_model(run)
+    checkpoints.restore(model, ckpt, replay=False)
+    return model
 
 
 def copy_run(src: Path, dst: Path) -> Path:
