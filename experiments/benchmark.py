@@ -18,7 +18,9 @@ the same replications (``agents.harness``): rounds of ``eval.reps`` (doubled) un
 95% CI is within ``eval.target_rel_ci`` of its mean or ``eval.max_reps`` are done. Gaps are
 paired against the task's reference (the exact optimum) or the cheapest agent. Writes
 ``results.csv``, ``results.md``, ``results.json`` and ``cost_comparison.png`` into the run
-dir, prints the table, and returns the lowest mean cost.
+dir, prints the table, and returns the lowest mean cost. Every setting is checked, and the
+trained and exported agents loaded, before anything is written into the run dir
+(:func:`prepare`), so a refused command can be fixed and rerun in the same directory.
 
 Robustness (``scenarios=[name, ...]``, names of ``configs/scenario/*.yaml``; ``none`` = the
 baseline; docs/scenarios.md): the agents are built (heuristics tuned) ONCE on the task as
