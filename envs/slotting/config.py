@@ -37,10 +37,6 @@ MAX_TOUR_LINES = 2_000
 once, ~2 us a line (more when orders cover the catalogue), so a block stays under ~1-5 s."""
 MAX_TOURS_PER_LOAD = 1_000
 """Expected tours between two loads: a step plays them all, ~50 us + 2 us a line each."""
-MAX_EPISODE_TOURS = 200_000
-"""Expected tours of an episode (its loads x tours per load)."""
-MAX_EPISODE_LINES = 10_000_000
-"""Expected pick lines of an episode (its tours x lines per tour)."""
 
 
 @dataclass(frozen=True)
@@ -150,11 +146,11 @@ class SlottingConfig:
         self._check_work()
 
     def _check_work(self) -> None:
-        """The bounds on the work of a step and of an episode (docs/reliability.md). A tour picks
-        ``lines`` lines (the picker capacity cuts a tour, its first order is always taken); every
-        load replenishes ``load_units`` units and every launched SKU needs a load, so a tour
-        consumes ``lines / load_units + launch_rate`` loads and an episode plays about
-        ``episode_loads`` over that many tours. A catalogue that grows (more launches than
+        """The bounds on the work and memory of a step (docs/reliability.md). A tour picks ``lines``
+        lines (the picker capacity cuts a tour, its first order is always taken); every load
+        replenishes ``load_units`` units and every launched SKU needs a load, so a tour consumes
+        ``lines / load_units + launch_rate`` loads and an episode plays about ``episode_loads``
+        over that many tours (measured within 10 %). A catalogue that grows (more launches than
         retirements) must fit the warehouse by the episode's end: beyond one SKU per slot, no
         pick ever frees a slot for long and steps wait for thousands of tours."""
         layout = {"n_aisles": self.n_aisles, "slots_per_side": self.slots_per_side, "levels": self.levels}
@@ -172,11 +168,6 @@ class SlottingConfig:
         check_work("the expected tours per load (1 / (lines per tour / load_units + launch_rate))", per_load,
                    MAX_TOURS_PER_LOAD, rates)
         tours = self.episode_loads * per_load
-        horizon = {"episode_loads": self.episode_loads, **rates}
-        check_work("the expected tours of an episode (episode_loads x tours per load)", tours, MAX_EPISODE_TOURS,
-                   horizon)
-        check_work("the expected pick lines of an episode (its tours x lines per tour)", tours * lines,
-                   MAX_EPISODE_LINES, horizon)
         if self.orders_csv is None and self.launch_rate > self.retire_rate:
             check_work("the expected SKUs at the episode's end (n_skus + (launch_rate - retire_rate) x its tours; "
                        "the limit: one per slot)", self.n_skus + (self.launch_rate - self.retire_rate) * tours, slots,
