@@ -69,7 +69,8 @@ class FulfillmentConfig:
     demand of a SKU on any day once seasonality, trend and promotions apply, checked when
     the problem is built); multiples in [0, 1000]; ``capacity`` >= 1e-6 and
     ``capacity_days`` <= 1e6; ``start_day`` in [-1e6, 1e6] and, when replaying a CSV with a
-    fixed start, inside the history (checked when the problem is built).
+    fixed start, inside the history (checked when the problem is built); ``n_skus x
+    episode_length`` at most 5,000,000 (``MAX_SKU_PERIODS``, docs/reliability.md).
     """
 
     n_skus: int | None = 100
