@@ -10,6 +10,7 @@ import time
 import pytest
 
 from agents.harness import MAX_PERIOD_REPS, EvalSettings
+from agents.slotting.task import SlottingTask
 from envs.core.config import ConfigError
 from envs.dispatch.config import DispatchConfig, EuroNeuripsConfig
 from envs.network.config import NetworkConfig
@@ -52,10 +53,11 @@ def test_the_defaults_are_within_the_limits(cls):
 
 def test_the_quoted_launch_rate_is_fine_for_a_default_episode_but_not_for_the_benchmark_s():
     """``launch_rate=10 retire_rate=0`` fills the 2,000 slots after ~1,000 loads (measured: a
-    1,000-load episode plays in 0.1 s; the benchmark's 2,000-load episodes then hang)."""
+    1,000-load episode plays in 0.1 s; the benchmark's 2,000-load episodes then hang): the task
+    refuses it when built, for its evaluation episodes (warmup 1,000 + periods 1,000 loads)."""
     SlottingConfig(launch_rate=10, retire_rate=0)
-    with pytest.raises(ConfigError, match="expected SKUs at the episode's end"):
-        SlottingConfig(launch_rate=10, retire_rate=0, episode_loads=2000)
+    with pytest.raises(ConfigError, match=r"^env\.launch_rate: the expected SKUs at the episode's end .*episode_loads=2000"):
+        SlottingTask(launch_rate=10, retire_rate=0)
 
 
 def test_a_replayed_catalogue_is_bounded_once_its_skus_are_known(tmp_path, monkeypatch):
@@ -83,9 +85,10 @@ def test_evaluations_are_bounded_in_periods_times_replications(periods, warmup, 
         EvalSettings(periods, warmup, 1, max_reps, 0.0, section="validation")
 
 
-@pytest.mark.parametrize("overrides", [["env.epoch_minutes=0.001"], ["eval.periods=10000000"]])
+@pytest.mark.parametrize("overrides", [["env=dispatch", "env.epoch_minutes=0.001"], ["env=dispatch", "eval.periods=10000000"],
+                                       ["env=slotting", "env.launch_rate=10", "env.retire_rate=0"]])
 def test_the_command_line_refuses_in_one_line_and_exit_2(tmp_path, monkeypatch, capsys, overrides):
-    args = ["env=dispatch", *overrides, f"hydra.run.dir={tmp_path / 'run'}"]
+    args = [*overrides, f"hydra.run.dir={tmp_path / 'run'}"]
     result = run_in_process("experiments.benchmark", args, tmp_path, monkeypatch, capsys)
     result.assert_one_line_error("above the limit")
     assert not (tmp_path / "run" / "results.csv").exists()
