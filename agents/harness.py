@@ -31,12 +31,17 @@ from scipy import special
 
 from agents.base import describe_params
 from agents.seeds import EVAL_SEED_BASE
-from envs.core.config import ConfigError, check_float, check_int
+from envs.core.config import ConfigError, check_float, check_int, check_work
 
 RESULT_COLUMNS = ("agent", "mean_cost", "ci95", "gap_pct", "gap_ci95", "reps")
 CI_SUFFIX = "_ci95"
 """A KPI column ``<kpi>_ci95`` (``Kpi(ci=True)``) holds that KPI's 95% CI over replications."""
 MAX_REPS = 1_000_000
+MAX_PERIOD_REPS = 50_000_000
+"""Simulated periods of an evaluation at most, ``(warmup + periods) x max_reps``: the lost-sales
+rollout pre-draws them (~20 bytes and ~1.2 us a period-replication: 6.4 million took 8 s and
+130 MB), so about 1 GB and a minute per agent at the limit (docs/reliability.md). The shipped
+benchmarks use at most 2,050 x 4,096 = 8.4 million."""
 
 
 def ci95(samples) -> float:
@@ -87,6 +92,10 @@ class EvalSettings:
         if self.max_reps < self.reps:
             raise ConfigError(f"{s}.max_reps: expected an integer >= {s}.reps ({self.reps}), got {self.max_reps}")
         object.__setattr__(self, "target_rel_ci", check_float(f"{s}.target_rel_ci", self.target_rel_ci, 0.0))
+        if self.periods is not None:  # None: the task's episode, bounded by its env config
+            check_work("the simulated periods of an evaluation ((warmup + periods) x max_reps)",
+                       (self.warmup + self.periods) * self.max_reps, MAX_PERIOD_REPS,
+                       {f"{s}.periods": self.periods, f"{s}.warmup": self.warmup, f"{s}.max_reps": self.max_reps})
 
     @classmethod
     def from_config(cls, section, name: str = "eval", seed_base: int = EVAL_SEED_BASE) -> EvalSettings:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,6 +170,9 @@ class SlottingTask(Task):
     def make_config(self, env_kwargs: Mapping[str, Any]) -> SlottingTaskConfig:
         config = SlottingTaskConfig.from_kwargs(env_kwargs)
         self.sim_config, self.env_only = config.simulator(), config.face()
+        e = self.evaluation  # its episodes are warmup + periods loads: within the limits too (docs/reliability.md)
+        if e.periods is not None:
+            replace(self.sim_config, episode_loads=e.warmup + e.periods)
         self.make_env()  # validates the face's arguments (one-line errors)
         return config
 

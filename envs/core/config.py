@@ -91,6 +91,18 @@ def check_keys(section: str, given: Mapping[str, Any], allowed: Iterable[str]) -
             )
 
 
+def check_work(what: str, value: float, limit: float, given: Mapping[str, Any]) -> None:
+    """Refuse a config whose amount of work or memory ``what`` (a product of sizes, a rate times
+    a horizon), worth ``value``, exceeds ``limit``: one line naming the fields it comes from
+    (``given``: field -> value; the first one leads the message), their values and the limit.
+    The limits and the measurements behind them: ``docs/reliability.md``."""
+    if value <= limit:
+        return
+    values = ", ".join(f"{name}={_describe(v)}" for name, v in given.items())
+    raise ConfigError(f"{next(iter(given))}: {what} is {value:.4g}, above the limit of {limit:.4g} ({values}); "
+                      f"reduce it (docs/reliability.md)")
+
+
 def _range(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f" in [{low}, {high}]"

@@ -22,6 +22,7 @@ from envs.core.config import (
     check_float,
     check_int,
     check_keys,
+    check_work,
     env_fields,
 )
 from envs.dispatch.instance_files import euro_instance, instance_coordinates
@@ -35,6 +36,13 @@ DEFAULT_RATES = (25.0, 35.0, 45.0, 45.0, 40.0, 45.0, 35.0, 30.0)
 MAX_MINUTES = 7 * 24 * 60
 MAX_ORDERS_PER_HOUR = 10_000.0
 MAX_VEHICLES = 1000
+MAX_EPOCHS = 10_000
+"""Decision epochs of a day (``day_minutes / epoch_minutes``): an epoch with few orders steps in
+under 1 ms, so a day of them stays under ~10 s (docs/reliability.md)."""
+MAX_DAILY_ORDERS = 2_000.0
+"""Expected orders of a same-day day (the sum of ``arrival_rates``, orders per hour over whole
+hours): routing is superlinear in the orders, measured 0.4 s a day at 300, 6.5 s at 1,200,
+17 s and 400 MB at 2,000, 1.1 GB after 32 of 40 epochs at 4,000 (docs/reliability.md)."""
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,6 +180,11 @@ class DispatchConfig:
         s(self, "hard_deadlines", check_bool("hard_deadlines", self.hard_deadlines))
         s(self, "max_orders", check_int("max_orders", self.max_orders, 1, 4096))
         s(self, "observation", check_choice("observation", self.observation, OBS_FORMATS))
+        check_work("the decision epochs of a day (day_minutes / epoch_minutes)", self.day_minutes / self.epoch_minutes,
+                   MAX_EPOCHS, {"epoch_minutes": self.epoch_minutes, "day_minutes": self.day_minutes})
+        if self.rules == "same_day":  # the EURO-NeurIPS rules take the requests from the instance
+            check_work("the expected orders of a day (the sum of arrival_rates)", sum(self.arrival_rates),
+                       MAX_DAILY_ORDERS, {"arrival_rates": list(self.arrival_rates)})
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> DispatchConfig:

@@ -26,6 +26,7 @@ from envs.core.config import (
     check_float,
     check_int,
     check_keys,
+    check_work,
     typed,
 )
 from envs.replenishment.demand.processes import DemandModelConfig
@@ -41,6 +42,12 @@ SHIPPING = ("after_arrivals", "before_arrivals")
 MAX_NODES = 64
 MAX_SKUS = 100_000
 MAX_LEAD_TIME = 100
+MAX_NODE_SKUS = 100_000
+"""Node-SKUs (nodes x SKUs) stepped each period: ~0.85 us each through Network-v0 (0.34 s and
+480 MB at 400,000), so at most ~0.1 s and ~150 MB a step (docs/reliability.md)."""
+MAX_NODE_SKU_PERIODS = 5_000_000
+"""Node-SKU-periods of an episode (nodes x SKUs x episode_length): at most ~5 s an episode, which
+the benchmark plays hundreds of times (tuning, replications, agents)."""
 MAX_MULTIPLE = 1000.0
 DEFAULT_MULTIPLES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 DEFAULT_LEVELS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5)
@@ -292,6 +299,8 @@ class NetworkConfig:
         object.__setattr__(self, "pipeline_slots", check_int(f"{e}.pipeline_slots", self.pipeline_slots, 1, MAX_LEAD_TIME))
         object.__setattr__(self, "reward", check_choice(f"{e}.reward", self.reward, REWARDS))
         object.__setattr__(self, "scenario", _scenario(self.scenario))
+        if self.n_skus is not None:
+            self.check_work(self.n_skus)
         leaves = [n for n in nodes if not any(c.parent == n.name for c in nodes)]
         if self.transshipment.mode != "none" and len(leaves) < 2:
             raise ConfigError(f"{e}.transshipment.mode: needs at least two leaves (MFCs), the network has {len(leaves)}")
@@ -301,7 +310,17 @@ class NetworkConfig:
         generates the catalogue)."""
         from envs.network.topology import build_network
 
-        return build_network(self)
+        network = build_network(self)
+        self.check_work(network.catalogue.n)  # a CSV catalogue: its SKUs are known now
+        return network
+
+    def check_work(self, n_skus: int) -> None:
+        """Refuse more node-SKUs per period or per episode than the limits (docs/reliability.md)."""
+        given = {"env.n_skus": n_skus, "len(env.nodes)": len(self.nodes)}
+        check_work("the node-SKUs of a period (nodes x n_skus)", len(self.nodes) * n_skus, MAX_NODE_SKUS, given)
+        check_work("the node-SKU-periods of an episode (nodes x n_skus x episode_length)",
+                   len(self.nodes) * n_skus * self.episode_length, MAX_NODE_SKU_PERIODS,
+                   {**given, "env.episode_length": self.episode_length})
 
 
 def _scenario(value: Any):

@@ -18,6 +18,7 @@ from envs.core.config import (
     check_float,
     check_int,
     check_keys,
+    check_work,
     env_fields,
 )
 from envs.slotting.layout import DEPOTS, STORAGE_ORDERS, Layout, LayoutConfig
@@ -28,6 +29,14 @@ POPULARITIES = ("zipf", "uniform")
 LAYOUT_FIELDS = ("n_aisles", "slots_per_side", "levels", "aisle_spacing", "slot_width", "depot")
 MAX_SKUS = 1_000_000
 MAX_UNITS = 1_000_000
+MAX_SLOTS = 1_000_000
+"""Slots (``n_aisles x 2 x slots_per_side x levels``): a step's mask and observation cost about
+0.1 us and 200 bytes a slot (docs/reliability.md), so at most ~0.1 s and ~200 MB a step."""
+MAX_TOUR_LINES = 2_000
+"""Expected lines of a tour (``batch_size x lines_per_order``): the demand draws 256 tours at
+once, ~2 us a line (more when orders cover the catalogue), so a block stays under ~1-5 s."""
+MAX_TOURS_PER_LOAD = 1_000
+"""Expected tours between two loads: a step plays them all, ~50 us + 2 us a line each."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,36 @@ class SlottingConfig:
             find_orders_file(self.orders_csv)  # kept as given (a run dir stays portable)
             check_orders_config(self)
         s(self, "episode_loads", check_int("episode_loads", self.episode_loads, 1, 10_000_000))
+        self._check_work()
+
+    def _check_work(self) -> None:
+        """The bounds on the work and memory of a step (docs/reliability.md). A tour picks ``lines``
+        lines (the picker capacity cuts a tour, its first order is always taken); every load
+        replenishes ``load_units`` units and every launched SKU needs a load, so a tour consumes
+        ``lines / load_units + launch_rate`` loads and an episode plays about ``episode_loads``
+        over that many tours (measured within 10 %). A catalogue that grows (more launches than
+        retirements) must fit the warehouse by the episode's end: beyond one SKU per slot, no
+        pick ever frees a slot for long and steps wait for thousands of tours."""
+        layout = {"n_aisles": self.n_aisles, "slots_per_side": self.slots_per_side, "levels": self.levels}
+        slots = 2 * self.n_aisles * self.slots_per_side * self.levels
+        check_work("the slot count (n_aisles x 2 x slots_per_side x levels)", slots, MAX_SLOTS, layout)
+        lines = self.batch_size * self.lines_per_order
+        check_work("the expected lines of a tour (batch_size x lines_per_order)", lines, MAX_TOUR_LINES,
+                   {"batch_size": self.batch_size, "lines_per_order": self.lines_per_order})
+        if self.picker_capacity is not None:
+            lines = min(lines, max(self.picker_capacity, self.lines_per_order))
+        launches = 0.0 if self.orders_csv is not None else self.launch_rate  # a replay launches nothing
+        per_load = 1.0 / (lines / self.load_units + launches)
+        rates = {"load_units": self.load_units, "batch_size": self.batch_size, "lines_per_order": self.lines_per_order,
+                 "launch_rate": self.launch_rate}
+        check_work("the expected tours per load (1 / (lines per tour / load_units + launch_rate))", per_load,
+                   MAX_TOURS_PER_LOAD, rates)
+        tours = self.episode_loads * per_load
+        if self.orders_csv is None and self.launch_rate > self.retire_rate:
+            check_work("the expected SKUs at the episode's end (n_skus + (launch_rate - retire_rate) x its tours; "
+                       "the limit: one per slot)", self.n_skus + (self.launch_rate - self.retire_rate) * tours, slots,
+                       {"launch_rate": self.launch_rate, "retire_rate": self.retire_rate, "n_skus": self.n_skus,
+                        "episode_loads": self.episode_loads})
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SlottingConfig:

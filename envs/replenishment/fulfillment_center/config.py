@@ -27,6 +27,7 @@ from envs.core.config import (
     check_float,
     check_int,
     check_keys,
+    check_work,
 )
 from envs.core.scenario import Scenario
 from envs.replenishment.demand.processes import DemandModelConfig
@@ -39,6 +40,11 @@ EPISODE_STARTS = ("fixed", "random")
 INITIAL_STATES = ("mean", "zero")
 OBS_FORMATS = ("flat", "dict")
 MAX_SKUS = 100_000
+"""SKUs: ~1.3 us a SKU-step through the env at this size (0.13 s and 190 MB a step)."""
+MAX_SKU_PERIODS = 5_000_000
+"""SKU-periods of an episode (SKUs x episode_length): at most ~2-7 s an episode (0.4 us a
+SKU-step at 100 SKUs, 1.3 us at 100,000), which the benchmark plays hundreds of times
+(tuning, replications, agents); docs/reliability.md."""
 DEFAULT_MULTIPLES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 DEFAULT_LEVELS = (0.0, 0.5, 0.75, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5)
 MAX_MULTIPLE = 1000.0
@@ -63,7 +69,8 @@ class FulfillmentConfig:
     demand of a SKU on any day once seasonality, trend and promotions apply, checked when
     the problem is built); multiples in [0, 1000]; ``capacity`` >= 1e-6 and
     ``capacity_days`` <= 1e6; ``start_day`` in [-1e6, 1e6] and, when replaying a CSV with a
-    fixed start, inside the history (checked when the problem is built).
+    fixed start, inside the history (checked when the problem is built); ``n_skus x
+    episode_length`` at most 5,000,000 (``MAX_SKU_PERIODS``, docs/reliability.md).
     """
 
     n_skus: int | None = 100
@@ -220,6 +227,8 @@ class FulfillmentConfig:
         if self.q_max is not None:
             object.__setattr__(self, "q_max", check_int(f"{e}.q_max", self.q_max, 1, 10_000_000))
         object.__setattr__(self, "scenario", Scenario.from_value(self.scenario))
+        if self.n_skus is not None:
+            self.check_work(self.n_skus)
         if self.holding_cost == 0 and self.holding_rate == 0 and self.penalty == 0 and self.penalty_margin == 0:
             raise ConfigError(f"{e}.penalty: holding and shortage costs cannot all be 0")
 
@@ -237,6 +246,11 @@ class FulfillmentConfig:
         out["demand"] = {f.name: getattr(self.demand, f.name) for f in fields(self.demand)}
         out["scenario"] = self.scenario.to_dict()
         return out
+
+    def check_work(self, n_skus: int) -> None:
+        """Refuse more SKU-periods per episode than ``MAX_SKU_PERIODS`` (docs/reliability.md)."""
+        check_work("the SKU-periods of an episode (n_skus x episode_length)", n_skus * self.episode_length,
+                   MAX_SKU_PERIODS, {"env.n_skus": n_skus, "env.episode_length": self.episode_length})
 
     @property
     def action_choices(self) -> tuple[float, ...] | None:
@@ -267,6 +281,7 @@ class FulfillmentConfig:
                     raise ConfigError(f"env.n_skus: expected at most {cat.n} (the SKUs in {self.demand_csv}), "
                                       f"got {self.n_skus}")
                 cat = cat.subset(self.n_skus)
+            self.check_work(cat.n)  # n_skus None: every SKU of the file
             history_days = len(cat.history)
             if self.episode_length > history_days:
                 raise ConfigError(f"env.episode_length: expected at most {history_days} (the days in "
