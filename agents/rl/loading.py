@@ -158,12 +158,31 @@ def load_policy(run: TrainedRun, checkpoint: checkpoints.Checkpoint, task: Task 
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     obs_space, act_space = model_spaces(run)
-    extra = {"buffer_size": 1, "learning_starts": 0} if run.algorithm.off_policy else {}
-    model = build_model(run.cfg, run.algorithm, DummyVecEnv([lambda: _SpacesEnv(obs_space, act_space)]), extra=extra)
-    load_weights(model.policy, checkpoint)
-    model.policy.set_training_mode(False)
+    policy = inference_network(run, DummyVecEnv([lambda: _SpacesEnv(obs_space, act_space)]))
+    load_weights(policy, checkpoint)
+    policy.set_training_mode(False)
     interface = (task or run.task).model_interface(run.shared, run.essentials())
-    return SB3Policy(model.policy, interface, load_normalizer(run, checkpoint), name or run.agent)
+    return SB3Policy(policy, interface, load_normalizer(run, checkpoint), name or run.agent)
+
+
+class _NoOptimizer:
+    """Stands in for the policy's optimizer when the network only acts: an optimizer's first
+    construction imports ``torch._dynamo`` (about 2 CPU-seconds), and nothing here trains."""
+
+    def __init__(self, params, **kwargs):
+        self.param_groups: list = []
+
+
+def inference_network(run: TrainedRun, env):
+    """The run's policy network (untrained weights) on ``env``'s spaces, built as the algorithm
+    builds it (``build_model`` with the config's settings, then the algorithm's own
+    ``_setup_model``), except that the policy gets no optimizer: the same modules, so the same
+    weights load and the same actions come out."""
+    extra = {"buffer_size": 1, "learning_starts": 0} if run.algorithm.off_policy else {}
+    model = build_model(run.cfg, run.algorithm, env, extra={**extra, "_init_setup_model": False})
+    model.policy_kwargs = {**model.policy_kwargs, "optimizer_class": _NoOptimizer}
+    model._setup_model()
+    return model.policy
 
 
 def preferred_checkpoint(run: TrainedRun, which: str = "best") -> checkpoints.Checkpoint:
