@@ -173,10 +173,10 @@ class DemandConfig:
         target = q - QUANTILE_TOL
         if target <= 0:
             return 0
+        if self.distribution == "poisson":
+            return _discrete_quantile(_Poisson(periods * self.mean), target)
         from scipy import stats
 
-        if self.distribution == "poisson":
-            return _discrete_quantile(stats.poisson(periods * self.mean), target)
         if self.distribution == "negative_binomial":
             n, p = self.nbinom_params()
             return _discrete_quantile(stats.nbinom(periods * n, p), target)
@@ -196,6 +196,30 @@ class DemandConfig:
             return np.minimum(np.searchsorted(cdf, rng.random(size), side="right"), len(cdf) - 1)
         series = np.asarray(self.series, dtype=np.int64)
         return series[(start + np.arange(size)) % len(series)]
+
+
+class _Poisson:
+    """``scipy.stats.poisson(mu)``'s ``ppf`` (for 0 < q < 1), ``isf`` and ``cdf`` (for y >= 0),
+    computed as SciPy computes them (the same ``scipy.special`` calls, so the same numbers)
+    without importing ``scipy.stats``, about two CPU-seconds that most commands never need."""
+
+    def __init__(self, mu: float):
+        self.mu = mu
+
+    def ppf(self, q: float) -> float:
+        from scipy import special
+
+        above = np.ceil(special.pdtrik(q, self.mu))
+        below = np.maximum(above - 1, 0)
+        return below if special.pdtr(below, self.mu) >= q else above
+
+    def isf(self, q: float) -> float:
+        return self.ppf(1.0 - q)
+
+    def cdf(self, y: int) -> float:
+        from scipy import special
+
+        return special.pdtr(np.floor(y), self.mu)
 
 
 def _discrete_quantile(dist: Any, target: float) -> int:
