@@ -101,8 +101,8 @@ def test_closed_form_quantiles_agree_with_the_convolution(demand):
 
 
 def test_poisson_quantiles_are_scipy_stats_numbers_without_importing_it():
-    """``sum_quantile`` of Poisson demand calls scipy.special as scipy.stats.poisson does:
-    the same ppf, isf and cdf bits, so the same quantiles."""
+    """``sum_quantile`` and ``pmf_array`` of Poisson demand call scipy.special as
+    scipy.stats.poisson does: the same ppf, isf, cdf and pmf bits, so the same quantiles."""
     from scipy import stats
 
     from envs.replenishment.demand.distributions import _discrete_quantile, _Poisson
@@ -113,6 +113,8 @@ def test_poisson_quantiles_are_scipy_stats_numbers_without_importing_it():
             for name, arg in (("ppf", target), ("isf", target), ("cdf", int(theirs.ppf(target)))):
                 assert float(getattr(ours, name)(arg)).hex() == float(getattr(theirs, name)(arg)).hex(), (mu, name)
             assert _discrete_quantile(ours, target) == _discrete_quantile(theirs, target)
+        support = np.arange(int(theirs.isf(1e-12)) + 2)
+        assert ours.pmf(support).tobytes() == theirs.pmf(support).tobytes(), mu
 
 
 def test_large_sum_pmf_uses_the_fft_and_agrees_with_direct_convolution():

@@ -129,12 +129,12 @@ class DemandConfig:
         """pmf of one period's demand over 0..d_max (tail < 1e-12 dropped, renormalised)."""
         if self._pmf_cache is not None:
             return self._pmf_cache
-        from scipy import stats
-
         if self.distribution == "poisson":
-            dist = stats.poisson(self.mean)
+            dist = _Poisson(self.mean)
             probs = dist.pmf(np.arange(int(dist.isf(PMF_TAIL)) + 2))
         elif self.distribution == "negative_binomial":
+            from scipy import stats
+
             n, p = self.nbinom_params()
             dist = stats.nbinom(n, p)
             probs = dist.pmf(np.arange(int(dist.isf(PMF_TAIL)) + 2))
@@ -199,7 +199,7 @@ class DemandConfig:
 
 
 class _Poisson:
-    """``scipy.stats.poisson(mu)``'s ``ppf`` (for 0 < q < 1), ``isf`` and ``cdf`` (for y >= 0),
+    """``scipy.stats.poisson(mu)``'s ``ppf`` (for 0 < q < 1), ``isf``, ``cdf`` and ``pmf`` (for y >= 0),
     computed as SciPy computes them (the same ``scipy.special`` calls, so the same numbers)
     without importing ``scipy.stats``, about two CPU-seconds that most commands never need."""
 
@@ -220,6 +220,11 @@ class _Poisson:
         from scipy import special
 
         return special.pdtr(np.floor(y), self.mu)
+
+    def pmf(self, y: np.ndarray) -> np.ndarray:
+        from scipy import special
+
+        return np.clip(np.exp(special.xlogy(y, self.mu) - special.gammaln(y + 1) - self.mu), 0, 1)
 
 
 def _discrete_quantile(dist: Any, target: float) -> int:
