@@ -57,7 +57,6 @@ LONGEST_FIRST = (  # worker-seconds in a clean-clone `make test`, 2026-12-08 (se
     "tests/pipeline/test_cli.py",  # 27
     "tests/fulfillment_center/test_dcl.py",  # 27
     "tests/slotting/test_heuristics.py",  # 24
-    "tests/network/test_exact.py",  # 21
     "tests/dispatch/test_env_properties.py",  # 19
     "tests/test_configs.py",  # 18
 )

@@ -158,13 +158,14 @@ def build_model(cfg: DictConfig, algo: Algorithm, env, seed: int = 0, extra: dic
         raise ConfigError(f"agent.kwargs: {algo.name} rejects its settings: {text}") from None
 
 
-def spaces_model(run: TrainedRun):
+def spaces_model(run: TrainedRun, **extra):
     """The run's model as its config builds it, on an env of its spaces only (no replay buffer
     to speak of); load weights (:func:`load_weights`) or a whole training state into it."""
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     obs_space, act_space = model_spaces(run)
-    extra = {"buffer_size": 1, "learning_starts": 0} if run.algorithm.off_policy else {}
+    if run.algorithm.off_policy:
+        extra = {"buffer_size": 1, "learning_starts": 0, **extra}
     return build_model(run.cfg, run.algorithm, DummyVecEnv([lambda: _SpacesEnv(obs_space, act_space)]), extra=extra)
 
 
@@ -195,11 +196,30 @@ def load_policy(run: TrainedRun, checkpoint: checkpoints.Checkpoint, task: Task 
     """The run's policy at ``checkpoint`` as a policy of ``task``'s env (default: the task it
     was trained on; another task of the same operation must be compatible, e.g. a shared
     fulfilment-centre policy on more SKUs)."""
-    model = spaces_model(run)
-    load_weights(model.policy, checkpoint)
-    model.policy.set_training_mode(False)
+    policy = inference_network(run)
+    load_weights(policy, checkpoint)
+    policy.set_training_mode(False)
     interface = (task or run.task).model_interface(run.shared, run.essentials())
-    return SB3Policy(model.policy, interface, load_normalizer(run, checkpoint), name or run.agent)
+    return SB3Policy(policy, interface, load_normalizer(run, checkpoint), name or run.agent)
+
+
+class _NoOptimizer:
+    """Stands in for the policy's optimizer when the network only acts: an optimizer's first
+    construction imports ``torch._dynamo`` (about 2 CPU-seconds), and nothing here trains."""
+
+    def __init__(self, params, **kwargs):
+        self.param_groups: list = []
+
+
+def inference_network(run: TrainedRun):
+    """The run's policy network (untrained weights), built as the algorithm builds it
+    (:func:`spaces_model` with the config's settings, then the algorithm's own ``_setup_model``),
+    except that the policy gets no optimizer: the same modules, so the same weights load and the
+    same actions come out."""
+    model = spaces_model(run, _init_setup_model=False)
+    model.policy_kwargs = {**model.policy_kwargs, "optimizer_class": _NoOptimizer}
+    model._setup_model()
+    return model.policy
 
 
 def preferred_checkpoint(run: TrainedRun, which: str = "best") -> checkpoints.Checkpoint:

@@ -274,11 +274,15 @@ class SlottingTask(Task):
         def single() -> GymFace:
             return GymFace(self.make_env(**loads, **overrides))
 
+        def rules_single() -> GymFace:  # a storage rule reads the simulator: no observation is built
+            env = self.make_env(**loads, **overrides)
+            return GymFace(env, step=lambda slot: env.step(slot, observe=False))
+
         def operators() -> AgentsFace:
             env = self.make_parallel_env(SlottingConfig.from_kwargs({**self.sim_config.plain(), **loads}))
             return AgentsFace(env, _operator_rows, decide=_operator_choices)
 
-        rules = operators if self.config.rules_face == "operators" else single
+        rules = operators if self.config.rules_face == "operators" else rules_single
         faces = {PolicyKind.OBSERVATION: single, PolicyKind.SIMULATOR: rules, PolicyKind.MULTI_AGENT: operators}
         names = [c.name for c in self.kpis]
         return play(policy, seeds, faces, lambda face: SlottingMeter(warmup, isinstance(face, AgentsFace), names),

@@ -198,7 +198,9 @@ class SlottingEnv(gym.Env):
         obs, mask = self._observe()
         return obs, {"action_mask": mask, "kpis": self.sim.kpis()}
 
-    def step(self, action):
+    def step(self, action, observe: bool = True):
+        """Gymnasium's step; with ``observe=False`` (a storage rule, which reads the simulator)
+        no observation or mask is built (None in their place)."""
         if not self._started:
             raise step_before_reset()
         if self.sim.done:
@@ -207,7 +209,7 @@ class SlottingEnv(gym.Env):
         sku = self.sim.queue[0]
         result = self.sim.step(slot)
         self._recent.remember(result)
-        obs, mask = self._observe()
+        obs, mask = self._observe() if observe else (None, None)
         info = {"action_mask": mask, "slot": slot, "sku": sku, "invalid": invalid, "cost": result.cost,
                 "pick_travel": result.pick_travel, "putaway_travel": result.putaway_travel,
                 "putaway_cost": result.putaway_cost, "relocation_cost": result.relocation_cost,

@@ -204,7 +204,10 @@ def test_capacity_aware_base_stock_overflows_less_and_costs_less_when_capacity_i
     assert diff.mean() + 2 * diff.std(ddof=1) / np.sqrt(len(diff)) < 0  # significantly cheaper
 
 
-def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
+@pytest.fixture(scope="module")
+def s_S_tuned():
+    """(s, S) tuned twice on one problem with K > 0 (first with the tuned base stock cached,
+    then without the cache), the tuned base stock (from that cache) and the seeds played."""
     seen = []
     real = fc_tuning.run_episodes
 
@@ -212,11 +215,18 @@ def test_tuning_is_deterministic_and_uses_only_tuning_seeds(monkeypatch):
         seen.extend(seeds)
         return real(make_env, policy, seeds, warmup, periods, callback)
 
-    monkeypatch.setattr(fc_tuning, "run_episodes", spy)
     # 40 periods (warm-up 10): the tuned (s, S) measured here has m = 0.375 (not the anchor)
     problem = FulfillmentConfig(n_skus=10, episode_length=40, fixed_order_cost=5.0).build()
-    first = tune_fc("s_S", problem, reps=3, cache=False)
-    second = tune_fc("s_S", problem, reps=3, cache=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fc_tuning, "run_episodes", spy)
+        first = tune_fc("s_S", problem, reps=3)
+        second = tune_fc("s_S", problem, reps=3, cache=False)
+        base = tune_fc("base_stock", problem, reps=3)
+    return problem, first, second, base, seen
+
+
+def test_tuning_is_deterministic_and_uses_only_tuning_seeds(s_S_tuned):
+    problem, first, second, _, seen = s_S_tuned
     assert first.params() == second.params() and first.tuning_cost == second.tuning_cost
     assert set(seen) == {TUNE_SEED_BASE + r for r in range(3)}
     assert first.tuning["candidate_reps"] >= 8 and first.tuning["seed_base"] == TUNE_SEED_BASE
@@ -270,11 +280,10 @@ def test_replayed_demand_is_tuned_on_history_before_the_test_window():
     assert np.array_equal(tuned_on.catalogue.history, history[:-100])
 
 
-def test_tuned_s_S_is_never_worse_than_tuned_base_stock_on_the_tuning_episodes():
+def test_tuned_s_S_is_never_worse_than_tuned_base_stock_on_the_tuning_episodes(s_S_tuned):
     # (s, S) with m = 0 is base stock itself and an anchor of the race, so tuning can only improve
-    problem = FulfillmentConfig(n_skus=20, episode_length=60, fixed_order_cost=20.0).build()
-    base = make_fc_agent("base_stock", problem)
-    ss = make_fc_agent("s_S", problem)
+    _, ss, _, base, _ = s_S_tuned
+    assert ss.params()["m"] > 0 and base.tuning["reps"] == ss.tuning["reps"]
     assert ss.tuning_cost <= base.tuning_cost + 1e-9
 
 

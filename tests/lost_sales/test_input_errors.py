@@ -100,6 +100,23 @@ def test_closed_form_quantiles_agree_with_the_convolution(demand):
             assert demand.sum_quantile(periods, q) == old_sum_quantile(demand, periods, q), (periods, q)
 
 
+def test_poisson_quantiles_are_scipy_stats_numbers_without_importing_it():
+    """``sum_quantile`` and ``pmf_array`` of Poisson demand call scipy.special as
+    scipy.stats.poisson does: the same ppf, isf, cdf and pmf bits, so the same quantiles."""
+    from scipy import stats
+
+    from envs.replenishment.demand.distributions import _discrete_quantile, _Poisson
+
+    for mu in (1e-4, 0.3, 5.0, 37.5, 812.25, 3.3e5):
+        ours, theirs = _Poisson(mu), stats.poisson(mu)
+        for target in (1e-9, 0.1, 0.5, 0.9, 0.95, 0.999, 1 - 2e-12):
+            for name, arg in (("ppf", target), ("isf", target), ("cdf", int(theirs.ppf(target)))):
+                assert float(getattr(ours, name)(arg)).hex() == float(getattr(theirs, name)(arg)).hex(), (mu, name)
+            assert _discrete_quantile(ours, target) == _discrete_quantile(theirs, target)
+        support = np.arange(int(theirs.isf(1e-12)) + 2)
+        assert ours.pmf(support).tobytes() == theirs.pmf(support).tobytes(), mu
+
+
 def test_large_sum_pmf_uses_the_fft_and_agrees_with_direct_convolution():
     demand = DemandConfig(mean=5000.0)
     one = demand.pmf_array()

@@ -22,32 +22,34 @@ def serial(**kw) -> NetworkTask:
     return NetworkTask(**{"nodes": CHAIN, "n_skus": 1, "catalogue": "uniform", "backorders": True, **kw})
 
 
-def simulated(task: NetworkTask, levels: np.ndarray, seeds, periods: int, warmup: int) -> np.ndarray:
-    """Mean cost per period of an echelon base stock, one value per seed (the simulator alone)."""
+def simulated(task: NetworkTask, levels: np.ndarray, seed: int, periods: int, warmup: int) -> np.ndarray:
+    """Mean cost per period of an echelon base stock, one value per SKU (the simulator alone):
+    the SKUs of a uniform catalogue are independent replications of one SKU, and their demand
+    depends on ``seed`` only (common random numbers for two level vectors)."""
     policy = EchelonBaseStock(task.network, levels)
     sim = NetworkSimulator(task.network)
-    out = []
-    for seed in seeds:
-        sim.reset(np.random.default_rng(seed))
-        total = 0.0
-        for t in range(warmup + periods):
-            q = policy.decide(sim.installation_position(), sim.echelon_position())
-            cost = sim.step(q)["cost"]
-            total += cost if t >= warmup else 0.0
-        out.append(total / periods)
-    return np.asarray(out)
+    sim.reset(np.random.default_rng(seed))
+    total = np.zeros(task.network.n)
+    for t in range(warmup + periods):
+        sim.step(policy.decide(sim.installation_position(), sim.echelon_position()))
+        if t >= warmup:
+            total += sim.last["cell_cost"].sum(axis=0)
+    return total / periods
 
 
 @pytest.mark.parametrize(("mean", "lead"), [(5.0, (2, 1, 1)), (12.0, (3, 2, 2))])
 def test_the_simulator_reproduces_the_optimal_cost_within_its_ci(mean, lead):
+    """12 replications of 3000 periods (after 50 of warm-up): 12 identical SKUs of one run."""
     nodes = [dict(n, lead_time=lt) for n, lt in zip(CHAIN, lead, strict=True)]
-    task = serial(nodes=nodes, mean_demand=mean)
+    task = serial(nodes=nodes, mean_demand=mean, n_skus=12)
     exact = task.exact
-    costs = simulated(task, exact.levels, range(12), 3000, 50)
+    assert np.unique(exact.per_sku).size == 1
+    costs = simulated(task, exact.levels, 0, 3000, 50)
     half = 1.96 * costs.std(ddof=1) / np.sqrt(len(costs))
-    assert abs(costs.mean() - exact.cost) <= max(2 * half, 1e-3 * exact.cost), (costs.mean(), half, exact.cost)
+    optimum = exact.per_sku[0]
+    assert abs(costs.mean() - optimum) <= max(2 * half, 1e-3 * optimum), (costs.mean(), half, optimum)
     # a worse vector is visibly worse in simulation too (the check can fail)
-    worse = simulated(task, exact.levels - np.array([[4], [0], [0]]), range(12), 3000, 50)
+    worse = simulated(task, exact.levels - np.array([[4], [0], [0]]), 0, 3000, 50)
     assert (worse - costs).mean() > 0
 
 

@@ -107,6 +107,24 @@ def test_the_classical_ordering_shows_on_common_random_numbers():
     assert np.all(travel["closest"] < 0.9 * travel["random"])
 
 
+def test_a_step_without_observation_moves_the_env_as_a_full_step():
+    """The rules' face steps with ``observe=False`` (no observation built): the same states and
+    step results as Gymnasium's step on the same slots."""
+    task = SlottingTask(n_aisles=4, slots_per_side=8, levels=2, n_skus=50)
+    full, bare, rule = task.make_env(episode_loads=60), task.make_env(episode_loads=60), ClosestOpen()
+    full.reset(seed=5)
+    bare.reset(seed=5)
+    rule.bind(bare.sim, 5)
+    done = False
+    while not done:
+        slot = int(rule.predict(None)[0])
+        _, reward, done, _, info = full.step(slot)
+        obs, bare_reward, bare_done, _, bare_info = bare.step(slot, observe=False)
+        assert obs is None and bare_info["action_mask"] is None
+        assert (reward, done, info["kpis"]) == (bare_reward, bare_done, bare_info["kpis"])
+    assert np.array_equal(full.sim.slot_sku, bare.sim.slot_sku)
+
+
 def test_rules_play_the_operators_face_with_conflicts_settled_by_priority():
     task = SlottingTask(rules_face="operators", training={"n_operators": 3},
                         n_aisles=4, slots_per_side=8, levels=2, n_skus=50, evaluation={"periods": 150, "warmup": 50})

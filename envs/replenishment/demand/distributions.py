@@ -132,12 +132,12 @@ class DemandConfig:
         """pmf of one period's demand over 0..d_max (tail < 1e-12 dropped, renormalised)."""
         if self._pmf_cache is not None:
             return self._pmf_cache
-        from scipy import stats
-
         if self.distribution == "poisson":
-            dist = stats.poisson(self.mean)
+            dist = _Poisson(self.mean)
             probs = dist.pmf(np.arange(int(dist.isf(PMF_TAIL)) + 2))
         elif self.distribution == "negative_binomial":
+            from scipy import stats
+
             n, p = self.nbinom_params()
             dist = stats.nbinom(n, p)
             probs = dist.pmf(np.arange(int(dist.isf(PMF_TAIL)) + 2))
@@ -176,10 +176,10 @@ class DemandConfig:
         target = q - QUANTILE_TOL
         if target <= 0:
             return 0
+        if self.distribution == "poisson":
+            return _discrete_quantile(_Poisson(periods * self.mean), target)
         from scipy import stats
 
-        if self.distribution == "poisson":
-            return _discrete_quantile(stats.poisson(periods * self.mean), target)
         if self.distribution == "negative_binomial":
             n, p = self.nbinom_params()
             return _discrete_quantile(stats.nbinom(periods * n, p), target)
@@ -199,6 +199,35 @@ class DemandConfig:
             return np.minimum(np.searchsorted(cdf, rng.random(size), side="right"), len(cdf) - 1)
         series = np.asarray(self.series, dtype=np.int64)
         return series[(start + np.arange(size)) % len(series)]
+
+
+class _Poisson:
+    """``scipy.stats.poisson(mu)``'s ``ppf`` (for 0 < q < 1), ``isf``, ``cdf`` and ``pmf`` (for y >= 0),
+    computed as SciPy computes them (the same ``scipy.special`` calls, so the same numbers)
+    without importing ``scipy.stats``, about two CPU-seconds that most commands never need."""
+
+    def __init__(self, mu: float):
+        self.mu = mu
+
+    def ppf(self, q: float) -> float:
+        from scipy import special
+
+        above = np.ceil(special.pdtrik(q, self.mu))
+        below = np.maximum(above - 1, 0)
+        return below if special.pdtr(below, self.mu) >= q else above
+
+    def isf(self, q: float) -> float:
+        return self.ppf(1.0 - q)
+
+    def cdf(self, y: int) -> float:
+        from scipy import special
+
+        return special.pdtr(np.floor(y), self.mu)
+
+    def pmf(self, y: np.ndarray) -> np.ndarray:
+        from scipy import special
+
+        return np.clip(np.exp(special.xlogy(y, self.mu) - special.gammaln(y + 1) - self.mu), 0, 1)
 
 
 def _discrete_quantile(dist: Any, target: float) -> int:
