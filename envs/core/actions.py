@@ -18,6 +18,7 @@ NumPy promotes none), naming the first bad agent only when it fails.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ def _kinds(space: spaces.Space) -> str:
 
 
 _KIND_OF = dict(_KINDS)
+_DTYPE = attrgetter("dtype")
 
 
 def describe(space: spaces.Space) -> str:
@@ -60,13 +62,13 @@ def _bad_values(space: spaces.Space, a: np.ndarray) -> str | None:
     """None if every value of ``a`` (shape ``(..., *space.shape)``, kind already checked) is in
     ``space``, else what was received."""
     if a.size == 1:  # one value (the hot path of one-value spaces): Python comparisons
-        v = a.item() if a.ndim == 0 else a.reshape(-1)[0].item()
+        v = a.item()
         if isinstance(space, spaces.Discrete):
             ok = space.start <= v < space.start + space.n
         elif isinstance(space, spaces.MultiDiscrete):
-            ok = space.start.flat[0] <= v < space.start.flat[0] + space.nvec.flat[0]
+            ok = space.start.item(0) <= v < space.start.item(0) + space.nvec.item(0)
         elif isinstance(space, spaces.Box):
-            ok = space.low.flat[0] <= v <= space.high.flat[0]  # NaN compares False: refused
+            ok = space.low.item(0) <= v <= space.high.item(0)  # NaN compares False: refused
         else:
             ok = v in (0, 1)
     # whole arrays: comparisons, not arithmetic (NaN compares False, without a warning)
@@ -91,8 +93,8 @@ def _bad_values(space: spaces.Space, a: np.ndarray) -> str | None:
 def check_action(space: spaces.Space, action: Any, name: str = "action"):
     """``action`` if it belongs to ``space`` (module docstring), as an int (``Discrete``) or an
     array of the space's shape; else a one-line ``ValueError`` starting with ``name``."""
-    if isinstance(space, spaces.Discrete) and isinstance(action, int | np.integer) \
-            and not isinstance(action, bool) and space.start <= action < space.start + space.n:
+    if isinstance(space, spaces.Discrete) and (type(action) is int or isinstance(action, np.integer)) \
+            and space.start <= action < space.start + space.n:  # type(True) is bool, not int
         return int(action)  # the common case, without building an array
     try:
         a = action if isinstance(action, np.ndarray) else np.asarray(action)
@@ -116,11 +118,13 @@ def check_actions(space: spaces.Space, values: Sequence[Any], names: Sequence[st
     """One action per agent (``values[i]`` of agent ``names[i]``) checked against the shared
     ``space``, stacked (``(len(values), *space.shape)``); the error names the first bad agent."""
     want = (len(values), *(() if isinstance(space, spaces.Discrete) else space.shape))
-    first = values[0] if len(values) else None
-    same = all(type(v) is type(first) for v in values) and (  # else NumPy would promote (True + 1 -> int)
-        not isinstance(first, np.ndarray | np.generic) or all(v.dtype == first.dtype for v in values))
+    # one type (and, for arrays, one dtype) for all, else NumPy would promote (True and 1 -> int);
+    # map and set keep this in C (a NumPy scalar type is its dtype)
+    types = set(map(type, values))
+    kind = types.pop() if len(types) == 1 else None
     a = None
-    if same and isinstance(first, int | float | np.ndarray | np.generic):
+    if kind in (int, float) or (kind is not None and issubclass(kind, np.generic)) \
+            or (kind is np.ndarray and len(set(map(_DTYPE, values))) == 1):
         try:
             a = np.asarray(values)
         except ValueError:  # ragged: some agent's action has the wrong shape
