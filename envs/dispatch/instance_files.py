@@ -74,10 +74,14 @@ def check_vrplib(raw: dict, where: str, *, required: tuple[str, ...] = (), integ
             out[key] = _section(raw[key], name, dim, dim if cols == "dim" else cols, fail,
                                 integers or key == "demand", scalar=key == "service_time")
             _check_values(key, out[key], fail)
+    depots = np.asarray(raw.get("depot", [0])).reshape(-1)
+    if depots.size and (depots.dtype.kind not in "iu" or depots.min() < 0 or depots.max() >= dim):
+        shown = (depots + 1 if depots.dtype.kind in "iu" else depots).tolist()[:5]
+        raise fail(f"DEPOT_SECTION: expected node numbers in [1, {dim}], got {shown}")
     demand = out.get("demand")
     if demand is not None:
-        depot = int(np.asarray(raw.get("depot", [0])).reshape(-1)[0]) if np.size(raw.get("depot", [0])) else 0
-        if 0 <= depot < dim and demand[depot] != 0:
+        depot = int(depots[0]) if depots.size else 0
+        if demand[depot] != 0:
             raise fail(f"DEMAND_SECTION: expected demand 0 at the depot, got {demand[depot]} at node {depot + 1}")
         if capacity is not None and (big := np.flatnonzero(demand > capacity)).size:
             raise fail(f"DEMAND_SECTION: expected demands <= CAPACITY {capacity}, got {demand[big[0]]} at node "

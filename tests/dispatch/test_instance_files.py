@@ -70,6 +70,7 @@ CASES = {
     "decimal demand": ("2 2\n", "2 1.5\n", "DEMAND_SECTION: expected integers, got decimal numbers such as 1.5 in row 2"),
     "missing demand section": (DEMANDS, "", "missing DEMAND_SECTION"),
     "depot demand": ("1 0\n2 2\n", "1 1\n2 2\n", "DEMAND_SECTION: expected demand 0 at the depot, got 1 at node 1"),
+    "depot outside": ("DEPOT_SECTION\n1\n", "DEPOT_SECTION\n9\n", "DEPOT_SECTION: expected node numbers in [1, 4], got [9]"),
     "dimension too large": ("DIMENSION : 4", "DIMENSION : 5", "EDGE_WEIGHT_SECTION has 4 rows, DIMENSION is 5"),
     "dimension too small": ("DIMENSION : 4", "DIMENSION : 3", "has 4 rows, DIMENSION is 3"),
     "capacity zero": ("CAPACITY : 10", "CAPACITY : 0", "CAPACITY: expected an integer >= 1, got 0"),
