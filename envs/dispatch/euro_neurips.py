@@ -44,6 +44,7 @@ import numpy as np
 
 from envs.core.config import ConfigError
 from envs.dispatch.day import Day, Travel
+from envs.dispatch.vrplib_checks import check_vrplib, read_vrplib
 
 EPOCH_DURATION = 3600
 """Seconds between two decision epochs."""
@@ -99,11 +100,9 @@ def read_instance(path: str | Path, field: str = FIELD) -> EuroInstance:
 
     Raises :class:`ConfigError` with one line naming the file and the problem if the file is
     missing, unreadable or not a well-formed instance: the checks of every VRPLIB reader
-    (:func:`envs.dispatch.instance_files.check_vrplib`) with every section required and every
+    (:func:`envs.dispatch.vrplib_checks.check_vrplib`) with every section required and every
     value an integer, as the competition's reader requires, plus the competition's own rules
     (one depot, node 1, with demand and service 0 and window ``[0, H]``; zero diagonal)."""
-    from envs.dispatch.instance_files import check_vrplib, read_vrplib
-
     where = f"{field}: {path}"
     if not Path(path).is_file():
         raise ConfigError(f"{where}: no such file")

@@ -32,6 +32,7 @@ import numpy as np
 
 from envs.core.config import ConfigError
 from envs.dispatch.routing.problem import INF, RoutingProblem, Trip
+from envs.dispatch.vrplib_checks import check_vrplib, read_vrplib
 
 ROUNDINGS = ("auto", "exact", "nint", "trunc1")
 
@@ -60,13 +61,11 @@ def read_instance(path: str | Path, rounding: str = "auto", field: str = "instan
 
     Returns the problem and a small description (``name``, ``format``, ``rounding`` used,
     ``time_windows``). Raises a one-line ``ConfigError`` naming ``field`` and the file on an
-    unreadable or malformed file (:func:`envs.dispatch.instance_files.check_vrplib`: CAPACITY
+    unreadable or malformed file (:func:`envs.dispatch.vrplib_checks.check_vrplib`: CAPACITY
     and DEMAND_SECTION required, finite coordinates, ...) or several depots, ``ValueError`` on
     an unknown rounding.
     """
     from vrplib.parse.parse_distances import pairwise_euclidean, parse_distances
-
-    from envs.dispatch.instance_files import check_vrplib, read_vrplib
 
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
