@@ -25,16 +25,14 @@ import numpy as np
 from gymnasium import spaces
 
 _KINDS = ((spaces.Discrete, "iu"), (spaces.MultiDiscrete, "iu"), (spaces.Box, "fiu"), (spaces.MultiBinary, "biuf"))
+_KIND_OF = dict(_KINDS)
+_DTYPE = attrgetter("dtype")
 
 
 def _kinds(space: spaces.Space) -> str:
     """The dtype kinds ``space`` takes (subclasses, e.g. a masked Discrete, included)."""
     kinds = _KIND_OF.get(type(space))
     return kinds if kinds is not None else next(k for cls, k in _KINDS if isinstance(space, cls))
-
-
-_KIND_OF = dict(_KINDS)
-_DTYPE = attrgetter("dtype")
 
 
 def describe(space: spaces.Space) -> str:
