@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.actions import check_action
 from envs.core.episode import check_reset_options, step_before_reset
 from envs.dispatch import observation as ob
 from envs.dispatch.config import DispatchConfig
@@ -23,20 +24,6 @@ def position_scale(config: DispatchConfig) -> float:
     xy = instance_coordinates(config.instance)
     scale = float(np.abs(xy - xy[0]).max()) * (config.instance_km_per_unit if config.rules == "same_day" else 1.0)
     return max(scale, 1e-9)
-
-
-def check_dispatch_action(action, K: int) -> np.ndarray:
-    """A MultiBinary(K) action as a bool array, or a one-line ValueError."""
-    try:
-        a = np.asarray(action)
-        ok = a.shape == (K,) and a.dtype.kind in "biuf" and bool(np.isin(a, (0, 1)).all())
-    except (ValueError, TypeError):
-        ok, a = False, None
-    if not ok:
-        shape = getattr(a, "shape", "?")
-        raise ValueError(f"action: expected MultiBinary({K}), {K} values in {{0, 1}}, got {str(action)[:60]!s} "
-                         f"(shape {shape})")
-    return a.astype(bool)
 
 
 class SameDayDeliveryEnv(gym.Env):
@@ -136,7 +123,7 @@ class SameDayDeliveryEnv(gym.Env):
             raise step_before_reset()
         if self.sim.done:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        bits = check_dispatch_action(action, self.config.max_orders)
+        bits = check_action(self.action_space, action).astype(bool)
         dispatch = np.zeros(len(self.sim.pending), dtype=bool)
         shown = bits[: len(self._ids)]
         dispatch[np.isin(self.sim.pending, self._ids[shown])] = True

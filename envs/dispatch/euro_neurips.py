@@ -44,6 +44,7 @@ import numpy as np
 
 from envs.core.config import ConfigError
 from envs.dispatch.day import Day, Travel
+from envs.dispatch.vrplib_checks import check_vrplib, read_vrplib
 
 EPOCH_DURATION = 3600
 """Seconds between two decision epochs."""
@@ -53,7 +54,7 @@ MAX_REQUESTS_PER_EPOCH = 100
 """Draws per epoch (before the feasibility filter)."""
 FIELD = "env.instance"
 
-_SECTIONS = ("EDGE_WEIGHT", "NODE_COORD", "DEMAND", "DEPOT", "SERVICE_TIME", "TIME_WINDOW")
+_SECTIONS = ("edge_weight", "node_coord", "demand", "depot", "service_time", "time_window")
 
 
 # -- instances ---------------------------------------------------------------------------
@@ -98,116 +99,39 @@ def read_instance(path: str | Path, field: str = FIELD) -> EuroInstance:
     """Read a competition instance file (VRPLIB text, EXPLICIT FULL_MATRIX durations).
 
     Raises :class:`ConfigError` with one line naming the file and the problem if the file is
-    missing, unreadable or not a well-formed instance (every value an integer, as the
-    competition's reader requires)."""
-    import vrplib
-
+    missing, unreadable or not a well-formed instance: the checks of every VRPLIB reader
+    (:func:`envs.dispatch.vrplib_checks.check_vrplib`) with every section required and every
+    value an integer, as the competition's reader requires, plus the competition's own rules
+    (one depot, node 1, with demand and service 0 and window ``[0, H]``; zero diagonal)."""
     where = f"{field}: {path}"
     if not Path(path).is_file():
         raise ConfigError(f"{where}: no such file")
-    try:
-        raw = vrplib.read_instance(path, compute_edge_weights=False)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not a text file") from None
-    except Exception as err:  # vrplib raises ValueError, RuntimeError, TypeError, ... on bad text
-        raise ConfigError(f"{where}: not a VRPLIB instance ({_parse_problem(err)})") from None
+    raw = read_vrplib(str(path), where)
 
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{where}: {problem}")
 
-    dim = raw.get("dimension")
-    if dim is None:
-        raise fail("missing DIMENSION")
-    if not isinstance(dim, int) or dim < 2:
-        raise fail(f"DIMENSION: expected an integer >= 2, got {dim!r}")
-    if raw.get("edge_weight_type") != "EXPLICIT" or raw.get("edge_weight_format") != "FULL_MATRIX":
+    if raw.get("dimension") is not None and (raw.get("edge_weight_type") != "EXPLICIT"
+                                             or raw.get("edge_weight_format") != "FULL_MATRIX"):
         raise fail("expected EDGE_WEIGHT_TYPE : EXPLICIT and EDGE_WEIGHT_FORMAT : FULL_MATRIX, got "
                    f"{raw.get('edge_weight_type')!r} / {raw.get('edge_weight_format')!r}")
-    capacity = raw.get("capacity")
-    if capacity is None:
-        raise fail("missing CAPACITY")
-    if not isinstance(capacity, int) or capacity < 1:
-        raise fail(f"CAPACITY: expected an integer >= 1, got {capacity!r}")
-    for name in _SECTIONS:
-        if name.lower() not in raw:
-            raise fail(f"missing {name}_SECTION")
-
-    duration = _section(raw, "EDGE_WEIGHT", dim, dim, fail)
-    coords = _section(raw, "NODE_COORD", dim, 2, fail)
-    demand = _section(raw, "DEMAND", dim, None, fail)
-    service = _section(raw, "SERVICE_TIME", dim, None, fail)
-    window = _section(raw, "TIME_WINDOW", dim, 2, fail)
-    depot = np.asarray(raw["depot"]).ravel()
+    depot = np.asarray(raw.get("depot", [0])).ravel()
     if depot.tolist() != [0]:
         raise fail(f"DEPOT_SECTION: expected the single depot 1, got {(depot + 1).tolist()}")
-
-    if (bad := np.argwhere(duration < 0)).size:
-        i, j = bad[0]
-        raise fail(f"EDGE_WEIGHT_SECTION: negative duration {duration[i, j]} from node {i + 1} to {j + 1}")
+    data = check_vrplib(raw, where, required=("dimension", "capacity", *_SECTIONS), integers=True)
+    duration, coords, demand = data["edge_weight"], data["node_coord"], data["demand"]
+    service, window, capacity = data["service_time"], data["time_window"], data["capacity"]
     if (bad := np.flatnonzero(np.diag(duration))).size:
         raise fail(f"EDGE_WEIGHT_SECTION: expected 0 on the diagonal, got {duration[bad[0], bad[0]]} "
                    f"at node {bad[0] + 1}")
-    _check_column(demand, "DEMAND_SECTION", "a demand in [0, CAPACITY]", (demand < 0) | (demand > capacity), fail)
-    _check_column(service, "SERVICE_TIME_SECTION", "a service time >= 0", service < 0, fail)
-    if demand[0] != 0 or service[0] != 0:
+    if service[0] != 0:
         raise fail(f"the depot (node 1) must have demand 0 and service time 0, got {demand[0]} and {service[0]}")
-    early, late = window[:, 0], window[:, 1]
-    _check_column(window, "TIME_WINDOW_SECTION", "0 <= early <= late", (early < 0) | (early > late), fail)
-    if early[0] != 0 or late[0] <= 0:
+    if window[0, 0] != 0 or window[0, 1] <= 0:
         raise fail(f"TIME_WINDOW_SECTION: the depot's window must be [0, H] with H > 0, got {window[0].tolist()}")
     vehicles = raw.get("vehicles")
     return EuroInstance(path=str(path), name=str(raw.get("name", Path(path).stem)), duration=duration,
                         coords=coords, demand=demand, service=service, time_window=window,
                         capacity=capacity, vehicles=vehicles if isinstance(vehicles, int) else None)
-
-
-def _parse_problem(err: Exception) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    if "inhomogeneous" in text:  # numpy refusing a ragged EDGE_WEIGHT_SECTION
-        return "EDGE_WEIGHT_SECTION rows have different lengths"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _section(raw: dict, name: str, rows: int, cols: int | None, fail) -> np.ndarray:
-    """``raw[name]`` as an int64 array of ``rows`` rows of ``cols`` values (None: one value)."""
-    label = f"{name}_SECTION"
-    value = raw[name.lower()]
-    if isinstance(value, list):  # vrplib keeps ragged sections as lists
-        raise fail(f"{label}: rows have different numbers of values")
-    data = np.asarray(value)
-    if data.ndim == 0 or len(data) != rows:
-        raise fail(f"{label} has {0 if data.ndim == 0 else len(data)} rows, DIMENSION is {rows}")
-    shape = (rows,) if cols is None else (rows, cols)
-    if data.shape != shape:
-        per_row = 1 if data.ndim == 1 else data.shape[1]
-        want = 1 if cols is None else cols
-        extra = "" if name == "EDGE_WEIGHT" else " after the node number"
-        raise fail(f"{label}: expected {want} value(s) per row{extra}, got {per_row}")
-    if data.dtype.kind not in "iu":
-        flat = data.ravel()
-        if data.dtype.kind == "f":  # some token was a decimal number: the whole section is float
-            odd = np.flatnonzero(flat != np.round(flat))
-            k = int(odd[0]) if odd.size else 0
-            shown = f"decimal numbers such as {flat[k].item()!r}" if odd.size else "decimal numbers (x.0)"
-        else:  # some token is not a number: numpy made the whole section text
-            k = next(i for i, v in enumerate(flat.tolist()) if not _is_int_text(v))
-            shown = repr(flat[k].item())
-        raise fail(f"{label}: expected integers, got {shown} in row {k // (cols or 1) + 1}")
-    return data.astype(np.int64)
-
-
-def _is_int_text(value) -> bool:
-    try:
-        int(value)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(value, float)
-
-
-def _check_column(data: np.ndarray, label: str, want: str, bad: np.ndarray, fail) -> None:
-    rows = np.flatnonzero(bad if bad.ndim == 1 else bad.any(axis=-1))
-    if rows.size:
-        raise fail(f"{label}: expected {want}, got {data[rows[0]].tolist()} at node {rows[0] + 1}")
 
 
 # -- the request stream ------------------------------------------------------------------

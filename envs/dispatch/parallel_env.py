@@ -102,8 +102,7 @@ class CourierDispatchEnv(SharedSpaceParallelEnv):
     ## Episode end
     All couriers terminate together after the last decision epoch. ``step()`` before
     ``reset()`` or after the end raises ``RuntimeError``; ``reset(options=...)``: no options
-    exist; a non-empty dict is ignored with a ``UserWarning`` (PettingZoo's ``api_test`` passes
-    one). ``reset(seed=s)`` draws the same day as the Gymnasium env with seed s.
+    exist; a non-empty dict is a one-line ``ValueError`` naming its first key (``SharedSpaceParallelEnv``). ``reset(seed=s)`` draws the same day as the Gymnasium env with seed s.
 
     ## Arguments
     The fields of :class:`envs.dispatch.config.DispatchConfig` (``n_vehicles`` must be an
@@ -147,7 +146,7 @@ class CourierDispatchEnv(SharedSpaceParallelEnv):
 
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self._warn_reset_options(options)
+        self._check_reset_options(options)
         if seed is not None or self._rng is None:  # as gymnasium.Env.reset seeds np_random (CRN with the Gym env)
             self._rng, _ = seeding.np_random(seed)
         self.sim.reset(generate_day(self.config, self._rng, seed=seed))
@@ -207,21 +206,8 @@ class CourierDispatchEnv(SharedSpaceParallelEnv):
     def action_array(self, actions: dict[str, Any]) -> np.ndarray:
         """Actions in courier order, masked choices turned into waits with
         ``invalid_action="wait"``; otherwise a one-line ``ValueError``."""
-        if not isinstance(actions, dict):
-            raise ValueError(f"actions: expected a dict from courier to action, got {type(actions).__name__}")
-        unknown = next((k for k in actions if k not in self.agents), None)
-        if unknown is not None:
-            raise ValueError(f"actions: unknown agent {str(unknown)[:40]!r}; the agents are "
-                             f"courier_0..courier_{self.n_vehicles - 1}")
-        out = np.full(self.n_vehicles, self.K, dtype=np.int64)
+        out = self._checked_actions(actions).astype(np.int64)
         for i, a in enumerate(self.agents):
-            if a not in actions:
-                raise ValueError(f"actions: missing for {a!r}; every courier must act")
-            value = np.asarray(actions[a])
-            if value.size != 1 or value.dtype.kind not in "iu" or not 0 <= int(value.reshape(-1)[0]) <= self.K:
-                raise ValueError(f"actions[{a!r}]: expected an integer in [0, {self.K}] (Discrete({self.K + 1})), "
-                                 f"got {str(actions[a])[:40]}")
-            out[i] = int(value.reshape(-1)[0])
             if not self._masks[i, out[i]]:
                 if self.invalid_action == "wait":
                     out[i] = self.K

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.actions import check_action
 from envs.core.config import ConfigError, check_keys
 from envs.core.episode import check_reset_options, step_after_end, step_before_reset
 from envs.network.config import NetworkConfig
@@ -128,7 +129,7 @@ class NetworkEnv(gym.Env):
         if not self._live:
             raise step_before_reset() if self.sim.rng is None else step_after_end(self._length)
         f = self.faces
-        a = f.check(action, (f.m, f.n), self.action_space, f"one per node and SKU, {f.m} x {f.n}")
+        a = check_action(self.action_space, action).reshape(f.m, f.n)
         return self.orders_step(f.orders(a))
 
     def orders_step(self, orders: np.ndarray, observe: bool = True):

@@ -84,9 +84,8 @@ class NetworkParallelEnv(SharedSpaceParallelEnv):
     ## Starting state
     As ``Network-v0`` (``initial_state``). ``reset(seed=s)`` seeds ``np_random`` as
     ``gymnasium.Env.reset`` does (without a seed the stream goes on), so the demand and
-    lead times are those of ``Network-v0`` reset with seed s. There are no reset options: a
-    non-empty ``options`` dict is ignored with a ``UserWarning`` (PettingZoo's ``api_test``
-    passes one).
+    lead times are those of ``Network-v0`` reset with seed s. There are no reset options:
+    a non-empty dict is a one-line ``ValueError`` naming its first key (``SharedSpaceParallelEnv``).
 
     ## Episode end
     All agents are truncated together after ``episode_length`` periods; never terminated.
@@ -145,7 +144,7 @@ class NetworkParallelEnv(SharedSpaceParallelEnv):
 
     # -- episode --------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self._warn_reset_options(options)
+        self._check_reset_options(options)
         if seed is not None or self.np_random is None:  # as gymnasium.Env.reset (the same draws as Network-v0)
             self.np_random, _ = seeding.np_random(seed)
         self.sim.reset(self.np_random)
@@ -197,23 +196,7 @@ class NetworkParallelEnv(SharedSpaceParallelEnv):
     def action_array(self, actions: dict[str, Any]) -> np.ndarray:
         """Every node's action as one (M, N) array in agent order; a one-line ``ValueError``
         naming the agent for a missing, unknown or invalid action (nothing is changed)."""
-        if not isinstance(actions, dict):
-            raise ValueError(f"actions: expected a dict from agent (node name) to action, got {type(actions).__name__}")
-        unknown = next((k for k in actions if k not in self._index), None)
-        if unknown is not None:
-            raise ValueError(f"actions: unknown agent {str(unknown)[:40]!r}; the agents are the nodes "
-                             f"{', '.join(self.possible_agents)}"[:300])
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(f"actions: missing for {missing[0]!r}; every node must act every period")
-        f, space = self.faces, self._act_space
-        rows = []
-        for a in self.agents:
-            try:
-                rows.append(f.check(actions[a], (self.n,), space, f"one per SKU, {self.n}"))
-            except ValueError as err:
-                raise ValueError(f"actions[{a!r}]: {str(err).removeprefix('action: ')}") from None
-        return np.stack(rows)
+        return self._checked_actions(actions)
 
 
 def parallel_env(**kwargs: Any) -> NetworkParallelEnv:

@@ -111,26 +111,6 @@ class NetworkFaces:
         return out
 
     # -- actions ---------------------------------------------------------------------------
-    def check(self, action, shape: tuple[int, ...], space: spaces.Space, what: str) -> np.ndarray:
-        """``action`` as an array of ``shape``; a one-line ValueError if outside ``space``."""
-        a = np.asarray(action)
-        text = describe(space)
-        if a.size != int(np.prod(shape)) or a.ndim > 2:
-            raise ValueError(f"action: expected {int(np.prod(shape))} values ({what}; {text}), got shape {a.shape}")
-        a = a.reshape(shape)
-        if self.action_type == "continuous":
-            if a.dtype.kind not in "fiu":
-                raise ValueError(f"action: expected floats in [-1, 1] ({what}), got dtype {a.dtype}")
-            if not np.all(np.abs(a) <= 1.0):
-                raise ValueError(f"action: expected floats in [-1, 1] ({what}), got values in [{a.min()}, {a.max()}]")
-            return a
-        if a.dtype.kind not in "iu":
-            raise ValueError(f"action: expected integers ({what}; {text}), got dtype {a.dtype}")
-        high = (space.nvec - 1).reshape(shape)
-        if a.min() < 0 or np.any(a > high):
-            raise ValueError(f"action: expected integers in {text} ({what}), got values in [{a.min()}, {a.max()}]")
-        return a
-
     def orders(self, a: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Orders in units for actions ``a`` of nodes ``rows`` (default: all; shape (len, N))."""
         rows = np.arange(self.m) if rows is None else rows
@@ -145,10 +125,3 @@ class NetworkFaces:
             return np.ceil(mult * mu - ROUND_TOL).astype(np.int64)
         target = np.ceil(mult * mu * self.lead1[rows] - ROUND_TOL).astype(np.int64)
         return np.maximum(target - self.sim.installation_position()[rows], 0)
-
-
-def describe(space: spaces.Space) -> str:
-    if isinstance(space, spaces.MultiDiscrete):
-        low, high = int(space.nvec.min()), int(space.nvec.max())
-        return f"MultiDiscrete with {low if low == high else f'{low}..{high}'} choices each"
-    return f"Box(-1.0, 1.0, {space.shape}, float32)"

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.actions import check_action
 from envs.core.config import ConfigError, check_choice
 from envs.core.episode import check_reset_options, step_before_reset
 from envs.slotting.config import SlottingConfig
@@ -221,14 +222,7 @@ class SlottingEnv(gym.Env):
     def _slot_of(self, action) -> tuple[int, int]:
         """The slot the action stores the load at and whether it replaced a masked action
         (0/1), or a one-line ValueError."""
-        n = int(self.action_space.n)
-        a = np.asarray(action) if not isinstance(action, int | np.integer) else action
-        if isinstance(a, np.ndarray):
-            a = a.item() if a.size == 1 and a.dtype.kind in "iu" else None
-        if isinstance(a, bool) or not isinstance(a, int | np.integer) or not 0 <= a < n:
-            raise ValueError(f"action: expected an integer in [0, {n}) ({self.action_mode} mode), "
-                             f"got {str(action)[:60]}")
-        a = int(a)
+        a = check_action(self.action_space, action)
         legal = self.sim.free_mask()  # the current state (a relocation may have changed it)
         nearest = self.invalid_action == "nearest"
         if self.action_mode == "zone":

@@ -86,8 +86,7 @@ class SlottingParallelEnv(SharedSpaceParallelEnv):
     All operators terminate together when the simulator is done (``episode_loads`` loads put
     away; the last step may store more than needed); never truncated. ``step()`` before
     ``reset()`` or after the end raises ``RuntimeError``; ``reset(options=...)``: no options
-    exist, a non-empty dict is ignored with a ``UserWarning`` (PettingZoo's ``api_test`` passes
-    one). ``reset(seed=s)`` seeds ``np_random`` as ``gymnasium.Env.reset`` does
+    exist, a non-empty dict is a one-line ``ValueError`` naming its first key (``SharedSpaceParallelEnv``). ``reset(seed=s)`` seeds ``np_random`` as ``gymnasium.Env.reset`` does
     (``gymnasium.utils.seeding.np_random(s)``; without a seed the stream goes on) and calls
     ``sim.reset(np_random)``: the same warehouse and demand as the Gymnasium env with seed s.
 
@@ -140,7 +139,7 @@ class SlottingParallelEnv(SharedSpaceParallelEnv):
 
     # -- episode --------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self._warn_reset_options(options)
+        self._check_reset_options(options)
         if seed is not None or self.np_random is None:  # as gymnasium.Env.reset (CRN with the Gymnasium env)
             self.np_random, _ = seeding.np_random(seed)
         self.sim.reset(self.np_random)
@@ -245,23 +244,7 @@ class SlottingParallelEnv(SharedSpaceParallelEnv):
     def action_array(self, actions: dict[str, Any]) -> np.ndarray:
         """The chosen slots in operator order; a one-line ``ValueError`` for a missing,
         unknown, out-of-range or non-integer action."""
-        if not isinstance(actions, dict):
-            raise ValueError(f"actions: expected a dict from operator to slot, got {type(actions).__name__}")
-        unknown = next((k for k in actions if k not in self.agents), None)
-        if unknown is not None:
-            raise ValueError(f"actions: unknown agent {str(unknown)[:40]!r}; the agents are "
-                             f"operator_0..operator_{self.n_operators - 1}")
-        out = np.zeros(self.n_operators, dtype=np.int64)
-        for i, a in enumerate(self.agents):
-            if a not in actions:
-                raise ValueError(f"actions: missing for {a!r}; every operator must act")
-            value = actions[a]
-            v = np.asarray(value) if not isinstance(value, bool) else None
-            if v is None or v.size != 1 or v.dtype.kind not in "iu" or not 0 <= int(v.reshape(-1)[0]) < self.n_slots:
-                raise ValueError(f"actions[{a!r}]: expected a slot id, an integer in [0, {self.n_slots}) "
-                                 f"(Discrete({self.n_slots})), got {str(value)[:40]}")
-            out[i] = int(v.reshape(-1)[0])
-        return out
+        return self._checked_actions(actions).astype(np.int64)
 
     def _observe(self) -> dict[str, dict[str, np.ndarray]]:
         rows, legal = self._builder.observe(self.sim, self._pos, self._recent)

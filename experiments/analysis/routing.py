@@ -6,9 +6,11 @@
     python -m experiments.analysis.routing suite=table          # writes docs/benchmarks/routing.md
 
 The instance is read with ``vrplib`` (``envs/dispatch/routing/instances.py``: rounding
-conventions, unlimited fleet, hard time windows). A ``solution`` file is checked (every
-customer once, capacity, time windows) and costed with ``check_plan`` / ``plan_cost``; its
-``Cost`` line (else its recomputed cost) is the BKS the gaps are measured against. Each
+conventions, unlimited fleet, hard time windows). A ``solution`` file is checked before anything runs
+(``check_solution``: every customer once, no unknown customer, capacity, time windows, its
+``Cost`` line equal to the cost recomputed with the instance's distance convention) and is
+refused in one line otherwise; its ``Cost`` line (else its recomputed cost) is the BKS the gaps
+are measured against. Each
 solver (``savings``, ``insertion``, ``insertion_rr``: insertion + ``rr_rounds`` rounds of ruin
 and recreate, ``pyvrp``: ``time_limit`` seconds) is run, timed (savings and insertion: the
 fastest of ``repeats`` runs, their result is deterministic) and costed by ``plan_cost``.
@@ -38,6 +40,7 @@ from envs.core.config import ConfigError, check_float, check_int
 from envs.dispatch.routing.insertion import insertion_route
 from envs.dispatch.routing.instances import (
     ROUNDINGS,
+    check_solution,
     generate_instance,
     plan_summary,
     read_instance,
@@ -106,26 +109,22 @@ def existing_file(field: str, value, expected: str) -> Path:
 
 
 def load_instance(path: Path, rounding: str) -> tuple[RoutingProblem, dict]:
-    try:
-        return read_instance(path, rounding)
-    except Exception as err:  # the reader's own errors, whatever their type
-        raise ConfigError(f"instance: cannot read {path} as a VRPLIB or Solomon instance ({_one_line(err)})") from err
+    """``read_instance`` (its one-line ConfigError naming ``instance`` and the file)."""
+    return read_instance(path, rounding, field="instance")
 
 
-def load_solution(path: Path, problem: RoutingProblem) -> dict:
-    """The solution's trips checked and costed: feasible, why, cost (recomputed), stated cost."""
+def load_solution(path: Path, problem: RoutingProblem, rounding: str) -> dict:
+    """The solution's trips, checked (``check_solution``: every customer once, capacity, time
+    windows, the stated cost) before it serves as the BKS: trips, cost (recomputed), stated cost."""
+    where = f"solution: {path}"
     try:
         trips, stated = read_solution(path)
     except Exception as err:
-        raise ConfigError(f"solution: cannot read {path} as a VRPLIB solution ({_one_line(err)})") from err
+        raise ConfigError(f"{where}: cannot read it as a VRPLIB solution ({_one_line(err)})") from err
     if not trips:
-        raise ConfigError(f"solution: {path} has no routes; expected a VRPLIB solution file (.sol)")
-    feasible, why = plan_summary(problem, trips)
-    try:
-        cost = tidy(plan_cost(problem, trips))
-    except IndexError as err:
-        raise ConfigError(f"solution: {path} names customers outside the instance ({_one_line(err)})") from err
-    return {"trips": trips, "feasible": feasible, "why": why, "cost": cost, "stated": stated}
+        raise ConfigError(f"{where}: no routes; expected a VRPLIB solution file (.sol)")
+    cost = check_solution(problem, trips, stated, where, rounding)
+    return {"trips": trips, "cost": cost, "stated": stated}
 
 
 def run_solver(name: str, problem: RoutingProblem, opts: dict) -> dict:
@@ -157,30 +156,26 @@ def _fmt(x: float, digits: int = 1) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def open_instance(cfg: DictConfig, opts: dict) -> tuple[RoutingProblem, dict, Path | None]:
-    """The instance (and the solution file, if any) of ``cfg``, checked before anything runs."""
+def open_instance(cfg: DictConfig, opts: dict) -> tuple[RoutingProblem, dict, dict | None]:
+    """The instance (and its checked solution, if any) of ``cfg``, before anything runs."""
     path = existing_file("instance", cfg.get("instance"), "a VRPLIB or Solomon instance file")
     sol_path = None
     if cfg.get("solution") is not None:
         sol_path = existing_file("solution", cfg.solution, "a VRPLIB solution file (.sol)")
     problem, info = load_instance(path, opts["rounding"])
-    return problem, info, sol_path
+    sol = None if sol_path is None else {"path": sol_path, **load_solution(sol_path, problem, info["rounding"])}
+    return problem, info, sol
 
 
-def run_instance(problem: RoutingProblem, info: dict, sol_path: Path | None, opts: dict, out: Path,
+def run_instance(problem: RoutingProblem, info: dict, sol: dict | None, opts: dict, out: Path,
                  console: Console) -> pd.DataFrame:
     title = (f"{info['name']}: {problem.n_orders} customers, capacity {problem.capacity}, "
              f"{'hard time windows, ' if info['time_windows'] else ''}distances {info['rounding']}")
     console.print(f"[bold]{title}[/bold]")
     bks = None
-    if sol_path is not None:
-        sol = load_solution(sol_path, problem)
+    if sol is not None:
         bks = sol["stated"] if sol["stated"] is not None else sol["cost"]
-        state = "feasible" if sol["feasible"] else f"[red]infeasible: {sol['why']}[/red]"
-        console.print(f"solution {sol_path.name}: {state}; cost {sol['cost']:g} (Cost line: {sol['stated']})")
-        if sol["stated"] is not None and abs(sol["stated"] - sol["cost"]) > 1e-6:
-            console.print(f"[yellow]the recomputed cost {sol['cost']:g} differs from the Cost line "
-                          f"{sol['stated']:g}: check rounding= (now {info['rounding']})[/yellow]")
+        console.print(f"solution {sol['path'].name}: feasible; cost {sol['cost']:g} (Cost line: {sol['stated']})")
     rows = []
     for name in opts["solvers"]:
         row = run_solver(name, problem, opts)

@@ -8,7 +8,7 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
-from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+from pettingzoo.test import parallel_seed_test, seed_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401  (registers the ids)
@@ -16,6 +16,7 @@ from envs import fulfillment_center_v0
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
+from tests.pettingzoo_checks import api_test, parallel_api_test
 
 FC_ID = "fulfillgym/FulfillmentCenter-v0"
 SMALL = dict(n_skus=12, episode_length=40)
@@ -63,22 +64,15 @@ def test_sb3_env_checker_passes_without_warnings(kwargs):
     assert messages == []
 
 
-# PettingZoo's api tests call reset(seed=0, options={"options": 1}) to check that the argument
-# exists: the env accepts no options, so it warns that it ignores them (an error would fail them).
-IGNORED_OPTION = r"reset\(options=\.\.\.\): unknown option 'options'; .* accepts no reset options"
-
-
 @pytest.mark.parametrize("kwargs", [dict(), dict(action_type="continuous", reward="team"),
                                     dict(action_type="level", reward="normalised")], ids=str)
 def test_pettingzoo_parallel_api_and_seed_tests_pass(kwargs):
-    with pytest.warns(UserWarning, match=IGNORED_OPTION):
-        parallel_api_test(fulfillment_center_v0.parallel_env(**SMALL, **kwargs), num_cycles=60)
+    parallel_api_test(fulfillment_center_v0.parallel_env(**SMALL, **kwargs), num_cycles=60)
     parallel_seed_test(lambda: fulfillment_center_v0.parallel_env(**SMALL, **kwargs), num_cycles=60)
 
 
 def test_pettingzoo_aec_api_and_seed_tests_pass():
-    with pytest.warns(UserWarning, match=IGNORED_OPTION):
-        api_test(fulfillment_center_v0.env(n_skus=5, episode_length=30), num_cycles=40)
+    api_test(fulfillment_center_v0.env(n_skus=5, episode_length=30), num_cycles=40)
     seed_test(lambda: fulfillment_center_v0.env(n_skus=5, episode_length=30), num_cycles=40)
 
 

@@ -121,11 +121,11 @@ def test_reset_accepts_no_options_or_an_empty_dict():
     assert np.array_equal(*obs)
 
 
-def test_pettingzoo_reset_warns_about_options_it_ignores():
-    # a warning, not an error: PettingZoo's own api tests pass options={"options": 1}
+def test_pettingzoo_reset_refuses_options_in_one_line():
     par = fulfillment_center_v0.parallel_env(n_skus=3)
-    with pytest.warns(UserWarning, match=r"unknown option 'start_day'; .* accepts no reset options"):
-        par.reset(seed=0, options={"start_day": 3})
+    message = one_line_error(ValueError, par.reset, seed=0, options={"start_day": 3})
+    assert message == ("reset(options=...): unknown option 'start_day'; fulfillment_center_v0 accepts no reset "
+                       "options (None or {})")
 
 
 # -- PettingZoo action dicts --------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_missing_agents_are_still_refused():
     par = fulfillment_center_v0.parallel_env(n_skus=3)
     par.reset(seed=0)
     message = one_line_error(ValueError, par.step, {"sku_0": 0})
-    assert message.startswith("actions: missing for 2 agent(s), e.g. 'sku_1'")
+    assert message == "actions: missing for 'sku_1' and 1 other agent(s); every live agent must act"
 
 
 @pytest.mark.parametrize("value", ["1", True, np.array([True]), np.array(["0.5"]), np.array([0.5], dtype=object)],
@@ -152,14 +152,14 @@ def test_pettingzoo_continuous_actions_refuse_strings_bools_and_objects(value):
     par = fulfillment_center_v0.parallel_env(n_skus=3, action_type="continuous")
     par.reset(seed=0)
     message = one_line_error(ValueError, par.step, {a: value for a in par.agents})
-    assert message.startswith("actions: expected one float array of shape (1,) in [-1, 1]")
+    assert message.startswith("actions['sku_0']: expected floats in [-1, 1], shape (1,), got ")
 
 
 @pytest.mark.parametrize("value", ["1", True, np.bool_(True), 1.0], ids=repr)
 def test_pettingzoo_discrete_actions_refuse_strings_bools_and_floats(value):
     par = fulfillment_center_v0.parallel_env(n_skus=3)
     par.reset(seed=0)
-    with pytest.raises(ValueError, match=r"^actions: expected one integer in \[0, 8\] per agent$"):
+    with pytest.raises(ValueError, match=r"^actions\['sku_0'\]: expected an integer in \[0, 8\] \(Discrete\(9\)\), got "):
         par.step({a: value for a in par.agents})
 
 

@@ -30,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from envs.core.config import ConfigError
 from envs.dispatch.routing.problem import INF, RoutingProblem, Trip
+from envs.dispatch.vrplib_checks import check_vrplib, read_vrplib
 
 ROUNDINGS = ("auto", "exact", "nint", "trunc1")
 
@@ -54,36 +56,45 @@ def round_distances(matrix: np.ndarray, rounding: str) -> np.ndarray:
     raise ValueError(f"rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
 
 
-def read_instance(path: str | Path, rounding: str = "auto") -> tuple[RoutingProblem, dict]:
+def read_instance(path: str | Path, rounding: str = "auto", field: str = "instance") -> tuple[RoutingProblem, dict]:
     """Read a VRPLIB or Solomon file into a :class:`RoutingProblem` (node 0 the depot).
 
     Returns the problem and a small description (``name``, ``format``, ``rounding`` used,
-    ``time_windows``). Raises ``ValueError`` (unknown rounding, several depots, unsupported
-    content) or the reader's own error for an unreadable file.
+    ``time_windows``). Raises a one-line ``ConfigError`` naming ``field`` and the file on an
+    unreadable or malformed file (:func:`envs.dispatch.vrplib_checks.check_vrplib`: CAPACITY
+    and DEMAND_SECTION required, finite coordinates, ...) or several depots, ``ValueError`` on
+    an unknown rounding.
     """
-    import vrplib
+    from vrplib.parse.parse_distances import pairwise_euclidean, parse_distances
 
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+    where = f"{field}: {path}"
     fmt = detect_format(path)
-    data = vrplib.read_instance(str(path), instance_format=fmt, compute_edge_weights=True)
+    data = read_vrplib(str(path), where, instance_format=fmt)
+    checked = check_vrplib(data, where, required=("capacity", "demand"))
     depots = np.atleast_1d(data.get("depot", [0]))
     if len(depots) != 1 or int(depots[0]) != 0:
-        raise ValueError(f"{path}: expected one depot, the first node; got {depots.tolist()}")
-    if "edge_weight" not in data:
-        raise ValueError(f"{path}: no distances (EDGE_WEIGHT_TYPE {data.get('edge_weight_type')!r})")
-    weights = np.asarray(data["edge_weight"], dtype=float)
+        raise ConfigError(f"{where}: DEPOT_SECTION: expected one depot, the first node; got {(depots + 1).tolist()}")
+    if "edge_weight" in checked:
+        weights = checked["edge_weight"].astype(float)
+    else:
+        try:  # the coordinates are finite and bounded: so are the weights
+            with np.errstate(all="ignore"):
+                weights = (parse_distances([], **data) if "edge_weight_type" in data
+                           else pairwise_euclidean(checked["node_coord"]))
+        except (KeyError, ValueError, TypeError):
+            raise ConfigError(f"{where}: no distances (EDGE_WEIGHT_TYPE {data.get('edge_weight_type')!r}); expected "
+                              "an EDGE_WEIGHT_SECTION or a NODE_COORD_SECTION with a 2D EDGE_WEIGHT_TYPE") from None
     m = len(weights)
-    windows = data.get("time_window")
+    windows = checked.get("time_window")
     explicit = str(data.get("edge_weight_type", "")).upper() == "EXPLICIT"
     if rounding == "auto":
         rounding = "trunc1" if windows is not None else ("exact" if explicit else "nint")
     dist = round_distances(weights, rounding)
-    service = np.broadcast_to(np.asarray(data.get("service_time", 0), dtype=float), (m,)).copy()
+    service = checked.get("service_time", np.zeros(m)).astype(float)
     service[0] = 0.0
-    demand = np.asarray(data.get("demand", np.zeros(m)), dtype=np.int64)
-    if demand.ndim > 1:
-        raise ValueError(f"{path}: expected one demand dimension")
+    demand = checked["demand"]
     earliest = np.zeros(m)
     deadline = np.full(m, INF)
     shift_end = INF
@@ -91,12 +102,12 @@ def read_instance(path: str | Path, rounding: str = "auto") -> tuple[RoutingProb
         windows = np.asarray(windows, dtype=float)
         earliest[1:], deadline[1:] = windows[1:, 0], windows[1:, 1]
         shift_end = float(windows[0, 1])
-    release = np.asarray(data.get("release_time", np.zeros(m)), dtype=float).copy()
+    release = checked.get("release_time", np.zeros(m)).astype(float)
     release[0] = 0.0
     n = m - 1
     problem = RoutingProblem(
         distance=dist, duration=dist.copy(), service=service, demand=demand, earliest=earliest,
-        deadline=deadline, release=release, capacity=int(data["capacity"]), vehicle_ready=np.zeros(max(n, 1)),
+        deadline=deadline, release=release, capacity=checked["capacity"], vehicle_ready=np.zeros(max(n, 1)),
         shift_end=shift_end, hard_deadline=windows is not None)
     info = {"name": str(data.get("name", Path(path).stem)), "format": fmt, "rounding": rounding,
             "time_windows": windows is not None}
@@ -112,6 +123,37 @@ def read_solution(path: str | Path) -> tuple[list[Trip], float | None]:
     trips = [Trip(i, [int(c) for c in route]) for i, route in enumerate(sol["routes"])]
     cost = sol.get("cost")
     return trips, None if cost is None else float(cost)
+
+
+def check_solution(problem: RoutingProblem, trips: list[Trip], stated: float | None, where: str,
+                   rounding: str) -> float:
+    """The cost of a solution's trips recomputed on ``problem`` (its distance convention
+    ``rounding``), after checking it may serve as a best known solution; else a one-line
+    ``ConfigError`` prefixed with ``where``: an unknown or repeated customer, a route over
+    the capacity or its time windows (``check_plan``), a customer in no route, or a stated
+    ``Cost`` that differs from the recomputed cost by more than half a unit of its last
+    stated decimal (784 within 0.5, 776.1 within 0.05)."""
+    from envs.dispatch.routing.problem import check_plan, plan_cost
+
+    n = problem.n_orders
+    try:
+        check_plan(problem, trips)
+    except ValueError as err:
+        raise ConfigError(f"{where}: {err}; expected routes serving customers 1..{n}, each once, feasibly") from None
+    missing = sorted(set(range(1, n + 1)) - {s for t in trips for s in t.stops})
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+        raise ConfigError(f"{where}: {len(missing)} of {n} customers are in no route ({shown}); expected every "
+                          f"customer 1..{n} exactly once")
+    cost = tidy(plan_cost(problem, trips))
+    if stated is not None:
+        text = repr(float(stated))
+        decimals = 0 if text.endswith(".0") or "e" in text else len(text.split(".")[1])
+        tol = 0.5 * 10.0 ** -decimals + 1e-9
+        if not abs(stated - cost) <= tol:
+            raise ConfigError(f"{where}: Cost {stated:g} stated, {cost:g} recomputed from its routes with distances "
+                              f"{rounding}; expected them equal within {tol:.2g} (another rounding= convention?)")
+    return cost
 
 
 def generate_instance(n: int, kind: str = "uniform", time_windows: bool = False, seed: int = 0,

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.actions import check_action
 from envs.core.episode import check_reset_options, step_after_end, step_before_reset
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig, Problem
 from envs.replenishment.fulfillment_center.features import GLOBAL_FEATURES
@@ -168,13 +169,10 @@ class FulfillmentCenterEnv(gym.Env):
             self.observation_space = spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(size,), dtype=np.float32)
         if cfg.action_choices is not None:
             self.action_space = spaces.MultiDiscrete(np.full(n, len(cfg.action_choices), dtype=np.int64))
-            self._high = len(cfg.action_choices) - 1
         elif cfg.action_type == "continuous":
             self.action_space = spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)
         else:
             self.action_space = spaces.MultiDiscrete(problem.q_max + 1)
-            self._high = problem.q_max
-        self._space_text = _describe_space(self.action_space)
         self._top = np.argsort(-problem.mean_demand, kind="stable")[:TOP_SKUS]
         self._length = cfg.episode_length
         self._live = False  # between reset() and truncation: step() is allowed
@@ -213,23 +211,7 @@ class FulfillmentCenterEnv(gym.Env):
     # -- helpers -------------------------------------------------------------------------
     def orders(self, action) -> np.ndarray:
         """Order quantities (N,) int64 for an action; ``ValueError`` if it is outside the space."""
-        cfg, n = self.config, self.n_skus
-        a = np.asarray(action)
-        if a.shape != (n,):
-            raise ValueError(f"action: expected shape ({n},) for {n} SKUs ({self._space_text}), got shape {a.shape}")
-        if cfg.action_type == "continuous":
-            if a.dtype.kind not in "fiu":  # bools, strings, objects
-                raise ValueError(f"action: expected floats in [-1, 1] (one per SKU), got dtype {a.dtype}")
-            if not np.all(np.abs(a) <= 1.0):  # also rejects NaN
-                raise ValueError(f"action: expected floats in [-1, 1], got values in [{a.min()}, {a.max()}]")
-            return self.sim.orders_from_actions(a)
-        if a.dtype.kind not in "iu":  # floats, bools, strings, objects
-            raise ValueError(f"action: expected integers in {self._space_text} (one per SKU), got dtype {a.dtype}")
-        # one comparison catches both ends: negative integers wrap to huge unsigned values
-        if not _within(_as_unsigned(a), self._high):
-            raise ValueError(f"action: expected integers in {self._space_text} (one per SKU), got "
-                             f"values in [{a.min()}, {a.max()}]")
-        return self.sim.orders_from_actions(a)
+        return self.sim.orders_from_actions(check_action(self.action_space, action))
 
     def _obs(self):
         if self.config.obs_format == "dict":
@@ -248,24 +230,3 @@ class FulfillmentCenterEnv(gym.Env):
         totals["capacity_utilisation"] = sim.utilisation()
         totals["day"] = sim.day
         return totals
-
-
-def _describe_space(space: spaces.Space) -> str:
-    """A one-line description (``str(MultiDiscrete)`` wraps long ``nvec`` arrays over lines)."""
-    if isinstance(space, spaces.MultiDiscrete):
-        low, high = int(space.nvec.min()), int(space.nvec.max())
-        count = f"{low}" if low == high else f"{low}..{high}"
-        return f"MultiDiscrete with {count} choices per SKU"
-    return f"Box(-1.0, 1.0, {space.shape}, float32)"
-
-
-def _as_unsigned(a: np.ndarray) -> np.ndarray:
-    """Integers as unsigned (a view for 64-bit ints, no copy): negatives become huge."""
-    return a.view(np.uint64) if a.dtype.itemsize == 8 else a.astype(np.uint64)
-
-
-def _within(u: np.ndarray, high) -> bool:
-    """All of ``u`` <= ``high`` (a scalar: one reduction; an array: elementwise)."""
-    if np.ndim(high) == 0:
-        return bool(u.max() <= high)
-    return bool(np.all(u <= high))

@@ -86,14 +86,13 @@ class FulfillmentCenterParallelEnv(SharedSpaceParallelEnv):
 
     ## Starting state
     As ``FulfillmentCenter-v0``. ``reset(seed=..., options=None)``: there are no reset
-    options; a non-empty ``options`` dict is ignored with a ``UserWarning`` naming its first
-    key (not an error: PettingZoo's own ``api_test`` calls ``reset(options={"options": 1})``
-    to check that the argument exists).
+    options; a non-empty dict is a one-line ``ValueError`` naming its first key (``SharedSpaceParallelEnv``).
 
     ## Episode end
     All agents are truncated together after ``episode_length`` periods. ``step()`` before
     the first ``reset()`` or after the end raises ``RuntimeError``; ``actions`` must hold one
-    action for every live agent and no other key (``ValueError`` naming the first bad key).
+    action for every live agent and no other key, each in the agent's action space (shape,
+    dtype kind, bounds), else a one-line ``ValueError`` naming the agent.
 
     ``infos[agent]`` holds the SKU's ``demand``, ``sales``, ``lost``, ``order`` and
     ``overflow_units`` of the period.
@@ -130,7 +129,7 @@ class FulfillmentCenterParallelEnv(SharedSpaceParallelEnv):
 
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self._warn_reset_options(options)
+        self._check_reset_options(options)
         if seed is not None or self.sim.rng is None:
             self._rng = np.random.default_rng(seed)
             self._rewards.reset()
@@ -176,37 +175,8 @@ class FulfillmentCenterParallelEnv(SharedSpaceParallelEnv):
     # -- helpers -------------------------------------------------------------------------
     def action_array(self, actions: dict[str, Any]) -> np.ndarray:
         """Per-agent actions as one array in agent order; one-line ``ValueError`` if invalid."""
-        if not isinstance(actions, dict):
-            raise ValueError(f"actions: expected a dict from agent to action, got {type(actions).__name__}")
-        if len(actions) != len(self.agents):  # cheap test first; then name the culprit
-            self._check_keys(actions)
-        try:
-            values = [actions[a] for a in self.agents]
-        except KeyError:
-            self._check_keys(actions)
-            raise
-        if self.config.action_choices is not None:
-            out = np.asarray(values)
-            if out.shape != (len(values),) or out.dtype.kind not in "iu" \
-                    or out.min() < 0 or out.max() >= self._act_space.n:
-                raise ValueError(f"actions: expected one integer in [0, {self._act_space.n - 1}] per agent")
-            return out
-        out = np.asarray(values)
-        if out.dtype.kind not in "fiu" or out.size != len(values) or not np.all(np.abs(out) <= 1.0):
-            raise ValueError("actions: expected one float array of shape (1,) in [-1, 1] per agent")
-        return out.reshape(len(values)).astype(np.float64)
-
-    def _check_keys(self, actions: dict[str, Any]) -> None:
-        """One-line ``ValueError`` naming a key that is not a live agent, or a missing agent."""
-        live = set(self.agents)
-        unknown = next((k for k in actions if k not in live), None)
-        if unknown is not None:
-            raise ValueError(f"actions: unknown agent {_short(unknown)}; the agents are "
-                             f"sku_0..sku_{len(self.possible_agents) - 1}")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(f"actions: missing for {len(missing)} agent(s), e.g. {missing[0]!r}; "
-                             f"every live agent must act")
+        out = self._checked_actions(actions)
+        return out if self.config.action_choices is not None else out.reshape(len(out)).astype(np.float64)
 
     def _per_agent(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(self.agents, rows, strict=True))

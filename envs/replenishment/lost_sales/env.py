@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.core.actions import check_action
 from envs.core.episode import check_reset_options, step_before_reset
 from envs.replenishment.lost_sales.config import LostSalesConfig
 from envs.replenishment.lost_sales.simulator import (
@@ -222,16 +223,8 @@ class LostSalesEnv(gym.Env):
 
     def _order(self, action) -> int:
         if self.config.action_type == "discrete":
-            if isinstance(action, np.ndarray) and action.size == 1 and action.dtype.kind in "iu":
-                action = action.reshape(()).item()
-            if isinstance(action, (int, np.integer)) and not isinstance(action, bool) and 0 <= action <= self.config.q_max:
-                return int(action)
-            raise ValueError(f"action: expected an integer order in [0, {self.config.q_max}] (Discrete({self.config.q_max + 1})), got {_short(action)}")
-        a = np.asarray(action)
-        # floats and integers only: NumPy would turn True and "1" into 1.0 (an order of q_max)
-        if a.dtype.kind not in "fiu" or a.size != 1 or not -1.0 <= a.reshape(-1)[0] <= 1.0:  # NaN fails too
-            raise ValueError(f"action: expected a float array of shape (1,) in [-1, 1], got {_short(action)}")
-        return int(order_from_action(float(a.reshape(-1)[0]), self.config))
+            return check_action(self.action_space, action)
+        return int(order_from_action(float(check_action(self.action_space, action)[0]), self.config))
 
     def _refill_demand(self) -> None:
         if not self._was_reset:
@@ -245,8 +238,3 @@ class LostSalesEnv(gym.Env):
         for q, d, s, lost, oh, pipe in list(self._history)[-10:]:
             lines.append(f"{q:>6} {d:>6} {s:>6} {lost:>6} {oh:>8} {pipe:>8}")
         return "\n".join(lines)
-
-
-def _short(value) -> str:
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
