@@ -116,10 +116,8 @@ def test_gymnasium_and_sb3_checkers_pass_on_the_evaluation_and_training_envs(nam
 
 @pytest.mark.parametrize("name", MULTI_AGENT)
 def test_pettingzoo_api_and_seed_tests_pass(name):
-    from pettingzoo.test import parallel_seed_test, seed_test
+    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
     from pettingzoo.utils.conversions import parallel_to_aec
-
-    from tests.pettingzoo_checks import api_test, parallel_api_test
 
     task = smoke_task(name)
     parallel_api_test(task.make_parallel_env(), num_cycles=60)

@@ -8,8 +8,11 @@ and ``action_space(agent)`` return those same objects on every call (PettingZoo'
 the faces share:
 
 * the render-mode check;
-* the reset-options rule: no face has reset options, so ``options`` must be None or ``{}``;
-  anything else is a one-line ``ValueError`` naming the first key (``envs.core.episode``);
+* the reset-options rule: no face has reset options; anything but None or ``{}`` is named in a
+  one-line ``UserWarning`` and ignored (``envs.core.episode``). Not an error, unlike the
+  Gymnasium envs: PettingZoo's own ``parallel_api_test`` and ``api_test`` call
+  ``reset(seed=0, options={"options": 1})`` to check that the argument exists, and the official
+  conformance suites must pass on every face as they are;
 * the action dict of ``step``: one action for every live agent and no other key, each in the
   shared action space (``envs.core.actions.check_actions``: shape, dtype kind, bounds), else a
   one-line ``ValueError`` naming the agent, the expected space and what was received.
@@ -18,6 +21,7 @@ the faces share:
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -25,7 +29,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from envs.core.actions import check_actions
-from envs.core.episode import check_reset_options
+from envs.core.episode import unknown_reset_option
 
 
 class SharedSpaceParallelEnv(ParallelEnv):
@@ -47,8 +51,11 @@ class SharedSpaceParallelEnv(ParallelEnv):
         self.render_mode = render_mode
 
     def _check_reset_options(self, options: Any) -> None:
-        """No face has reset options: anything but None or ``{}`` is a one-line ``ValueError``."""
-        check_reset_options(options, self.metadata["name"])
+        """No face has reset options: anything but None or ``{}`` is named in a one-line
+        ``UserWarning`` and ignored (module docstring: why not an error)."""
+        problem = unknown_reset_option(options, self.metadata["name"])
+        if problem is not None:
+            warnings.warn(f"{problem}; ignored", UserWarning, stacklevel=3)
 
     def _checked_actions(self, actions: Any) -> np.ndarray:
         """The live agents' actions in agent order, stacked (``(len(agents), *space.shape)``), or

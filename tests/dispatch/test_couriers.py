@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pettingzoo.test import parallel_seed_test, seed_test
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
 from agents.base import MultiAgentPolicy
 from agents.dispatch import couriers
@@ -17,7 +17,6 @@ from envs.dispatch.env import SameDayDeliveryEnv
 from envs.dispatch.parallel_env import obs_dim, split_agent_obs
 from envs.dispatch.routing.courier_trips import courier_trips, insertion_table
 from envs.dispatch.routing.problem import RoutingProblem, Trip, schedule
-from tests.pettingzoo_checks import api_test, parallel_api_test
 
 SMALL = dict(n_vehicles=3, max_orders=8, arrival_rates=[20, 20], day_minutes=240)
 K = SMALL["max_orders"]

@@ -8,7 +8,7 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
-from pettingzoo.test import parallel_seed_test, seed_test
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401  (registers the ids)
@@ -16,7 +16,6 @@ from envs import fulfillment_center_v0
 from envs.core.config import ConfigError
 from envs.replenishment.fulfillment_center.config import FulfillmentConfig
 from envs.replenishment.fulfillment_center.env import FulfillmentCenterEnv
-from tests.pettingzoo_checks import api_test, parallel_api_test
 
 FC_ID = "fulfillgym/FulfillmentCenter-v0"
 SMALL = dict(n_skus=12, episode_length=40)

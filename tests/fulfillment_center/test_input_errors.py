@@ -121,11 +121,11 @@ def test_reset_accepts_no_options_or_an_empty_dict():
     assert np.array_equal(*obs)
 
 
-def test_pettingzoo_reset_refuses_options_in_one_line():
+def test_pettingzoo_reset_names_unknown_options_in_a_warning():
     par = fulfillment_center_v0.parallel_env(n_skus=3)
-    message = one_line_error(ValueError, par.reset, seed=0, options={"start_day": 3})
-    assert message == ("reset(options=...): unknown option 'start_day'; fulfillment_center_v0 accepts no reset "
-                       "options (None or {})")
+    with pytest.warns(UserWarning, match=r"^reset\(options=\.\.\.\): unknown option 'start_day'; "
+                                         r"fulfillment_center_v0 accepts no reset options \(None or \{\}\); ignored$"):
+        par.reset(seed=0, options={"start_day": 3})
 
 
 # -- PettingZoo action dicts --------------------------------------------------------------------

@@ -49,9 +49,7 @@ API_CASES = [
 @pytest.mark.filterwarnings("ignore:Action space for each agent probably should be:UserWarning")
 @pytest.mark.parametrize("kwargs", API_CASES, ids=str)
 def test_pettingzoo_api_and_seed_tests_pass(kwargs):
-    from pettingzoo.test import parallel_seed_test, seed_test
-
-    from tests.pettingzoo_checks import api_test, parallel_api_test
+    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
     parallel_api_test(make(**kwargs), num_cycles=30)
     parallel_seed_test(lambda: make(**kwargs), num_cycles=30)

@@ -42,10 +42,8 @@ def units_conserved(sim) -> bool:
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("kwargs", [{}, {"obs_map": "zones", "invalid_action": "raise", "n_operators": 2}])
 def test_pettingzoo_api_and_seed_tests_pass(kwargs):
-    from pettingzoo.test import parallel_seed_test, seed_test
+    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
     from pettingzoo.utils.conversions import parallel_to_aec
-
-    from tests.pettingzoo_checks import api_test, parallel_api_test
 
     parallel_api_test(make(**kwargs), num_cycles=60)
     # parallel_seed_test samples without the masks: only invalid_action="nearest" takes that
