@@ -70,9 +70,9 @@ class DemandConfig:
     variance: float | None = None
     """Variance per period (``negative_binomial`` only; must exceed ``mean``)."""
     pmf: tuple[float, ...] | None = None
-    """Probabilities of demand 0, 1, 2, ... (``pmf`` only; at most 200,001 entries; mean > 0)."""
+    """Probabilities of demand 0, 1, 2, ... (``pmf`` only; at most 200,001 entries)."""
     series: tuple[int, ...] | None = None
-    """Demand of consecutive periods (``series`` only; integers in [0, 200000], not all 0)."""
+    """Demand of consecutive periods (``series`` only; integers in [0, 200000])."""
     _pmf_cache: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -90,9 +90,6 @@ class DemandConfig:
             values = _check_series(f"{d}.series", self.series)
             object.__setattr__(self, "series", values)
             object.__setattr__(self, "mean", float(np.mean(values)))
-        if self.mean <= 0.0:  # pmf / series: as for poisson, a demand that is always zero leaves nothing to decide
-            key = "pmf" if self.distribution == "pmf" else "series"
-            raise ConfigError(f"{d}.{key}: expected a demand with mean > 0 (as for poisson), got one that is always 0")
 
     def _check_variance(self, d: str) -> None:
         if self.variance is None:
