@@ -91,7 +91,14 @@ class LostSalesTask(Task):
     suites = {"classic": "agents.lost_sales.suite:run_classic_suite"}
 
     def make_config(self, env_kwargs: Mapping[str, Any]) -> LostSalesConfig:
-        return LostSalesConfig.from_kwargs(env_kwargs)
+        """The env's config; a task also needs demand that is not always zero (the env accepts
+        it, e.g. for mechanics tests, but there is nothing to decide, tune or learn)."""
+        config = LostSalesConfig.from_kwargs(env_kwargs)
+        if config.demand.mean <= 0.0:  # pmf / series (poisson and negative_binomial need mean > 0)
+            key = "pmf" if config.demand.distribution == "pmf" else "series"
+            raise ConfigError(f"env.demand.{key}: a benchmark or training run needs demand with mean > 0 (as for "
+                              "poisson), got one that is always 0: nothing to decide or tune")
+        return config
 
     def env_kwargs(self) -> dict[str, Any]:
         return plain(self.config.to_dict())

@@ -157,10 +157,13 @@ def test_a_refused_benchmark_writes_nothing(tmp_path, monkeypatch, capsys, key):
     assert not (out / "run.json").exists() and not (out / "config.yaml").exists()
 
 
+@pytest.mark.parametrize("verb", ["experiments.benchmark", "experiments.train"])
 @pytest.mark.parametrize("demand", [["env.demand.distribution=pmf", "env.demand.pmf=[1.0]"],
                                     ["env.demand.distribution=series", "env.demand.series=[0,0,0]"]])
-def test_demand_that_is_always_zero_is_one_line(tmp_path, monkeypatch, capsys, demand):
-    """The constant order must stay below the mean demand: nothing to tune when it is zero."""
-    result = run_in_process("experiments.benchmark", ["smoke=true", "agents=[constant_order]", *demand,
-                                                      f"hydra.run.dir={tmp_path / 'run'}"], tmp_path, monkeypatch, capsys)
-    result.assert_one_line_error("agents: constant_order", "quantity", "agents=[...]")
+def test_demand_that_is_always_zero_is_one_line(tmp_path, monkeypatch, capsys, demand, verb):
+    """Refused with the task, before any run file or training (nothing to decide, nothing to tune;
+    the env itself accepts it)."""
+    out = tmp_path / "run"
+    result = run_in_process(verb, ["smoke=true", *demand, f"hydra.run.dir={out}"], tmp_path, monkeypatch, capsys)
+    result.assert_one_line_error(demand[1].split("=")[0], "mean > 0", "always 0")
+    assert not (out / "run.json").exists() and not (out / "config.yaml").exists()
