@@ -224,22 +224,20 @@ class SlottingTask(Task):
     def _tuned_rule(self, tune: Callable, tuning_reps: int | None, smoke: bool):
         return tune(tuning_reps or (2 if smoke else 8), smoke)
 
-    def _race(self, make, axes, reps: int, smoke: bool, anchors):
+    def _race(self, make, axes, reps: int, smoke: bool, anchors, valid=None):
         e = self.evaluation
         evaluator = CrnEvaluator(reps, lambda policies, seeds: [self.rollout(p, seeds, e.periods, e.warmup)["cost"]
                                                                 for p in policies])
         settings = RaceSettings(reps, min_screen_reps=min(2, reps), screen_budget=(8 if smoke else 48) * 2,
                                 keep=(6, 3), max_rounds=1 if smoke else 2)
-        return evaluator.race(make, axes, settings, anchors=anchors).params
+        return evaluator.race(make, axes, settings, valid, anchors=anchors).params
 
     def tune_abc(self, reps: int, smoke: bool) -> ABC:
-        """The four class shares raced on the tuning seeds (anchor: the 20/30/50 textbook split)."""
-        a = [0.1, 0.2] if smoke else [0.02, 0.05, 0.1, 0.2]
-        b = [0.3] if smoke else [0.05, 0.1, 0.3]
-        axes = [Axis("sku_a", a, 0.01, 0.6, step=0.05), Axis("sku_b", b, 0.05, 0.6, step=0.1),
-                Axis("zone_a", a, 0.01, 0.6, step=0.05), Axis("zone_b", b, 0.05, 0.6, step=0.1)]
-        p = self._race(ABC, axes, reps, smoke, anchors=[{"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}]
-                       if not smoke else [])
+        """The four class shares raced on the tuning seeds (anchor: the 20/30/50 textbook split);
+        only splits that leave class C a share (A + B < 1, of SKUs and of zones) are candidates,
+        also when the race extends an axis."""
+        p = self._race(ABC, abc_axes(smoke), reps, smoke, anchors=[{"sku_a": 0.2, "sku_b": 0.3, "zone_a": 0.2, "zone_b": 0.3}]
+                       if not smoke else [], valid=_abc_split)
         return ABC(**p)
 
     def tune_coi(self, reps: int, smoke: bool, oracle: bool) -> COI:
@@ -330,3 +328,16 @@ def _operator_rows(obs, agents) -> np.ndarray:
 def _operator_choices(rule, env) -> list[int]:
     """Each operator's slot by a storage rule, for its own load, from the same state."""
     return [rule.choose(mask, sku) for mask, sku in zip(env.action_masks(), env.held_skus(), strict=True)]
+
+
+def abc_axes(smoke: bool) -> list[Axis]:
+    """The race's grid of ABC class shares (extendable up to 0.6 each)."""
+    a = [0.1, 0.2] if smoke else [0.02, 0.05, 0.1, 0.2]
+    b = [0.3] if smoke else [0.05, 0.1, 0.3]
+    return [Axis("sku_a", a, 0.01, 0.6, step=0.05), Axis("sku_b", b, 0.05, 0.6, step=0.1),
+            Axis("zone_a", a, 0.01, 0.6, step=0.05), Axis("zone_b", b, 0.05, 0.6, step=0.1)]
+
+
+def _abc_split(p: dict[str, np.ndarray]) -> np.ndarray:
+    """The grid points whose A and B shares leave class C a share, of SKUs and of zones."""
+    return (p["sku_a"] + p["sku_b"] < 1.0) & (p["zone_a"] + p["zone_b"] < 1.0)

@@ -151,3 +151,29 @@ def test_travel_per_line_gets_its_confidence_interval_in_the_results():
     assert frame.loc["a", "travel_per_line"] == 13.0
     assert frame.loc["a", "travel_per_line_ci95"] == pytest.approx(ci95(np.array([10.0, 12.0, 17.0])))
     assert frame.loc["b", "travel_per_line_ci95"] == 0.0
+
+
+def test_the_abc_race_only_builds_splits_that_leave_class_c_a_share():
+    """The race extends an axis whose best value sits at its edge; with costs falling as the A
+    and B shares grow (as on a small layout), it reached A + B = 1 and ABC refused the split
+    (a ValueError mid-tuning). The task's predicate keeps every candidate a valid ABC."""
+    from agents.slotting.task import _abc_split, abc_axes
+    from agents.tuning import RaceSettings, race
+
+    built = []
+
+    def evaluate(params, reps):
+        n = len(params["sku_a"])
+        for i in range(n):
+            built.append(ABC(**{k: float(v[i]) for k, v in params.items()}))  # raises on a bad split
+        cost = -(params["sku_a"] + params["sku_b"] + params["zone_a"] + params["zone_b"])
+        return np.repeat(cost[:, None], reps, axis=1) + np.random.default_rng(0).normal(0, 1e-3, (n, reps))
+
+    settings = RaceSettings(2, min_screen_reps=2, screen_budget=96, keep=(6, 3), max_rounds=2)
+    with pytest.raises(ValueError, match="sum < 1"):
+        race(evaluate, abc_axes(False), settings)  # without the predicate: the old failure
+    built.clear()
+    result = race(evaluate, abc_axes(False), settings, valid=_abc_split)
+    p = result.params
+    assert built and p["sku_a"] + p["sku_b"] < 1 and p["zone_a"] + p["zone_b"] < 1
+    assert p["sku_a"] + p["sku_b"] > 0.5  # the race did move towards the edge it was pushed to
